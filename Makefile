@@ -1,0 +1,10 @@
+# The two commands of README.rst. Everything else lives in tools/devctl.py.
+PYTHON ?= python3
+
+.PHONY: run test
+
+run:
+	$(PYTHON) tools/devctl.py run
+
+test:
+	$(PYTHON) tools/devctl.py test

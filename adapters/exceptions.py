@@ -1,0 +1,33 @@
+"""Errors raised by the adapters; the ORM layer decides what each one means.
+
+`ChannelRetryableError` becomes a queue_job retry, `ChannelAuthError` puts the
+backend in error, `ChannelPayloadError` becomes a `channel.exception`.
+"""
+
+
+class ChannelError(Exception):
+    """Any failure talking to a channel."""
+
+
+class ChannelRetryableError(ChannelError):
+    """A transient failure (timeout, 5xx, throttling): try again later.
+
+    `retry_after` is the number of seconds the channel asked us to wait, when it
+    said so (Retry-After header, Shopify throttle status).
+    """
+
+    def __init__(self, message, retry_after=None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ChannelAuthError(ChannelError):
+    """The channel rejected our credentials (401/403): retrying will not help."""
+
+
+class ChannelPayloadError(ChannelError):
+    """The channel sent, or refused, data we cannot use as it is."""
+
+
+class ChannelSignatureError(ChannelError):
+    """A webhook delivery's signature is missing or does not match."""

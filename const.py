@@ -1,0 +1,24 @@
+"""Constants shared by models, controllers and tests of channel_connector."""
+
+# queue_job channels, one per flow so that a slow flow never delays another.
+JOB_CHANNEL_ORDERS = "root.channel_connector.orders"
+JOB_CHANNEL_STOCK = "root.channel_connector.stock"
+JOB_CHANNEL_CATALOG = "root.channel_connector.catalog"
+JOB_CHANNEL_WEBHOOKS = "root.channel_connector.webhooks"
+
+# Prefix of every queue_job identity key, followed by "<flow>.<backend id>...".
+IDENTITY_KEY_PREFIX = "channel_connector"
+
+# Keys whose values are replaced by REDACTED before anything is logged.
+SENSITIVE_KEYS = frozenset(
+    {
+        "access_token",
+        "api_secret",
+        "authorization",
+        "consumer_key",
+        "consumer_secret",
+        "password",
+        "webhook_secret",
+        "x-shopify-access-token",
+    }
+)

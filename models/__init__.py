@@ -1,0 +1,6 @@
+from . import (
+    channel_backend,
+    channel_backend_generic,
+    channel_backend_shopify,
+    channel_backend_woocommerce,
+)

@@ -1,0 +1,262 @@
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from .. import adapters
+from ..adapters.exceptions import ChannelAuthError, ChannelError
+from ..const import IDENTITY_KEY_PREFIX
+
+_logger = logging.getLogger(__name__)
+
+MANAGER_GROUP = "channel_connector.group_channel_manager"
+
+
+class ChannelBackend(models.Model):
+    """One connected sales channel account (a shop, a store, a marketplace).
+
+    The engine is provider-agnostic, like `payment.provider`: the `provider`
+    selection is extended by one file per provider, and provider behaviour sits
+    behind the documented `_get_*` hooks below, overridden behind a
+    `if self.provider != "<code>": return super()...` guard.
+
+    Adding a channel touches:
+    - `adapters/<code>.py` (ORM-free HTTP and payloads) and `adapters.ADAPTERS`;
+    - `models/channel_backend_<code>.py`: `selection_add`, credentials, hooks;
+    - `views/channel_backend_<code>_views.xml`: its credentials page;
+    - tests with real fixtures from ../shared/reference.
+    """
+
+    _name = "channel.backend"
+    _description = "Channel Backend"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name, id"
+    _check_company_auto = True
+
+    # === FIELDS ===
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True, tracking=True)
+    provider = fields.Selection(
+        selection=[("none", "No provider")],
+        default="none",
+        required=True,
+        tracking=True,
+        help="The kind of channel; decides which adapter talks to it.",
+    )
+    state = fields.Selection(
+        selection=[
+            ("draft", "Draft"),
+            ("connected", "Connected"),
+            ("error", "Error"),
+            ("disabled", "Disabled"),
+        ],
+        default="draft",
+        required=True,
+        copy=False,
+        tracking=True,
+    )
+    state_message = fields.Text(
+        string="Last connection result", readonly=True, copy=False
+    )
+    last_connection_check = fields.Datetime(readonly=True, copy=False)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+        tracking=True,
+    )
+    warehouse_id = fields.Many2one(
+        "stock.warehouse",
+        check_company=True,
+        help="Warehouse that ships this channel's orders.",
+    )
+    stock_location_ids = fields.Many2many(
+        "stock.location",
+        string="Locations to publish",
+        check_company=True,
+        domain="[('usage', '=', 'internal')]",
+        help="Internal locations whose free quantity is published to the channel.",
+    )
+    api_url = fields.Char(
+        string="API base URL",
+        help="Root URL of the channel API, e.g. https://my-shop.myshopify.com.",
+    )
+    api_version = fields.Char(
+        string="API version",
+        compute="_compute_api_version",
+        store=True,
+        readonly=False,
+        precompute=True,
+    )
+    request_timeout = fields.Integer(
+        string="Request timeout (s)", default=20, required=True
+    )
+    webhook_secret = fields.Char(
+        string="Webhook signing secret",
+        groups=MANAGER_GROUP,
+        copy=False,
+        help="Key of the HMAC the channel signs its webhook deliveries with.",
+    )
+
+    # Sync policies: which flows run, and how far an imported order goes.
+    import_orders = fields.Boolean(string="Import orders", default=True)
+    order_confirm = fields.Boolean(string="Confirm orders", default=True)
+    order_create_invoice = fields.Boolean(string="Create and post invoices")
+    order_register_payment = fields.Boolean(string="Register payments")
+    export_stock = fields.Boolean(string="Export stock", default=True)
+    stock_export_interval = fields.Integer(
+        string="Stock export interval (min)",
+        default=15,
+        required=True,
+        help="Minutes between two exports of the variants that are not fast movers.",
+    )
+
+    # Capabilities, computed per provider; views test these, not provider codes.
+    supports_connection_test = fields.Boolean(compute="_compute_capabilities")
+    supports_webhooks = fields.Boolean(compute="_compute_capabilities")
+    supports_order_import = fields.Boolean(compute="_compute_capabilities")
+    supports_stock_export = fields.Boolean(compute="_compute_capabilities")
+
+    # === COMPUTE METHODS ===
+
+    @api.depends("provider")
+    def _compute_api_version(self):
+        for backend in self:
+            if not backend.api_version:
+                backend.api_version = backend._get_default_api_version()
+
+    @api.depends("provider")
+    def _compute_capabilities(self):
+        """Reset every capability; each provider file switches its own on."""
+        self.update(
+            {
+                "supports_connection_test": False,
+                "supports_webhooks": False,
+                "supports_order_import": False,
+                "supports_stock_export": False,
+            }
+        )
+
+    # === CONSTRAINT METHODS ===
+
+    _request_timeout_positive = models.Constraint(
+        "CHECK(request_timeout > 0)", "The request timeout must be positive."
+    )
+    _stock_export_interval_positive = models.Constraint(
+        "CHECK(stock_export_interval > 0)",
+        "The stock export interval must be positive.",
+    )
+
+    # === ACTION METHODS ===
+
+    def action_test_connection(self):
+        """Call the channel with the stored credentials and record the outcome."""
+        self.ensure_one()
+        if not self.supports_connection_test:
+            raise UserError(
+                self.env._("%(name)s has no connection to test.", name=self.name)
+            )
+        succeeded = self._check_connection()
+        notification_type = "success" if succeeded else "danger"
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Connection test"),
+                "message": self.state_message,
+                "type": notification_type,
+                "sticky": not succeeded,
+            },
+        }
+
+    def action_disable(self):
+        """Stop every flow of these backends without archiving them."""
+        self.state = "disabled"
+
+    def action_reset_to_draft(self):
+        self.write({"state": "draft", "state_message": False})
+
+    # === BUSINESS METHODS ===
+
+    def _check_connection(self):
+        """Test the connection and store the result on the backend.
+
+        Return True when the channel answered; never raise for a channel error,
+        so that a scheduled check of many backends goes on after one fails.
+        """
+        self.ensure_one()
+        values = {"last_connection_check": fields.Datetime.now()}
+        try:
+            description = self._get_adapter().test_connection()
+        except ChannelAuthError as exc:
+            message = self.env._("The channel refused the credentials: %s", exc)
+            values.update(state="error", state_message=message)
+        except ChannelError as exc:
+            message = self.env._("The channel could not be reached: %s", exc)
+            values.update(state="error", state_message=message)
+        else:
+            message = self.env._("Connected to %s", description)
+            values.update(state="connected", state_message=message)
+        self.write(values)
+        _logger.info("channel.backend %s connection check: %s", self.id, self.state)
+        return self.state == "connected"
+
+    def _get_adapter(self, transport=None):
+        """Build this backend's ORM-free adapter: the only place that does."""
+        self.ensure_one()
+        if self.provider not in adapters.ADAPTERS:
+            raise UserError(
+                self.env._("Backend %(name)s has no provider.", name=self.name)
+            )
+        return adapters.get_adapter(
+            self.provider, self.sudo()._get_adapter_config(), transport=transport
+        )
+
+    # === JOBS ===
+
+    @api.model
+    def _cron_check_connections(self):
+        """Cron: enqueue a connection check of every backend that should be live."""
+        backends = self.search([("state", "in", ("connected", "error"))])
+        for backend in backends.filtered("supports_connection_test"):
+            backend.with_delay(
+                identity_key=backend._identity_key("check_connection")
+            )._job_check_connection()
+
+    def _job_check_connection(self):
+        """Job: re-test the connection so that revoked credentials show early."""
+        self.ensure_one()
+        if not self.active or self.state == "disabled":
+            return f"skipped: backend {self.id} is archived or disabled"
+        self._check_connection()
+        return self.state
+
+    def _identity_key(self, flow, *parts):
+        """queue_job identity key naming the work: one job per piece of work."""
+        return ".".join(map(str, (IDENTITY_KEY_PREFIX, flow, self.id, *parts)))
+
+    # === PROVIDER HOOKS ===
+
+    def _get_default_api_version(self):
+        """Hook: the channel API version a new backend of this provider uses.
+
+        :return: the version string, or False when the channel has none
+        """
+        return False
+
+    def _get_adapter_config(self):
+        """Hook: the plain dict the adapter is built from.
+
+        Providers add their credentials; called on a sudo'ed record by
+        `_get_adapter` so that ops users can run jobs without reading secrets.
+        """
+        self.ensure_one()
+        return {
+            "base_url": self.api_url or "",
+            "api_version": self.api_version or "",
+            "timeout": self.request_timeout,
+            "webhook_secret": self.webhook_secret or "",
+        }

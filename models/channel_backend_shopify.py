@@ -1,0 +1,56 @@
+from odoo import fields, models
+
+from .channel_backend import MANAGER_GROUP
+
+SHOPIFY_API_VERSION = "2026-07"
+
+
+class ChannelBackend(models.Model):
+    """Shopify: Admin GraphQL API with an access token, HMAC-signed webhooks."""
+
+    _inherit = "channel.backend"
+
+    # === FIELDS ===
+
+    provider = fields.Selection(
+        selection_add=[("shopify", "Shopify")], ondelete={"shopify": "set default"}
+    )
+    shopify_shop_domain = fields.Char(
+        string="Shop domain",
+        help="The shop's permanent domain, e.g. my-shop.myshopify.com.",
+    )
+    shopify_access_token = fields.Char(
+        string="Admin API access token", groups=MANAGER_GROUP, copy=False
+    )
+
+    # === COMPUTE METHODS ===
+
+    def _compute_capabilities(self):
+        """Override of `channel_connector` to switch on Shopify's flows."""
+        super()._compute_capabilities()
+        self.filtered(lambda backend: backend.provider == "shopify").update(
+            {
+                "supports_connection_test": True,
+                "supports_webhooks": True,
+                "supports_order_import": True,
+                "supports_stock_export": True,
+            }
+        )
+
+    # === PROVIDER HOOKS ===
+
+    def _get_default_api_version(self):
+        """Override of `channel_connector` to pin the Admin API version we target."""
+        if self.provider != "shopify":
+            return super()._get_default_api_version()
+        return SHOPIFY_API_VERSION
+
+    def _get_adapter_config(self):
+        """Override of `channel_connector` to add the shop domain and token."""
+        if self.provider != "shopify":
+            return super()._get_adapter_config()
+        return {
+            **super()._get_adapter_config(),
+            "shop_domain": self.shopify_shop_domain or "",
+            "access_token": self.shopify_access_token or "",
+        }

@@ -1,0 +1,56 @@
+from odoo import fields, models
+
+from .channel_backend import MANAGER_GROUP
+
+WOOCOMMERCE_API_VERSION = "wc/v3"
+
+
+class ChannelBackend(models.Model):
+    """WooCommerce: REST API v3 with a consumer key and secret."""
+
+    _inherit = "channel.backend"
+
+    # === FIELDS ===
+
+    provider = fields.Selection(
+        selection_add=[("woocommerce", "WooCommerce")],
+        ondelete={"woocommerce": "set default"},
+    )
+    woocommerce_consumer_key = fields.Char(
+        string="Consumer key", groups=MANAGER_GROUP, copy=False
+    )
+    woocommerce_consumer_secret = fields.Char(
+        string="Consumer secret", groups=MANAGER_GROUP, copy=False
+    )
+
+    # === COMPUTE METHODS ===
+
+    def _compute_capabilities(self):
+        """Override of `channel_connector` to switch on WooCommerce's flows."""
+        super()._compute_capabilities()
+        self.filtered(lambda backend: backend.provider == "woocommerce").update(
+            {
+                "supports_connection_test": True,
+                "supports_webhooks": True,
+                "supports_order_import": True,
+                "supports_stock_export": True,
+            }
+        )
+
+    # === PROVIDER HOOKS ===
+
+    def _get_default_api_version(self):
+        """Override of `channel_connector`: WooCommerce versions its REST routes."""
+        if self.provider != "woocommerce":
+            return super()._get_default_api_version()
+        return WOOCOMMERCE_API_VERSION
+
+    def _get_adapter_config(self):
+        """Override of `channel_connector` to add the consumer key and secret."""
+        if self.provider != "woocommerce":
+            return super()._get_adapter_config()
+        return {
+            **super()._get_adapter_config(),
+            "consumer_key": self.woocommerce_consumer_key or "",
+            "consumer_secret": self.woocommerce_consumer_secret or "",
+        }

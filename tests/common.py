@@ -1,0 +1,59 @@
+from odoo import Command
+from odoo.tests.common import new_test_user
+
+from odoo.addons.base.tests.common import BaseCommon
+
+PROVIDER_DEFAULTS = {
+    "shopify": {
+        "api_url": "http://127.0.0.1:9",
+        "shopify_shop_domain": "demo-shop.myshopify.com",
+        "shopify_access_token": "shpat_test_token",
+        "webhook_secret": "shopify_webhook_secret",
+    },
+    "woocommerce": {
+        "api_url": "http://127.0.0.1:9",
+        "woocommerce_consumer_key": "ck_test",
+        "woocommerce_consumer_secret": "cs_test",
+        "webhook_secret": "woo_webhook_secret",
+    },
+    "generic": {"webhook_secret": "generic_webhook_secret"},
+}
+
+
+class ChannelCommon(BaseCommon):
+    """Backends, users of each channel group and a second company."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other_company = cls.env["res.company"].create({"name": "Other Company"})
+        cls.ops_user = cls._prepare_user("ops", "channel_connector.group_channel_user")
+        cls.finance_user = cls._prepare_user(
+            "finance", "channel_connector.group_channel_finance"
+        )
+        cls.manager_user = cls._prepare_user(
+            "manager", "channel_connector.group_channel_manager"
+        )
+
+    @classmethod
+    def _prepare_user(cls, login, group_xmlid):
+        """A user of the main company who may also switch to the other one."""
+        return new_test_user(
+            cls.env,
+            login=f"channel_{login}",
+            groups=f"base.group_user,{group_xmlid}",
+            company_id=cls.env.company.id,
+            company_ids=[Command.set((cls.env.company | cls.other_company).ids)],
+        )
+
+    @classmethod
+    def _prepare_backend(cls, provider, **values):
+        """Create a backend of `provider` with working credentials by default."""
+        return cls.env["channel.backend"].create(
+            {
+                "name": f"Test {provider}",
+                "provider": provider,
+                **PROVIDER_DEFAULTS.get(provider, {}),
+                **values,
+            }
+        )
