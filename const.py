@@ -22,3 +22,9 @@ SENSITIVE_KEYS = frozenset(
         "x-shopify-access-token",
     }
 )
+
+# Webhook bodies above this size are refused with 413 before being verified;
+# the system parameter overrides it.
+WEBHOOK_MAX_BYTES_PARAM = "channel_connector.webhook_max_bytes"
+DEFAULT_WEBHOOK_MAX_BYTES = 2 * 1024 * 1024
+WEBHOOK_ROUTE = "/channel_connector/webhook/<int:backend_id>"

@@ -5,6 +5,8 @@ An adapter is built from a plain configuration dict by
 HTTP and payloads into plain Python values and `adapters.exceptions`.
 """
 
+from .exceptions import ChannelSignatureError
+from .signatures import matches
 from .transport import ChannelTransport
 
 
@@ -24,5 +26,31 @@ class ChannelAdapter:
 
         Return a short human description of the account (e.g. the shop name);
         raise ChannelAuthError or another ChannelError on failure.
+        """
+        raise NotImplementedError
+
+    # Webhooks
+
+    def is_webhook_ping(self, headers, body):
+        """Whether a delivery is the channel's unsigned set-up ping (answer 200)."""
+        return False
+
+    def verify_webhook(self, headers, body):
+        """Raise ChannelSignatureError unless `body` carries our signature."""
+        if not matches(self.expected_signature(body), self.received_signature(headers)):
+            raise ChannelSignatureError("The webhook signature does not match.")
+
+    def expected_signature(self, body):
+        """The signature the channel computes over `body` with our secret."""
+        raise NotImplementedError
+
+    def received_signature(self, headers):
+        """The signature the delivery claims, or None."""
+        raise NotImplementedError
+
+    def parse_webhook(self, headers, body):
+        """Turn a verified delivery into a `webhooks.WebhookDelivery`.
+
+        Raise ChannelPayloadError for a malformed body or missing headers.
         """
         raise NotImplementedError

@@ -5,6 +5,20 @@ It has no API of its own to call: its orders arrive as signed webhooks.
 
 from .base import ChannelAdapter
 from .exceptions import ChannelAuthError
+from .signatures import sign_hex
+from .webhooks import (
+    FLOW_ORDERS,
+    WebhookDelivery,
+    header,
+    load_json_object,
+    parse_timestamp,
+    pick_headers,
+    require_header,
+)
+
+GENERIC_TOPIC_FLOWS = {"orders/upsert": FLOW_ORDERS, "orders/cancel": FLOW_ORDERS}
+GENERIC_KEPT_HEADERS = ("X-Channel-Topic", "X-Channel-Event-Id", "X-Channel-Timestamp")
+SIGNATURE_PREFIX = "sha256="
 
 
 class GenericAdapter(ChannelAdapter):
@@ -17,3 +31,29 @@ class GenericAdapter(ChannelAdapter):
         if not self.config.get("webhook_secret"):
             raise ChannelAuthError("No webhook signing secret is configured.")
         return "Push-only channel: deliveries are verified with the signing secret."
+
+    # Webhooks
+
+    def expected_signature(self, body):
+        return SIGNATURE_PREFIX + sign_hex(self.config["webhook_secret"], body)
+
+    def received_signature(self, headers):
+        return header(headers, "X-Channel-Signature")
+
+    def parse_webhook(self, headers, body):
+        """Dedupe on X-Channel-Event-Id, which the sender keeps across retries."""
+        topic = require_header(headers, "X-Channel-Topic")
+        event_id = require_header(headers, "X-Channel-Event-Id")
+        payload = load_json_object(body)
+        resource_ref = payload.get("id")
+        timestamp = header(headers, "X-Channel-Timestamp") or payload.get("updated_at")
+        return WebhookDelivery(
+            topic=topic,
+            dedupe_key=event_id,
+            delivery_id=event_id,
+            flow=GENERIC_TOPIC_FLOWS.get(topic),
+            resource_ref=str(resource_ref) if resource_ref is not None else None,
+            channel_timestamp=parse_timestamp(timestamp),
+            headers=pick_headers(headers, GENERIC_KEPT_HEADERS),
+            payload=payload,
+        )

@@ -1,6 +1,30 @@
 """WooCommerce REST API v3."""
 
+from urllib.parse import parse_qs
+
 from .base import ChannelAdapter
+from .signatures import sign_base64
+from .webhooks import (
+    FLOW_CATALOG,
+    FLOW_ORDERS,
+    WebhookDelivery,
+    header,
+    load_json_object,
+    parse_timestamp,
+    pick_headers,
+    require_header,
+)
+
+# Resource -> flow; refunds arrive as order.updated.
+WOOCOMMERCE_RESOURCE_FLOWS = {"order": FLOW_ORDERS, "product": FLOW_CATALOG}
+WOOCOMMERCE_KEPT_HEADERS = (
+    "X-WC-Webhook-Source",
+    "X-WC-Webhook-Topic",
+    "X-WC-Webhook-Resource",
+    "X-WC-Webhook-Event",
+    "X-WC-Webhook-ID",
+    "X-WC-Webhook-Delivery-ID",
+)
 
 
 class WooCommerceAdapter(ChannelAdapter):
@@ -25,3 +49,43 @@ class WooCommerceAdapter(ChannelAdapter):
         response = self.get("products", params={"per_page": 1})
         total = response.headers.get("X-WP-Total", "?")
         return f"{self.config['base_url']} ({total} products)"
+
+    # Webhooks
+
+    def is_webhook_ping(self, headers, body):
+        """WooCommerce's unsigned, form-encoded `webhook_id=N` set-up ping."""
+        if header(headers, "X-WC-Webhook-Signature"):
+            return False
+        fields = parse_qs(body.decode("latin-1"), strict_parsing=False)
+        return list(fields) == ["webhook_id"] and fields["webhook_id"][0].isdigit()
+
+    def expected_signature(self, body):
+        return sign_base64(self.config["webhook_secret"], body)
+
+    def received_signature(self, headers):
+        return header(headers, "X-WC-Webhook-Signature")
+
+    def parse_webhook(self, headers, body):
+        """Dedupe on webhook id + resource id + the resource's modification time.
+
+        WooCommerce's delivery id is a hash of the webhook id and the second it
+        was sent: two changes within one second would share it.
+        """
+        topic = require_header(headers, "X-WC-Webhook-Topic")
+        webhook_id = require_header(headers, "X-WC-Webhook-ID")
+        delivery_id = require_header(headers, "X-WC-Webhook-Delivery-ID")
+        payload = load_json_object(body)
+        resource_ref = str(payload["id"]) if payload.get("id") is not None else None
+        modified = payload.get("date_modified_gmt")
+        version = modified or f"delivery-{delivery_id}"
+        resource = topic.split(".", 1)[0]
+        return WebhookDelivery(
+            topic=topic,
+            dedupe_key=f"{webhook_id}:{resource_ref}:{version}",
+            delivery_id=delivery_id,
+            flow=WOOCOMMERCE_RESOURCE_FLOWS.get(resource),
+            resource_ref=resource_ref,
+            channel_timestamp=parse_timestamp(modified),
+            headers=pick_headers(headers, WOOCOMMERCE_KEPT_HEADERS),
+            payload=payload,
+        )

@@ -3,4 +3,7 @@ from . import (
     channel_backend_generic,
     channel_backend_shopify,
     channel_backend_woocommerce,
+    channel_event,
+    channel_exception,
+    channel_exception_owner,
 )

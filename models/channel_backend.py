@@ -204,6 +204,12 @@ class ChannelBackend(models.Model):
         _logger.info("channel.backend %s connection check: %s", self.id, self.state)
         return self.state == "connected"
 
+    def _accepts_webhooks(self):
+        """Whether deliveries for this backend are received (else 404)."""
+        return bool(
+            self and self.active and self.state != "disabled" and self.supports_webhooks
+        )
+
     def _get_adapter(self, transport=None):
         """Build this backend's ORM-free adapter: the only place that does."""
         self.ensure_one()

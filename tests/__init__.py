@@ -1,1 +1,8 @@
-from . import test_channel_backend, test_job_channels, test_security
+from . import (
+    test_channel_backend,
+    test_channel_event,
+    test_channel_exception,
+    test_job_channels,
+    test_security,
+    test_webhook_controller,
+)

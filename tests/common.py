@@ -1,7 +1,46 @@
+import json
+import os
+from pathlib import Path
+
 from odoo import Command
 from odoo.tests.common import new_test_user
 
 from odoo.addons.base.tests.common import BaseCommon
+
+SHOPIFY_VECTOR_SECRET = "test_app_client_secret_NOT_REAL"
+WOOCOMMERCE_VECTOR_SECRET = "test_wc_webhook_secret_NOT_REAL"
+
+
+def reference_path(*parts):
+    """A file of ../shared/reference, wherever the tests run from.
+
+    The tests run from a copy of the addon under .build/, so the folder is
+    found by walking up to the directory that has `shared/reference` beside it.
+    """
+    if os.environ.get("CHANNEL_REFERENCE_DIR"):
+        return Path(os.environ["CHANNEL_REFERENCE_DIR"], *parts)
+    for folder in Path(__file__).resolve().parents:
+        candidate = folder / "shared" / "reference"
+        if candidate.is_dir():
+            return candidate.joinpath(*parts)
+    raise FileNotFoundError("No shared/reference folder above the tests.")
+
+
+def shopify_vector(topic):
+    """(headers, raw body) of a signed Shopify delivery from the reference vectors."""
+    folder = reference_path("shopify", "webhooks", "hmac_test_vectors")
+    vectors = json.loads((folder / "vectors.json").read_text())["vectors"]
+    vector = next(v for v in vectors if v["topic"] == topic)
+    return dict(vector["headers"]), (folder / vector["body_file"]).read_bytes()
+
+
+def woocommerce_vector(topic):
+    """(headers, raw body) of a signed WooCommerce delivery from the vectors."""
+    folder = reference_path("woocommerce", "webhooks")
+    vectors = json.loads((folder / "hmac_test_vectors.json").read_text())["vectors"]
+    vector = next(v for v in vectors if v["topic"] == topic)
+    return dict(vector["headers"]), (folder / vector["body_file"]).read_bytes()
+
 
 PROVIDER_DEFAULTS = {
     "shopify": {

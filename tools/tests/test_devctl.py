@@ -5,6 +5,7 @@ answers on the probed address, then installs Odoo's `base` into it, which is
 what `make run` and `make test` need on a machine without a server.
 """
 
+import logging
 import socket
 import subprocess
 import sys
@@ -15,6 +16,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import devctl  # noqa: E402
+
+# pgserver logs its exit handler at INFO after pytest's summary line.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 def unused_port():

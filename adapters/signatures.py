@@ -1,0 +1,27 @@
+"""HMAC signatures of webhook deliveries, always over the raw body bytes."""
+
+import base64
+import hashlib
+import hmac
+
+
+def hmac_sha256(secret, body):
+    """Raw HMAC-SHA256 digest of `body` (bytes) keyed with `secret` (str)."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).digest()
+
+
+def sign_base64(secret, body):
+    """Shopify's and WooCommerce's form: base64 of the digest."""
+    return base64.b64encode(hmac_sha256(secret, body)).decode()
+
+
+def sign_hex(secret, body):
+    """The generic channel's form: lower-case hex of the digest."""
+    return hmac_sha256(secret, body).hex()
+
+
+def matches(expected, received):
+    """Constant-time comparison of two signatures; a missing one never matches."""
+    if not expected or not received:
+        return False
+    return hmac.compare_digest(expected.encode(), received.strip().encode())

@@ -1,0 +1,417 @@
+import base64
+import hashlib
+import logging
+from datetime import timedelta
+
+from psycopg2 import IntegrityError
+
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import mute_logger
+
+from ..adapters.exceptions import ChannelPayloadError, ChannelSignatureError
+from ..adapters.webhooks import FLOW_APP, FLOW_PRIVACY, load_json_object
+from ..const import (
+    DEFAULT_WEBHOOK_MAX_BYTES,
+    IDENTITY_KEY_PREFIX,
+    WEBHOOK_MAX_BYTES_PARAM,
+)
+
+_logger = logging.getLogger(__name__)
+
+REDACTED_BODY = b'{"redacted": true}'
+
+
+class ChannelEvent(models.Model):
+    """The inbox of channel deliveries: every webhook, stored before it is acked.
+
+    A delivery is verified, stored byte-exact and its processing job enqueued in
+    the request's transaction, so the channel's 200 means "durably ours".
+    `(backend_id, dedupe_key)` is unique: a redelivery, even a concurrent one,
+    only counts a prevented duplicate on the original event.
+    """
+
+    _name = "channel.event"
+    _description = "Channel Event"
+    _order = "received_at desc, id desc"
+    _rec_name = "topic"
+
+    # === FIELDS ===
+
+    backend_id = fields.Many2one(
+        "channel.backend", required=True, index=True, ondelete="cascade", readonly=True
+    )
+    provider = fields.Selection(related="backend_id.provider", store=True)
+    company_id = fields.Many2one(
+        related="backend_id.company_id", store=True, index=True
+    )
+    topic = fields.Char(required=True, readonly=True, index=True)
+    flow = fields.Char(readonly=True, help="Flow the topic belongs to; empty if none.")
+    dedupe_key = fields.Char(required=True, readonly=True)
+    delivery_id = fields.Char(readonly=True, help="The channel's id of this delivery.")
+    resource_ref = fields.Char(
+        string="Resource", readonly=True, index=True, help="Channel id of the resource."
+    )
+    channel_timestamp = fields.Datetime(readonly=True)
+    received_at = fields.Datetime(
+        required=True, readonly=True, default=fields.Datetime.now
+    )
+    raw_body = fields.Binary(attachment=False, readonly=True, copy=False)
+    raw_body_text = fields.Text(string="Raw payload", compute="_compute_raw_body_text")
+    headers = fields.Json(readonly=True)
+    state = fields.Selection(
+        [
+            ("received", "Received"),
+            ("queued", "Queued"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("ignored", "Ignored"),
+            ("duplicate", "Duplicate"),
+        ],
+        default="received",
+        required=True,
+        index=True,
+        readonly=True,
+    )
+    attempts = fields.Integer(readonly=True)
+    duplicates_prevented = fields.Integer(
+        default=0,
+        readonly=True,
+        help="Redeliveries of this event that were not stored again.",
+    )
+    job_id = fields.Many2one("queue.job", readonly=True, index="btree_not_null")
+    queued_at = fields.Datetime(readonly=True)
+    processed_at = fields.Datetime(readonly=True)
+    error = fields.Text(readonly=True)
+    res_model = fields.Char(string="Linked model", readonly=True)
+    res_id = fields.Many2oneReference(
+        model_field="res_model", string="Linked record", readonly=True
+    )
+
+    # === COMPUTE METHODS ===
+
+    @api.depends("raw_body")
+    def _compute_raw_body_text(self):
+        for event in self:
+            raw = event._get_raw_body()
+            event.raw_body_text = raw.decode("utf-8", errors="replace")
+
+    # === CONSTRAINT METHODS ===
+
+    _dedupe_key_unique = models.UniqueIndex("(backend_id, dedupe_key)")
+
+    # === ACTION METHODS ===
+
+    def action_replay(self):
+        """Process the events again; a `done` event only with `force` in context."""
+        force = self.env.context.get("channel_force_replay")
+        replayable = self if force else self.filtered(lambda e: e.state != "done")
+        if not replayable:
+            raise UserError(self.env._("These events were processed already."))
+        replayable._enqueue()
+        return True
+
+    def action_force_replay(self):
+        return self.with_context(channel_force_replay=True).action_replay()
+
+    # === BUSINESS METHODS ===
+
+    @api.model
+    def _receive_delivery(self, backend, headers, body):
+        """Verify, store and enqueue one webhook delivery.
+
+        :return: (HTTP status, short text) for the controller to answer
+        """
+        adapter = backend._get_adapter()
+        if adapter.is_webhook_ping(headers, body):
+            return 200, "pong"
+        if len(body) > self._get_max_body_bytes():
+            return 413, "payload too large"
+        try:
+            adapter.verify_webhook(headers, body)
+        except ChannelSignatureError as exc:
+            self._record_rejected_delivery(backend, headers, exc)
+            return 401, "invalid signature"
+        try:
+            delivery = adapter.parse_webhook(headers, body)
+        except ChannelPayloadError as exc:
+            self._store_malformed(backend, headers, body, exc)
+            return 400, str(exc)
+        event, created = self._store(backend, delivery, body)
+        if created:
+            event._dispatch_new()
+        return 200, "ok"
+
+    @api.model
+    def _get_max_body_bytes(self):
+        value = (
+            self.env["ir.config_parameter"].sudo().get_param(WEBHOOK_MAX_BYTES_PARAM)
+        )
+        return int(value) if value else DEFAULT_WEBHOOK_MAX_BYTES
+
+    @api.model
+    def _store(self, backend, delivery, body):
+        """Insert the event, or count a duplicate if it exists (race-safe)."""
+        values = {
+            "backend_id": backend.id,
+            "topic": delivery.topic,
+            "flow": delivery.flow or False,
+            "dedupe_key": delivery.dedupe_key,
+            "delivery_id": delivery.delivery_id,
+            "resource_ref": delivery.resource_ref,
+            "channel_timestamp": _naive_utc(delivery.channel_timestamp),
+            "raw_body": base64.b64encode(body),
+            "headers": delivery.headers,
+        }
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                return self.create(values), True
+        except IntegrityError:
+            return self._count_duplicate(backend, delivery.dedupe_key), False
+
+    @api.model
+    def _count_duplicate(self, backend, dedupe_key):
+        self.env.cr.execute(
+            """UPDATE channel_event
+                  SET duplicates_prevented = COALESCE(duplicates_prevented, 0) + 1
+                WHERE backend_id = %s AND dedupe_key = %s
+            RETURNING id""",
+            [backend.id, dedupe_key],
+        )
+        row = self.env.cr.fetchone()
+        # A twin committed after this transaction's snapshot is not visible to
+        # it: the delivery is a duplicate all the same, only not counted.
+        event = self.browse(row[0] if row else ())
+        event.invalidate_recordset(["duplicates_prevented"])
+        return event
+
+    @api.model
+    def _store_malformed(self, backend, headers, body, error):
+        """Keep a signed but unusable body as a failed event with an exception."""
+        digest = hashlib.sha256(body).hexdigest()
+        topic = next(
+            (v for k, v in headers.items() if k.lower().endswith("-topic")), "unknown"
+        )
+        values = {
+            "backend_id": backend.id,
+            "topic": topic,
+            "dedupe_key": f"malformed:{digest}",
+            "raw_body": base64.b64encode(body),
+            "state": "failed",
+            "error": str(error),
+        }
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                event = self.create(values)
+        except IntegrityError:
+            return self._count_duplicate(backend, values["dedupe_key"])
+        self.env["channel.exception"]._record(
+            "validation",
+            self.env._("A signed %(topic)s delivery could not be read.", topic=topic),
+            backend=backend,
+            detail=str(error),
+            retry_target=event,
+        )
+        return event
+
+    @api.model
+    def _record_rejected_delivery(self, backend, headers, error):
+        """Audit a bad signature without storing its payload.
+
+        All rejected deliveries of a backend update one open exception (count
+        and last seen) instead of writing a row per request.
+        """
+        source = next(
+            (v for k, v in headers.items() if k.lower() == "x-forwarded-for"), None
+        )
+        self.env["channel.exception"]._record(
+            "rejected_delivery",
+            self.env._("Webhook deliveries with an invalid signature were rejected."),
+            backend=backend,
+            detail=f"{error}; last source: {source or 'unknown'}",
+            key="signature",
+        )
+
+    def _dispatch_new(self):
+        """Route a freshly stored event: enqueue it, or mark it ignored."""
+        for event in self:
+            if not event.flow:
+                event.write(
+                    {
+                        "state": "ignored",
+                        "error": f"No flow handles topic {event.topic}",
+                    }
+                )
+            elif event._get_flow_handler():
+                event._enqueue()
+
+    def _enqueue(self):
+        """Enqueue processing jobs; they run as the superuser, whoever asked."""
+        for event in self:
+            job = (
+                event.with_user(SUPERUSER_ID)
+                .with_delay(
+                    identity_key=f"{IDENTITY_KEY_PREFIX}.event.{event.id}.{event.attempts}",
+                    description=f"Process {event.topic} ({event.backend_id.name})",
+                )
+                ._job_process()
+            )
+            event.write(
+                {
+                    "state": "queued",
+                    "queued_at": fields.Datetime.now(),
+                    "job_id": job.db_record().id,
+                }
+            )
+
+    def _get_flow_handler(self):
+        """The method that applies an event of this flow, or None if none yet.
+
+        Flows register by overriding this method (guarded on `self.flow`);
+        an event whose flow has no handler stays `received` until one exists.
+        """
+        self.ensure_one()
+        handlers = {FLOW_APP: self._process_app, FLOW_PRIVACY: self._process_privacy}
+        return handlers.get(self.flow)
+
+    def _get_payload(self):
+        """The JSON payload of the event, from its raw body."""
+        self.ensure_one()
+        return load_json_object(self._get_raw_body())
+
+    def _get_raw_body(self):
+        self.ensure_one()
+        return base64.b64decode(self.raw_body) if self.raw_body else b""
+
+    def _process(self):
+        """Apply the event through its flow handler and record the outcome."""
+        self.ensure_one()
+        handler = self._get_flow_handler()
+        self.attempts += 1
+        try:
+            with self.env.cr.savepoint():
+                outcome = handler()
+        except (ChannelPayloadError, UserError) as exc:
+            self.write({"state": "failed", "error": str(exc)})
+            self.env["channel.exception"]._record(
+                "validation",
+                self.env._(
+                    "The %(topic)s event for %(ref)s could not be applied: %(error)s",
+                    topic=self.topic,
+                    ref=self.resource_ref or "?",
+                    error=exc,
+                ),
+                backend=self.backend_id,
+                detail=str(exc),
+                retry_target=self,
+            )
+            return False
+        self.write(
+            {
+                "state": outcome or "done",
+                "processed_at": fields.Datetime.now(),
+                "error": False,
+            }
+        )
+        self.env["channel.exception"]._resolve(self.backend_id, retry_target=self)
+        return True
+
+    def _channel_retry(self):
+        """Retry hook of `channel.exception`: process the event again now."""
+        self.ensure_one()
+        if not self._get_flow_handler():
+            raise UserError(self.env._("No flow handles topic %s yet.", self.topic))
+        return self._process()
+
+    def _process_app(self):
+        """app/uninstalled: the token is dead; stop every flow of the backend."""
+        if self.topic != "app/uninstalled":
+            return "ignored"
+        self.backend_id.write(
+            {
+                "state": "error",
+                "state_message": self.env._(
+                    "The channel app was uninstalled: flows are paused until it is "
+                    "reinstalled and the connection tested again."
+                ),
+            }
+        )
+        return "done"
+
+    def _process_privacy(self):
+        """Shopify's mandatory privacy topics: erase or report customer data."""
+        payload = self._get_payload()
+        if self.topic == "shop/redact":
+            events = self.search([("backend_id", "=", self.backend_id.id)])
+        elif self.topic == "customers/redact":
+            order_refs = [str(ref) for ref in payload.get("orders_to_redact") or ()]
+            events = self.search(
+                [
+                    ("backend_id", "=", self.backend_id.id),
+                    ("resource_ref", "in", [*order_refs, self.resource_ref]),
+                ]
+            )
+        else:
+            self.env["channel.exception"]._record(
+                "validation",
+                self.env._(
+                    "The shop owner asked for the data held on customer %s: send it "
+                    "to them within 30 days.",
+                    self.resource_ref,
+                ),
+                backend=self.backend_id,
+                key=f"data_request:{self.resource_ref}",
+                severity="warning",
+            )
+            return "done"
+        (events - self)._redact()
+        return "done"
+
+    def _redact(self):
+        """Replace stored payloads by a marker; headers lose the shop domain."""
+        self.write({"raw_body": base64.b64encode(REDACTED_BODY), "headers": {}})
+
+    # === JOBS ===
+
+    def _job_process(self):
+        """Job: apply one stored event; idempotent, so a replay is safe."""
+        self.ensure_one()
+        if self.state == "done":
+            return "skipped: already done"
+        if not self._get_flow_handler():
+            return f"skipped: no handler for {self.topic}"
+        return "done" if self._process() else "failed"
+
+    @api.model
+    def _cron_requeue_stuck(self, minutes=30):
+        """Cron: re-enqueue events whose job vanished or died while queued."""
+        limit = fields.Datetime.now() - timedelta(minutes=minutes)
+        stuck = self.search(
+            [("state", "=", "queued"), ("queued_at", "<", limit)]
+        ).filtered(
+            lambda e: not e.job_id or e.job_id.state in ("done", "failed", "cancelled")
+        )
+        stuck._enqueue()
+        return len(stuck)
+
+    @api.model
+    def _cron_purge(self, days=None):
+        """Cron: delete processed events older than each backend's retention."""
+        param = self.env["ir.config_parameter"].sudo()
+        days = days or int(
+            param.get_param("channel_connector.event_retention_days", 30)
+        )
+        limit = fields.Datetime.now() - timedelta(days=days)
+        old = self.search(
+            [
+                ("state", "in", ("done", "ignored", "duplicate")),
+                ("received_at", "<", limit),
+            ]
+        )
+        old.unlink()
+        return len(old)
+
+
+def _naive_utc(moment):
+    """Odoo stores naive UTC datetimes."""
+    return moment.replace(tzinfo=None) if moment else False

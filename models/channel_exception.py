@@ -1,0 +1,419 @@
+import hashlib
+import logging
+from datetime import timedelta
+
+from psycopg2 import IntegrityError
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import mute_logger
+
+_logger = logging.getLogger(__name__)
+
+EXCEPTION_TYPES = [
+    ("missing_mapping", "Missing mapping"),
+    ("validation", "Validation"),
+    ("total_mismatch", "Total mismatch"),
+    ("payment_missing_reference", "Payment without reference"),
+    ("payment_mismatch", "Payment mismatch"),
+    ("refund_incomplete", "Refund incomplete"),
+    ("stock_skipped", "Stock skipped"),
+    ("inventory_difference", "Inventory difference"),
+    ("api_error", "API error"),
+    ("auth_error", "Authentication error"),
+    ("rejected_delivery", "Rejected delivery"),
+    ("delivery_gap", "Delivery gap"),
+]
+DEFAULT_SEVERITY = {
+    "auth_error": "critical",
+    "total_mismatch": "error",
+    "payment_mismatch": "error",
+    "payment_missing_reference": "warning",
+    "stock_skipped": "warning",
+    "inventory_difference": "warning",
+    "rejected_delivery": "warning",
+    "delivery_gap": "error",
+}
+# Odoo documents an exception can point at, by model: the field that holds it.
+DOCUMENT_FIELDS = {
+    "sale.order": "sale_order_id",
+    "res.partner": "partner_id",
+    "product.product": "product_id",
+    "stock.move": "stock_move_id",
+    "account.payment": "payment_id",
+}
+OPEN_STATES = ("open", "in_progress")
+
+
+class ChannelException(models.Model):
+    """A failure of a channel flow, as a record someone owns and resolves.
+
+    Flows never create these directly: they call `_record(...)`, which
+    deduplicates a recurring problem into one record (occurrences, last seen)
+    and assigns it following the ownership matrix (`channel.exception.owner`).
+    A Retry re-runs the failed step through the retry target's
+    `_channel_retry()` hook; a success resolves the exception.
+    """
+
+    _name = "channel.exception"
+    _description = "Channel Exception"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "last_seen desc, id desc"
+
+    # === FIELDS ===
+
+    name = fields.Char(
+        string="Problem",
+        required=True,
+        help="What went wrong, in words an operator understands.",
+    )
+    technical_detail = fields.Text(help="Error text, payload excerpt, traceback.")
+    exception_type = fields.Selection(
+        EXCEPTION_TYPES, string="Type", required=True, index=True, tracking=True
+    )
+    severity = fields.Selection(
+        [
+            ("info", "Info"),
+            ("warning", "Warning"),
+            ("error", "Error"),
+            ("critical", "Critical"),
+        ],
+        required=True,
+        default="error",
+    )
+    state = fields.Selection(
+        [
+            ("open", "Open"),
+            ("in_progress", "In progress"),
+            ("resolved", "Resolved"),
+            ("ignored", "Ignored"),
+        ],
+        default="open",
+        required=True,
+        index=True,
+        tracking=True,
+    )
+    backend_id = fields.Many2one(
+        "channel.backend", required=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, readonly=True
+    )
+    fingerprint = fields.Char(
+        required=True,
+        readonly=True,
+        help="Identifies the problem: a recurrence updates the open exception.",
+    )
+    first_seen = fields.Datetime(required=True, readonly=True)
+    last_seen = fields.Datetime(required=True, readonly=True)
+    occurrences = fields.Integer(default=1, readonly=True)
+
+    # Affected documents.
+    sale_order_id = fields.Many2one("sale.order", index="btree_not_null")
+    partner_id = fields.Many2one("res.partner", index="btree_not_null")
+    product_id = fields.Many2one("product.product", index="btree_not_null")
+    stock_move_id = fields.Many2one("stock.move", index="btree_not_null")
+    payment_id = fields.Many2one("account.payment", index="btree_not_null")
+    retry_model = fields.Char(readonly=True)
+    retry_res_id = fields.Many2oneReference(
+        model_field="retry_model", readonly=True, string="Retry target"
+    )
+    can_retry = fields.Boolean(compute="_compute_can_retry")
+
+    # Ownership and service level.
+    user_id = fields.Many2one("res.users", string="Assignee", tracking=True)
+    owner_group_id = fields.Many2one("res.groups", string="Owning team")
+    sla_deadline = fields.Datetime(string="Due by", tracking=True)
+    is_overdue = fields.Boolean(
+        compute="_compute_is_overdue", search="_search_is_overdue"
+    )
+    resolved_by_id = fields.Many2one("res.users", readonly=True)
+    resolved_at = fields.Datetime(readonly=True)
+    resolution_hours = fields.Float(
+        compute="_compute_resolution_hours",
+        store=True,
+        aggregator="avg",
+        help="Hours from first seen to resolution.",
+    )
+    ignore_reason = fields.Text(readonly=True)
+
+    # === COMPUTE METHODS ===
+
+    @api.depends("retry_model", "retry_res_id", "state")
+    def _compute_can_retry(self):
+        for exception in self:
+            exception.can_retry = bool(
+                exception.state in OPEN_STATES and exception._get_retry_target()
+            )
+
+    @api.depends("sla_deadline", "state")
+    def _compute_is_overdue(self):
+        now = fields.Datetime.now()
+        for exception in self:
+            exception.is_overdue = bool(
+                exception.state in OPEN_STATES
+                and exception.sla_deadline
+                and exception.sla_deadline < now
+            )
+
+    def _search_is_overdue(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(self.env._("Unsupported search on overdue."))
+        overdue = [
+            ("state", "in", OPEN_STATES),
+            ("sla_deadline", "<", fields.Datetime.now()),
+        ]
+        if (operator == "=") == value:
+            return overdue
+        return ["!", "&", *overdue]
+
+    @api.depends("resolved_at", "first_seen")
+    def _compute_resolution_hours(self):
+        for exception in self:
+            if exception.resolved_at and exception.first_seen:
+                delta = exception.resolved_at - exception.first_seen
+                exception.resolution_hours = delta.total_seconds() / 3600
+            else:
+                exception.resolution_hours = 0.0
+
+    # === CONSTRAINT METHODS ===
+
+    # One open exception per problem: concurrent `_record` calls for the same
+    # problem cannot create twins.
+    _open_fingerprint_unique = models.UniqueIndex(
+        "(backend_id, fingerprint) WHERE state IN ('open', 'in_progress')"
+    )
+
+    # === ACTION METHODS ===
+
+    def action_retry(self):
+        """Re-run the failed step of each exception; success resolves it."""
+        retried = self.filtered("can_retry")
+        if not retried:
+            raise UserError(self.env._("There is nothing to retry here."))
+        for exception in retried:
+            exception._retry()
+        return True
+
+    def action_start(self):
+        self.filtered(lambda e: e.state == "open").write(
+            {"state": "in_progress", "user_id": self.env.uid}
+        )
+
+    def action_assign_to_me(self):
+        self.write({"user_id": self.env.uid})
+
+    def action_reopen(self):
+        self.filtered(lambda e: e.state in ("resolved", "ignored")).write(
+            {"state": "open", "resolved_by_id": False, "resolved_at": False}
+        )
+
+    def action_open_ignore_wizard(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Ignore exceptions"),
+            "res_model": "channel.exception.ignore",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_exception_ids": self.ids},
+        }
+
+    def action_open_retry_target(self):
+        self.ensure_one()
+        target = self._get_retry_target()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": target._name,
+            "res_id": target.id,
+            "view_mode": "form",
+        }
+
+    # === BUSINESS METHODS ===
+
+    @api.model
+    def _record(
+        self,
+        exception_type,
+        message,
+        *,
+        backend,
+        detail=None,
+        key=None,
+        severity=None,
+        documents=None,
+        retry_target=None,
+    ):
+        """Report a flow failure: the one API every flow uses.
+
+        :param exception_type: a key of `EXCEPTION_TYPES`
+        :param message: what went wrong, for an operator (no secrets)
+        :param backend: the `channel.backend` concerned
+        :param detail: technical text kept apart from the message
+        :param key: what identifies the problem within its type (e.g. the SKU);
+            defaults to the retry target, else the message
+        :param documents: records concerned (orders, partners, products...)
+        :param retry_target: record whose `_channel_retry()` re-runs the step
+        :return: the new or updated `channel.exception`
+        """
+        backend.ensure_one()
+        fingerprint = self._make_fingerprint(exception_type, key, retry_target, message)
+        values = {
+            "name": message,
+            "technical_detail": detail,
+            "last_seen": fields.Datetime.now(),
+            **self._document_values(documents),
+        }
+        existing = self._find_open(backend, fingerprint)
+        if existing:
+            existing._add_occurrence(values)
+            return existing
+        values.update(
+            exception_type=exception_type,
+            severity=severity or DEFAULT_SEVERITY.get(exception_type, "error"),
+            backend_id=backend.id,
+            company_id=backend.company_id.id,
+            fingerprint=fingerprint,
+            first_seen=values["last_seen"],
+            retry_model=retry_target._name if retry_target else False,
+            retry_res_id=retry_target.id if retry_target else False,
+        )
+        return self._create_or_merge(values)
+
+    @api.model
+    def _resolve(self, backend, *, retry_target=None, exception_type=None, key=None):
+        """Resolve the open exceptions a successful step has made obsolete."""
+        domain = [("backend_id", "=", backend.id), ("state", "in", OPEN_STATES)]
+        if retry_target:
+            domain += [
+                ("retry_model", "=", retry_target._name),
+                ("retry_res_id", "in", retry_target.ids),
+            ]
+        if exception_type:
+            fingerprint = self._make_fingerprint(exception_type, key, retry_target, "")
+            domain += [("fingerprint", "=", fingerprint)]
+        exceptions = self.sudo().search(domain)
+        exceptions._mark_resolved()
+        return exceptions
+
+    def _mark_resolved(self):
+        self.write(
+            {
+                "state": "resolved",
+                "resolved_by_id": self.env.uid,
+                "resolved_at": fields.Datetime.now(),
+            }
+        )
+        for exception in self:
+            exception.activity_ids.action_feedback(
+                feedback=self.env._("Resolved by %s", self.env.user.name)
+            )
+
+    def _retry(self):
+        """Re-run the step behind one exception and resolve it on success."""
+        self.ensure_one()
+        # The step runs as the system, like its job would; the user is recorded.
+        target = self._get_retry_target().sudo()
+        try:
+            with self.env.cr.savepoint():
+                succeeded = target._channel_retry()
+        except UserError as exc:
+            succeeded = False
+            self.message_post(body=self.env._("Retry failed: %s", exc))
+        if succeeded:
+            if self.state in OPEN_STATES:
+                self._mark_resolved()
+            self.message_post(
+                body=self.env._("Retried by %s: resolved.", self.env.user.name)
+            )
+        elif self.state in OPEN_STATES:
+            self.message_post(body=self.env._("Retried: the problem remains."))
+        return succeeded
+
+    def _get_retry_target(self):
+        self.ensure_one()
+        if not self.retry_model or self.retry_model not in self.env:
+            return None
+        target = self.env[self.retry_model].browse(self.retry_res_id).exists()
+        return target or None
+
+    @api.model
+    def _make_fingerprint(self, exception_type, key, retry_target, message):
+        if key is not None:
+            identity = f"key:{key}"
+        elif retry_target:
+            identity = f"target:{retry_target._name},{retry_target.id}"
+        else:
+            identity = "message:" + hashlib.sha256(message.encode()).hexdigest()[:16]
+        return f"{exception_type}:{identity}"
+
+    @api.model
+    def _document_values(self, documents):
+        values = {}
+        for record in documents or ():
+            field_name = DOCUMENT_FIELDS.get(record._name)
+            if field_name and record:
+                values[field_name] = record[:1].id
+        return values
+
+    @api.model
+    def _find_open(self, backend, fingerprint):
+        return self.sudo().search(
+            [
+                ("backend_id", "=", backend.id),
+                ("fingerprint", "=", fingerprint),
+                ("state", "in", OPEN_STATES),
+            ],
+            limit=1,
+        )
+
+    def _add_occurrence(self, values):
+        # A plain SQL increment keeps concurrent recurrences from losing counts.
+        self.env.cr.execute(
+            "UPDATE channel_exception SET occurrences = COALESCE(occurrences, 0) + 1"
+            " WHERE id = %s",
+            [self.id],
+        )
+        self.invalidate_recordset(["occurrences"])
+        self.sudo().write(values)
+
+    @api.model
+    def _create_or_merge(self, values):
+        """Create the exception, or merge into a twin a concurrent call created."""
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                exception = self.sudo().create(values)
+        except IntegrityError:
+            backend = self.env["channel.backend"].browse(values["backend_id"])
+            exception = self._find_open(backend, values["fingerprint"])
+            exception._add_occurrence({"last_seen": values["last_seen"]})
+            return exception
+        exception._assign_owner()
+        _logger.info(
+            "channel.exception %s recorded: %s", exception.id, exception.exception_type
+        )
+        return exception
+
+    def _assign_owner(self):
+        """Apply the ownership matrix: assignee, team, SLA and a to-do activity."""
+        for exception in self:
+            rule = self.env["channel.exception.owner"]._find_rule(
+                exception.backend_id, exception.exception_type
+            )
+            if not rule:
+                continue
+            deadline = exception.first_seen + timedelta(hours=rule.sla_hours)
+            exception.write(
+                {
+                    "user_id": rule.user_id.id,
+                    "owner_group_id": rule.group_id.id,
+                    "sla_deadline": deadline,
+                }
+            )
+            if rule.user_id:
+                exception.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    date_deadline=fields.Date.to_date(deadline),
+                    summary=self.env._("Channel exception to resolve"),
+                    note=exception.name,
+                    user_id=rule.user_id.id,
+                )

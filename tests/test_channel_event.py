@@ -1,0 +1,276 @@
+import base64
+import json
+from datetime import timedelta
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import freeze_time, tagged
+
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from ..adapters.signatures import sign_base64, sign_hex
+from ..const import JOB_CHANNEL_WEBHOOKS, WEBHOOK_MAX_BYTES_PARAM
+from .common import (
+    SHOPIFY_VECTOR_SECRET,
+    WOOCOMMERCE_VECTOR_SECRET,
+    ChannelCommon,
+    shopify_vector,
+    woocommerce_vector,
+)
+
+
+class ChannelEventCommon(ChannelCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.shopify = cls._prepare_backend(
+            "shopify", webhook_secret=SHOPIFY_VECTOR_SECRET
+        )
+        cls.woocommerce = cls._prepare_backend(
+            "woocommerce", webhook_secret=WOOCOMMERCE_VECTOR_SECRET
+        )
+        cls.generic = cls._prepare_backend("generic", webhook_secret="generic")
+        cls.Event = cls.env["channel.event"]
+
+    def _receive(self, backend, headers, body):
+        return self.Event._receive_delivery(backend, headers, body)
+
+    def _events(self, backend):
+        return self.Event.search([("backend_id", "=", backend.id)])
+
+    def _exceptions(self, backend, exception_type):
+        return self.env["channel.exception"].search(
+            [("backend_id", "=", backend.id), ("exception_type", "=", exception_type)]
+        )
+
+    def _signed_shopify(self, topic, payload, event_id="evt-1", webhook_id="wh-1"):
+        body = json.dumps(payload).encode()
+        headers = {
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": sign_base64(SHOPIFY_VECTOR_SECRET, body),
+            "X-Shopify-Shop-Domain": "demo-shop.myshopify.com",
+            "X-Shopify-API-Version": "2026-07",
+            "X-Shopify-Webhook-Id": webhook_id,
+            "X-Shopify-Event-Id": event_id,
+            "X-Shopify-Triggered-At": "2026-07-10T16:15:47.000000Z",
+        }
+        return headers, body
+
+
+@tagged("post_install", "-at_install")
+class TestChannelEventReceive(ChannelEventCommon):
+    def test_reference_delivery_is_stored_byte_exact(self):
+        headers, body = shopify_vector("orders/create")
+        self.assertEqual(self._receive(self.shopify, headers, body), (200, "ok"))
+        event = self._events(self.shopify)
+        self.assertEqual(len(event), 1)
+        self.assertEqual(base64.b64decode(event.raw_body), body)
+        self.assertEqual(event.topic, "orders/create")
+        self.assertEqual(event.flow, "orders")
+        self.assertEqual(event.resource_ref, "820982911946154508")
+        self.assertEqual(
+            event.dedupe_key, "orders/create:98880550-7158-44d4-b7cd-2c97c8a091b5"
+        )
+        self.assertEqual(str(event.channel_timestamp), "2026-07-10 16:15:47")
+        self.assertNotIn("X-Shopify-Hmac-Sha256", event.headers)
+        self.assertEqual(
+            event.headers["X-Shopify-Shop-Domain"], headers["X-Shopify-Shop-Domain"]
+        )
+
+    def test_redelivery_counts_a_prevented_duplicate(self):
+        headers, body = shopify_vector("orders/create")
+        self._receive(self.shopify, headers, body)
+        again = {**headers, "X-Shopify-Webhook-Id": "another-delivery-of-same-event"}
+        self.assertEqual(self._receive(self.shopify, again, body), (200, "ok"))
+        self.assertEqual(self._receive(self.shopify, headers, body), (200, "ok"))
+        event = self._events(self.shopify)
+        self.assertEqual(len(event), 1)
+        self.env.cr.execute(
+            "select id, duplicates_prevented, dedupe_key from channel_event"
+        )
+        print("DEBUG", self.env.cr.fetchall(), event.id)
+        self.assertEqual(event.duplicates_prevented, 2)
+
+    def test_same_event_id_on_another_topic_is_a_new_event(self):
+        headers, body = self._signed_shopify("orders/create", {"id": 1})
+        self._receive(self.shopify, headers, body)
+        headers, body = self._signed_shopify("orders/paid", {"id": 1})
+        self._receive(self.shopify, headers, body)
+        self.assertEqual(len(self._events(self.shopify)), 2)
+
+    def test_webhook_id_is_the_fallback_key(self):
+        headers, body = self._signed_shopify("orders/updated", {"id": 5})
+        del headers["X-Shopify-Event-Id"]
+        self._receive(self.shopify, headers, body)
+        self.assertEqual(self._events(self.shopify).dedupe_key, "orders/updated:wh-1")
+
+    def test_bad_signature_is_rejected_and_audited_without_payload(self):
+        headers, body = shopify_vector("orders/create")
+        forged = {**headers, "X-Shopify-Hmac-Sha256": sign_base64("wrong", body)}
+        self.assertEqual(self._receive(self.shopify, forged, body)[0], 401)
+        unsigned = {k: v for k, v in headers.items() if k != "X-Shopify-Hmac-Sha256"}
+        self.assertEqual(self._receive(self.shopify, unsigned, body)[0], 401)
+        self.assertFalse(self._events(self.shopify))
+        audit = self._exceptions(self.shopify, "rejected_delivery")
+        self.assertEqual(len(audit), 1, "one record for all rejected deliveries")
+        self.assertEqual(audit.occurrences, 2)
+        self.assertNotIn("Jon", audit.technical_detail or "")
+
+    def test_malformed_json_is_kept_as_failed_event_with_exception(self):
+        body = b'{"id": 1, "broken": '
+        headers = {
+            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Webhook-Id": "wh-bad",
+            "X-Shopify-Hmac-Sha256": sign_base64(SHOPIFY_VECTOR_SECRET, body),
+        }
+        status, text = self._receive(self.shopify, headers, body)
+        self.assertEqual(status, 400)
+        self.assertIn("not valid JSON", text)
+        event = self._events(self.shopify)
+        self.assertEqual(event.state, "failed")
+        self.assertEqual(base64.b64decode(event.raw_body), body)
+        exception = self._exceptions(self.shopify, "validation")
+        self.assertEqual(exception.retry_res_id, event.id)
+
+    def test_missing_topic_header_with_valid_signature_is_400(self):
+        headers, body = shopify_vector("orders/create")
+        del headers["X-Shopify-Topic"]
+        status, text = self._receive(self.shopify, headers, body)
+        self.assertEqual(status, 400)
+        self.assertIn("X-Shopify-Topic", text)
+        self.assertEqual(self._events(self.shopify).state, "failed")
+
+    def test_oversized_body_is_413(self):
+        self.env["ir.config_parameter"].set_param(WEBHOOK_MAX_BYTES_PARAM, "1000")
+        headers, body = shopify_vector("orders/create")
+        self.assertGreater(len(body), 1000)
+        self.assertEqual(self._receive(self.shopify, headers, body)[0], 413)
+        self.assertFalse(self._events(self.shopify))
+
+    def test_unknown_topic_is_acknowledged_and_ignored(self):
+        headers, body = self._signed_shopify("carts/update", {"id": 3})
+        self.assertEqual(self._receive(self.shopify, headers, body), (200, "ok"))
+        self.assertEqual(self._events(self.shopify).state, "ignored")
+
+    def test_woocommerce_ping_is_answered_and_not_stored(self):
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        self.assertEqual(
+            self._receive(self.woocommerce, headers, b"webhook_id=12"), (200, "pong")
+        )
+        self.assertFalse(self._events(self.woocommerce))
+
+    def test_woocommerce_dedupes_on_resource_version_not_delivery_id(self):
+        headers, body = woocommerce_vector("order.created")
+        self.assertEqual(self._receive(self.woocommerce, headers, body), (200, "ok"))
+        event = self._events(self.woocommerce)
+        payload = json.loads(body)
+        self.assertEqual(
+            event.dedupe_key, f"3:{payload['id']}:{payload['date_modified_gmt']}"
+        )
+        # The same delivery id for another version of the order is a new event.
+        headers, body = woocommerce_vector("order.updated")
+        self._receive(self.woocommerce, headers, body)
+        self.assertEqual(len(self._events(self.woocommerce)), 2)
+
+    def test_generic_signature_is_hex_with_prefix(self):
+        body = json.dumps({"id": "G-1"}).encode()
+        headers = {
+            "X-Channel-Topic": "orders/upsert",
+            "X-Channel-Event-Id": "g-evt-1",
+            "X-Channel-Signature": "sha256=" + sign_hex("generic", body),
+        }
+        self.assertEqual(self._receive(self.generic, headers, body), (200, "ok"))
+        headers["X-Channel-Signature"] = "sha256=" + sign_hex("other", body)
+        self.assertEqual(self._receive(self.generic, headers, body)[0], 401)
+        self.assertEqual(self._events(self.generic).resource_ref, "G-1")
+
+
+@tagged("post_install", "-at_install")
+class TestChannelEventProcessing(ChannelEventCommon):
+    def test_app_uninstalled_is_enqueued_on_webhooks_channel_and_pauses(self):
+        self.shopify.state = "connected"
+        headers, body = shopify_vector("app/uninstalled")
+        with trap_jobs() as trap:
+            self._receive(self.shopify, headers, body)
+            event = self._events(self.shopify)
+            self.assertEqual(event.state, "queued")
+            trap.assert_jobs_count(1)
+            self.assertEqual(trap.enqueued_jobs[0].channel, JOB_CHANNEL_WEBHOOKS)
+            trap.perform_enqueued_jobs()
+        self.assertEqual(event.state, "done")
+        self.assertEqual(self.shopify.state, "error")
+        self.assertIn("uninstalled", self.shopify.state_message)
+
+    def test_order_event_waits_until_the_order_flow_handles_it(self):
+        headers, body = shopify_vector("orders/create")
+        with trap_jobs() as trap:
+            self._receive(self.shopify, headers, body)
+            trap.assert_jobs_count(0)
+        self.assertEqual(self._events(self.shopify).state, "received")
+
+    def test_replay_of_done_event_needs_force(self):
+        headers, body = shopify_vector("app/uninstalled")
+        with trap_jobs() as trap:
+            self._receive(self.shopify, headers, body)
+            trap.perform_enqueued_jobs()
+            event = self._events(self.shopify)
+            self.assertEqual(event.state, "done")
+            with self.assertRaises(UserError):
+                event.action_replay()
+            event.action_force_replay()
+            self.assertEqual(event.state, "queued")
+            trap.perform_enqueued_jobs()
+        self.assertEqual(event.state, "done")
+        self.assertEqual(event.attempts, 2)
+
+    def test_customers_redact_erases_stored_payloads_of_the_customer(self):
+        headers, body = self._signed_shopify("orders/create", {"id": 299938})
+        self._receive(self.shopify, headers, body)
+        headers, body = self._signed_shopify(
+            "orders/create", {"id": 111}, event_id="evt-2"
+        )
+        self._receive(self.shopify, headers, body)
+        headers, redact_body = self._signed_shopify(
+            "customers/redact",
+            {"customer": {"id": 191167}, "orders_to_redact": [299938, 280263]},
+            event_id="evt-3",
+        )
+        with trap_jobs() as trap:
+            self._receive(self.shopify, headers, redact_body)
+            trap.perform_enqueued_jobs()
+        redacted = self._events(self.shopify).filtered(
+            lambda e: e.resource_ref == "299938"
+        )
+        kept = self._events(self.shopify).filtered(lambda e: e.resource_ref == "111")
+        self.assertEqual(base64.b64decode(redacted.raw_body), b'{"redacted": true}')
+        self.assertIn(b"111", base64.b64decode(kept.raw_body))
+
+    def test_stuck_queued_event_is_requeued(self):
+        headers, body = shopify_vector("app/uninstalled")
+        with freeze_time("2026-11-01 10:00:00"), trap_jobs():
+            self._receive(self.shopify, headers, body)
+        event = self._events(self.shopify)
+        event.job_id.unlink()  # the job was lost
+        with freeze_time("2026-11-01 11:00:00"), trap_jobs() as trap:
+            self.assertEqual(self.Event._cron_requeue_stuck(), 1)
+            trap.assert_jobs_count(1)
+            trap.perform_enqueued_jobs()
+        self.assertEqual(event.state, "done")
+
+    def test_purge_keeps_failed_events(self):
+        old = fields.Datetime.now() - timedelta(days=40)
+        done = self.Event.create(
+            {
+                "backend_id": self.shopify.id,
+                "topic": "orders/create",
+                "dedupe_key": "a",
+                "state": "done",
+                "received_at": old,
+            }
+        )
+        failed = done.copy({"dedupe_key": "b", "state": "failed", "received_at": old})
+        recent = done.copy({"dedupe_key": "c", "received_at": fields.Datetime.now()})
+        self.assertEqual(self.Event._cron_purge(), 1)
+        self.assertFalse(done.exists())
+        self.assertTrue(failed.exists())
+        self.assertTrue(recent.exists())
