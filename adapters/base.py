@@ -31,6 +31,12 @@ class ChannelAdapter:
 
     # Webhooks
 
+    topic_flows = {}
+
+    def topic_flow(self, topic):
+        """The flow (`webhooks.FLOW_*`) a topic belongs to, None if unhandled."""
+        return self.topic_flows.get(topic)
+
     def is_webhook_ping(self, headers, body):
         """Whether a delivery is the channel's unsigned set-up ping (answer 200)."""
         return False

@@ -25,6 +25,7 @@ class GenericAdapter(ChannelAdapter):
     """Checks configuration only; deliveries come in through the webhook."""
 
     code = "generic"
+    topic_flows = GENERIC_TOPIC_FLOWS
 
     def test_connection(self):
         """A generic channel is usable once it has a webhook signing secret."""
@@ -51,7 +52,7 @@ class GenericAdapter(ChannelAdapter):
             topic=topic,
             dedupe_key=event_id,
             delivery_id=event_id,
-            flow=GENERIC_TOPIC_FLOWS.get(topic),
+            flow=self.topic_flow(topic),
             resource_ref=str(resource_ref) if resource_ref is not None else None,
             channel_timestamp=parse_timestamp(timestamp),
             headers=pick_headers(headers, GENERIC_KEPT_HEADERS),

@@ -20,10 +20,43 @@ from .webhooks import (
 SHOP_QUERY = "query ChannelConnectorShop { shop { name myshopifyDomain currencyCode } }"
 
 
+# Topic -> flow. Refund and transaction topics belong to their order.
+SHOPIFY_TOPIC_FLOWS = {
+    "orders/create": FLOW_ORDERS,
+    "orders/updated": FLOW_ORDERS,
+    "orders/cancelled": FLOW_ORDERS,
+    "orders/paid": FLOW_ORDERS,
+    "orders/edited": FLOW_ORDERS,
+    "refunds/create": FLOW_ORDERS,
+    "order_transactions/create": FLOW_ORDERS,
+    "inventory_levels/update": FLOW_STOCK,
+    "inventory_items/update": FLOW_STOCK,
+    "products/create": FLOW_CATALOG,
+    "products/update": FLOW_CATALOG,
+    "products/delete": FLOW_CATALOG,
+    "locations/update": FLOW_CATALOG,
+    "customers/data_request": FLOW_PRIVACY,
+    "customers/redact": FLOW_PRIVACY,
+    "shop/redact": FLOW_PRIVACY,
+    "app/uninstalled": FLOW_APP,
+}
+SHOPIFY_KEPT_HEADERS = (
+    "X-Shopify-Topic",
+    "X-Shopify-Shop-Domain",
+    "X-Shopify-API-Version",
+    "X-Shopify-Webhook-Id",
+    "X-Shopify-Event-Id",
+    "X-Shopify-Triggered-At",
+    "X-Shopify-Name",
+)
+ORDER_ID_KEYS = {"refunds/create": "order_id", "order_transactions/create": "order_id"}
+
+
 class ShopifyAdapter(ChannelAdapter):
     """Talks to one shop through `POST /admin/api/<version>/graphql.json`."""
 
     code = "shopify"
+    topic_flows = SHOPIFY_TOPIC_FLOWS
 
     @property
     def graphql_url(self):
@@ -78,7 +111,7 @@ class ShopifyAdapter(ChannelAdapter):
             topic=topic,
             dedupe_key=f"{topic}:{event_id or webhook_id}",
             delivery_id=webhook_id,
-            flow=SHOPIFY_TOPIC_FLOWS.get(topic),
+            flow=self.topic_flow(topic),
             resource_ref=shopify_resource_ref(topic, payload),
             channel_timestamp=parse_timestamp(
                 triggered_at or payload.get("updated_at")
@@ -86,38 +119,6 @@ class ShopifyAdapter(ChannelAdapter):
             headers=pick_headers(headers, SHOPIFY_KEPT_HEADERS),
             payload=payload,
         )
-
-
-# Topic -> flow. Refund and transaction topics belong to their order.
-SHOPIFY_TOPIC_FLOWS = {
-    "orders/create": FLOW_ORDERS,
-    "orders/updated": FLOW_ORDERS,
-    "orders/cancelled": FLOW_ORDERS,
-    "orders/paid": FLOW_ORDERS,
-    "orders/edited": FLOW_ORDERS,
-    "refunds/create": FLOW_ORDERS,
-    "order_transactions/create": FLOW_ORDERS,
-    "inventory_levels/update": FLOW_STOCK,
-    "inventory_items/update": FLOW_STOCK,
-    "products/create": FLOW_CATALOG,
-    "products/update": FLOW_CATALOG,
-    "products/delete": FLOW_CATALOG,
-    "locations/update": FLOW_CATALOG,
-    "customers/data_request": FLOW_PRIVACY,
-    "customers/redact": FLOW_PRIVACY,
-    "shop/redact": FLOW_PRIVACY,
-    "app/uninstalled": FLOW_APP,
-}
-SHOPIFY_KEPT_HEADERS = (
-    "X-Shopify-Topic",
-    "X-Shopify-Shop-Domain",
-    "X-Shopify-API-Version",
-    "X-Shopify-Webhook-Id",
-    "X-Shopify-Event-Id",
-    "X-Shopify-Triggered-At",
-    "X-Shopify-Name",
-)
-ORDER_ID_KEYS = {"refunds/create": "order_id", "order_transactions/create": "order_id"}
 
 
 def shopify_resource_ref(topic, payload):

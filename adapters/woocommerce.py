@@ -52,6 +52,10 @@ class WooCommerceAdapter(ChannelAdapter):
 
     # Webhooks
 
+    def topic_flow(self, topic):
+        """Flows follow the resource: `order.updated` also carries refunds."""
+        return WOOCOMMERCE_RESOURCE_FLOWS.get(topic.split(".", 1)[0])
+
     def is_webhook_ping(self, headers, body):
         """WooCommerce's unsigned, form-encoded `webhook_id=N` set-up ping."""
         if header(headers, "X-WC-Webhook-Signature"):
@@ -78,12 +82,11 @@ class WooCommerceAdapter(ChannelAdapter):
         resource_ref = str(payload["id"]) if payload.get("id") is not None else None
         modified = payload.get("date_modified_gmt")
         version = modified or f"delivery-{delivery_id}"
-        resource = topic.split(".", 1)[0]
         return WebhookDelivery(
             topic=topic,
             dedupe_key=f"{webhook_id}:{resource_ref}:{version}",
             delivery_id=delivery_id,
-            flow=WOOCOMMERCE_RESOURCE_FLOWS.get(resource),
+            flow=self.topic_flow(topic),
             resource_ref=resource_ref,
             channel_timestamp=parse_timestamp(modified),
             headers=pick_headers(headers, WOOCOMMERCE_KEPT_HEADERS),

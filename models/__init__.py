@@ -4,6 +4,7 @@ from . import (
     channel_backend_shopify,
     channel_backend_woocommerce,
     channel_event,
+    channel_event_correction,
     channel_exception,
     channel_exception_owner,
 )

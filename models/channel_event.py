@@ -83,6 +83,12 @@ class ChannelEvent(models.Model):
     queued_at = fields.Datetime(readonly=True)
     processed_at = fields.Datetime(readonly=True)
     error = fields.Text(readonly=True)
+    corrected_payload = fields.Json(
+        readonly=True,
+        copy=False,
+        help="Payload a manager corrected; processed instead of the raw body.",
+    )
+    correction_ids = fields.One2many("channel.event.correction", "event_id")
     res_model = fields.Char(string="Linked model", readonly=True)
     res_id = fields.Many2oneReference(
         model_field="res_model", string="Linked record", readonly=True
@@ -195,6 +201,7 @@ class ChannelEvent(models.Model):
         values = {
             "backend_id": backend.id,
             "topic": topic,
+            "flow": backend._get_adapter().topic_flow(topic) or False,
             "dedupe_key": f"malformed:{digest}",
             "raw_body": base64.b64encode(body),
             "state": "failed",
@@ -274,10 +281,51 @@ class ChannelEvent(models.Model):
         handlers = {FLOW_APP: self._process_app, FLOW_PRIVACY: self._process_privacy}
         return handlers.get(self.flow)
 
-    def _get_payload(self):
-        """The JSON payload of the event, from its raw body."""
+    def action_edit_payload(self):
+        """Open the dead-letter editor: correct the payload, see the diff."""
         self.ensure_one()
+        wizard = self.env["channel.event.edit"].create(
+            self.env["channel.event.edit"]._prepare_for(self)
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Correct payload"),
+            "res_model": "channel.event.edit",
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    def _apply_correction(self, corrected):
+        """Store a corrected payload and its audit record."""
+        self.ensure_one()
+        self.env["channel.event.correction"].create(
+            {
+                "event_id": self.id,
+                "previous_payload": self.corrected_payload
+                or self._get_original_payload(),
+                "corrected_payload": corrected,
+            }
+        )
+        values = {"corrected_payload": corrected}
+        if not self.resource_ref and corrected.get("id") is not None:
+            values["resource_ref"] = str(corrected["id"])
+        self.write(values)
+
+    def _get_payload(self):
+        """The payload to process: the manager's correction, else the raw body."""
+        self.ensure_one()
+        if self.corrected_payload:
+            return self.corrected_payload
         return load_json_object(self._get_raw_body())
+
+    def _get_original_payload(self):
+        """The payload as received; its text when it is not a JSON object."""
+        self.ensure_one()
+        try:
+            return load_json_object(self._get_raw_body())
+        except ChannelPayloadError:
+            return self.raw_body_text
 
     def _get_raw_body(self):
         self.ensure_one()

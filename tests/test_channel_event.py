@@ -3,7 +3,7 @@ import json
 from datetime import timedelta
 
 from odoo import fields
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import freeze_time, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -274,3 +274,53 @@ class TestChannelEventProcessing(ChannelEventCommon):
         self.assertFalse(done.exists())
         self.assertTrue(failed.exists())
         self.assertTrue(recent.exists())
+
+
+@tagged("post_install", "-at_install")
+class TestDeadLetterCorrection(ChannelEventCommon):
+    def _receive_malformed(self):
+        body = b'{"id": 548380009, "name": "Super Toys"'  # truncated by a proxy
+        headers = {
+            "X-Shopify-Topic": "app/uninstalled",
+            "X-Shopify-Webhook-Id": "wh-dead",
+            "X-Shopify-Hmac-Sha256": sign_base64(SHOPIFY_VECTOR_SECRET, body),
+        }
+        self.assertEqual(self._receive(self.shopify, headers, body)[0], 400)
+        return self._events(self.shopify), body
+
+    def test_manager_corrects_payload_and_replays(self):
+        event, body = self._receive_malformed()
+        exception = self._exceptions(self.shopify, "validation")
+        self.assertEqual(exception.state, "open")
+        action = event.with_user(self.manager_user).action_edit_payload()
+        wizard = self.env["channel.event.edit"].browse(action["res_id"])
+        self.assertIn("Super Toys", wizard.original_text)
+        wizard = wizard.with_user(self.manager_user)
+        wizard.payload_text = '{"id": 548380009, "name": "Super Toys"}'
+        self.assertIn('+  "name": "Super Toys"', wizard.diff)
+        with trap_jobs() as trap:
+            wizard.action_save_and_replay()
+            trap.perform_enqueued_jobs()
+        self.assertEqual(event.state, "done")
+        self.assertEqual(base64.b64decode(event.raw_body), body, "raw body untouched")
+        self.assertEqual(event.corrected_payload["id"], 548380009)
+        self.assertEqual(event.resource_ref, "548380009")
+        correction = event.correction_ids
+        self.assertEqual(correction.user_id, self.manager_user)
+        self.assertIn("Super Toys", correction.diff)
+        self.assertEqual(exception.state, "resolved")
+
+    def test_invalid_correction_is_refused(self):
+        event, _body = self._receive_malformed()
+        action = event.action_edit_payload()
+        wizard = self.env["channel.event.edit"].browse(action["res_id"])
+        wizard.payload_text = "[1, 2"
+        self.assertIn("Not valid JSON", wizard.diff)
+        with self.assertRaises(UserError):
+            wizard.action_save()
+        self.assertFalse(event.correction_ids)
+
+    def test_ops_user_cannot_correct_payloads(self):
+        event, _body = self._receive_malformed()
+        with self.assertRaises(AccessError):
+            event.with_user(self.ops_user).action_edit_payload()

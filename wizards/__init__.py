@@ -1,1 +1,1 @@
-from . import channel_exception_ignore
+from . import channel_event_edit, channel_exception_ignore
