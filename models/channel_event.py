@@ -362,6 +362,7 @@ class ChannelEvent(models.Model):
             }
         )
         self.env["channel.exception"]._resolve(self.backend_id, retry_target=self)
+        self.backend_id._mark_flow_success(self.flow)
         return True
 
     def _channel_retry(self):

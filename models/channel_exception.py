@@ -393,6 +393,20 @@ class ChannelException(models.Model):
         )
         return exception
 
+    @api.model
+    def _cron_send_digest(self):
+        """Cron (off by default): mail each assignee their open exceptions."""
+        template = self.env.ref("channel_connector.mail_template_exception_digest")
+        open_exceptions = self.sudo().search(
+            [("state", "in", OPEN_STATES), ("user_id", "!=", False)]
+        )
+        for user, exceptions in open_exceptions.grouped("user_id").items():
+            template.with_context(
+                digest_exceptions=exceptions,
+                digest_overdue_count=len(exceptions.filtered("is_overdue")),
+            ).send_mail(user.id, email_layout_xmlid="mail.mail_notification_light")
+        return len(open_exceptions.user_id)
+
     def _assign_owner(self):
         """Apply the ownership matrix: assignee, team, SLA and a to-do activity."""
         for exception in self:
