@@ -60,3 +60,15 @@ class ChannelAdapter:
         Raise ChannelPayloadError for a malformed body or missing headers.
         """
         raise NotImplementedError
+
+    # Orders
+
+    order_payload_topics = frozenset()
+
+    def is_order_payload_topic(self, topic):
+        """Whether the body of this topic is a whole order we can import."""
+        return topic in self.order_payload_topics
+
+    def parse_order(self, payload):
+        """The canonical `records.OrderData` of an order payload."""
+        raise NotImplementedError

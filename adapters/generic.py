@@ -5,6 +5,7 @@ It has no API of its own to call: its orders arrive as signed webhooks.
 
 from .base import ChannelAdapter
 from .exceptions import ChannelAuthError
+from .orders_generic import parse_generic_order
 from .signatures import sign_hex
 from .webhooks import (
     FLOW_ORDERS,
@@ -26,6 +27,7 @@ class GenericAdapter(ChannelAdapter):
 
     code = "generic"
     topic_flows = GENERIC_TOPIC_FLOWS
+    order_payload_topics = frozenset({"orders/upsert", "orders/cancel"})
 
     def test_connection(self):
         """A generic channel is usable once it has a webhook signing secret."""
@@ -58,3 +60,7 @@ class GenericAdapter(ChannelAdapter):
             headers=pick_headers(headers, GENERIC_KEPT_HEADERS),
             payload=payload,
         )
+
+    def parse_order(self, payload):
+        """Override of `ChannelAdapter`: see `orders_generic`."""
+        return parse_generic_order(payload)

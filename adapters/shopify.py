@@ -2,7 +2,9 @@
 
 from .base import ChannelAdapter
 from .exceptions import ChannelPayloadError, ChannelRetryableError
+from .orders_shopify import parse_shopify_order
 from .signatures import sign_base64
+from .stock import StockWriteResult
 from .webhooks import (
     FLOW_APP,
     FLOW_CATALOG,
@@ -18,6 +20,56 @@ from .webhooks import (
 )
 
 SHOP_QUERY = "query ChannelConnectorShop { shop { name myshopifyDomain currencyCode } }"
+# Shopify caps every input array at 250 items.
+MAX_QUANTITIES_PER_CALL = 250
+SET_QUANTITIES_MUTATION = """
+mutation ChannelConnectorSetQuantities(
+  $input: InventorySetQuantitiesInput!, $key: String!
+) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup {
+      changes { name delta quantityAfterChange item { id } location { id } }
+    }
+    userErrors { code field message }
+  }
+}
+"""
+LEVELS_QUERY = """
+query ChannelConnectorLevels($ids: [ID!]!, $locationId: ID!) {
+  nodes(ids: $ids) {
+    ... on InventoryItem {
+      id
+      inventoryLevel(locationId: $locationId) {
+        quantities(names: ["available"]) { name quantity }
+      }
+    }
+  }
+}
+"""
+STALE_CODE = "CHANGE_FROM_QUANTITY_STALE"
+
+
+def refill_seconds(cost):
+    """Seconds until the bucket holds the requested cost again (None: unknown)."""
+    status = cost.get("throttleStatus") or {}
+    rate = status.get("restoreRate")
+    if not rate:
+        return None
+    missing = (cost.get("requestedQueryCost") or 0) - (
+        status.get("currentlyAvailable") or 0
+    )
+    return max(missing, 0) / rate + 0.1
+
+
+def gid(kind, ref):
+    """Shopify global id from a numeric id (kept if it is one already)."""
+    ref = str(ref)
+    return ref if ref.startswith("gid://") else f"gid://shopify/{kind}/{ref}"
+
+
+def numeric_id(value):
+    """Numeric id of a Shopify global id, as text."""
+    return str(value).rsplit("/", 1)[-1]
 
 
 # Topic -> flow. Refund and transaction topics belong to their order.
@@ -57,6 +109,16 @@ class ShopifyAdapter(ChannelAdapter):
 
     code = "shopify"
     topic_flows = SHOPIFY_TOPIC_FLOWS
+    order_payload_topics = frozenset(
+        {
+            "orders/create",
+            "orders/updated",
+            "orders/cancelled",
+            "orders/paid",
+            "orders/fulfilled",
+            "orders/partially_fulfilled",
+        }
+    )
 
     @property
     def graphql_url(self):
@@ -72,14 +134,99 @@ class ShopifyAdapter(ChannelAdapter):
             headers={"X-Shopify-Access-Token": self.config["access_token"]},
         )
         body = response.json()
+        cost = (body.get("extensions") or {}).get("cost") or {}
         errors = body.get("errors")
         if errors:
             codes = {(e.get("extensions") or {}).get("code") for e in errors}
             message = "; ".join(str(e.get("message")) for e in errors)
             if "THROTTLED" in codes:
-                raise ChannelRetryableError(f"Shopify throttled: {message}")
+                raise ChannelRetryableError(
+                    f"Shopify throttled: {message}", retry_after=refill_seconds(cost)
+                )
             raise ChannelPayloadError(f"Shopify GraphQL errors: {message}")
         return body["data"]
+
+    # Stock
+
+    stock_batch_size = MAX_QUANTITIES_PER_CALL
+
+    def push_stock(self, quantities, idempotency_key):
+        """Set `available` quantities in one `inventorySetQuantities` call.
+
+        Compare-and-set: each item carries `changeFromQuantity`; if any is
+        stale Shopify applies nothing, and every item comes back unapplied
+        with the channel's current quantity so that the caller can retry.
+        A retried call with the same key is not applied twice by Shopify.
+        """
+        if len(quantities) > MAX_QUANTITIES_PER_CALL:
+            raise ValueError("At most 250 quantities per inventorySetQuantities")
+        variables = {
+            "key": idempotency_key,
+            "input": {
+                "name": "available",
+                "reason": "correction",
+                "referenceDocumentUri": f"odoo://channel_connector/{idempotency_key}",
+                "quantities": [
+                    {
+                        "inventoryItemId": gid("InventoryItem", q.inventory_item_ref),
+                        "locationId": gid("Location", q.location_ref),
+                        "quantity": q.quantity,
+                        "changeFromQuantity": q.change_from,
+                    }
+                    for q in quantities
+                ],
+            },
+        }
+        result = self.graphql(SET_QUANTITIES_MUTATION, variables)
+        errors = result["inventorySetQuantities"]["userErrors"]
+        if not errors:
+            return [StockWriteResult(q, applied=True) for q in quantities]
+        if any(error.get("code") == STALE_CODE for error in errors):
+            current = self.read_stock(quantities)
+            return [
+                StockWriteResult(
+                    q,
+                    applied=False,
+                    channel_quantity=current.get(q),
+                    message=STALE_CODE,
+                )
+                for q in quantities
+            ]
+        messages = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
+        raise ChannelPayloadError(f"Shopify refused the quantities: {messages}")
+
+    def read_stock(self, quantities):
+        """{StockQuantity: available quantity on Shopify} (absent when unknown)."""
+        current = {}
+        by_location = {}
+        for quantity in quantities:
+            by_location.setdefault(quantity.location_ref, []).append(quantity)
+        for location_ref, items in by_location.items():
+            for start in range(0, len(items), MAX_QUANTITIES_PER_CALL):
+                chunk = items[start : start + MAX_QUANTITIES_PER_CALL]
+                data = self.graphql(
+                    LEVELS_QUERY,
+                    {
+                        "ids": [
+                            gid("InventoryItem", q.inventory_item_ref) for q in chunk
+                        ],
+                        "locationId": gid("Location", location_ref),
+                    },
+                )
+                available = {
+                    numeric_id(node["id"]): _available(node)
+                    for node in data["nodes"]
+                    if node
+                }
+                for quantity in chunk:
+                    value = available.get(numeric_id(quantity.inventory_item_ref))
+                    if value is not None:
+                        current[quantity] = value
+        return current
+
+    def parse_order(self, payload):
+        """Override of `ChannelAdapter`: see `orders_shopify`."""
+        return parse_shopify_order(payload)
 
     def test_connection(self):
         """Read the shop's name and domain with the configured token."""
@@ -131,3 +278,11 @@ def shopify_resource_ref(topic, payload):
         return str(customer["id"]) if customer.get("id") else None
     value = payload.get(ORDER_ID_KEYS.get(topic, "id"))
     return str(value) if value is not None else None
+
+
+def _available(node):
+    level = node.get("inventoryLevel") or {}
+    for quantity in level.get("quantities") or ():
+        if quantity.get("name") == "available":
+            return quantity.get("quantity")
+    return None

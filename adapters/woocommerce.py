@@ -3,7 +3,10 @@
 from urllib.parse import parse_qs
 
 from .base import ChannelAdapter
+from .exceptions import ChannelPayloadError
+from .orders_woocommerce import parse_woocommerce_order
 from .signatures import sign_base64
+from .stock import StockWriteResult
 from .webhooks import (
     FLOW_CATALOG,
     FLOW_ORDERS,
@@ -31,6 +34,9 @@ class WooCommerceAdapter(ChannelAdapter):
     """Talks to one store through `/wp-json/wc/v3/` with consumer key/secret."""
 
     code = "woocommerce"
+    order_payload_topics = frozenset(
+        {"order.created", "order.updated", "order.restored"}
+    )
 
     def url(self, route):
         return f"{self.config['base_url'].rstrip('/')}/wp-json/wc/v3/{route}"
@@ -43,6 +49,74 @@ class WooCommerceAdapter(ChannelAdapter):
             params=params,
             auth=(self.config["consumer_key"], self.config["consumer_secret"]),
         )
+
+    def post(self, route, payload):
+        """POST JSON to a route with HTTP Basic credentials."""
+        return self.transport.request(
+            "POST",
+            self.url(route),
+            json=payload,
+            auth=(self.config["consumer_key"], self.config["consumer_secret"]),
+        )
+
+    # Stock
+
+    # WooCommerce's batch endpoints take at most 100 objects per request.
+    stock_batch_size = 100
+
+    def push_stock(self, quantities, idempotency_key):
+        """Set `stock_quantity` through the batch endpoints (one per parent).
+
+        Simple products go to `products/batch`, variations to
+        `products/<parent>/variations/batch`. WooCommerce has no
+        compare-and-set: the idempotency key is unused, a repeat is harmless
+        because it sets the same absolute quantity.
+        """
+        del idempotency_key
+        if len(quantities) > self.stock_batch_size:
+            raise ValueError("At most 100 objects per WooCommerce batch")
+        groups = {}
+        for quantity in quantities:
+            parent = quantity.product_ref
+            route = (
+                f"products/{parent}/variations/batch"
+                if parent and parent != quantity.variant_ref
+                else "products/batch"
+            )
+            groups.setdefault(route, []).append(quantity)
+        results = []
+        for route, items in groups.items():
+            results += self._push_batch(route, items)
+        return results
+
+    def _push_batch(self, route, items):
+        payload = {
+            "update": [
+                {
+                    "id": int(q.variant_ref),
+                    "manage_stock": True,
+                    "stock_quantity": q.quantity,
+                }
+                for q in items
+            ]
+        }
+        answer = self.post(route, payload).json()
+        updated = {str(item.get("id")): item for item in answer.get("update") or ()}
+        results = []
+        for quantity in items:
+            item = updated.get(quantity.variant_ref) or {}
+            if item.get("error"):
+                raise ChannelPayloadError(
+                    f"WooCommerce refused {quantity.variant_ref}: {item['error']}"
+                )
+            results.append(
+                StockWriteResult(
+                    quantity,
+                    applied=bool(item),
+                    channel_quantity=item.get("stock_quantity"),
+                )
+            )
+        return results
 
     def test_connection(self):
         """Read one product: it proves the URL and the read permission."""
@@ -92,3 +166,7 @@ class WooCommerceAdapter(ChannelAdapter):
             headers=pick_headers(headers, WOOCOMMERCE_KEPT_HEADERS),
             payload=payload,
         )
+
+    def parse_order(self, payload):
+        """Override of `ChannelAdapter`: see `orders_woocommerce`."""
+        return parse_woocommerce_order(payload)

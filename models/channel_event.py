@@ -10,16 +10,32 @@ from odoo.exceptions import UserError
 from odoo.tools import mute_logger
 
 from ..adapters.exceptions import ChannelPayloadError, ChannelSignatureError
-from ..adapters.webhooks import FLOW_APP, FLOW_PRIVACY, load_json_object
+from ..adapters.webhooks import (
+    FLOW_APP,
+    FLOW_CATALOG,
+    FLOW_ORDERS,
+    FLOW_PRIVACY,
+    FLOW_STOCK,
+    load_json_object,
+)
 from ..const import (
     DEFAULT_WEBHOOK_MAX_BYTES,
     IDENTITY_KEY_PREFIX,
+    JOB_CHANNEL_CATALOG,
+    JOB_CHANNEL_ORDERS,
+    JOB_CHANNEL_STOCK,
     WEBHOOK_MAX_BYTES_PARAM,
 )
 
 _logger = logging.getLogger(__name__)
 
 REDACTED_BODY = b'{"redacted": true}'
+# Flows applied by a job of their own channel after the webhooks job routed them.
+FLOW_JOB_CHANNELS = {
+    FLOW_ORDERS: JOB_CHANNEL_ORDERS,
+    FLOW_STOCK: JOB_CHANNEL_STOCK,
+    FLOW_CATALOG: JOB_CHANNEL_CATALOG,
+}
 
 
 class ChannelEvent(models.Model):
@@ -278,7 +294,11 @@ class ChannelEvent(models.Model):
         an event whose flow has no handler stays `received` until one exists.
         """
         self.ensure_one()
-        handlers = {FLOW_APP: self._process_app, FLOW_PRIVACY: self._process_privacy}
+        handlers = {
+            FLOW_APP: self._process_app,
+            FLOW_PRIVACY: self._process_privacy,
+            FLOW_ORDERS: self._process_orders,
+        }
         return handlers.get(self.flow)
 
     def action_edit_payload(self):
@@ -354,13 +374,13 @@ class ChannelEvent(models.Model):
                 retry_target=self,
             )
             return False
-        self.write(
-            {
-                "state": outcome or "done",
-                "processed_at": fields.Datetime.now(),
-                "error": False,
-            }
-        )
+        state = outcome or "done"
+        values = {"state": state, "processed_at": fields.Datetime.now()}
+        if state != "failed":
+            values["error"] = False
+        self.write(values)
+        if state == "failed":
+            return False
         self.env["channel.exception"]._resolve(self.backend_id, retry_target=self)
         self.backend_id._mark_flow_success(self.flow)
         return True
@@ -371,6 +391,21 @@ class ChannelEvent(models.Model):
         if not self._get_flow_handler():
             raise UserError(self.env._("No flow handles topic %s yet.", self.topic))
         return self._process()
+
+    def _process_orders(self):
+        """Import the order the event carries (or refresh it)."""
+        adapter = self.backend_id._get_adapter()
+        if not adapter.is_order_payload_topic(self.topic):
+            return "ignored"
+        order = adapter.parse_order(self._get_payload())
+        binding, outcome = self.env["channel.order.binding"]._import_order(
+            self.backend_id, order, event=self
+        )
+        if binding.sale_order_id:
+            self.write({"res_model": "sale.order", "res_id": binding.sale_order_id.id})
+        if outcome == "failed":
+            self.error = self.env._("Waiting for the exceptions of this order.")
+        return outcome
 
     def _process_app(self):
         """app/uninstalled: the token is dead; stop every flow of the backend."""
@@ -423,12 +458,28 @@ class ChannelEvent(models.Model):
     # === JOBS ===
 
     def _job_process(self):
-        """Job: apply one stored event; idempotent, so a replay is safe."""
+        """Job (webhooks channel): route the event to its flow's job channel,
+        or apply it here when its flow has no channel of its own."""
         self.ensure_one()
         if self.state == "done":
             return "skipped: already done"
         if not self._get_flow_handler():
             return f"skipped: no handler for {self.topic}"
+        if self.flow in FLOW_JOB_CHANNELS:
+            job = self.with_delay(
+                channel=FLOW_JOB_CHANNELS[self.flow],
+                identity_key=f"{IDENTITY_KEY_PREFIX}.apply.{self.id}.{self.attempts}",
+                description=f"Apply {self.topic} {self.resource_ref or ''}",
+            )._job_apply()
+            self.job_id = job.db_record()
+            return f"routed to {FLOW_JOB_CHANNELS[self.flow]}"
+        return "done" if self._process() else "failed"
+
+    def _job_apply(self):
+        """Job (flow channel): apply the event; idempotent, so a replay is safe."""
+        self.ensure_one()
+        if self.state == "done":
+            return "skipped: already done"
         return "done" if self._process() else "failed"
 
     @api.model

@@ -9,7 +9,7 @@ from odoo.tests import freeze_time, tagged
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64, sign_hex
-from ..const import JOB_CHANNEL_WEBHOOKS, WEBHOOK_MAX_BYTES_PARAM
+from ..const import JOB_CHANNEL_ORDERS, JOB_CHANNEL_WEBHOOKS, WEBHOOK_MAX_BYTES_PARAM
 from .common import (
     SHOPIFY_VECTOR_SECRET,
     WOOCOMMERCE_VECTOR_SECRET,
@@ -201,12 +201,16 @@ class TestChannelEventProcessing(ChannelEventCommon):
         self.assertEqual(self.shopify.state, "error")
         self.assertIn("uninstalled", self.shopify.state_message)
 
-    def test_order_event_waits_until_the_order_flow_handles_it(self):
+    def test_order_event_is_routed_to_the_orders_channel(self):
         headers, body = shopify_vector("orders/create")
         with trap_jobs() as trap:
             self._receive(self.shopify, headers, body)
-            trap.assert_jobs_count(0)
-        self.assertEqual(self._events(self.shopify).state, "received")
+            trap.assert_jobs_count(1)
+            self.assertEqual(trap.enqueued_jobs[0].channel, JOB_CHANNEL_WEBHOOKS)
+            trap.enqueued_jobs[0].perform()
+            trap.assert_jobs_count(2)
+            self.assertEqual(trap.enqueued_jobs[1].channel, JOB_CHANNEL_ORDERS)
+            self.assertEqual(trap.enqueued_jobs[1].method_name, "_job_apply")
 
     def test_replay_of_done_event_needs_force(self):
         headers, body = shopify_vector("app/uninstalled")

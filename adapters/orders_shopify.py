@@ -1,0 +1,174 @@
+"""Shopify order payloads (REST-shaped webhook JSON) to the canonical order.
+
+Amounts are read from the `*_set.shop_money` blocks: the Odoo order is in the
+shop currency, which is also the currency of payouts; the buyer's
+presentment currency is kept for reference.
+"""
+
+from decimal import Decimal
+
+from .exceptions import ChannelPayloadError
+from .records import (
+    ZERO,
+    AddressData,
+    CustomerData,
+    OrderData,
+    OrderLineData,
+    ShippingLineData,
+    TaxLineData,
+    money,
+    payload_digest,
+)
+from .webhooks import parse_timestamp
+
+
+def shop_amount(block, fallback, what):
+    """The shop-currency amount of a `*_set` block, else the plain field."""
+    shop_money = (block or {}).get("shop_money") or {}
+    return money(shop_money.get("amount", fallback), what)
+
+
+def parse_shopify_order(payload):
+    """Canonical order from an orders/create|updated|cancelled body."""
+    if not isinstance(payload, dict) or payload.get("id") is None:
+        raise ChannelPayloadError("The Shopify order has no id.")
+    taxes_included = bool(payload.get("taxes_included"))
+    name = payload.get("name") or f"#{payload.get('order_number', payload['id'])}"
+    return OrderData(
+        external_ref=str(payload["id"]),
+        name=name,
+        provider="shopify",
+        currency=_required(payload, "currency"),
+        presentment_currency=payload.get("presentment_currency"),
+        created_at=parse_timestamp(payload.get("created_at")),
+        updated_at=parse_timestamp(payload.get("updated_at")),
+        cancelled_at=parse_timestamp(payload.get("cancelled_at")),
+        taxes_included=taxes_included,
+        financial_status=(payload.get("financial_status") or "").lower() or None,
+        fulfillment_status=payload.get("fulfillment_status"),
+        customer=_customer(payload),
+        billing_address=_address(payload.get("billing_address")),
+        shipping_address=_address(payload.get("shipping_address")),
+        lines=tuple(
+            _line(line, taxes_included) for line in payload.get("line_items") or ()
+        ),
+        shipping_lines=tuple(
+            _shipping(line, taxes_included)
+            for line in payload.get("shipping_lines") or ()
+            if not line.get("is_removed")
+        ),
+        subtotal=shop_amount(
+            payload.get("subtotal_price_set"), payload.get("subtotal_price"), "subtotal"
+        ),
+        total_discount=shop_amount(
+            payload.get("total_discounts_set"),
+            payload.get("total_discounts"),
+            "discounts",
+        ),
+        total_shipping=shop_amount(
+            payload.get("total_shipping_price_set"), 0, "shipping"
+        ),
+        total_tax=shop_amount(
+            payload.get("total_tax_set"), payload.get("total_tax"), "total tax"
+        ),
+        total=shop_amount(
+            payload.get("total_price_set"), payload.get("total_price"), "total"
+        ),
+        location_ref=str(payload["location_id"])
+        if payload.get("location_id")
+        else None,
+        note=payload.get("note"),
+        tags=tuple(
+            t.strip() for t in (payload.get("tags") or "").split(",") if t.strip()
+        ),
+        source_payload_digest=payload_digest(payload),
+    )
+
+
+def _required(payload, key):
+    value = payload.get(key)
+    if not value:
+        raise ChannelPayloadError(f"The Shopify order has no {key}.")
+    return value
+
+
+def _customer(payload):
+    customer = payload.get("customer") or {}
+    return CustomerData(
+        external_ref=str(customer["id"]) if customer.get("id") else None,
+        email=customer.get("email")
+        or payload.get("email")
+        or payload.get("contact_email"),
+        phone=customer.get("phone") or payload.get("phone"),
+        first_name=customer.get("first_name"),
+        last_name=customer.get("last_name"),
+    )
+
+
+def _address(address):
+    if not address:
+        return None
+    name = address.get("name") or " ".join(
+        filter(None, (address.get("first_name"), address.get("last_name")))
+    )
+    return AddressData(
+        name=name or None,
+        company=address.get("company"),
+        street=address.get("address1"),
+        street2=address.get("address2"),
+        city=address.get("city"),
+        zip=address.get("zip"),
+        state_code=address.get("province_code"),
+        country_code=address.get("country_code"),
+        phone=address.get("phone"),
+    )
+
+
+def _taxes(tax_lines, taxes_included):
+    return tuple(
+        TaxLineData(
+            title=tax.get("title"),
+            rate=money(tax.get("rate"), "tax rate"),
+            amount=shop_amount(tax.get("price_set"), tax.get("price"), "tax"),
+            price_included=taxes_included,
+        )
+        for tax in tax_lines or ()
+    )
+
+
+def _allocated(allocations):
+    return sum(
+        (
+            shop_amount(a.get("amount_set"), a.get("amount"), "discount")
+            for a in allocations or ()
+        ),
+        ZERO,
+    )
+
+
+def _line(line, taxes_included):
+    if line.get("id") is None:
+        raise ChannelPayloadError("A Shopify line item has no id.")
+    return OrderLineData(
+        external_ref=str(line["id"]),
+        sku=line.get("sku") or None,
+        variant_ref=str(line["variant_id"]) if line.get("variant_id") else None,
+        product_ref=str(line["product_id"]) if line.get("product_id") else None,
+        name=line.get("name") or line.get("title"),
+        quantity=Decimal(str(line.get("quantity") or 0)),
+        unit_price=shop_amount(line.get("price_set"), line.get("price"), "line price"),
+        discount_amount=_allocated(line.get("discount_allocations")),
+        taxes=_taxes(line.get("tax_lines"), taxes_included),
+        is_gift_card=bool(line.get("gift_card")),
+        requires_shipping=bool(line.get("requires_shipping", True)),
+    )
+
+
+def _shipping(line, taxes_included):
+    return ShippingLineData(
+        title=line.get("title"),
+        code=line.get("code"),
+        price=shop_amount(line.get("price_set"), line.get("price"), "shipping price"),
+        discount_amount=_allocated(line.get("discount_allocations")),
+        taxes=_taxes(line.get("tax_lines"), taxes_included),
+    )

@@ -1,0 +1,163 @@
+"""The canonical order: what every channel's order payload is parsed into.
+
+Frozen dataclasses, money as `Decimal` in the order currency, datetimes
+timezone-aware UTC. The ORM side imports only these, never a channel's JSON.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from .exceptions import ChannelPayloadError
+
+ZERO = Decimal("0")
+
+
+def money(value, what):
+    """A channel amount (string or number) as Decimal; `what` names it on error."""
+    if value is None or value == "":
+        return ZERO
+    try:
+        # str() first: a JSON float like 89.99 must not become 89.98999...
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ChannelPayloadError(f"{what} is not an amount: {value!r}") from exc
+
+
+def payload_digest(payload):
+    """sha256 of the canonical JSON of a payload: unchanged content, same digest."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AddressData:
+    name: str | None = None
+    company: str | None = None
+    street: str | None = None
+    street2: str | None = None
+    city: str | None = None
+    zip: str | None = None
+    state_code: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """The buyer; `external_ref` is None for a guest checkout."""
+
+    external_ref: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+    @property
+    def is_guest(self):
+        return not self.external_ref
+
+
+@dataclass(frozen=True)
+class TaxLineData:
+    """One tax on a line; `rate` is a fraction (Decimal("0.2") for 20 %)."""
+
+    title: str | None
+    rate: Decimal
+    amount: Decimal
+    price_included: bool
+
+
+@dataclass(frozen=True)
+class OrderLineData:
+    """A product line; `unit_price` is before discounts, tax-included when the
+    order is; `discount_amount` is the line's whole discount (line-level and its
+    share of order-level discounts)."""
+
+    external_ref: str
+    sku: str | None
+    variant_ref: str | None
+    product_ref: str | None
+    name: str | None
+    quantity: Decimal
+    unit_price: Decimal
+    discount_amount: Decimal = ZERO
+    taxes: tuple = ()
+    is_gift_card: bool = False
+    requires_shipping: bool = True
+
+
+@dataclass(frozen=True)
+class ShippingLineData:
+    title: str | None
+    code: str | None
+    price: Decimal
+    discount_amount: Decimal = ZERO
+    taxes: tuple = ()
+
+
+@dataclass(frozen=True)
+class PaymentTransactionData:
+    """A payment event; `transaction_ref` is the processor's id that bank and
+    payout lines carry, put in the Odoo payment's memo."""
+
+    external_ref: str | None
+    gateway: str | None
+    kind: str
+    status: str
+    amount: Decimal
+    currency: str | None = None
+    transaction_ref: str | None = None
+    processed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrderData:
+    """One channel order with the channel's own totals, as stated."""
+
+    external_ref: str
+    name: str
+    provider: str
+    currency: str
+    created_at: datetime | None
+    updated_at: datetime | None
+    taxes_included: bool
+    financial_status: str | None
+    total: Decimal
+    lines: tuple = ()
+    shipping_lines: tuple = ()
+    transactions: tuple = ()
+    customer: CustomerData | None = None
+    billing_address: AddressData | None = None
+    shipping_address: AddressData | None = None
+    presentment_currency: str | None = None
+    cancelled_at: datetime | None = None
+    fulfillment_status: str | None = None
+    subtotal: Decimal = ZERO
+    total_discount: Decimal = ZERO
+    total_shipping: Decimal = ZERO
+    total_tax: Decimal = ZERO
+    gift_card_amount: Decimal = ZERO
+    is_high_risk: bool = False
+    risk_reasons: tuple = ()
+    location_ref: str | None = None
+    market: str | None = None
+    note: str | None = None
+    tags: tuple = ()
+    source_payload_digest: str = field(default="", compare=False)
+
+    def computed_total(self):
+        """Lines − discounts + shipping (+ tax when prices exclude it)."""
+        lines = sum(
+            (
+                line.unit_price * line.quantity - line.discount_amount
+                for line in self.lines
+            ),
+            ZERO,
+        )
+        shipping = sum((s.price - s.discount_amount for s in self.shipping_lines), ZERO)
+        tax = ZERO if self.taxes_included else self.total_tax
+        return lines + shipping + tax

@@ -1,0 +1,31 @@
+"""Stock quantities as the adapters send and read them."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StockQuantity:
+    """A quantity to publish for one variant at one channel location.
+
+    `change_from` is the quantity we believe the channel holds (None when we
+    do not know): Shopify refuses the write when it is stale, so a concurrent
+    sale on the channel is never overwritten blindly.
+    """
+
+    variant_ref: str
+    location_ref: str
+    quantity: int
+    change_from: int | None = None
+    inventory_item_ref: str | None = None
+    product_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class StockWriteResult:
+    """What happened to one StockQuantity: applied, or stale with the channel's
+    current quantity (to retry from)."""
+
+    quantity: StockQuantity
+    applied: bool
+    channel_quantity: int | None = None
+    message: str = ""

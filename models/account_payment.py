@@ -1,0 +1,92 @@
+from odoo import api, models
+
+CAPTURING_KINDS = ("sale", "capture")
+
+
+class AccountPayment(models.Model):
+    """Payments of channel orders, carrying the channel transaction id as memo
+    so that bank statement and payout lines reconcile against them."""
+
+    _inherit = "account.payment"
+
+    @api.model
+    def _channel_register_payments(self, backend, order, invoices, event):
+        """Register each successful capture of `order` against `invoices`.
+
+        Idempotent: a transaction whose reference is already the memo of a
+        payment of these invoices is skipped.
+        """
+        Exception_ = self.env["channel.exception"]
+        for transaction in order.transactions:
+            if (
+                transaction.kind not in CAPTURING_KINDS
+                or transaction.status != "success"
+            ):
+                continue
+            journal = self.env["channel.payment.mapping"]._find_journal(
+                backend, transaction.gateway
+            )
+            if not journal:
+                Exception_._record(
+                    "missing_mapping",
+                    self.env._(
+                        "Payment gateway %(gateway)s of order %(order)s has no "
+                        "journal.",
+                        gateway=transaction.gateway or "?",
+                        order=order.name,
+                    ),
+                    backend=backend,
+                    key=f"gateway:{transaction.gateway}",
+                    retry_target=event,
+                )
+                continue
+            memo = transaction.transaction_ref or order.name
+            if self._channel_already_paid(invoices, memo):
+                continue
+            payment = self._channel_pay(invoices, journal, transaction, memo)
+            if not transaction.transaction_ref:
+                Exception_._record(
+                    "payment_missing_reference",
+                    self.env._(
+                        "The %(gateway)s payment of order %(order)s has no "
+                        "transaction id: match it to the payout by hand.",
+                        gateway=transaction.gateway or "?",
+                        order=order.name,
+                    ),
+                    backend=backend,
+                    key=f"payment:{order.external_ref}:{transaction.external_ref}",
+                    documents=[payment, invoices.partner_id[:1]],
+                )
+
+    @api.model
+    def _channel_already_paid(self, invoices, memo):
+        return bool(
+            self.search_count(
+                [
+                    ("memo", "=", memo),
+                    ("partner_id", "in", invoices.commercial_partner_id.ids),
+                    ("state", "!=", "canceled"),
+                ]
+            )
+        )
+
+    @api.model
+    def _channel_pay(self, invoices, journal, transaction, memo):
+        currency = self.env["res.currency"].search(
+            [("name", "=", transaction.currency or invoices[:1].currency_id.name)]
+        )
+        wizard = (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoices.ids)
+            .create(
+                {
+                    "journal_id": journal.id,
+                    "amount": float(transaction.amount),
+                    "currency_id": currency.id or invoices[:1].currency_id.id,
+                    "payment_date": transaction.processed_at
+                    and transaction.processed_at.date(),
+                    "communication": memo,
+                }
+            )
+        )
+        return wizard._create_payments()

@@ -1,0 +1,71 @@
+from odoo import fields, models
+
+from ..adapters.orders import DEFAULT_STATUS_ACTIONS, order_status_action
+
+
+class ChannelBackend(models.Model):
+    """Order import settings of a backend: products used, mappings, routing."""
+
+    _inherit = "channel.backend"
+
+    # === FIELDS ===
+
+    shipping_product_id = fields.Many2one(
+        "product.product",
+        default=lambda self: self.env.ref(
+            "channel_connector.product_channel_shipping", raise_if_not_found=False
+        ),
+        domain="[('type', '=', 'service')]",
+        help="Service product of the shipping lines.",
+    )
+    discount_product_id = fields.Many2one(
+        "product.product",
+        default=lambda self: self.env.ref(
+            "channel_connector.product_channel_discount", raise_if_not_found=False
+        ),
+        domain="[('type', '=', 'service')]",
+        help="Service product of the discount lines.",
+    )
+    gift_card_product_id = fields.Many2one(
+        "product.product",
+        default=lambda self: self.env.ref(
+            "channel_connector.product_channel_gift_card", raise_if_not_found=False
+        ),
+        domain="[('type', '=', 'service')]",
+        help="Service product of sold gift cards.",
+    )
+    tax_mapping_ids = fields.One2many("channel.tax.mapping", "backend_id")
+    payment_mapping_ids = fields.One2many("channel.payment.mapping", "backend_id")
+    order_route_ids = fields.One2many("channel.order.route", "backend_id")
+    order_status_overrides = fields.Json(
+        help="{'<financial status>': 'wait|quotation|confirm|cancel'} replacing "
+        "the default table for this backend.",
+    )
+
+    # === BUSINESS METHODS ===
+
+    def _get_order_action(self, order):
+        """What to do with an order in its channel status (see README table)."""
+        self.ensure_one()
+        if order.cancelled_at:
+            return "cancel"
+        overrides = self.order_status_overrides or {}
+        if order.financial_status in overrides:
+            return overrides[order.financial_status]
+        return order_status_action(
+            self.provider,
+            order.financial_status,
+            order.fulfillment_status,
+            bool(order.cancelled_at),
+        )
+
+    def _get_default_status_actions(self):
+        """The default table for this backend's provider, for display."""
+        return {
+            status: action
+            for (provider, status), action in DEFAULT_STATUS_ACTIONS.items()
+            if provider == self.provider
+        }
+
+    def _route_order_company(self, order):
+        return self.env["channel.order.route"]._route(self, order)

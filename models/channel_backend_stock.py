@@ -1,0 +1,257 @@
+import hashlib
+import logging
+import math
+
+from odoo import api, fields, models
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..adapters.exceptions import ChannelRetryableError
+from ..adapters.stock import StockQuantity
+from ..const import IDENTITY_KEY_PREFIX, JOB_CHANNEL_STOCK
+
+_logger = logging.getLogger(__name__)
+
+# A stale compare-and-set is retried from the channel's quantity this often.
+STALE_RETRIES = 3
+
+
+class ChannelBackend(models.Model):
+    """Stock export: Odoo's free quantity, minus a buffer, to each channel
+    location, sending only what changed and never a zero Odoo did not mean."""
+
+    _inherit = "channel.backend"
+
+    # === FIELDS ===
+
+    stock_location_mapping_ids = fields.One2many("channel.stock.location", "backend_id")
+    stock_safety_buffer = fields.Integer(
+        default=0, help="Units held back from every published quantity."
+    )
+    stock_archived_policy = fields.Selection(
+        [("skip", "Do not publish"), ("zero", "Publish 0")],
+        string="Archived products",
+        default="skip",
+        required=True,
+    )
+
+    # === ACTION METHODS ===
+
+    def action_export_stock_full(self):
+        """Resync every quantity now (a job), whatever was sent before."""
+        for backend in self:
+            backend._enqueue_stock_export(full=True)
+
+    # === BUSINESS METHODS ===
+
+    def _enqueue_stock_export(self, full=False):
+        self.ensure_one()
+        return self.with_delay(
+            channel=JOB_CHANNEL_STOCK,
+            identity_key=f"{IDENTITY_KEY_PREFIX}.stock_export.{self.id}.{int(full)}",
+            description=f"Export stock to {self.name}",
+        )._job_export_stock(full=full)
+
+    def _sync_stock_levels(self):
+        """Create the missing (variant, channel location) rows in one INSERT."""
+        self.ensure_one()
+        self.env["channel.product.binding"].flush_model()
+        self.env["channel.stock.location"].flush_model()
+        self.env.cr.execute(
+            """
+            INSERT INTO channel_stock_level
+                   (backend_id, company_id, product_id, stock_location_id,
+                    product_binding_id, dirty, create_uid, create_date,
+                    write_uid, write_date)
+            SELECT binding.backend_id, %(company)s, binding.product_id, loc.id,
+                   binding.id, TRUE, %(uid)s, now() at time zone 'utc',
+                   %(uid)s, now() at time zone 'utc'
+              FROM channel_product_binding binding
+              JOIN channel_stock_location loc
+                ON loc.backend_id = binding.backend_id AND loc.active
+             WHERE binding.backend_id = %(backend)s
+            ON CONFLICT (backend_id, product_id, stock_location_id) DO NOTHING
+            """,
+            {"company": self.company_id.id, "uid": self.env.uid, "backend": self.id},
+        )
+
+    def _prepare_stock_export(self, full=False):
+        """Split the levels to look at into (to send, skipped, unchanged).
+
+        :return: ([(level, quantity)], [(level, reason)], levels unchanged)
+        """
+        self.ensure_one()
+        self._sync_stock_levels()
+        domain = [("backend_id", "=", self.id)]
+        if not full:
+            domain.append(("dirty", "=", True))
+        levels = self.env["channel.stock.level"].search(domain)
+        free = levels._free_quantities()
+        to_send, skipped, unchanged = [], [], levels.browse()
+        for level in levels:
+            reason = self._stock_skip_reason(level, free)
+            if reason:
+                skipped.append((level, reason))
+                continue
+            quantity = self._publishable_quantity(level, free[level.id])
+            if not full and level.last_sent_at and quantity == level.last_sent_qty:
+                unchanged |= level
+            else:
+                to_send.append((level, quantity))
+        return to_send, skipped, unchanged
+
+    def _stock_skip_reason(self, level, free):
+        """Why a level must not be published (None: publish it).
+
+        Whatever Odoo cannot state as a quantity is skipped, never sent as 0.
+        """
+        product = level.product_id
+        if not product.active and self.stock_archived_policy == "skip":
+            return self.env._("the product is archived")
+        if not product.is_storable:
+            return self.env._("the product is not tracked in stock")
+        if level.id not in free:
+            return self.env._(
+                "channel location %s maps no Odoo location",
+                level.stock_location_id.name,
+            )
+        if (
+            self.provider == "shopify"
+            and not level.product_binding_id.inventory_item_ref
+        ):
+            return self.env._("the Shopify inventory item of the variant is unknown")
+        return None
+
+    def _publishable_quantity(self, level, free_quantity):
+        if not level.product_id.active:
+            return 0
+        return max(0, math.floor(free_quantity) - self.stock_safety_buffer)
+
+    def _record_stock_skips(self, skipped):
+        Exception_ = self.env["channel.exception"]
+        for level, reason in skipped:
+            product = level.product_id
+            Exception_._record(
+                "stock_skipped",
+                self.env._(
+                    "Stock of %(product)s was not published to %(location)s: "
+                    "%(reason)s.",
+                    product=product.display_name,
+                    location=level.stock_location_id.name,
+                    reason=reason,
+                ),
+                backend=self,
+                key=f"stock:{product.id}:{level.stock_location_id.id}",
+                documents=[product],
+            )
+
+    def _stock_quantity(self, level, quantity):
+        binding = level.product_binding_id
+        return StockQuantity(
+            variant_ref=binding.external_ref,
+            location_ref=level.stock_location_id.location_ref,
+            quantity=quantity,
+            change_from=level.channel_qty if level.has_channel_qty else None,
+            inventory_item_ref=binding.inventory_item_ref or None,
+            product_ref=binding.product_ref or None,
+        )
+
+    def _push_stock_batch(self, adapter, batch):
+        """Send one batch; retry stale items from the channel's quantity.
+
+        :return: number of API calls made
+        """
+        pending = batch
+        for calls in range(1, STALE_RETRIES + 2):
+            quantities = [self._stock_quantity(level, qty) for level, qty in pending]
+            key = _idempotency_key(self.id, quantities)
+            results = adapter.push_stock(quantities, key)
+            by_quantity = {result.quantity: result for result in results}
+            applied, stale = [], []
+            for (level, qty), quantity in zip(pending, quantities, strict=True):
+                result = by_quantity[quantity]
+                if result.applied:
+                    applied.append((level, qty))
+                else:
+                    level.write(
+                        {
+                            "channel_qty": result.channel_quantity or 0,
+                            "has_channel_qty": result.channel_quantity is not None,
+                        }
+                    )
+                    stale.append((level, qty))
+            self._mark_sent(applied)
+            if not stale:
+                return calls
+            pending = stale
+        raise RetryableJobError(
+            f"{len(pending)} quantities kept changing on the channel", seconds=60
+        )
+
+    def _mark_sent(self, sent):
+        if not sent:
+            return
+        now = fields.Datetime.now()
+        for level, quantity in sent:
+            level.write(
+                {
+                    "last_sent_qty": quantity,
+                    "last_sent_at": now,
+                    "channel_qty": quantity,
+                    "has_channel_qty": True,
+                    "dirty": False,
+                }
+            )
+
+    # === JOBS ===
+
+    def _job_export_stock(self, full=False):
+        """Job (stock channel): publish changed quantities in channel-sized batches.
+
+        Transient channel errors (throttling, 429, 5xx) retry the job after the
+        time the channel asked for; what was sent before stays sent.
+        """
+        self.ensure_one()
+        if not (self.active and self.export_stock and self.state == "connected"):
+            return "skipped: stock export is off or the backend is not connected"
+        to_send, skipped, unchanged = self._prepare_stock_export(full=full)
+        self._record_stock_skips(skipped)
+        unchanged.write({"dirty": False})
+        adapter = self._get_adapter()
+        size = adapter.stock_batch_size
+        calls = 0
+        try:
+            for start in range(0, len(to_send), size):
+                calls += self._push_stock_batch(adapter, to_send[start : start + size])
+        except ChannelRetryableError as exc:
+            raise RetryableJobError(str(exc), seconds=exc.retry_after or 30) from exc
+        self._mark_flow_success("stock")
+        return f"sent {len(to_send)} in {calls} calls, skipped {len(skipped)}"
+
+    @api.model
+    def _cron_export_stock(self):
+        """Cron: enqueue a delta export for each backend whose interval is due."""
+        now = fields.Datetime.now()
+        backends = self.search(
+            [("export_stock", "=", True), ("state", "=", "connected")]
+        )
+        for backend in backends.filtered("supports_stock_export"):
+            last = backend.last_sync_stock
+            if (
+                not last
+                or (now - last).total_seconds() >= backend.stock_export_interval * 60
+            ):
+                backend._enqueue_stock_export()
+
+
+def _idempotency_key(backend_id, quantities):
+    """Same batch, same key: a retried call is not applied twice by Shopify."""
+    digest = hashlib.sha256(
+        repr(
+            [
+                (q.inventory_item_ref, q.location_ref, q.quantity, q.change_from)
+                for q in quantities
+            ]
+        ).encode()
+    ).hexdigest()[:32]
+    return f"cc-{backend_id}-{digest}"

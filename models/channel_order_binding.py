@@ -1,0 +1,209 @@
+import logging
+import zlib
+
+from odoo import api, fields, models
+from odoo.tools import float_compare
+
+_logger = logging.getLogger(__name__)
+
+# Import outcomes, also the state the order's event ends in.
+DONE = "done"
+FAILED = "failed"
+DUPLICATE = "duplicate"
+IGNORED = "ignored"
+
+
+class ChannelOrderBinding(models.Model):
+    """A channel order bound to the sale order it was imported as.
+
+    `_import_order` is the whole order-to-cash import of one canonical
+    `OrderData`: idempotent (payload digest), safe against out-of-order
+    deliveries (`channel_updated_at`) and against two workers at once
+    (transaction advisory lock per backend and order, then the binding's
+    unique index).
+    """
+
+    _name = "channel.order.binding"
+    _description = "Channel Order Binding"
+    _inherit = ["channel.binding.mixin"]
+    _order = "id desc"
+    _rec_name = "channel_name"
+
+    # === FIELDS ===
+
+    sale_order_id = fields.Many2one(
+        "sale.order", index=True, ondelete="set null", readonly=True
+    )
+    channel_name = fields.Char(string="Channel order", readonly=True)
+    channel_updated_at = fields.Datetime(readonly=True)
+    payload_digest = fields.Char(readonly=True)
+    financial_status = fields.Char(readonly=True)
+    fulfillment_status = fields.Char(readonly=True)
+    channel_total = fields.Monetary(currency_field="currency_id", readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    is_on_hold = fields.Boolean(
+        readonly=True, help="High risk or a total mismatch: not shipped until checked."
+    )
+
+    # === BUSINESS METHODS ===
+
+    @api.model
+    def _import_order(self, backend, order, event=None):
+        """Create or update the sale order of one canonical order.
+
+        :return: (binding or empty, outcome), outcome being one of DONE,
+            DUPLICATE (nothing changed), IGNORED (older than what we have, or
+            waiting for payment) or FAILED (exceptions recorded)
+        """
+        self._lock(backend, order.external_ref)
+        binding = self.search(
+            [("backend_id", "=", backend.id), ("external_ref", "=", order.external_ref)]
+        )
+        if binding and binding.payload_digest == order.source_payload_digest:
+            return binding, DUPLICATE
+        if binding and binding._is_newer_than(order):
+            return binding, IGNORED
+        action = backend._get_order_action(order)
+        if binding:
+            return binding, binding._update_from(order, action, event)
+        if action in ("wait", "cancel"):
+            return binding, IGNORED
+        return self._create_from(backend, order, action, event)
+
+    def _lock(self, backend, external_ref):
+        """Serialize imports of one channel order across workers (until commit)."""
+        key = zlib.crc32(f"{backend.id}:{external_ref}".encode())
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", [backend.id, key])
+
+    def _is_newer_than(self, order):
+        if not self.channel_updated_at or not order.updated_at:
+            return False
+        return self.channel_updated_at > order.updated_at.replace(tzinfo=None)
+
+    @api.model
+    def _create_from(self, backend, order, action, event):
+        company = backend._route_order_company(order)
+        values = self.env["sale.order"]._prepare_channel_order(
+            backend, order, company, event
+        )
+        if values is None:
+            return self, FAILED
+        sale_order = self.env["sale.order"].with_company(company).create(values)
+        binding = self.create(
+            {
+                **self._binding_values(backend, order),
+                "company_id": company.id,
+                "sale_order_id": sale_order.id,
+            }
+        )
+        return binding, binding._apply_action(order, action, event)
+
+    def _update_from(self, order, action, event):
+        """A later state of an imported order: cancel, or refresh a quotation."""
+        sale_order = self.sale_order_id
+        if action == "cancel":
+            return self._cancel(order, event)
+        if sale_order.state in ("draft", "sent"):
+            values = self.env["sale.order"]._prepare_channel_order(
+                self.backend_id, order, sale_order.company_id, event
+            )
+            if values is None:
+                return FAILED
+            sale_order.order_line.unlink()
+            sale_order.write(values)
+        self.write(self._binding_values(self.backend_id, order))
+        return self._apply_action(order, action, event)
+
+    @api.model
+    def _binding_values(self, backend, order):
+        currency = self.env["res.currency"].search([("name", "=", order.currency)])
+        return {
+            "backend_id": backend.id,
+            "external_ref": order.external_ref,
+            "channel_name": order.name,
+            "channel_updated_at": order.updated_at
+            and order.updated_at.replace(tzinfo=None),
+            "payload_digest": order.source_payload_digest,
+            "financial_status": order.financial_status,
+            "fulfillment_status": order.fulfillment_status,
+            "channel_total": float(order.total),
+            "currency_id": currency.id,
+            "sync_date": fields.Datetime.now(),
+        }
+
+    def _apply_action(self, order, action, event):
+        """Check the total, then confirm, invoice and pay as the backend says."""
+        sale_order = self.sale_order_id
+        if not self._check_total(order, event):
+            self.is_on_hold = True
+            return FAILED
+        backend = self.backend_id
+        if action != "confirm" or not backend.order_confirm:
+            return DONE
+        if sale_order.state in ("draft", "sent"):
+            sale_order.action_confirm()
+        if order.is_high_risk:
+            self.is_on_hold = True
+            sale_order._channel_hold_for_risk(order, backend)
+        if backend.order_create_invoice:
+            sale_order._channel_invoice_and_pay(order, backend, event)
+        self.env["channel.exception"]._resolve(
+            backend, retry_target=event
+        ) if event else None
+        return DONE
+
+    def _check_total(self, order, event):
+        """Odoo's total must equal the channel's to the cent."""
+        sale_order = self.sale_order_id
+        currency = sale_order.currency_id
+        expected = float(order.total)
+        if not float_compare(
+            sale_order.amount_total, expected, precision_rounding=currency.rounding
+        ):
+            self.env["channel.exception"]._resolve(
+                self.backend_id, exception_type="total_mismatch", key=order.external_ref
+            )
+            return True
+        self.env["channel.exception"]._record(
+            "total_mismatch",
+            self.env._(
+                "Order %(name)s totals %(odoo)s in Odoo but %(channel)s on the "
+                "channel.",
+                name=order.name,
+                odoo=currency.format(sale_order.amount_total),
+                channel=currency.format(expected),
+            ),
+            backend=self.backend_id,
+            key=order.external_ref,
+            detail=f"odoo={sale_order.amount_total} channel={order.total} "
+            f"tax_odoo={sale_order.amount_tax} tax_channel={order.total_tax}",
+            documents=[sale_order, sale_order.partner_id],
+            retry_target=event,
+        )
+        return False
+
+    def _cancel(self, order, event):
+        """Cancel the sale order, unless goods left or an invoice was posted."""
+        sale_order = self.sale_order_id
+        if sale_order.state == "cancel":
+            return DONE
+        shipped = any(p.state == "done" for p in sale_order.picking_ids)
+        posted = any(i.state == "posted" for i in sale_order.invoice_ids)
+        if shipped or posted:
+            self.env["channel.exception"]._record(
+                "validation",
+                self.env._(
+                    "Order %(name)s was cancelled on the channel but is already "
+                    "%(what)s in Odoo: cancel or refund it by hand.",
+                    name=order.name,
+                    what=self.env._("delivered") if shipped else self.env._("invoiced"),
+                ),
+                backend=self.backend_id,
+                key=f"cancel:{order.external_ref}",
+                documents=[sale_order],
+            )
+            self.write(self._binding_values(self.backend_id, order))
+            return FAILED
+        sale_order._action_cancel()
+        self.write(self._binding_values(self.backend_id, order))
+        return DONE

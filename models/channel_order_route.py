@@ -1,0 +1,79 @@
+from odoo import api, fields, models
+
+
+class ChannelOrderRoute(models.Model):
+    """Send a backend's orders to another company of the database.
+
+    Rules are tried by sequence; the first that matches decides the company
+    (and warehouse) everything of the order is created in. No rule matching:
+    the backend's company.
+    """
+
+    _name = "channel.order.route"
+    _description = "Channel Order Route"
+    _order = "backend_id, sequence, id"
+
+    # === FIELDS ===
+
+    sequence = fields.Integer(default=10)
+    backend_id = fields.Many2one(
+        "channel.backend", required=True, index=True, ondelete="cascade"
+    )
+    criterion = fields.Selection(
+        [
+            ("ship_country", "Ship-to country"),
+            ("location", "Channel location or market"),
+            ("sku_owner", "Company owning the SKUs"),
+        ],
+        required=True,
+        default="ship_country",
+    )
+    country_ids = fields.Many2many("res.country", string="Countries")
+    location_ref = fields.Char(
+        string="Location or market", help="Channel location id or market handle."
+    )
+    target_company_id = fields.Many2one(
+        "res.company",
+        string="Route to company",
+        help="Empty with 'SKU owner': the company of the products.",
+    )
+    warehouse_id = fields.Many2one("stock.warehouse")
+
+    # === BUSINESS METHODS ===
+
+    @api.model
+    def _route(self, backend, order):
+        """The company an order is created in."""
+        for route in self.search([("backend_id", "=", backend.id)]):
+            company = route._match(order)
+            if company:
+                return company
+        return backend.company_id
+
+    def _match(self, order):
+        self.ensure_one()
+        if self.criterion == "ship_country":
+            address = order.shipping_address or order.billing_address
+            codes = set(self.country_ids.mapped("code"))
+            if address and (address.country_code or "").upper() in codes:
+                return self.target_company_id
+        elif self.criterion == "location":
+            if self.location_ref in {order.location_ref, order.market}:
+                return self.target_company_id
+        elif self.criterion == "sku_owner":
+            return self._sku_owner(order)
+        return self.env["res.company"]
+
+    def _sku_owner(self, order):
+        skus = [line.sku for line in order.lines if line.sku]
+        products = (
+            self.env["product.product"]
+            .sudo()
+            .search([("default_code", "in", skus), ("company_id", "!=", False)])
+        )
+        owners = products.company_id
+        if len(owners) == 1 and (
+            not self.target_company_id or owners == self.target_company_id
+        ):
+            return owners
+        return self.env["res.company"]

@@ -1,0 +1,196 @@
+from odoo import api, fields, models
+
+
+class ChannelPartnerBinding(models.Model):
+    """A channel customer (or guest identity) bound to one `res.partner`.
+
+    For a registered customer `external_ref` is the channel customer id; a
+    guest is bound by `email:<normalized email>` or `phone:<digits>`, so that
+    repeat guests also land on one partner. `match_rule` says how the partner
+    was found the first time.
+    """
+
+    _name = "channel.partner.binding"
+    _description = "Channel Partner Binding"
+    _inherit = ["channel.binding.mixin"]
+    _order = "id desc"
+    _rec_name = "external_ref"
+
+    partner_id = fields.Many2one(
+        "res.partner", required=True, index=True, ondelete="cascade", readonly=True
+    )
+    match_rule = fields.Selection(
+        [
+            ("customer_id", "Channel customer id"),
+            ("email", "Email"),
+            ("phone", "Phone"),
+            ("created", "Created"),
+        ],
+        required=True,
+        readonly=True,
+        help="How the partner was matched when this binding was made.",
+    )
+
+    # === BUSINESS METHODS ===
+
+    @api.model
+    def _resolve_partner(self, backend, customer, address, company):
+        """The commercial partner of an order's buyer, matched or created.
+
+        Tried in order: the channel customer id, the normalized email, the
+        phone; a partner found another way than the customer id gets bindings
+        for every identity of the buyer, so the next order matches at once.
+        """
+        identities = self._identities(customer)
+        partner, rule = self._match(backend, identities, company)
+        if not partner:
+            partner = self.env["res.partner"].create(
+                self._partner_values(customer, address, company)
+            )
+            rule = "created"
+        self._bind_missing(backend, identities, partner, rule, company)
+        return partner
+
+    @api.model
+    def _identities(self, customer):
+        """[(match rule, binding ref)] for a buyer, most reliable first."""
+        identities = []
+        if customer and customer.external_ref:
+            identities.append(("customer_id", str(customer.external_ref)))
+        email = normalize_email(customer.email if customer else None)
+        if email:
+            identities.append(("email", f"email:{email}"))
+        phone = normalize_phone(customer.phone if customer else None)
+        if phone:
+            identities.append(("phone", f"phone:{phone}"))
+        return identities
+
+    @api.model
+    def _match(self, backend, identities, company):
+        refs = [ref for _rule, ref in identities]
+        bindings = self.search(
+            [("backend_id", "=", backend.id), ("external_ref", "in", refs)]
+        )
+        by_ref = {binding.external_ref: binding for binding in bindings}
+        for rule, ref in identities:
+            if ref in by_ref:
+                return by_ref[ref].partner_id, rule
+        for rule, ref in identities:
+            if rule == "email":
+                partner = self.env["res.partner"].search(
+                    [
+                        ("email", "=ilike", ref.removeprefix("email:")),
+                        ("parent_id", "=", False),
+                        ("company_id", "in", (company.id, False)),
+                    ],
+                    limit=1,
+                )
+                if partner:
+                    return partner, rule
+        return self.env["res.partner"], None
+
+    @api.model
+    def _bind_missing(self, backend, identities, partner, rule, company):
+        existing = set(
+            self.search(
+                [
+                    ("backend_id", "=", backend.id),
+                    ("external_ref", "in", [ref for _r, ref in identities]),
+                ]
+            ).mapped("external_ref")
+        )
+        self.create(
+            [
+                {
+                    "backend_id": backend.id,
+                    "company_id": company.id,
+                    "external_ref": ref,
+                    "partner_id": partner.id,
+                    "match_rule": rule,
+                    "sync_date": fields.Datetime.now(),
+                }
+                for _identity_rule, ref in identities
+                if ref not in existing
+            ]
+        )
+
+    @api.model
+    def _partner_values(self, customer, address, company):
+        name = " ".join(
+            filter(
+                None,
+                (customer and customer.first_name, customer and customer.last_name),
+            )
+        )
+        return {
+            "name": name
+            or (address and address.name)
+            or (customer and customer.email)
+            or self.env._("Channel customer"),
+            "email": normalize_email(customer.email if customer else None) or False,
+            "phone": (customer and customer.phone) or False,
+            "company_id": False,
+            "customer_rank": 1,
+        }
+
+    @api.model
+    def _resolve_address(self, partner, address, address_type):
+        """A child contact of `partner` for an address, reused when identical."""
+        if not address:
+            return partner
+        values = self._address_values(address)
+        domain = [("parent_id", "=", partner.id), ("type", "=", address_type)]
+        for contact in self.env["res.partner"].search(domain):
+            if all(_same(contact[key], value) for key, value in values.items()):
+                return contact
+        return self.env["res.partner"].create(
+            {**values, "parent_id": partner.id, "type": address_type}
+        )
+
+    @api.model
+    def _address_values(self, address):
+        country = self.env["res.country"].search(
+            [("code", "=ilike", address.country_code or "")], limit=1
+        )
+        state = (
+            self.env["res.country.state"].search(
+                [
+                    ("country_id", "=", country.id),
+                    ("code", "=ilike", address.state_code or ""),
+                ],
+                limit=1,
+            )
+            if country and address.state_code
+            else self.env["res.country.state"]
+        )
+        return {
+            "name": address.name or False,
+            "street": address.street or False,
+            "street2": address.street2 or False,
+            "city": address.city or False,
+            "zip": address.zip or False,
+            "country_id": country.id or False,
+            "state_id": state.id or False,
+            "phone": address.phone or False,
+        }
+
+
+def normalize_email(email):
+    """Lower-cased, stripped email, or None: one buyer, one key."""
+    email = (email or "").strip().lower()
+    return email or None
+
+
+def normalize_phone(phone):
+    """Digits of a phone number with a leading + kept, or None if too short."""
+    digits = "".join(ch for ch in (phone or "") if ch.isdigit())
+    if len(digits) < 6:
+        return None
+    return ("+" if (phone or "").strip().startswith("+") else "") + digits
+
+
+def _same(current, wanted):
+    """Compare a partner field to a wanted value, records by id, text loosely."""
+    if isinstance(current, models.BaseModel):
+        return current.id == (wanted or False)
+    return (current or "").strip().lower() == (wanted or "").strip().lower()

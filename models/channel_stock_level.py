@@ -1,0 +1,87 @@
+from odoo import api, fields, models
+
+
+class ChannelStockLevel(models.Model):
+    """What we last told a channel about one variant at one channel location.
+
+    One row per (backend, variant, channel location). Quant changes only set
+    `dirty`; the export job recomputes the dirty rows in one grouped query and
+    sends those whose publishable quantity differs from `last_sent_qty`.
+    `channel_qty` is the quantity we believe the channel holds, sent as
+    Shopify's compare-and-set `changeFromQuantity`.
+    """
+
+    _name = "channel.stock.level"
+    _description = "Channel Stock Level"
+    _order = "backend_id, product_id, id"
+
+    # === FIELDS ===
+
+    backend_id = fields.Many2one(
+        "channel.backend", required=True, index=True, ondelete="cascade", readonly=True
+    )
+    company_id = fields.Many2one(related="backend_id.company_id", store=True)
+    product_id = fields.Many2one(
+        "product.product", required=True, index=True, ondelete="cascade", readonly=True
+    )
+    stock_location_id = fields.Many2one(
+        "channel.stock.location", required=True, ondelete="cascade", readonly=True
+    )
+    product_binding_id = fields.Many2one(
+        "channel.product.binding", ondelete="cascade", readonly=True
+    )
+    last_sent_qty = fields.Integer(readonly=True)
+    last_sent_at = fields.Datetime(readonly=True)
+    channel_qty = fields.Integer(
+        readonly=True, help="Quantity the channel holds as far as we know."
+    )
+    has_channel_qty = fields.Boolean(readonly=True)
+    dirty = fields.Boolean(default=True, index=True, readonly=True)
+
+    # === CONSTRAINT METHODS ===
+
+    _level_unique = models.UniqueIndex("(backend_id, product_id, stock_location_id)")
+
+    # === BUSINESS METHODS ===
+
+    @api.model
+    def _mark_dirty(self, product_ids):
+        """Flag the levels of these variants for the next export (one UPDATE)."""
+        if not product_ids:
+            return
+        self.env.cr.execute(
+            "UPDATE channel_stock_level SET dirty = TRUE"
+            " WHERE product_id = ANY(%s) AND dirty IS NOT TRUE",
+            [list(product_ids)],
+        )
+
+    def _free_quantities(self):
+        """{level id: free quantity} summed over each level's mapped locations.
+
+        One grouped query for all levels; a level whose channel location maps
+        no Odoo location is absent (its quantity is unknown, not zero).
+        """
+        if not self:
+            return {}
+        self.flush_model()
+        self.env["stock.quant"].flush_model(
+            ["product_id", "location_id", "quantity", "reserved_quantity"]
+        )
+        self.env.cr.execute(
+            """
+            SELECT level.id,
+                   COALESCE(SUM(quant.quantity - quant.reserved_quantity), 0)
+              FROM channel_stock_level level
+              JOIN channel_stock_location_stock_location_rel rel
+                ON rel.channel_stock_location_id = level.stock_location_id
+              JOIN stock_location root ON root.id = rel.stock_location_id
+              JOIN stock_location loc
+                ON loc.parent_path LIKE root.parent_path || '%%'
+         LEFT JOIN stock_quant quant
+                ON quant.location_id = loc.id AND quant.product_id = level.product_id
+             WHERE level.id = ANY(%s)
+          GROUP BY level.id
+            """,
+            [self.ids],
+        )
+        return dict(self.env.cr.fetchall())

@@ -1,0 +1,38 @@
+from odoo import api, models
+from odoo.exceptions import ValidationError
+
+
+class ProductProduct(models.Model):
+    """Internal references are channel SKUs: unique within a company."""
+
+    _inherit = "product.product"
+
+    @api.constrains("default_code", "company_id")
+    def _check_default_code_unique_per_company(self):
+        """Two variants sharing a SKU would make order lines ambiguous.
+
+        A shared product (no company) clashes with every company's products.
+        """
+        for product in self.filtered("default_code"):
+            company_domain = (
+                [("company_id", "in", (product.company_id.id, False))]
+                if product.company_id
+                else []
+            )
+            clash = self.with_context(active_test=True).search(
+                [
+                    ("id", "!=", product.id),
+                    ("default_code", "=", product.default_code),
+                    *company_domain,
+                ],
+                limit=1,
+            )
+            if clash:
+                raise ValidationError(
+                    self.env._(
+                        "Internal reference %(code)s is already used by %(product)s: "
+                        "channel SKUs must be unique within a company.",
+                        code=product.default_code,
+                        product=clash.display_name,
+                    )
+                )

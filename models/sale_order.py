@@ -1,0 +1,255 @@
+from odoo import Command, api, fields, models
+
+
+class SaleOrder(models.Model):
+    """Sale orders imported from a channel: how they are built, held and paid."""
+
+    _inherit = "sale.order"
+
+    # === FIELDS ===
+
+    channel_binding_ids = fields.One2many("channel.order.binding", "sale_order_id")
+    channel_backend_id = fields.Many2one(
+        "channel.backend", string="Sales channel", readonly=True, index="btree_not_null"
+    )
+
+    # === BUSINESS METHODS ===
+
+    @api.model
+    def _prepare_channel_order(self, backend, order, company, event):
+        """Values of the sale order for a canonical order, or None when a
+        mapping is missing (a `missing_mapping` exception per problem is
+        recorded, with the event as retry target).
+
+        Discounts are separate lines right below the line they reduce, with
+        its taxes (documented choice: finance sees each promotion, and with
+        tax-included prices the total stays exact).
+        """
+        Partner = self.env["channel.partner.binding"]
+        partner = Partner._resolve_partner(
+            backend,
+            order.customer,
+            order.billing_address or order.shipping_address,
+            company,
+        )
+        products, missing = self.env["channel.product.binding"]._resolve_products(
+            backend, order.lines, company
+        )
+        taxes, missing_taxes = self._channel_taxes(backend, order)
+        if missing or missing_taxes:
+            self._record_missing_mappings(
+                backend,
+                order,
+                company=company,
+                event=event,
+                partner=partner,
+                gaps=(missing, missing_taxes),
+            )
+            return None
+        lines = []
+        for line, product in zip(order.lines, products, strict=True):
+            lines += self._channel_line_commands(backend, line, product, taxes)
+        for shipping in order.shipping_lines:
+            lines += self._channel_shipping_commands(backend, shipping, taxes)
+        return {
+            "partner_id": partner.id,
+            "partner_invoice_id": Partner._resolve_address(
+                partner, order.billing_address, "invoice"
+            ).id,
+            "partner_shipping_id": Partner._resolve_address(
+                partner, order.shipping_address, "delivery"
+            ).id,
+            "company_id": company.id,
+            "pricelist_id": self._channel_pricelist(order.currency, company).id,
+            "client_order_ref": order.name,
+            "origin": f"{backend.name} {order.name}",
+            "date_order": order.created_at and order.created_at.replace(tzinfo=None),
+            "channel_backend_id": backend.id,
+            "note": order.note or False,
+            "order_line": lines,
+            **self._channel_warehouse(backend, company),
+        }
+
+    @api.model
+    def _channel_taxes(self, backend, order):
+        """{tax line key: Odoo tax} for every tax line of the order, and the
+        tax lines without a mapping."""
+        Mapping = self.env["channel.tax.mapping"]
+        found, missing = {}, []
+        tax_lines = [t for line in order.lines for t in line.taxes]
+        tax_lines += [t for line in order.shipping_lines for t in line.taxes]
+        for tax_line in tax_lines:
+            key = _tax_key(tax_line)
+            if key in found or key in {_tax_key(t) for t in missing}:
+                continue
+            tax = Mapping._find_tax(backend, tax_line)
+            if tax:
+                found[key] = tax
+            else:
+                missing.append(tax_line)
+        return found, missing
+
+    @api.model
+    def _channel_line_commands(self, backend, line, product, taxes):
+        tax_ids = [taxes[_tax_key(t)].id for t in line.taxes]
+        commands = [
+            Command.create(
+                {
+                    "product_id": product.id,
+                    "name": line.name or product.display_name,
+                    "product_uom_qty": float(line.quantity),
+                    "price_unit": float(line.unit_price),
+                    "tax_ids": [Command.set(tax_ids)],
+                }
+            )
+        ]
+        if line.discount_amount:
+            commands.append(
+                self._channel_discount_command(
+                    backend, line.discount_amount, line.name or line.sku, tax_ids
+                )
+            )
+        return commands
+
+    @api.model
+    def _channel_shipping_commands(self, backend, shipping, taxes):
+        tax_ids = [taxes[_tax_key(t)].id for t in shipping.taxes]
+        commands = [
+            Command.create(
+                {
+                    "product_id": backend.shipping_product_id.id,
+                    "name": shipping.title or backend.shipping_product_id.name,
+                    "product_uom_qty": 1.0,
+                    "price_unit": float(shipping.price),
+                    "tax_ids": [Command.set(tax_ids)],
+                    "is_delivery": True,
+                }
+            )
+        ]
+        if shipping.discount_amount:
+            commands.append(
+                self._channel_discount_command(
+                    backend, shipping.discount_amount, shipping.title, tax_ids
+                )
+            )
+        return commands
+
+    @api.model
+    def _channel_discount_command(self, backend, amount, label, tax_ids):
+        product = backend.discount_product_id
+        return Command.create(
+            {
+                "product_id": product.id,
+                "name": self.env._("Discount on %s", label or product.name),
+                "product_uom_qty": 1.0,
+                "price_unit": -float(amount),
+                "tax_ids": [Command.set(tax_ids)],
+            }
+        )
+
+    @api.model
+    def _channel_pricelist(self, currency_code, company):
+        """A pricelist in the order's currency (created once per currency)."""
+        currency = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "=", currency_code)], limit=1)
+        )
+        if not currency.active:
+            currency.active = True
+        Pricelist = self.env["product.pricelist"]
+        pricelist = Pricelist.search(
+            [
+                ("currency_id", "=", currency.id),
+                ("company_id", "in", (company.id, False)),
+            ],
+            limit=1,
+        )
+        return pricelist or Pricelist.create(
+            {
+                "name": self.env._("Channel orders (%s)", currency.name),
+                "currency_id": currency.id,
+                "company_id": company.id,
+            }
+        )
+
+    @api.model
+    def _channel_warehouse(self, backend, company):
+        if backend.warehouse_id and backend.warehouse_id.company_id == company:
+            return {"warehouse_id": backend.warehouse_id.id}
+        return {}
+
+    @api.model
+    def _record_missing_mappings(
+        self, backend, order, *, company, event, partner, gaps
+    ):
+        """One `missing_mapping` exception per unknown SKU or unmapped tax."""
+        missing, missing_taxes = gaps
+        Exception_ = self.env["channel.exception"]
+        for line in missing:
+            Exception_._record(
+                "missing_mapping",
+                self.env._(
+                    "SKU %(sku)s of order %(order)s is not on any product of "
+                    "company %(company)s.",
+                    sku=line.sku or "?",
+                    order=order.name,
+                    company=company.name,
+                ),
+                backend=backend,
+                key=f"sku:{line.sku or line.variant_ref}",
+                detail=f"variant {line.variant_ref}, line {line.external_ref}",
+                documents=[partner],
+                retry_target=event,
+            )
+        for tax_line in missing_taxes:
+            Exception_._record(
+                "missing_mapping",
+                self.env._(
+                    "No Odoo tax is mapped to the channel tax %(title)s at "
+                    "%(rate)s %% (%(kind)s) of order %(order)s.",
+                    title=tax_line.title or "?",
+                    rate=tax_line.rate * 100,
+                    kind=self.env._("included")
+                    if tax_line.price_included
+                    else self.env._("excluded"),
+                    order=order.name,
+                ),
+                backend=backend,
+                key=f"tax:{_tax_key(tax_line)}",
+                retry_target=event,
+            )
+
+    def _channel_hold_for_risk(self, order, backend):
+        """Keep a high-risk order's deliveries from being validated."""
+        self.ensure_one()
+        reasons = "; ".join(order.risk_reasons or ()) or self.env._(
+            "flagged by channel"
+        )
+        self.picking_ids.filtered(lambda p: p.state not in ("done", "cancel")).write(
+            {"channel_risk_hold": True}
+        )
+        rule = self.env["channel.exception.owner"]._find_rule(backend, "validation")
+        self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=self.env._("High-risk channel order: check before shipping"),
+            note=reasons,
+            user_id=(rule.user_id or self.user_id or self.env.user).id,
+        )
+
+    def _channel_invoice_and_pay(self, order, backend, event):
+        """Post the invoice, then register each captured channel payment."""
+        self.ensure_one()
+        invoices = self.invoice_ids.filtered(lambda i: i.state != "cancel")
+        if not invoices:
+            invoices = self._create_invoices()
+        invoices.filtered(lambda i: i.state == "draft").action_post()
+        if backend.order_register_payment:
+            self.env["account.payment"]._channel_register_payments(
+                backend, order, invoices, event
+            )
+
+
+def _tax_key(tax_line):
+    """Identity of a channel tax for mapping: rate, title, included."""
+    return (str(tax_line.rate), (tax_line.title or "").lower(), tax_line.price_included)
