@@ -1,5 +1,5 @@
+import hashlib
 import logging
-import zlib
 
 from odoo import api, fields, models
 from odoo.tools import float_compare
@@ -72,8 +72,9 @@ class ChannelOrderBinding(models.Model):
 
     def _lock(self, backend, external_ref):
         """Serialize imports of one channel order across workers (until commit)."""
-        key = zlib.crc32(f"{backend.id}:{external_ref}".encode())
-        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", [backend.id, key])
+        digest = hashlib.sha256(f"order:{backend.id}:{external_ref}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
 
     def _is_newer_than(self, order):
         if not self.channel_updated_at or not order.updated_at:

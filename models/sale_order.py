@@ -35,7 +35,7 @@ class SaleOrder(models.Model):
         products, missing = self.env["channel.product.binding"]._resolve_products(
             backend, order.lines, company
         )
-        taxes, missing_taxes = self._channel_taxes(backend, order)
+        taxes, missing_taxes = self._channel_taxes(backend, order, company)
         if missing or missing_taxes:
             self._record_missing_mappings(
                 backend,
@@ -71,7 +71,7 @@ class SaleOrder(models.Model):
         }
 
     @api.model
-    def _channel_taxes(self, backend, order):
+    def _channel_taxes(self, backend, order, company):
         """{tax line key: Odoo tax} for every tax line of the order, and the
         tax lines without a mapping."""
         Mapping = self.env["channel.tax.mapping"]
@@ -82,12 +82,30 @@ class SaleOrder(models.Model):
             key = _tax_key(tax_line)
             if key in found or key in {_tax_key(t) for t in missing}:
                 continue
-            tax = Mapping._find_tax(backend, tax_line)
+            tax = self._channel_company_tax(
+                Mapping._find_tax(backend, tax_line), company
+            )
             if tax:
                 found[key] = tax
             else:
                 missing.append(tax_line)
         return found, missing
+
+    @api.model
+    def _channel_company_tax(self, tax, company):
+        """The tax itself, or its twin in the company an order was routed to."""
+        if not tax or tax.company_id == company:
+            return tax
+        return self.env["account.tax"].search(
+            [
+                ("company_id", "=", company.id),
+                ("type_tax_use", "=", "sale"),
+                ("amount_type", "=", tax.amount_type),
+                ("amount", "=", tax.amount),
+                ("price_include", "=", tax.price_include),
+            ],
+            limit=1,
+        )
 
     @api.model
     def _channel_line_commands(self, backend, line, product, taxes):
@@ -122,7 +140,6 @@ class SaleOrder(models.Model):
                     "product_uom_qty": 1.0,
                     "price_unit": float(shipping.price),
                     "tax_ids": [Command.set(tax_ids)],
-                    "is_delivery": True,
                 }
             )
         ]

@@ -4,6 +4,7 @@ from . import (
     test_channel_exception,
     test_dashboard,
     test_job_channels,
+    test_order_import,
     test_security,
     test_webhook_controller,
 )

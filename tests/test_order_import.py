@@ -1,0 +1,609 @@
+import copy
+import dataclasses
+import json
+from decimal import Decimal
+
+from odoo import Command
+from odoo.tests import tagged
+
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from ..adapters.signatures import sign_base64
+from .common import ChannelCommon, reference_path
+
+SECRET = "order_import_secret"
+
+
+def shop_money(amount, currency="USD"):
+    amount = str(amount)
+    return {
+        "shop_money": {"amount": amount, "currency_code": currency},
+        "presentment_money": {"amount": amount, "currency_code": currency},
+    }
+
+
+class OrderImportCommon(ChannelCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sample = json.loads(
+            reference_path("shopify", "webhooks", "orders__create.json").read_text()
+        )
+        cls.backend = cls._prepare_backend(
+            "shopify",
+            webhook_secret=SECRET,
+            state="connected",
+            order_confirm=True,
+        )
+        cls.tax_excluded = cls._tax("Sales tax 10%", 10, "tax_excluded")
+        cls.tax_included = cls._tax("VAT 20% incl.", 20, "tax_included")
+        cls.env["channel.tax.mapping"].create(
+            [
+                {
+                    "backend_id": cls.backend.id,
+                    "rate": 10,
+                    "tax_id": cls.tax_excluded.id,
+                },
+                {
+                    "backend_id": cls.backend.id,
+                    "rate": 20,
+                    "price_included": True,
+                    "tax_id": cls.tax_included.id,
+                },
+            ]
+        )
+        cls.red_m = cls._product("T-shirt red M", "TS-RED-M")
+        cls.blue_l = cls._product("T-shirt blue L", "TS-BLUE-L")
+        cls.env["account.chart.template"].try_loading(
+            "generic_coa", company=cls.other_company, install_demo=False
+        )
+        cls.bank = cls.env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", cls.env.company.id)], limit=1
+        )
+
+    @classmethod
+    def _tax(cls, name, amount, price_include):
+        return cls.env["account.tax"].create(
+            {
+                "name": name,
+                "amount": amount,
+                "amount_type": "percent",
+                "type_tax_use": "sale",
+                "price_include_override": price_include,
+            }
+        )
+
+    @classmethod
+    def _product(cls, name, sku, **values):
+        return cls.env["product.product"].create(
+            {
+                "name": name,
+                "default_code": sku,
+                "type": "consu",
+                "is_storable": True,
+                "list_price": 1.0,
+                **values,
+            }
+        )
+
+    def _order(self, order_id=1001, lines=None, shipping=None, **values):
+        """A Shopify order payload from the reference sample, made consistent.
+
+        `lines`: (sku, variant id, quantity, unit price, discount, tax rate);
+        totals are computed like Shopify does (tax per line, rounded).
+        """
+        payload = copy.deepcopy(self.sample)
+        included = values.get("taxes_included", False)
+        lines = lines or [("TS-RED-M", 501, 2, "10.00", "0.00", None)]
+        payload.update(
+            id=order_id,
+            name=f"#{order_id}",
+            financial_status="paid",
+            cancelled_at=None,
+            cancel_reason=None,
+            taxes_included=included,
+            updated_at="2026-11-01T10:00:00Z",
+            discount_applications=[],
+        )
+        payload["line_items"] = [
+            self._line(index, line, included) for index, line in enumerate(lines)
+        ]
+        payload["shipping_lines"] = [
+            {
+                "id": 9000 + order_id,
+                "title": "Standard",
+                "code": "STD",
+                "price_set": shop_money(price),
+                "tax_lines": self._tax_lines(Decimal(price), rate, included),
+                "discount_allocations": [],
+            }
+            for price, rate in (shipping or [])
+        ]
+        self._fill_totals(payload, included)
+        payload.update(values)
+        return payload
+
+    def _line(self, index, line, included):
+        sku, variant, quantity, price, discount, rate = line
+        net = Decimal(price) * quantity - Decimal(discount)
+        return {
+            "id": 7000 + index,
+            "sku": sku,
+            "variant_id": variant,
+            "product_id": 600 + index,
+            "name": sku,
+            "quantity": quantity,
+            "price_set": shop_money(price),
+            "gift_card": False,
+            "requires_shipping": True,
+            "discount_allocations": [{"amount_set": shop_money(discount)}]
+            if Decimal(discount)
+            else [],
+            "tax_lines": self._tax_lines(net, rate, included),
+        }
+
+    @staticmethod
+    def _tax_lines(net, rate, included):
+        if rate is None:
+            return []
+        rate = Decimal(rate)
+        amount = net - net / (1 + rate) if included else net * rate
+        amount = amount.quantize(Decimal("0.01"))
+        return [{"title": "Tax", "rate": float(rate), "price_set": shop_money(amount)}]
+
+    @staticmethod
+    def _fill_totals(payload, included):
+        def amounts(items, key):
+            return sum(
+                (
+                    Decimal(t["price_set"]["shop_money"]["amount"])
+                    for item in items
+                    for t in item[key]
+                ),
+                Decimal(0),
+            )
+
+        lines = payload["line_items"]
+        subtotal = sum(
+            (
+                Decimal(line["price_set"]["shop_money"]["amount"]) * line["quantity"]
+                - sum(
+                    (
+                        Decimal(a["amount_set"]["shop_money"]["amount"])
+                        for a in line["discount_allocations"]
+                    ),
+                    Decimal(0),
+                )
+                for line in lines
+            ),
+            Decimal(0),
+        )
+        shipping = sum(
+            (
+                Decimal(s["price_set"]["shop_money"]["amount"])
+                for s in payload["shipping_lines"]
+            ),
+            Decimal(0),
+        )
+        tax = amounts(lines, "tax_lines") + amounts(
+            payload["shipping_lines"], "tax_lines"
+        )
+        total = subtotal + shipping + (0 if included else tax)
+        payload["total_price_set"] = shop_money(total)
+        payload["total_price"] = str(total)
+        payload["total_tax_set"] = shop_money(tax)
+        payload["subtotal_price_set"] = shop_money(subtotal)
+
+    def _deliver(self, payload, topic="orders/create", event_id=None, backend=None):
+        """Send the payload through the webhook pipeline and run its jobs."""
+        backend = backend or self.backend
+        body = json.dumps(payload).encode()
+        headers = {
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": sign_base64(SECRET, body),
+            "X-Shopify-Webhook-Id": f"wh-{event_id or payload['id']}-{topic}",
+            "X-Shopify-Event-Id": event_id or f"evt-{payload['id']}-{topic}",
+            "X-Shopify-Triggered-At": payload.get("updated_at"),
+        }
+        with trap_jobs() as trap:
+            status, _text = self.env["channel.event"]._receive_delivery(
+                backend, headers, body
+            )
+            self.assertEqual(status, 200)
+            trap.perform_enqueued_jobs()
+            trap.perform_enqueued_jobs()  # the flow job the webhooks job routed
+        return self.env["channel.event"].search(
+            [("backend_id", "=", backend.id)], limit=1
+        )
+
+    def _sale_order(self, order_id, backend=None):
+        binding = self.env["channel.order.binding"].search(
+            [
+                ("backend_id", "=", (backend or self.backend).id),
+                ("external_ref", "=", str(order_id)),
+            ]
+        )
+        return binding.sale_order_id
+
+
+@tagged("post_install", "-at_install")
+class TestOrderImport(OrderImportCommon):
+    def test_simple_order_is_confirmed_with_exact_total(self):
+        payload = self._order(lines=[("TS-RED-M", 501, 2, "10.00", "0.00", "0.1")])
+        event = self._deliver(payload)
+        order = self._sale_order(1001)
+        self.assertEqual(event.state, "done")
+        self.assertEqual(order.state, "sale")
+        self.assertEqual(order.order_line.product_id, self.red_m)
+        self.assertEqual(order.order_line.tax_ids, self.tax_excluded)
+        self.assertAlmostEqual(order.amount_total, 22.00)
+        self.assertEqual(order.client_order_ref, "#1001")
+        self.assertEqual(order.partner_id.email, "john@example.com")
+        self.assertEqual(event.res_id, order.id)
+        self.assertEqual(self.backend.last_sync_orders.date(), order.create_date.date())
+
+    def test_variant_lines_and_binding_reuse(self):
+        payload = self._order(
+            lines=[
+                ("TS-RED-M", 501, 1, "10.00", "0.00", "0.1"),
+                ("TS-BLUE-L", 502, 3, "12.50", "0.00", "0.1"),
+            ]
+        )
+        self._deliver(payload)
+        order = self._sale_order(1001)
+        self.assertEqual(order.order_line.product_id, self.red_m | self.blue_l)
+        binding = self.env["channel.product.binding"].search(
+            [("backend_id", "=", self.backend.id), ("external_ref", "=", "502")]
+        )
+        self.assertEqual(binding.product_id, self.blue_l)
+        # The SKU changes on the channel: the variant binding still maps it.
+        renamed = self._order(
+            order_id=1002, lines=[("BLUE-L-NEW", 502, 1, "12.50", "0.00", "0.1")]
+        )
+        self._deliver(renamed)
+        self.assertEqual(self._sale_order(1002).order_line.product_id, self.blue_l)
+
+    def test_tax_included_prices_keep_the_total(self):
+        payload = self._order(
+            lines=[("TS-RED-M", 501, 3, "19.99", "0.00", "0.2")], taxes_included=True
+        )
+        self._deliver(payload)
+        order = self._sale_order(1001)
+        self.assertEqual(order.order_line.tax_ids, self.tax_included)
+        self.assertAlmostEqual(order.amount_total, 59.97)
+        self.assertEqual(order.state, "sale")
+
+    def test_discounts_and_shipping(self):
+        payload = self._order(
+            lines=[
+                ("TS-RED-M", 501, 2, "25.00", "5.00", "0.2"),
+                ("TS-BLUE-L", 502, 1, "40.00", "4.00", "0.2"),
+            ],
+            shipping=[("4.90", "0.2")],
+            taxes_included=True,
+        )
+        self._deliver(payload)
+        order = self._sale_order(1001)
+        self.assertAlmostEqual(order.amount_total, 85.90)  # 45 + 36 + 4.90
+        discount_lines = order.order_line.filtered(
+            lambda line: line.product_id == self.backend.discount_product_id
+        )
+        self.assertEqual(sorted(discount_lines.mapped("price_unit")), [-5.0, -4.0])
+        shipping = order.order_line.filtered(
+            lambda line: line.product_id == self.backend.shipping_product_id
+        )
+        self.assertEqual(shipping.price_unit, 4.90)
+        self.assertEqual(shipping.product_id, self.backend.shipping_product_id)
+
+    def test_guest_and_repeat_customer_share_one_partner(self):
+        guest = self._order(order_id=2001, customer=None, email="Jane.Doe@Example.com ")
+        again = self._order(order_id=2002, customer=None, email="jane.doe@example.com")
+        self._deliver(guest)
+        self._deliver(again)
+        first, second = self._sale_order(2001), self._sale_order(2002)
+        self.assertEqual(first.partner_id, second.partner_id)
+        self.assertEqual(first.partner_id.email, "jane.doe@example.com")
+        binding = self.env["channel.partner.binding"].search(
+            [("partner_id", "=", first.partner_id.id)]
+        )
+        self.assertEqual(binding.external_ref, "email:jane.doe@example.com")
+        self.assertEqual(binding.match_rule, "created")
+        # Same shipping address twice: one delivery contact.
+        self.assertEqual(first.partner_shipping_id, second.partner_shipping_id)
+        self.assertEqual(first.partner_shipping_id.parent_id, first.partner_id)
+
+    def test_registered_customer_found_again_by_id(self):
+        self._deliver(self._order(order_id=3001))
+        changed_email = self._order(order_id=3002)
+        changed_email["customer"] = {**changed_email["customer"], "email": "new@x.com"}
+        self._deliver(changed_email)
+        self.assertEqual(
+            self._sale_order(3001).partner_id, self._sale_order(3002).partner_id
+        )
+
+    def test_unknown_sku_waits_then_retry_completes(self):
+        payload = self._order(lines=[("TS-GREEN-S", 503, 1, "10.00", "0.00", "0.1")])
+        event = self._deliver(payload)
+        self.assertFalse(self._sale_order(1001))
+        self.assertEqual(event.state, "failed")
+        exception = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("exception_type", "=", "missing_mapping"),
+            ]
+        )
+        self.assertIn("SKU TS-GREEN-S", exception.name)
+        self.assertFalse(
+            self.env["product.product"].search([("default_code", "=", "TS-GREEN-S")]),
+            "no product is created silently",
+        )
+        self._product("T-shirt green S", "TS-GREEN-S")
+        exception.with_user(self.ops_user).action_retry()
+        order = self._sale_order(1001)
+        self.assertEqual(order.state, "sale")
+        self.assertEqual(exception.state, "resolved")
+        self.assertEqual(event.state, "done")
+
+    def test_unmapped_tax_waits(self):
+        payload = self._order(lines=[("TS-RED-M", 501, 1, "10.00", "0.00", "0.07")])
+        self._deliver(payload)
+        self.assertFalse(self._sale_order(1001))
+        exception = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("exception_type", "=", "missing_mapping"),
+            ]
+        )
+        self.assertIn("7.0", exception.name)
+
+    def test_total_mismatch_holds_the_order(self):
+        payload = self._order(lines=[("TS-RED-M", 501, 1, "10.00", "0.00", "0.1")])
+        payload["total_price_set"] = shop_money("11.50")
+        self._deliver(payload)
+        order = self._sale_order(1001)
+        self.assertEqual(order.state, "draft", "not confirmed while totals differ")
+        exception = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("exception_type", "=", "total_mismatch"),
+            ]
+        )
+        self.assertIn("11.50", exception.name)
+        self.assertEqual(exception.sale_order_id, order)
+
+    def test_duplicate_delivery_and_replay_make_one_order(self):
+        payload = self._order()
+        self._deliver(payload)
+        self._deliver(payload, event_id="another-event-same-content")
+        orders = self.env["sale.order"].search([("client_order_ref", "=", "#1001")])
+        self.assertEqual(len(orders), 1)
+        events = self.env["channel.event"].search(
+            [("backend_id", "=", self.backend.id)]
+        )
+        self.assertEqual(sorted(events.mapped("state")), ["done", "duplicate"])
+
+    def test_update_of_quotation_and_out_of_order_delivery(self):
+        self.backend.order_confirm = False
+        first = self._order(updated_at="2026-11-01T10:00:00Z")
+        self._deliver(first)
+        newer = self._order(
+            lines=[("TS-RED-M", 501, 5, "10.00", "0.00", "0.1")],
+            updated_at="2026-11-01T12:00:00Z",
+        )
+        self._deliver(newer, topic="orders/updated", event_id="evt-newer")
+        order = self._sale_order(1001)
+        self.assertEqual(order.order_line.product_uom_qty, 5)
+        older = self._order(
+            lines=[("TS-RED-M", 501, 3, "10.00", "0.00", "0.1")],
+            updated_at="2026-11-01T11:00:00Z",
+        )
+        event = self._deliver(older, topic="orders/updated", event_id="evt-older")
+        self.assertEqual(event.state, "ignored")
+        self.assertEqual(order.order_line.product_uom_qty, 5, "older never overwrites")
+
+    def test_cancellation_cancels_or_raises_when_invoiced(self):
+        self._deliver(self._order(order_id=4001))
+        cancelled = self._order(
+            order_id=4001,
+            cancelled_at="2026-11-01T13:00:00Z",
+            updated_at="2026-11-01T13:00:00Z",
+        )
+        self._deliver(cancelled, topic="orders/cancelled")
+        self.assertEqual(self._sale_order(4001).state, "cancel")
+
+        self.backend.order_create_invoice = True
+        self._deliver(self._order(order_id=4002))
+        invoiced = self._sale_order(4002)
+        self.assertEqual(invoiced.invoice_ids.state, "posted")
+        late = self._order(
+            order_id=4002,
+            cancelled_at="2026-11-01T13:00:00Z",
+            updated_at="2026-11-01T13:00:00Z",
+        )
+        self._deliver(late, topic="orders/cancelled")
+        self.assertEqual(invoiced.state, "sale")
+        exception = self.env["channel.exception"].search(
+            [("sale_order_id", "=", invoiced.id)]
+        )
+        self.assertIn("already invoiced", exception.name)
+
+    def test_multi_currency_order_uses_a_pricelist_in_its_currency(self):
+        eur = self.env.ref("base.EUR")
+        eur.active = True
+        payload = self._order(currency="EUR")
+        payload["total_price_set"] = shop_money("20.00", "EUR")
+        self._deliver(payload)
+        order = self._sale_order(1001)
+        self.assertEqual(order.currency_id, eur)
+        self.assertEqual(order.pricelist_id.currency_id, eur)
+        self.assertAlmostEqual(order.amount_total, 20.00)
+
+    def test_high_risk_order_is_held(self):
+        payload = self._order()
+        order_data = self.backend._get_adapter().parse_order(payload)
+        risky = dataclasses.replace(
+            order_data, is_high_risk=True, risk_reasons=("VPN",)
+        )
+        binding, outcome = self.env["channel.order.binding"]._import_order(
+            self.backend, risky
+        )
+        self.assertEqual(outcome, "done")
+        self.assertTrue(binding.is_on_hold)
+        picking = binding.sale_order_id.picking_ids
+        self.assertTrue(picking.channel_risk_hold)
+        with self.assertRaises(Exception):  # noqa: B017 - UserError from stock
+            picking.button_validate()
+        self.assertTrue(binding.sale_order_id.activity_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestOrderToCash(OrderImportCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.woo = cls._prepare_backend(
+            "woocommerce",
+            webhook_secret=SECRET,
+            state="connected",
+            order_create_invoice=True,
+            order_register_payment=True,
+        )
+        cls.env["channel.tax.mapping"].create(
+            {
+                "backend_id": cls.woo.id,
+                "rate": 7.5,
+                "tax_id": cls._tax("CA 7.5%", 7.5, "tax_excluded").id,
+            }
+        )
+        cls.env["channel.payment.mapping"].create(
+            {"backend_id": cls.woo.id, "gateway": "bacs", "journal_id": cls.bank.id}
+        )
+        cls.woo_sample = json.loads(
+            reference_path("woocommerce", "order__retrieve.json").read_text()
+        )
+
+    def _deliver_woo(self, payload):
+        body = json.dumps(payload).encode()
+        headers = {
+            "X-WC-Webhook-Topic": "order.updated",
+            "X-WC-Webhook-Resource": "order",
+            "X-WC-Webhook-Event": "updated",
+            "X-WC-Webhook-ID": "3",
+            "X-WC-Webhook-Delivery-ID": "d1",
+            "X-WC-Webhook-Signature": sign_base64(SECRET, body),
+        }
+        with trap_jobs() as trap:
+            self.env["channel.event"]._receive_delivery(self.woo, headers, body)
+            trap.perform_enqueued_jobs()
+            trap.perform_enqueued_jobs()
+
+    def _woo_order(self, transaction_id):
+        payload = copy.deepcopy(self.woo_sample)
+        payload["transaction_id"] = transaction_id
+        payload["date_paid_gmt"] = "2026-11-01T10:00:00"
+        for line, product in zip(
+            payload["line_items"], (self.red_m, self.blue_l), strict=True
+        ):
+            line["sku"] = product.default_code
+        return payload
+
+    def test_payment_carries_the_transaction_id(self):
+        self._deliver_woo(self._woo_order("ch_3PqR7x2eZvKYlo2C"))
+        order = self._sale_order(727, backend=self.woo)
+        self.assertEqual(order.state, "sale")
+        invoice = order.invoice_ids
+        self.assertEqual(invoice.state, "posted")
+        self.assertAlmostEqual(invoice.amount_total, 29.35)
+        payment = self.env["account.payment"].search(
+            [("memo", "=", "ch_3PqR7x2eZvKYlo2C")]
+        )
+        self.assertEqual(payment.journal_id, self.bank)
+        self.assertAlmostEqual(payment.amount, 29.35)
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+
+    def test_payment_without_transaction_id_is_reported(self):
+        self._deliver_woo(self._woo_order(""))
+        order = self._sale_order(727, backend=self.woo)
+        exception = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.woo.id),
+                ("exception_type", "=", "payment_missing_reference"),
+            ]
+        )
+        self.assertEqual(len(exception), 1)
+        self.assertEqual(exception.payment_id.memo, order.client_order_ref)
+
+    def test_reference_payloads_import_without_error(self):
+        # Shopify's sample order is voided and cancelled: acknowledged, not imported.
+        event = self._deliver(self.sample)
+        self.assertEqual(event.state, "ignored")
+        self.assertFalse(event.error)
+        self._deliver_woo(self._woo_order("txn-1"))
+        self.assertTrue(self._sale_order(727, backend=self.woo))
+
+    def test_second_company_backend_creates_everything_there(self):
+        other = self._prepare_backend(
+            "shopify",
+            webhook_secret=SECRET,
+            state="connected",
+            company_id=self.other_company.id,
+        )
+        other_tax = (
+            self.env["account.tax"]
+            .with_company(self.other_company)
+            .create(
+                {
+                    "name": "Other 10%",
+                    "amount": 10,
+                    "type_tax_use": "sale",
+                    "company_id": self.other_company.id,
+                }
+            )
+        )
+        self.env["channel.tax.mapping"].create(
+            {"backend_id": other.id, "rate": 10, "tax_id": other_tax.id}
+        )
+        self._product(
+            "Other company shirt", "TS-RED-M-OC", company_id=self.other_company.id
+        )
+        payload = self._order(lines=[("TS-RED-M-OC", 901, 1, "10.00", "0.00", "0.1")])
+        self._deliver(payload, backend=other)
+        order = self._sale_order(1001, backend=other)
+        self.assertEqual(order.company_id, self.other_company)
+        self.assertEqual(order.state, "sale")
+        self.assertEqual(order.order_line.tax_ids, other_tax)
+        self.assertFalse(self._sale_order(1001), "not in the first backend")
+        self.assertEqual(
+            order.partner_invoice_id.commercial_partner_id, order.partner_id
+        )
+
+    def test_routing_rule_sends_order_to_another_company(self):
+        self.env["channel.order.route"].create(
+            {
+                "backend_id": self.backend.id,
+                "criterion": "ship_country",
+                "country_ids": [Command.set(self.env.ref("base.us").ids)],
+                "target_company_id": self.other_company.id,
+            }
+        )
+        # The mapped tax belongs to the backend's company: its twin in the
+        # routed company (same rate and kind) is used.
+        route_tax = (
+            self.env["account.tax"]
+            .with_company(self.other_company)
+            .create(
+                {
+                    "name": "Routed 10%",
+                    "amount": 10,
+                    "type_tax_use": "sale",
+                    "price_include_override": "tax_excluded",
+                    "company_id": self.other_company.id,
+                }
+            )
+        )
+        payload = self._order(lines=[("TS-RED-M", 501, 1, "10.00", "0.00", "0.1")])
+        self._deliver(payload)
+        order = self._sale_order(1001)
+        self.assertEqual(order.company_id, self.other_company)
+        self.assertEqual(order.order_line.tax_ids, route_tax)
+        self.assertEqual(order.state, "sale")
