@@ -49,11 +49,13 @@ class ChannelStockLevel(models.Model):
         """Flag the levels of these variants for the next export (one UPDATE)."""
         if not product_ids:
             return
+        self.flush_model(["dirty"])
         self.env.cr.execute(
             "UPDATE channel_stock_level SET dirty = TRUE"
             " WHERE product_id = ANY(%s) AND dirty IS NOT TRUE",
             [list(product_ids)],
         )
+        self.invalidate_model(["dirty"])
 
     def _free_quantities(self):
         """{level id: free quantity} summed over each level's mapped locations.

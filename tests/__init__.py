@@ -6,5 +6,6 @@ from . import (
     test_job_channels,
     test_order_import,
     test_security,
+    test_stock_export,
     test_webhook_controller,
 )
