@@ -33,6 +33,9 @@
         "views/stock_picking_views.xml",
         "views/channel_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["channel_connector/static/tests/tours/*.js"],
+    },
     "installable": True,
     "application": True,
 }

@@ -114,6 +114,10 @@ class ChannelException(models.Model):
     product_id = fields.Many2one("product.product", index="btree_not_null")
     stock_move_id = fields.Many2one("stock.move", index="btree_not_null")
     payment_id = fields.Many2one("account.payment", index="btree_not_null")
+    channel_sku = fields.Char(
+        string="Channel SKU", readonly=True, help="The SKU a missing mapping is about."
+    )
+    channel_variant_ref = fields.Char(string="Channel variant id", readonly=True)
     retry_model = fields.Char(readonly=True)
     retry_res_id = fields.Many2oneReference(
         model_field="retry_model", readonly=True, string="Retry target"
@@ -242,6 +246,8 @@ class ChannelException(models.Model):
         severity=None,
         documents=None,
         retry_target=None,
+        sku=None,
+        variant_ref=None,
     ):
         """Report a flow failure: the one API every flow uses.
 
@@ -253,6 +259,8 @@ class ChannelException(models.Model):
             defaults to the retry target, else the message
         :param documents: records concerned (orders, partners, products...)
         :param retry_target: record whose `_channel_retry()` re-runs the step
+        :param sku: channel SKU of a missing product mapping (enables "Map product")
+        :param variant_ref: channel variant id of that SKU
         :return: the new or updated `channel.exception`
         """
         backend.ensure_one()
@@ -263,6 +271,10 @@ class ChannelException(models.Model):
             "last_seen": fields.Datetime.now(),
             **self._document_values(documents),
         }
+        if sku or variant_ref:
+            values.update(
+                channel_sku=sku or False, channel_variant_ref=variant_ref or False
+            )
         existing = self._find_open(backend, fingerprint)
         if existing:
             existing._add_occurrence(values)
@@ -320,6 +332,7 @@ class ChannelException(models.Model):
             succeeded = False
             self.message_post(body=self.env._("Retry failed: %s", exc))
         if succeeded:
+            self._link_retry_result(target)
             if self.state in OPEN_STATES:
                 self._mark_resolved()
             self.message_post(
@@ -328,6 +341,26 @@ class ChannelException(models.Model):
         elif self.state in OPEN_STATES:
             self.message_post(body=self.env._("Retried: the problem remains."))
         return succeeded
+
+    def _link_retry_result(self, target):
+        """Point the exception at the document its retry produced (e.g. the
+        sale order an event finally created), for whoever reads it next."""
+        result_model = target._fields.get("res_model") and target.res_model
+        field_name = DOCUMENT_FIELDS.get(result_model)
+        if field_name and target.res_id and not self[field_name]:
+            self[field_name] = target.res_id
+
+    def action_open_map_product(self):
+        """Map the unknown SKU of this exception to a product, then retry."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Map product"),
+            "res_model": "channel.exception.map.product",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_exception_id": self.id},
+        }
 
     def _get_retry_target(self):
         self.ensure_one()

@@ -218,6 +218,8 @@ class SaleOrder(models.Model):
                 detail=f"variant {line.variant_ref}, line {line.external_ref}",
                 documents=[partner],
                 retry_target=event,
+                sku=line.sku,
+                variant_ref=line.variant_ref,
             )
         for tax_line in missing_taxes:
             Exception_._record(

@@ -7,5 +7,6 @@ from . import (
     test_order_import,
     test_security,
     test_stock_export,
+    test_tour,
     test_webhook_controller,
 )

@@ -397,6 +397,27 @@ def prepare_test_database(config, params):
     copy_database(params, template, TEST_DATABASE)
 
 
+def ensure_chromium():
+    """Install Debian's Chromium for the browser tour when it is missing.
+
+    Odoo's `start_tour` skips silently without a browser; a skipped tour is
+    not a passing one, so the test command installs it where it can.
+    """
+    if any(
+        shutil.which(name) for name in ("chromium", "google-chrome", "chromium-browser")
+    ):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        die("Chromium is required by the browser tour: install the 'chromium' package.")
+    say("installing Chromium for the browser tour (apt-get)")
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
 def lint():
     say("ruff check and format check")
     ruff = str(VENV / "bin" / "ruff")
@@ -408,6 +429,7 @@ def command_test(args):
     source, params = discover_postgres(os.environ)
     say(f"PostgreSQL: {source} ({params['host']}:{params['port']} as {params['user']})")
     lint()
+    ensure_chromium()
     copy_addon(BUILD / "test-addons")
     config = write_odoo_config(
         BUILD / "odoo-test.conf", params, TEST_HTTP_PORT, BUILD / "test-addons"
@@ -429,6 +451,7 @@ def command_test(args):
         "-p",
         "no:cacheprovider",
         "-q",
+        "-rs",
         *targets,
     ]
     # The simulator is a top-level package of the repository, not of the addon.
