@@ -189,19 +189,32 @@ class ChannelBackend(models.Model):
         """
         self.ensure_one()
         values = {"last_connection_check": fields.Datetime.now()}
+        failure_type = None
         try:
             description = self._get_adapter().test_connection()
         except ChannelAuthError as exc:
+            failure_type = "auth_error"
             message = self.env._("The channel refused the credentials: %s", exc)
-            values.update(state="error", state_message=message)
         except ChannelError as exc:
+            failure_type = "api_error"
             message = self.env._("The channel could not be reached: %s", exc)
-            values.update(state="error", state_message=message)
         else:
             message = self.env._("Connected to %s", description)
-            values.update(state="connected", state_message=message)
+        values.update(
+            state="error" if failure_type else "connected", state_message=message
+        )
         self.write(values)
         _logger.info("channel.backend %s connection check: %s", self.id, self.state)
+        Exception_ = self.env["channel.exception"]
+        if failure_type:
+            Exception_._record(
+                failure_type, message, backend=self, key="connection", retry_target=self
+            )
+        else:
+            for exception_type in ("auth_error", "api_error"):
+                Exception_._resolve(
+                    self, exception_type=exception_type, key="connection"
+                )
         return self.state == "connected"
 
     def _accepts_webhooks(self):
@@ -239,6 +252,26 @@ class ChannelBackend(models.Model):
             return f"skipped: backend {self.id} is archived or disabled"
         self._check_connection()
         return self.state
+
+    def _channel_retry(self):
+        """Retry hook of `channel.exception`: test the connection again."""
+        self.ensure_one()
+        return self._check_connection()
+
+    def _on_job_failed(self, exc_name=None, exc_message=None, **_values):
+        """on_fail hook of this model's jobs: a failed job is an exception."""
+        for backend in self:
+            self.env["channel.exception"]._record(
+                "auth_error" if exc_name == "ChannelAuthError" else "api_error",
+                self.env._(
+                    "A job of %(name)s failed: %(error)s",
+                    name=backend.name,
+                    error=exc_message or exc_name,
+                ),
+                backend=backend,
+                key=f"job:{exc_name}",
+                detail=exc_message,
+            )
 
     def _identity_key(self, flow, *parts):
         """queue_job identity key naming the work: one job per piece of work."""

@@ -392,6 +392,23 @@ class ChannelEvent(models.Model):
             raise UserError(self.env._("No flow handles topic %s yet.", self.topic))
         return self._process()
 
+    def _on_job_failed(self, exc_name=None, exc_message=None, **_values):
+        """on_fail hook of event jobs: the event fails with a retryable exception."""
+        for event in self:
+            event.write({"state": "failed", "error": exc_message or exc_name})
+            self.env["channel.exception"]._record(
+                "auth_error" if exc_name == "ChannelAuthError" else "api_error",
+                self.env._(
+                    "Processing the %(topic)s event for %(ref)s failed: %(error)s",
+                    topic=event.topic,
+                    ref=event.resource_ref or "?",
+                    error=exc_message or exc_name,
+                ),
+                backend=event.backend_id,
+                detail=exc_message,
+                retry_target=event,
+            )
+
     def _process_orders(self):
         """Import the order the event carries (or refresh it)."""
         adapter = self.backend_id._get_adapter()

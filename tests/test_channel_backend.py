@@ -82,3 +82,23 @@ class TestChannelBackend(ChannelCommon):
         self.assertEqual(backend.state, "disabled")
         backend.action_reset_to_draft()
         self.assertEqual(backend.state, "draft")
+
+    def test_failed_connection_is_an_exception_resolved_by_success(self):
+        backend = self._prepare_backend("generic", webhook_secret=False)
+        backend.action_test_connection()
+        exception = self.env["channel.exception"].search(
+            [("backend_id", "=", backend.id), ("exception_type", "=", "auth_error")]
+        )
+        self.assertEqual(exception.state, "open")
+        backend.webhook_secret = "now-set"
+        exception.action_retry()
+        self.assertEqual(backend.state, "connected")
+        self.assertEqual(exception.state, "resolved")
+
+    def test_failed_job_records_an_api_error(self):
+        backend = self._prepare_backend("shopify")
+        backend._on_job_failed(exc_name="ChannelPayloadError", exc_message="HTTP 422")
+        exception = self.env["channel.exception"].search(
+            [("backend_id", "=", backend.id), ("exception_type", "=", "api_error")]
+        )
+        self.assertIn("HTTP 422", exception.name)
