@@ -8,3 +8,8 @@ run:
 
 test:
 	$(PYTHON) tools/devctl.py test
+
+# Benchmarks (README.rst, "Benchmarks"): print figures, not pass/fail.
+.PHONY: bench-webhooks
+bench-webhooks:
+	$(PYTHON) tools/devctl.py bench webhook_ack

@@ -17,9 +17,14 @@ class ChannelAdapter:
 
     def __init__(self, config, transport=None):
         self.config = config
-        self.transport = transport or ChannelTransport(
-            timeout=config.get("timeout") or 20
-        )
+        self._transport = transport
+
+    @property
+    def transport(self):
+        """Built on first use: verifying a webhook needs no HTTP session."""
+        if self._transport is None:
+            self._transport = ChannelTransport(timeout=self.config.get("timeout") or 20)
+        return self._transport
 
     def test_connection(self):
         """Check that the channel answers with our credentials.

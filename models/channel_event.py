@@ -1,8 +1,10 @@
 import base64
 import hashlib
+import json
 import logging
 from datetime import timedelta
 
+import psycopg2
 from psycopg2 import IntegrityError
 
 from odoo import SUPERUSER_ID, api, fields, models
@@ -95,7 +97,8 @@ class ChannelEvent(models.Model):
         readonly=True,
         help="Redeliveries of this event that were not stored again.",
     )
-    job_id = fields.Many2one("queue.job", readonly=True, index="btree_not_null")
+    job_uuid = fields.Char(readonly=True, index="btree_not_null", copy=False)
+    job_id = fields.Many2one("queue.job", compute="_compute_job_id")
     queued_at = fields.Datetime(readonly=True)
     processed_at = fields.Datetime(readonly=True)
     error = fields.Text(readonly=True)
@@ -117,6 +120,18 @@ class ChannelEvent(models.Model):
         for event in self:
             raw = event._get_raw_body()
             event.raw_body_text = raw.decode("utf-8", errors="replace")
+
+    def _compute_job_id(self):
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [("uuid", "in", [uuid for uuid in self.mapped("job_uuid") if uuid])]
+            )
+        )
+        by_uuid = {job.uuid: job for job in jobs}
+        for event in self:
+            event.job_id = by_uuid.get(event.job_uuid)
 
     # === CONSTRAINT METHODS ===
 
@@ -160,8 +175,8 @@ class ChannelEvent(models.Model):
             self._store_malformed(backend, headers, body, exc)
             return 400, str(exc)
         event, created = self._store(backend, delivery, body)
-        if created:
-            event._dispatch_new()
+        if created and event.state == "queued":
+            event._enqueue(first=True)
         return 200, "ok"
 
     @api.model
@@ -173,23 +188,53 @@ class ChannelEvent(models.Model):
 
     @api.model
     def _store(self, backend, delivery, body):
-        """Insert the event, or count a duplicate if it exists (race-safe)."""
-        values = {
-            "backend_id": backend.id,
-            "topic": delivery.topic,
-            "flow": delivery.flow or False,
-            "dedupe_key": delivery.dedupe_key,
-            "delivery_id": delivery.delivery_id,
-            "resource_ref": delivery.resource_ref,
-            "channel_timestamp": _naive_utc(delivery.channel_timestamp),
-            "raw_body": base64.b64encode(body),
-            "headers": delivery.headers,
-        }
-        try:
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                return self.create(values), True
-        except IntegrityError:
-            return self._count_duplicate(backend, delivery.dedupe_key), False
+        """Insert the event, or count a duplicate if it exists (race-safe).
+
+        This is the hot path of every delivery, so it is one
+        `INSERT ... ON CONFLICT DO NOTHING` on the unique (backend, key) index
+        instead of an ORM create in a savepoint: the database alone decides
+        which of two concurrent twins is first, in a single round trip.
+        """
+        state = self._initial_state(delivery)
+        self.env.cr.execute(
+            """
+            INSERT INTO channel_event
+                   (backend_id, provider, company_id, topic, flow, dedupe_key,
+                    delivery_id, resource_ref, channel_timestamp, received_at,
+                    raw_body, headers, state, queued_at, error, attempts,
+                    duplicates_prevented, create_uid, create_date, write_uid,
+                    write_date)
+            VALUES (%(backend)s, %(provider)s, %(company)s, %(topic)s, %(flow)s,
+                    %(key)s, %(delivery)s, %(resource)s, %(timestamp)s, %(now)s,
+                    %(body)s, %(headers)s, %(state)s, %(queued_at)s, %(error)s,
+                    0, 0, %(uid)s, %(now)s, %(uid)s, %(now)s)
+            ON CONFLICT (backend_id, dedupe_key) DO NOTHING
+            RETURNING id
+            """,
+            {
+                "backend": backend.id,
+                "provider": backend.provider,
+                "company": backend.company_id.id,
+                "topic": delivery.topic,
+                "flow": delivery.flow,
+                "key": delivery.dedupe_key,
+                "delivery": delivery.delivery_id,
+                "resource": delivery.resource_ref,
+                "timestamp": _naive_utc(delivery.channel_timestamp) or None,
+                "now": fields.Datetime.now(),
+                # Odoo keeps non-attachment Binary fields base64-encoded.
+                "body": psycopg2.Binary(base64.b64encode(body)),
+                "headers": json.dumps(delivery.headers),
+                "state": state["state"],
+                "queued_at": state.get("queued_at"),
+                "error": state.get("error"),
+                "uid": self.env.uid,
+            },
+        )
+        row = self.env.cr.fetchone()
+        if row:
+            return self.browse(row[0]), True
+        return self._count_duplicate(backend, delivery.dedupe_key), False
 
     @api.model
     def _count_duplicate(self, backend, dedupe_key):
@@ -255,37 +300,45 @@ class ChannelEvent(models.Model):
             key="signature",
         )
 
-    def _dispatch_new(self):
-        """Route a freshly stored event: enqueue it, or mark it ignored."""
-        for event in self:
-            if not event.flow:
-                event.write(
-                    {
-                        "state": "ignored",
-                        "error": f"No flow handles topic {event.topic}",
-                    }
-                )
-            elif event._get_flow_handler():
-                event._enqueue()
+    @api.model
+    def _initial_state(self, delivery):
+        """Where a new event starts: ignored (no flow), queued, or received
+        (its flow has no handler yet) - decided before the insert so that the
+        request writes the row once."""
+        if not delivery.flow:
+            return {"state": "ignored", "error": f"No flow handles {delivery.topic}"}
+        if self.new(
+            {"flow": delivery.flow, "topic": delivery.topic}
+        )._get_flow_handler():
+            return {"state": "queued", "queued_at": fields.Datetime.now()}
+        return {"state": "received"}
 
-    def _enqueue(self):
-        """Enqueue processing jobs; they run as the superuser, whoever asked."""
+    def _enqueue(self, first=False):
+        """Enqueue processing jobs; they run as the superuser, whoever asked.
+
+        A new event cannot have a job yet, so only replays pay for the
+        identity-key lookup that keeps one pending job per event attempt.
+        """
         for event in self:
+            identity_key = (
+                None
+                if first
+                else f"{IDENTITY_KEY_PREFIX}.event.{event.id}.{event.attempts}"
+            )
             job = (
                 event.with_user(SUPERUSER_ID)
+                # The job record needs no chatter entry or follower.
+                .with_context(tracking_disable=True)
                 .with_delay(
-                    identity_key=f"{IDENTITY_KEY_PREFIX}.event.{event.id}.{event.attempts}",
+                    identity_key=identity_key,
                     description=f"Process {event.topic} ({event.backend_id.name})",
                 )
                 ._job_process()
             )
-            event.write(
-                {
-                    "state": "queued",
-                    "queued_at": fields.Datetime.now(),
-                    "job_id": job.db_record().id,
-                }
-            )
+            values = {"job_uuid": job.uuid}
+            if not first:
+                values.update(state="queued", queued_at=fields.Datetime.now())
+            event.write(values)
 
     def _get_flow_handler(self):
         """The method that applies an event of this flow, or None if none yet.
@@ -488,7 +541,7 @@ class ChannelEvent(models.Model):
                 identity_key=f"{IDENTITY_KEY_PREFIX}.apply.{self.id}.{self.attempts}",
                 description=f"Apply {self.topic} {self.resource_ref or ''}",
             )._job_apply()
-            self.job_id = job.db_record()
+            self.job_uuid = job.uuid
             return f"routed to {FLOW_JOB_CHANNELS[self.flow]}"
         return "done" if self._process() else "failed"
 

@@ -255,6 +255,7 @@ class TestChannelEventProcessing(ChannelEventCommon):
             self._receive(self.shopify, headers, body)
         event = self._events(self.shopify)
         event.job_id.unlink()  # the job was lost
+        event.invalidate_recordset(["job_id"])
         with freeze_time("2026-11-01 11:00:00"), trap_jobs() as trap:
             self.assertEqual(self.Event._cron_requeue_stuck(), 1)
             trap.assert_jobs_count(1)

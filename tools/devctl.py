@@ -484,6 +484,15 @@ def command_run(args):
     os.execv(command[0], command)
 
 
+def command_bench(args):
+    """Run a benchmark script of bench/ inside the environment."""
+    script = ROOT / "bench" / f"{args.name}.py"
+    if not script.exists():
+        die(f"No benchmark {script.name} in bench/.")
+    command = [sys.executable, str(script), *args.bench_args]
+    return subprocess.run(command, check=False).returncode
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -492,12 +501,15 @@ def main():
     test.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="pytest targets and options"
     )
-    args = parser.parse_args()
     check_odoo()
     if not in_venv():
         ensure_venv()
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-    commands = {"run": command_run, "test": command_test}
+    bench = sub.add_parser("bench", help="run a benchmark of bench/")
+    bench.add_argument("name", help="script name without .py, e.g. webhook_ack")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    commands = {"run": command_run, "test": command_test, "bench": command_bench}
     try:
         sys.exit(commands[args.command](args))
     except subprocess.CalledProcessError as exc:
