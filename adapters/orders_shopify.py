@@ -14,6 +14,7 @@ from .records import (
     CustomerData,
     OrderData,
     OrderLineData,
+    PaymentTransactionData,
     ShippingLineData,
     TaxLineData,
     money,
@@ -171,4 +172,201 @@ def _shipping(line, taxes_included):
         price=shop_amount(line.get("price_set"), line.get("price"), "shipping price"),
         discount_amount=_allocated(line.get("discount_allocations")),
         taxes=_taxes(line.get("tax_lines"), taxes_included),
+    )
+
+
+MONEY = "shopMoney { amount currencyCode }"
+TAX_LINES = f"taxLines {{ title rate priceSet {{ {MONEY} }} }}"
+ALLOCATIONS = f"discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}"
+ADDRESS = "name company address1 address2 city zip provinceCode countryCodeV2 phone"
+ORDER_FIELDS = f"""
+  id legacyResourceId name email phone createdAt updatedAt cancelledAt
+  currencyCode presentmentCurrencyCode taxesIncluded note tags
+  displayFinancialStatus displayFulfillmentStatus
+  totalPriceSet {{ {MONEY} }} subtotalPriceSet {{ {MONEY} }}
+  totalTaxSet {{ {MONEY} }} totalDiscountsSet {{ {MONEY} }}
+  totalShippingPriceSet {{ {MONEY} }}
+  customer {{ id email phone firstName lastName }}
+  billingAddress {{ {ADDRESS} }}
+  shippingAddress {{ {ADDRESS} }}
+  retailLocation {{ id }}
+  risk {{ recommendation assessments {{ riskLevel facts {{ description }} }} }}
+  lineItems(first: 250) {{
+    nodes {{
+      id sku name quantity isGiftCard requiresShipping
+      variant {{ id product {{ id }} }}
+      originalUnitPriceSet {{ {MONEY} }}
+      {ALLOCATIONS}
+      {TAX_LINES}
+    }}
+  }}
+  shippingLines(first: 20) {{
+    nodes {{
+      title code isRemoved originalPriceSet {{ {MONEY} }} {ALLOCATIONS} {TAX_LINES}
+    }}
+  }}
+  transactions(first: 50) {{
+    id gateway kind status authorizationCode processedAt
+    amountSet {{ {MONEY} }}
+  }}
+"""
+ORDER_QUERY = f"""
+query ChannelConnectorOrder($id: ID!) {{
+  order(id: $id) {{ {ORDER_FIELDS} }}
+}}
+"""
+ORDERS_UPDATED_QUERY = f"""
+query ChannelConnectorOrdersUpdated($first: Int!, $after: String, $query: String) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {ORDER_FIELDS} }}
+  }}
+}}
+"""
+
+
+def _gid_number(value):
+    return str(value).rsplit("/", 1)[-1] if value else None
+
+
+def _graphql_money(block, what):
+    return money(((block or {}).get("shopMoney") or {}).get("amount"), what)
+
+
+def _graphql_taxes(tax_lines, taxes_included):
+    return tuple(
+        TaxLineData(
+            title=tax.get("title"),
+            rate=money(tax.get("rate"), "tax rate"),
+            amount=_graphql_money(tax.get("priceSet"), "tax"),
+            price_included=taxes_included,
+        )
+        for tax in tax_lines or ()
+    )
+
+
+def _graphql_allocated(allocations):
+    return sum(
+        (
+            _graphql_money(a.get("allocatedAmountSet"), "discount")
+            for a in allocations or ()
+        ),
+        ZERO,
+    )
+
+
+def _graphql_address(address):
+    if not address:
+        return None
+    return AddressData(
+        name=address.get("name"),
+        company=address.get("company"),
+        street=address.get("address1"),
+        street2=address.get("address2"),
+        city=address.get("city"),
+        zip=address.get("zip"),
+        state_code=address.get("provinceCode"),
+        country_code=address.get("countryCodeV2"),
+        phone=address.get("phone"),
+    )
+
+
+def _graphql_line(line, taxes_included):
+    variant = line.get("variant") or {}
+    return OrderLineData(
+        external_ref=_gid_number(line["id"]),
+        sku=line.get("sku") or None,
+        variant_ref=_gid_number(variant.get("id")),
+        product_ref=_gid_number((variant.get("product") or {}).get("id")),
+        name=line.get("name"),
+        quantity=Decimal(str(line.get("quantity") or 0)),
+        unit_price=_graphql_money(line.get("originalUnitPriceSet"), "line price"),
+        discount_amount=_graphql_allocated(line.get("discountAllocations")),
+        taxes=_graphql_taxes(line.get("taxLines"), taxes_included),
+        is_gift_card=bool(line.get("isGiftCard")),
+        requires_shipping=bool(line.get("requiresShipping", True)),
+    )
+
+
+def _graphql_transaction(transaction):
+    return PaymentTransactionData(
+        external_ref=_gid_number(transaction.get("id")),
+        gateway=transaction.get("gateway"),
+        kind=(transaction.get("kind") or "").lower(),
+        status=(transaction.get("status") or "").lower(),
+        amount=_graphql_money(transaction.get("amountSet"), "transaction amount"),
+        currency=((transaction.get("amountSet") or {}).get("shopMoney") or {}).get(
+            "currencyCode"
+        ),
+        transaction_ref=transaction.get("authorizationCode") or None,
+        processed_at=parse_timestamp(transaction.get("processedAt")),
+    )
+
+
+def parse_shopify_graphql_order(node):
+    """Canonical order from the `order` node of ORDER_QUERY/ORDERS_UPDATED_QUERY.
+
+    Same values as `parse_shopify_order` for the same order, plus what only
+    GraphQL has: transactions and the risk recommendation.
+    """
+    if not isinstance(node, dict) or not node.get("id"):
+        raise ChannelPayloadError("The Shopify GraphQL order has no id.")
+    included = bool(node.get("taxesIncluded"))
+    customer = node.get("customer") or {}
+    risk = node.get("risk") or {}
+    return OrderData(
+        external_ref=_gid_number(node["id"]),
+        name=node.get("name") or _gid_number(node["id"]),
+        provider="shopify",
+        currency=node.get("currencyCode"),
+        presentment_currency=node.get("presentmentCurrencyCode"),
+        created_at=parse_timestamp(node.get("createdAt")),
+        updated_at=parse_timestamp(node.get("updatedAt")),
+        cancelled_at=parse_timestamp(node.get("cancelledAt")),
+        taxes_included=included,
+        financial_status=(node.get("displayFinancialStatus") or "").lower() or None,
+        fulfillment_status=(node.get("displayFulfillmentStatus") or "").lower() or None,
+        customer=CustomerData(
+            external_ref=_gid_number(customer.get("id")),
+            email=customer.get("email") or node.get("email"),
+            phone=customer.get("phone") or node.get("phone"),
+            first_name=customer.get("firstName"),
+            last_name=customer.get("lastName"),
+        ),
+        billing_address=_graphql_address(node.get("billingAddress")),
+        shipping_address=_graphql_address(node.get("shippingAddress")),
+        lines=tuple(
+            _graphql_line(line, included)
+            for line in (node.get("lineItems") or {}).get("nodes") or ()
+        ),
+        shipping_lines=tuple(
+            ShippingLineData(
+                title=line.get("title"),
+                code=line.get("code"),
+                price=_graphql_money(line.get("originalPriceSet"), "shipping price"),
+                discount_amount=_graphql_allocated(line.get("discountAllocations")),
+                taxes=_graphql_taxes(line.get("taxLines"), included),
+            )
+            for line in (node.get("shippingLines") or {}).get("nodes") or ()
+            if not line.get("isRemoved")
+        ),
+        transactions=tuple(
+            _graphql_transaction(t) for t in node.get("transactions") or ()
+        ),
+        subtotal=_graphql_money(node.get("subtotalPriceSet"), "subtotal"),
+        total_discount=_graphql_money(node.get("totalDiscountsSet"), "discounts"),
+        total_shipping=_graphql_money(node.get("totalShippingPriceSet"), "shipping"),
+        total_tax=_graphql_money(node.get("totalTaxSet"), "total tax"),
+        total=_graphql_money(node.get("totalPriceSet"), "total"),
+        is_high_risk=(risk.get("recommendation") or "").upper() == "CANCEL",
+        risk_reasons=tuple(
+            fact.get("description")
+            for assessment in risk.get("assessments") or ()
+            for fact in assessment.get("facts") or ()
+            if fact.get("description")
+        ),
+        location_ref=_gid_number((node.get("retailLocation") or {}).get("id")),
+        note=node.get("note"),
+        tags=tuple(node.get("tags") or ()),
+        source_payload_digest=payload_digest(node),
     )

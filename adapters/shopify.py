@@ -2,7 +2,12 @@
 
 from .base import ChannelAdapter
 from .exceptions import ChannelPayloadError, ChannelRetryableError
-from .orders_shopify import parse_shopify_order
+from .orders_shopify import (
+    ORDER_QUERY,
+    ORDERS_UPDATED_QUERY,
+    parse_shopify_graphql_order,
+    parse_shopify_order,
+)
 from .signatures import sign_base64
 from .stock import StockWriteResult
 from .webhooks import (
@@ -47,6 +52,33 @@ query ChannelConnectorLevels($ids: [ID!]!, $locationId: ID!) {
 }
 """
 STALE_CODE = "CHANGE_FROM_QUANTITY_STALE"
+WEBHOOKS_QUERY = """
+query ChannelConnectorWebhooks($after: String) {
+  webhookSubscriptions(first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id topic uri }
+  }
+}
+"""
+WEBHOOK_CREATE_MUTATION = """
+mutation ChannelConnectorWebhookCreate(
+  $topic: WebhookSubscriptionTopic!, $subscription: WebhookSubscriptionInput!
+) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $subscription) {
+    webhookSubscription { id topic uri }
+    userErrors { field message }
+  }
+}
+"""
+WEBHOOK_DELETE_MUTATION = """
+mutation ChannelConnectorWebhookDelete($id: ID!) {
+  webhookSubscriptionDelete(id: $id) {
+    deletedWebhookSubscriptionId
+    userErrors { field message }
+  }
+}
+"""
+ORDERS_PAGE_SIZE = 50
 
 
 def refill_seconds(cost):
@@ -228,6 +260,70 @@ class ShopifyAdapter(ChannelAdapter):
         """Override of `ChannelAdapter`: see `orders_shopify`."""
         return parse_shopify_order(payload)
 
+    def fetch_order(self, external_ref):
+        """The current state of one order, through GraphQL."""
+        data = self.graphql(ORDER_QUERY, {"id": gid("Order", external_ref)})
+        if not data.get("order"):
+            raise ChannelPayloadError(f"Shopify has no order {external_ref}.")
+        return parse_shopify_graphql_order(data["order"])
+
+    def fetch_orders_updated_since(self, since, cursor=None):
+        """One page of orders updated at or after `since` (aware datetime).
+
+        :return: (orders, next cursor or None)
+        """
+        stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        data = self.graphql(
+            ORDERS_UPDATED_QUERY,
+            {
+                "first": ORDERS_PAGE_SIZE,
+                "after": cursor,
+                "query": f"updated_at:>='{stamp}'",
+            },
+        )
+        page = data["orders"]
+        orders = [parse_shopify_graphql_order(node) for node in page["nodes"]]
+        info = page["pageInfo"]
+        return orders, (info["endCursor"] if info["hasNextPage"] else None)
+
+    # Webhook subscriptions
+
+    def list_webhook_subscriptions(self):
+        """[{"id", "topic" (e.g. orders/create), "address"}] of the app."""
+        subscriptions, cursor = [], None
+        while True:
+            page = self.graphql(WEBHOOKS_QUERY, {"after": cursor})[
+                "webhookSubscriptions"
+            ]
+            subscriptions += [
+                {
+                    "id": node["id"],
+                    "topic": node["topic"].lower().replace("_", "/", 1),
+                    "address": node.get("uri"),
+                }
+                for node in page["nodes"]
+            ]
+            if not page["pageInfo"]["hasNextPage"]:
+                return subscriptions
+            cursor = page["pageInfo"]["endCursor"]
+
+    def create_webhook_subscription(self, topic, address):
+        data = self.graphql(
+            WEBHOOK_CREATE_MUTATION,
+            {
+                "topic": topic.upper().replace("/", "_"),
+                "subscription": {"uri": address, "format": "JSON"},
+            },
+        )["webhookSubscriptionCreate"]
+        _raise_user_errors(data, f"create the {topic} webhook")
+        return data["webhookSubscription"]["id"]
+
+    def delete_webhook_subscription(self, subscription_id):
+        data = self.graphql(WEBHOOK_DELETE_MUTATION, {"id": subscription_id})[
+            "webhookSubscriptionDelete"
+        ]
+        _raise_user_errors(data, "delete a webhook")
+
     def test_connection(self):
         """Read the shop's name and domain with the configured token."""
         shop = self.graphql(SHOP_QUERY)["shop"]
@@ -286,3 +382,10 @@ def _available(node):
         if quantity.get("name") == "available":
             return quantity.get("quantity")
     return None
+
+
+def _raise_user_errors(data, doing):
+    errors = data.get("userErrors") or ()
+    if errors:
+        messages = "; ".join(str(error.get("message")) for error in errors)
+        raise ChannelPayloadError(f"Shopify refused to {doing}: {messages}")

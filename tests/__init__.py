@@ -6,6 +6,7 @@ from . import (
     test_job_channels,
     test_order_import,
     test_security,
+    test_shopify_graphql,
     test_stock_export,
     test_tour,
     test_webhook_controller,
