@@ -59,6 +59,65 @@ class WooCommerceAdapter(ChannelAdapter):
             auth=(self.config["consumer_key"], self.config["consumer_secret"]),
         )
 
+    def delete(self, route):
+        return self.transport.request(
+            "DELETE",
+            self.url(route),
+            params={"force": "true"},
+            auth=(self.config["consumer_key"], self.config["consumer_secret"]),
+        )
+
+    # Orders
+
+    def fetch_order(self, external_ref):
+        """The current state of one order."""
+        return parse_woocommerce_order(self.get(f"orders/{external_ref}").json())
+
+    def fetch_orders_updated_since(self, since, cursor=None):
+        """One page of orders modified at or after `since`; cursor = page number."""
+        page = int(cursor or 1)
+        response = self.get(
+            "orders",
+            params={
+                "modified_after": since.strftime("%Y-%m-%dT%H:%M:%S"),
+                "dates_are_gmt": "true",
+                "per_page": 50,
+                "page": page,
+                "orderby": "modified",
+                "order": "asc",
+            },
+        )
+        orders = [parse_woocommerce_order(item) for item in response.json()]
+        total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
+        return orders, (str(page + 1) if page < total_pages else None)
+
+    # Webhook subscriptions
+
+    def list_webhook_subscriptions(self):
+        """[{"id", "topic", "address"}] of the store's webhooks that are active."""
+        items = self.get("webhooks", params={"per_page": 100}).json()
+        return [
+            {"id": item["id"], "topic": item["topic"], "address": item["delivery_url"]}
+            for item in items
+            if item.get("status") == "active"
+        ]
+
+    def create_webhook_subscription(self, topic, address):
+        item = self.post(
+            "webhooks",
+            {
+                "name": f"channel_connector {topic}",
+                "topic": topic,
+                "delivery_url": address,
+                "secret": self.config["webhook_secret"],
+                "status": "active",
+            },
+        ).json()
+        return item["id"]
+
+    def delete_webhook_subscription(self, subscription_id):
+        self.delete(f"webhooks/{subscription_id}")
+
     # Stock
 
     # WooCommerce's batch endpoints take at most 100 objects per request.

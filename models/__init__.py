@@ -7,6 +7,7 @@ from . import (
     channel_backend_orders,
     channel_backend_shopify,
     channel_backend_stock,
+    channel_backend_sync,
     channel_backend_woocommerce,
     channel_binding_mixin,
     channel_event,

@@ -45,6 +45,15 @@ class ChannelBackend(models.Model):
             return super()._get_default_api_version()
         return SHOPIFY_API_VERSION
 
+    def _get_required_webhook_topics(self):
+        """Override of `channel_connector`: the topics our flows need."""
+        if self.provider != "shopify":
+            return super()._get_required_webhook_topics()
+        topics = ["app/uninstalled"]
+        if self.import_orders:
+            topics += ["orders/create", "orders/updated", "orders/cancelled"]
+        return topics
+
     def _get_adapter_config(self):
         """Override of `channel_connector` to add the shop domain and token."""
         if self.provider != "shopify":

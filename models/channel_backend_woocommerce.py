@@ -45,6 +45,12 @@ class ChannelBackend(models.Model):
             return super()._get_default_api_version()
         return WOOCOMMERCE_API_VERSION
 
+    def _get_required_webhook_topics(self):
+        """Override of `channel_connector`: the topics our flows need."""
+        if self.provider != "woocommerce":
+            return super()._get_required_webhook_topics()
+        return ["order.created", "order.updated"] if self.import_orders else []
+
     def _get_adapter_config(self):
         """Override of `channel_connector` to add the consumer key and secret."""
         if self.provider != "woocommerce":

@@ -59,7 +59,10 @@ class ChannelOrderBinding(models.Model):
         binding = self.search(
             [("backend_id", "=", backend.id), ("external_ref", "=", order.external_ref)]
         )
-        if binding and binding.payload_digest == order.source_payload_digest:
+        if binding and (
+            binding.payload_digest == order.source_payload_digest
+            or binding._has_version(order)
+        ):
             return binding, DUPLICATE
         if binding and binding._is_newer_than(order):
             return binding, IGNORED
@@ -75,6 +78,13 @@ class ChannelOrderBinding(models.Model):
         digest = hashlib.sha256(f"order:{backend.id}:{external_ref}".encode()).digest()
         key = int.from_bytes(digest[:8], "big", signed=True)
         self.env.cr.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
+
+    def _has_version(self, order):
+        """Whether this exact channel version was applied (same updated_at),
+        whichever way it came: webhook body or GraphQL pull digest differently."""
+        if not self.channel_updated_at or not order.updated_at:
+            return False
+        return self.channel_updated_at == order.updated_at.replace(tzinfo=None)
 
     def _is_newer_than(self, order):
         if not self.channel_updated_at or not order.updated_at:

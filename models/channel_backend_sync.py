@@ -1,0 +1,212 @@
+import logging
+from datetime import timedelta, timezone
+
+from odoo import api, fields, models
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..adapters.exceptions import ChannelRetryableError
+from ..const import (
+    IDENTITY_KEY_PREFIX,
+    JOB_CHANNEL_CATALOG,
+    JOB_CHANNEL_ORDERS,
+    WEBHOOK_ROUTE,
+)
+
+_logger = logging.getLogger(__name__)
+
+# A pull looks this much further back than the last one, so that an order
+# updated while the previous pull ran is not missed.
+PULL_OVERLAP = timedelta(minutes=5)
+
+
+class ChannelBackend(models.Model):
+    """Keeping the channel honest: webhook subscriptions that heal themselves
+    and a reconciliation pull that repairs missed deliveries and measures them."""
+
+    _inherit = "channel.backend"
+
+    # === FIELDS ===
+
+    reconcile_interval = fields.Integer(
+        string="Reconciliation pull (min)",
+        default=60,
+        required=True,
+        help="Minutes between two pulls of the orders the channel changed.",
+    )
+    last_reconciliation = fields.Datetime(readonly=True, copy=False)
+    webhook_check_message = fields.Char(readonly=True, copy=False)
+
+    # === ACTION METHODS ===
+
+    def action_sync_webhooks(self):
+        for backend in self:
+            backend._sync_webhook_subscriptions()
+
+    def action_reconcile_orders(self):
+        for backend in self:
+            backend._enqueue_reconciliation()
+
+    # === BUSINESS METHODS ===
+
+    def _get_required_webhook_topics(self):
+        """Hook: the topics the enabled flows need, in the channel's naming."""
+        self.ensure_one()
+        return []
+
+    def _get_webhook_address(self):
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        path = WEBHOOK_ROUTE.replace("<int:backend_id>", str(self.id))
+        return f"{base_url.rstrip('/')}{path}"
+
+    def _sync_webhook_subscriptions(self):
+        """Create missing subscriptions, replace misrouted ones.
+
+        A subscription of ours (its address ends with this backend's route)
+        pointing at another host is deleted and created again; subscriptions
+        of other apps are left alone.
+        """
+        self.ensure_one()
+        if not self._get_required_webhook_topics():
+            return {"created": [], "replaced": []}
+        adapter = self._get_adapter()
+        address = self._get_webhook_address()
+        path = address.split("://", 1)[-1].split("/", 1)[-1]
+        existing = adapter.list_webhook_subscriptions()
+        created, replaced = [], []
+        for topic in self._get_required_webhook_topics():
+            mine = [
+                s
+                for s in existing
+                if s["topic"] == topic and path in (s["address"] or "")
+            ]
+            if any(s["address"] == address for s in mine):
+                continue
+            for subscription in mine:
+                adapter.delete_webhook_subscription(subscription["id"])
+                replaced.append(topic)
+            adapter.create_webhook_subscription(topic, address)
+            created.append(topic)
+        message = self.env._(
+            "%(checked)s topics checked, %(created)s created, %(replaced)s misrouted "
+            "replaced",
+            checked=len(self._get_required_webhook_topics()),
+            created=len(created),
+            replaced=len(replaced),
+        )
+        self.webhook_check_message = message
+        return {"created": created, "replaced": replaced}
+
+    def _enqueue_reconciliation(self):
+        self.ensure_one()
+        return self.with_delay(
+            channel=JOB_CHANNEL_ORDERS,
+            priority=20,
+            identity_key=f"{IDENTITY_KEY_PREFIX}.reconcile.{self.id}",
+            description=f"Reconcile orders of {self.name}",
+        )._job_reconcile_orders()
+
+    def _reconcile_orders(self, since, until):
+        """Import every order the channel changed since `since`; report gaps.
+
+        :return: (orders seen, orders whose change no webhook brought)
+        """
+        adapter = self._get_adapter()
+        Binding = self.env["channel.order.binding"]
+        seen, missing, cursor = 0, [], None
+        while True:
+            orders, cursor = adapter.fetch_orders_updated_since(
+                since.replace(tzinfo=timezone.utc), cursor
+            )
+            for order in orders:
+                seen += 1
+                if not self._had_delivery_for(order, since):
+                    missing.append(order.name)
+                Binding._import_order(self, order)
+            if not cursor:
+                break
+        if missing:
+            self._record_delivery_gap(seen, missing, since, until)
+        return seen, missing
+
+    def _had_delivery_for(self, order, since):
+        return bool(
+            self.env["channel.event"].search_count(
+                [
+                    ("backend_id", "=", self.id),
+                    ("resource_ref", "=", order.external_ref),
+                    ("received_at", ">=", since),
+                ],
+                limit=1,
+            )
+        )
+
+    def _record_delivery_gap(self, seen, missing, since, until):
+        self.env["channel.exception"]._record(
+            "delivery_gap",
+            self.env._(
+                "%(missing)s of the %(seen)s orders the channel changed between "
+                "%(since)s and %(until)s reached Odoo only through the "
+                "reconciliation pull: webhooks went missing.",
+                missing=len(missing),
+                seen=seen,
+                since=since,
+                until=until,
+            ),
+            backend=self,
+            key=f"gap:{until.date()}",
+            detail=", ".join(missing[:200]),
+        )
+
+    # === JOBS ===
+
+    def _job_reconcile_orders(self):
+        """Job (orders channel, low priority): pull what changed since the
+        last pull and import it; missed webhooks are repaired here."""
+        self.ensure_one()
+        if not (self.active and self.import_orders and self.state == "connected"):
+            return "skipped: order import is off or the backend is not connected"
+        until = fields.Datetime.now()
+        since = (
+            self.last_reconciliation
+            or until - timedelta(minutes=self.reconcile_interval)
+        ) - PULL_OVERLAP
+        try:
+            seen, missing = self._reconcile_orders(since, until)
+        except ChannelRetryableError as exc:
+            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
+        self.last_reconciliation = until
+        self._mark_flow_success("orders")
+        return f"{seen} orders pulled, {len(missing)} without webhook"
+
+    def _job_sync_webhooks(self):
+        """Job (catalogue channel): check and heal the webhook subscriptions."""
+        self.ensure_one()
+        if not self.active or self.state != "connected" or not self.supports_webhooks:
+            return "skipped"
+        try:
+            return self._sync_webhook_subscriptions()
+        except ChannelRetryableError as exc:
+            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
+
+    @api.model
+    def _cron_reconcile_orders(self):
+        """Cron: enqueue a pull for each backend whose interval has passed."""
+        now = fields.Datetime.now()
+        backends = self.search(
+            [("import_orders", "=", True), ("state", "=", "connected")]
+        )
+        for backend in backends.filtered("supports_order_import"):
+            last = backend.last_reconciliation
+            if not last or now - last >= timedelta(minutes=backend.reconcile_interval):
+                backend._enqueue_reconciliation()
+
+    @api.model
+    def _cron_sync_webhooks(self):
+        """Cron: enqueue a subscription check of every connected backend."""
+        backends = self.search([("state", "=", "connected")])
+        for backend in backends.filtered("supports_webhooks"):
+            backend.with_delay(
+                channel=JOB_CHANNEL_CATALOG,
+                identity_key=backend._identity_key("sync_webhooks"),
+            )._job_sync_webhooks()
