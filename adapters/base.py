@@ -5,7 +5,9 @@ An adapter is built from a plain configuration dict by
 HTTP and payloads into plain Python values and `adapters.exceptions`.
 """
 
-from .exceptions import ChannelSignatureError
+import time
+
+from .exceptions import ChannelRetryableError, ChannelSignatureError
 from .signatures import matches
 from .transport import ChannelTransport
 
@@ -25,6 +27,22 @@ class ChannelAdapter:
         if self._transport is None:
             self._transport = ChannelTransport(timeout=self.config.get("timeout") or 20)
         return self._transport
+
+    # How often a throttled (THROTTLED, 429) call is retried in place, after
+    # the wait the channel asked for, before the job itself is retried.
+    throttle_retries = 5
+
+    def call_with_backoff(self, function, *args, **kwargs):
+        """Run one API call; wait and retry while the channel says "slow down"."""
+        sleep = self.config.get("sleep") or time.sleep
+        for attempt in range(self.throttle_retries + 1):
+            try:
+                return function(*args, **kwargs)
+            except ChannelRetryableError as exc:
+                if attempt == self.throttle_retries:
+                    raise
+                sleep(min(exc.retry_after or 2**attempt, 60))
+        raise AssertionError("unreachable")
 
     def test_connection(self):
         """Check that the channel answers with our credentials.

@@ -158,7 +158,14 @@ class ShopifyAdapter(ChannelAdapter):
         return f"{base_url}/admin/api/{self.config['api_version']}/graphql.json"
 
     def graphql(self, document, variables=None):
-        """Run a GraphQL document; return its `data`, raise on errors."""
+        """Run a GraphQL document; return its `data`, raise on errors.
+
+        Throttling (THROTTLED, HTTP 429) is waited out in place: the wait is
+        what the bucket needs to hold the requested cost again.
+        """
+        return self.call_with_backoff(self._graphql_once, document, variables)
+
+    def _graphql_once(self, document, variables):
         response = self.transport.request(
             "POST",
             self.graphql_url,

@@ -51,7 +51,10 @@ class WooCommerceAdapter(ChannelAdapter):
         )
 
     def post(self, route, payload):
-        """POST JSON to a route with HTTP Basic credentials."""
+        """POST JSON to a route with HTTP Basic credentials (429 waited out)."""
+        return self.call_with_backoff(self._post_once, route, payload)
+
+    def _post_once(self, route, payload):
         return self.transport.request(
             "POST",
             self.url(route),

@@ -286,6 +286,12 @@ class ChannelBackend(models.Model):
         """
         return False
 
+    def _get_required_webhook_topics(self):
+        """Hook: the webhook topics the enabled flows need, in the channel's
+        naming; `_sync_webhook_subscriptions` keeps them subscribed."""
+        self.ensure_one()
+        return []
+
     def _get_adapter_config(self):
         """Hook: the plain dict the adapter is built from.
 

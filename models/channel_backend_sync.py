@@ -49,11 +49,6 @@ class ChannelBackend(models.Model):
 
     # === BUSINESS METHODS ===
 
-    def _get_required_webhook_topics(self):
-        """Hook: the topics the enabled flows need, in the channel's naming."""
-        self.ensure_one()
-        return []
-
     def _get_webhook_address(self):
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
         path = WEBHOOK_ROUTE.replace("<int:backend_id>", str(self.id))

@@ -2,6 +2,7 @@ from . import (
     test_channel_backend,
     test_channel_event,
     test_channel_exception,
+    test_channel_http,
     test_dashboard,
     test_job_channels,
     test_order_import,

@@ -1,0 +1,6 @@
+"""A protocol-faithful Shopify and WooCommerce stand-in for tests, demo and
+benchmarks (not imported by the addon)."""
+
+from .server import ChannelSimulator
+
+__all__ = ["ChannelSimulator"]

@@ -1,0 +1,202 @@
+"""The addon against the channel simulator, over real HTTP on loopback."""
+
+import math
+
+from odoo import Command
+from odoo.tests import tagged
+
+from simulator import ChannelSimulator
+
+from .common import ChannelCommon
+
+
+class SimulatorCommon(ChannelCommon):
+    """Backends pointed at a fresh simulator per test (Odoo data rolls back
+    after each test; the simulator's state must start over too)."""
+
+    catalogue_size = 0
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.shopify = cls._prepare_backend(
+            "shopify", shopify_access_token="shpat_sim_token", state="connected"
+        )
+        cls.woo = cls._prepare_backend(
+            "woocommerce",
+            woocommerce_consumer_key="ck_sim",
+            woocommerce_consumer_secret="cs_sim",
+            state="connected",
+        )
+        cls.stock = (
+            cls.env["stock.warehouse"]
+            .search([("company_id", "=", cls.env.company.id)], limit=1)
+            .lot_stock_id
+        )
+        cls.catalogue = cls._catalogue(cls.catalogue_size) if cls.catalogue_size else {}
+
+    def setUp(self):
+        super().setUp()
+        self.sim = ChannelSimulator(seed=3, bucket_size=1000, restore_rate=100).start()
+        self.addCleanup(self.sim.stop)
+        self.sim.state.seed_catalogue(self.catalogue_size, quantity=0)
+        (self.shopify | self.woo).api_url = self.sim.base_url
+
+    @classmethod
+    def _catalogue(cls, count, quantity=4):
+        """Variants as the simulator seeds them (ids 100001..., items 900001...),
+        bound on both backends, with `quantity` on hand."""
+        refs = [str(100000 + index) for index in range(1, count + 1)]
+        products = cls.env["product.product"].create(
+            [
+                {
+                    "name": f"Variant {ref}",
+                    "default_code": f"SIM-{int(ref) - 100000:06d}",
+                    "type": "consu",
+                    "is_storable": True,
+                }
+                for ref in refs
+            ]
+        )
+        for backend in (cls.shopify, cls.woo):
+            cls.env["channel.product.binding"].create(
+                [
+                    {
+                        "backend_id": backend.id,
+                        "company_id": cls.env.company.id,
+                        "product_id": product.id,
+                        "external_ref": ref,
+                        "inventory_item_ref": str(int(ref) + 800000),
+                    }
+                    for ref, product in zip(refs, products, strict=True)
+                ]
+            )
+        cls.env["channel.stock.location"].create(
+            [
+                {
+                    "backend_id": cls.shopify.id,
+                    "name": "Main warehouse",
+                    "location_ref": "1001",
+                    "location_ids": [Command.set(cls.stock.ids)],
+                },
+                {
+                    "backend_id": cls.woo.id,
+                    "name": "Store",
+                    "location_ref": "store",
+                    "location_ids": [Command.set(cls.stock.ids)],
+                },
+            ]
+        )
+        for product in products:
+            cls.env["stock.quant"]._update_available_quantity(
+                product, cls.stock, quantity
+            )
+        return dict(zip(refs, products, strict=True))
+
+
+@tagged("post_install", "-at_install")
+class TestConnection(SimulatorCommon):
+    def test_connection_test_reaches_both_channels(self):
+        self.shopify.action_test_connection()
+        self.assertEqual(self.shopify.state, "connected")
+        self.assertIn("Simulated shop", self.shopify.state_message)
+        self.woo.action_test_connection()
+        self.assertEqual(self.woo.state, "connected")
+
+    def test_wrong_token_is_an_auth_error(self):
+        self.shopify.shopify_access_token = "revoked"
+        self.shopify.action_test_connection()
+        self.assertEqual(self.shopify.state, "error")
+        self.assertIn("refused the credentials", self.shopify.state_message)
+
+
+@tagged("post_install", "-at_install")
+class TestStockPush(SimulatorCommon):
+    catalogue_size = 260
+
+    def _shopify_level(self, ref):
+        item = self.sim.state.variants[ref]["inventory_item"]
+        return self.sim.state.levels[(item, "1001")]
+
+    def test_full_export_takes_ceil_n_over_limit_calls(self):
+        calls = self.sim.state.calls
+        shopify_before, woo_before = (
+            calls["inventorySetQuantities"],
+            calls["POST products"],
+        )
+        self.shopify._job_export_stock(full=True)
+        self.assertEqual(
+            calls["inventorySetQuantities"] - shopify_before, math.ceil(260 / 250)
+        )
+        self.assertTrue(all(self._shopify_level(ref) == 4 for ref in self.catalogue))
+        self.woo._job_export_stock(full=True)
+        self.assertEqual(calls["POST products"] - woo_before, math.ceil(260 / 100))
+        products = self.sim.state.woo_products
+        self.assertTrue(
+            all(products[ref]["stock_quantity"] == 4 for ref in self.catalogue)
+        )
+
+    def test_delta_sends_only_the_changes(self):
+        self.shopify._job_export_stock(full=True)
+        before = self.sim.state.calls["inventorySetQuantities"]
+        changed = list(self.catalogue.items())[:3]
+        for _ref, product in changed:
+            self.env["stock.quant"]._update_available_quantity(product, self.stock, -1)
+        result = self.shopify._job_export_stock()
+        self.assertIn("sent 3 in 1 calls", result)
+        self.assertEqual(self.sim.state.calls["inventorySetQuantities"], before + 1)
+        self.assertEqual(self._shopify_level(changed[0][0]), 3)
+        self.assertEqual(len(self.sim.state.mutations[-1]["quantities"]), 3)
+
+    def test_throttled_storm_ends_with_all_quantities_set(self):
+        self.sim.state.inject("shopify", "throttled", 3)
+        self.sim.state.inject("woocommerce", "429", 2)
+        self.shopify._job_export_stock(full=True)  # no exception: waited out
+        self.woo._job_export_stock(full=True)
+        self.assertTrue(all(self._shopify_level(ref) == 4 for ref in self.catalogue))
+        products = self.sim.state.woo_products
+        self.assertTrue(
+            all(products[ref]["stock_quantity"] == 4 for ref in self.catalogue)
+        )
+
+    def test_concurrent_sale_on_the_channel_is_not_overwritten_blindly(self):
+        self.shopify._job_export_stock(full=True)
+        ref, product = next(iter(self.catalogue.items()))
+        self.sim.state.sell_on_channel(ref, "1001", 1)  # channel now has 3
+        self.env["stock.quant"]._update_available_quantity(product, self.stock, 5)
+        self.shopify._job_export_stock()
+        # The first write was refused as stale; re-read, then set from 3 to 9.
+        self.assertEqual(self._shopify_level(ref), 9)
+        last = self.sim.state.mutations[-1]["quantities"][0]
+        self.assertEqual(last["changeFromQuantity"], 3)
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookSubscriptions(SimulatorCommon):
+    def test_missing_subscriptions_are_created_once(self):
+        result = self.shopify._sync_webhook_subscriptions()
+        self.assertEqual(
+            sorted(result["created"]),
+            ["app/uninstalled", "orders/cancelled", "orders/create", "orders/updated"],
+        )
+        again = self.shopify._sync_webhook_subscriptions()
+        self.assertEqual(again["created"], [])
+        addresses = {s["uri"] for s in self.sim.state.shopify_webhooks.values()}
+        self.assertEqual(addresses, {self.shopify._get_webhook_address()})
+
+    def test_misrouted_subscription_is_replaced(self):
+        self.shopify._sync_webhook_subscriptions()
+        node = next(iter(self.sim.state.shopify_webhooks.values()))
+        path = node["uri"].split("/", 3)[3]
+        node["uri"] = f"https://old-host.example/{path}"
+        result = self.shopify._sync_webhook_subscriptions()
+        self.assertEqual(len(result["replaced"]), 1)
+        self.assertEqual(len(self.sim.state.shopify_webhooks), 4)
+
+    def test_woocommerce_webhooks_are_created_and_pinged(self):
+        result = self.woo._sync_webhook_subscriptions()
+        self.assertEqual(sorted(result["created"]), ["order.created", "order.updated"])
+        pings = [
+            d for d in self.sim.sender.deliveries if d.body.startswith(b"webhook_id=")
+        ]
+        self.assertEqual(len(pings), 2)
