@@ -175,6 +175,8 @@ def _shipping(line, taxes_included):
     )
 
 
+# Lines read with an order; within Shopify's 1,000-point cost cap per query.
+MAX_LINES = 50
 MONEY = "shopMoney { amount currencyCode }"
 TAX_LINES = f"taxLines {{ title rate priceSet {{ {MONEY} }} }}"
 ALLOCATIONS = f"discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}"
@@ -191,7 +193,8 @@ ORDER_FIELDS = f"""
   shippingAddress {{ {ADDRESS} }}
   retailLocation {{ id }}
   risk {{ recommendation assessments {{ riskLevel facts {{ description }} }} }}
-  lineItems(first: 250) {{
+  lineItems(first: {MAX_LINES}) {{
+    pageInfo {{ hasNextPage }}
     nodes {{
       id sku name quantity isGiftCard requiresShipping
       variant {{ id product {{ id }} }}
@@ -215,13 +218,15 @@ query ChannelConnectorOrder($id: ID!) {{
   order(id: $id) {{ {ORDER_FIELDS} }}
 }}
 """
-ORDERS_UPDATED_QUERY = f"""
-query ChannelConnectorOrdersUpdated($first: Int!, $after: String, $query: String) {{
-  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
-    pageInfo {{ hasNextPage endCursor }}
-    nodes {{ {ORDER_FIELDS} }}
-  }}
-}}
+# Ids only: a page of whole orders would exceed Shopify's 1,000-point cost cap,
+# so each changed order is then read with ORDER_QUERY.
+ORDERS_UPDATED_QUERY = """
+query ChannelConnectorOrdersUpdated($first: Int!, $after: String, $query: String) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id updatedAt }
+  }
+}
 """
 
 
@@ -311,6 +316,11 @@ def parse_shopify_graphql_order(node):
     """
     if not isinstance(node, dict) or not node.get("id"):
         raise ChannelPayloadError("The Shopify GraphQL order has no id.")
+    if ((node.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage"):
+        raise ChannelPayloadError(
+            f"Order {node.get('name')} has more than {MAX_LINES} lines: import it "
+            "from its webhook or raise MAX_LINES."
+        )
     included = bool(node.get("taxesIncluded"))
     customer = node.get("customer") or {}
     risk = node.get("risk") or {}

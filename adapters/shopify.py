@@ -289,7 +289,7 @@ class ShopifyAdapter(ChannelAdapter):
             },
         )
         page = data["orders"]
-        orders = [parse_shopify_graphql_order(node) for node in page["nodes"]]
+        orders = [self.fetch_order(numeric_id(node["id"])) for node in page["nodes"]]
         info = page["pageInfo"]
         return orders, (info["endCursor"] if info["hasNextPage"] else None)
 
