@@ -209,6 +209,7 @@ def graphql_order(order_id, sku, updated_at, price="10.00"):
     money = {"shopMoney": {"amount": price, "currencyCode": "USD"}}
     return {
         "id": f"gid://shopify/Order/{order_id}",
+        "legacyResourceId": str(order_id),
         "name": f"#{order_id}",
         "email": "pull@example.com",
         "createdAt": updated_at,
@@ -303,6 +304,8 @@ class TestSimulatorWebhooksEndToEnd(HttpCase, SimulatorCommon):
         self.shopify._sync_webhook_subscriptions()
         self.env.flush_all()
         payload = {"id": 6001, "updated_at": "2026-11-01T10:00:00Z"}
+        # The channel carries no test cookie: let its requests in.
+        self.enterContext(self.allow_requests(all_requests=True))
         first = self.sim.sender.shopify("app/uninstalled", payload, event_id="evt-6001")
         self.assertEqual(first[0].statuses, [200])
         # Shopify resends the same event under a new webhook id: counted, not stored.
