@@ -235,6 +235,7 @@ def graphql_order(order_id, sku, updated_at, price="10.00"):
         "note": None,
         "tags": [],
         "lineItems": {
+            "pageInfo": {"hasNextPage": False},
             "nodes": [
                 {
                     "id": f"gid://shopify/LineItem/{order_id}1",
@@ -248,7 +249,7 @@ def graphql_order(order_id, sku, updated_at, price="10.00"):
                     "discountAllocations": [],
                     "taxLines": [],
                 }
-            ]
+            ],
         },
         "shippingLines": {"nodes": []},
         "transactions": [],
