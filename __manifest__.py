@@ -29,6 +29,7 @@
         "views/channel_tax_mapping_views.xml",
         "views/channel_payment_mapping_views.xml",
         "views/channel_order_route_views.xml",
+        "views/product_product_views.xml",
         "views/sale_order_views.xml",
         "views/stock_picking_views.xml",
         "views/channel_menus.xml",

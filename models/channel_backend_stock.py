@@ -35,6 +35,20 @@ class ChannelBackend(models.Model):
         required=True,
     )
 
+    fast_mover_days = fields.Integer(
+        string="Fast movers: sold in the last (days)",
+        default=7,
+        help="Variants delivered to customers within these days, or flagged as "
+        "fast movers, are exported a few seconds after they move instead of at "
+        "the next interval. 0: only flagged variants.",
+    )
+    fast_mover_debounce = fields.Integer(
+        string="Fast mover delay (s)",
+        default=30,
+        required=True,
+        help="Moves within this delay are sent together in one export.",
+    )
+
     # === ACTION METHODS ===
 
     def action_export_stock_full(self):
@@ -51,6 +65,45 @@ class ChannelBackend(models.Model):
             identity_key=f"{IDENTITY_KEY_PREFIX}.stock_export.{self.id}.{int(full)}",
             description=f"Export stock to {self.name}",
         )._job_export_stock(full=full)
+
+    @api.model
+    def _schedule_fast_exports(self, flagged):
+        """Export soon (after the debounce) where a fast mover just moved.
+
+        :param flagged: [(backend id, product id)] of levels just made dirty
+        """
+        backends = self.browse({backend_id for backend_id, _product in flagged})
+        for backend in backends.filtered(
+            lambda b: b.active and b.export_stock and b.state == "connected"
+        ):
+            products = [p for b, p in flagged if b == backend.id]
+            if backend._fast_movers(products):
+                backend.with_delay(
+                    channel=JOB_CHANNEL_STOCK,
+                    eta=backend.fast_mover_debounce,
+                    identity_key=f"{IDENTITY_KEY_PREFIX}.stock_export_fast.{backend.id}",
+                    description=f"Export fast movers to {backend.name}",
+                )._job_export_stock()
+
+    def _fast_movers(self, product_ids):
+        """The variants among `product_ids` that are fast movers here."""
+        self.ensure_one()
+        products = self.env["product.product"].browse(product_ids)
+        fast = set(products.filtered("channel_fast_mover").ids)
+        if self.fast_mover_days and len(fast) < len(products):
+            self.env.cr.execute(
+                """
+                SELECT DISTINCT move.product_id
+                  FROM stock_move move
+                  JOIN stock_location dest ON dest.id = move.location_dest_id
+                 WHERE move.product_id = ANY(%s) AND move.state = 'done'
+                   AND dest.usage = 'customer'
+                   AND move.date >= now() at time zone 'utc' - %s * interval '1 day'
+                """,
+                [list(product_ids), self.fast_mover_days],
+            )
+            fast.update(row[0] for row in self.env.cr.fetchall())
+        return fast
 
     def _sync_stock_levels(self):
         """Create the missing (variant, channel location) rows in one INSERT."""
@@ -227,6 +280,15 @@ class ChannelBackend(models.Model):
             raise RetryableJobError(str(exc), seconds=exc.retry_after or 30) from exc
         self._mark_flow_success("stock")
         return f"sent {len(to_send)} in {calls} calls, skipped {len(skipped)}"
+
+    @api.model
+    def _cron_resync_stock(self):
+        """Cron (nightly): send every quantity again, whatever was sent."""
+        backends = self.search(
+            [("export_stock", "=", True), ("state", "=", "connected")]
+        )
+        for backend in backends.filtered("supports_stock_export"):
+            backend._enqueue_stock_export(full=True)
 
     @api.model
     def _cron_export_stock(self):

@@ -52,10 +52,14 @@ class ChannelStockLevel(models.Model):
         self.flush_model(["dirty"])
         self.env.cr.execute(
             "UPDATE channel_stock_level SET dirty = TRUE"
-            " WHERE product_id = ANY(%s) AND dirty IS NOT TRUE",
+            " WHERE product_id = ANY(%s) AND dirty IS NOT TRUE"
+            " RETURNING backend_id, product_id",
             [list(product_ids)],
         )
+        flagged = self.env.cr.fetchall()
         self.invalidate_model(["dirty"])
+        if flagged:
+            self.env["channel.backend"]._schedule_fast_exports(flagged)
 
     def _free_quantities(self):
         """{level id: free quantity} summed over each level's mapped locations.

@@ -1,4 +1,4 @@
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
@@ -6,6 +6,11 @@ class ProductProduct(models.Model):
     """Internal references are channel SKUs: unique within a company."""
 
     _inherit = "product.product"
+
+    channel_fast_mover = fields.Boolean(
+        string="Fast mover",
+        help="Publish this variant's stock to channels seconds after it moves.",
+    )
 
     @api.constrains("default_code", "company_id")
     def _check_default_code_unique_per_company(self):

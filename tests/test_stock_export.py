@@ -182,3 +182,39 @@ class TestStockExportComputation(ChannelCommon):
             self.backend._enqueue_stock_export()
             trap.assert_jobs_count(1)
             self.assertEqual(trap.enqueued_jobs[0].channel, JOB_CHANNEL_STOCK)
+
+    def test_fast_mover_is_exported_after_the_debounce_once(self):
+        self.shirt.channel_fast_mover = True
+        to_send, _skipped, _unchanged = self._export(full=True)
+        self._sent(to_send)
+        with trap_jobs() as trap:
+            self._receive(self.shirt, 1)
+            self._receive(self.mug, 1)  # not a fast mover: waits for the interval
+            self._receive(self.shirt, 1)
+            trap.assert_jobs_count(1)
+            job = trap.enqueued_jobs[0]
+            self.assertEqual(job.channel, JOB_CHANNEL_STOCK)
+            self.assertEqual(
+                job.identity_key,
+                f"channel_connector.stock_export_fast.{self.backend.id}",
+            )
+            self.assertTrue(job.eta)
+
+    def test_recent_customer_delivery_makes_a_fast_mover(self):
+        customer = self.env.ref("stock.stock_location_customers")
+        self._receive(self.mug, 5)
+        move = self.env["stock.move"].create(
+            {
+                "product_id": self.mug.id,
+                "product_uom_qty": 1,
+                "location_id": self.stock.id,
+                "location_dest_id": customer.id,
+            }
+        )
+        move._action_confirm()
+        move._action_assign()
+        move.picked = True
+        move._action_done()
+        self.assertEqual(self.backend._fast_movers(self.mug.ids), {self.mug.id})
+        self.backend.fast_mover_days = 0
+        self.assertEqual(self.backend._fast_movers(self.mug.ids), set())
