@@ -91,6 +91,9 @@ class ChannelBackend(models.Model):
         products = self.env["product.product"].browse(product_ids)
         fast = set(products.filtered("channel_fast_mover").ids)
         if self.fast_mover_days and len(fast) < len(products):
+            self.env["stock.move"].flush_model(
+                ["product_id", "state", "location_dest_id", "date"]
+            )
             self.env.cr.execute(
                 """
                 SELECT DISTINCT move.product_id
