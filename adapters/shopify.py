@@ -79,6 +79,9 @@ mutation ChannelConnectorWebhookDelete($id: ID!) {
 }
 """
 ORDERS_PAGE_SIZE = 50
+# What a call is expected to cost before Shopify says, for the shared budget.
+MUTATION_COST = 10
+QUERY_COST = 50
 
 
 def refill_seconds(cost):
@@ -166,6 +169,9 @@ class ShopifyAdapter(ChannelAdapter):
         return self.call_with_backoff(self._graphql_once, document, variables)
 
     def _graphql_once(self, document, variables):
+        budget = self.config.get("budget")
+        if budget:
+            budget.before(MUTATION_COST if "mutation" in document[:40] else QUERY_COST)
         response = self.transport.request(
             "POST",
             self.graphql_url,
@@ -174,6 +180,8 @@ class ShopifyAdapter(ChannelAdapter):
         )
         body = response.json()
         cost = (body.get("extensions") or {}).get("cost") or {}
+        if budget:
+            budget.after(cost.get("throttleStatus"))
         errors = body.get("errors")
         if errors:
             codes = {(e.get("extensions") or {}).get("code") for e in errors}

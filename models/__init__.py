@@ -1,5 +1,6 @@
 from . import (
     account_payment,
+    channel_api_budget,
     channel_backend,
     channel_backend_dashboard,
     channel_backend_generic,

@@ -223,16 +223,23 @@ class ChannelBackend(models.Model):
             self and self.active and self.state != "disabled" and self.supports_webhooks
         )
 
-    def _get_adapter(self, transport=None):
-        """Build this backend's ORM-free adapter: the only place that does."""
+    def _get_adapter(self, transport=None, priority=None):
+        """Build this backend's ORM-free adapter: the only place that does.
+
+        :param priority: "orders", "stock" or "catalog": the calls then share
+            the account's rate-limit budget with every worker, at that priority
+        """
         self.ensure_one()
         if self.provider not in adapters.ADAPTERS:
             raise UserError(
                 self.env._("Backend %(name)s has no provider.", name=self.name)
             )
-        return adapters.get_adapter(
-            self.provider, self.sudo()._get_adapter_config(), transport=transport
-        )
+        config = self.sudo()._get_adapter_config()
+        if priority:
+            config["budget"] = self.env["channel.api.budget"]._for_backend(
+                self, priority
+            )
+        return adapters.get_adapter(self.provider, config, transport=transport)
 
     # === JOBS ===
 

@@ -273,7 +273,7 @@ class ChannelBackend(models.Model):
         to_send, skipped, unchanged = self._prepare_stock_export(full=full)
         self._record_stock_skips(skipped)
         unchanged.write({"dirty": False})
-        adapter = self._get_adapter()
+        adapter = self._get_adapter(priority="stock")
         size = adapter.stock_batch_size
         calls = 0
         try:

@@ -64,7 +64,7 @@ class ChannelBackend(models.Model):
         self.ensure_one()
         if not self._get_required_webhook_topics():
             return {"created": [], "replaced": []}
-        adapter = self._get_adapter()
+        adapter = self._get_adapter(priority="catalog")
         address = self._get_webhook_address()
         path = address.split("://", 1)[-1].split("/", 1)[-1]
         existing = adapter.list_webhook_subscriptions()
@@ -106,7 +106,7 @@ class ChannelBackend(models.Model):
 
         :return: (orders seen, orders whose change no webhook brought)
         """
-        adapter = self._get_adapter()
+        adapter = self._get_adapter(priority="orders")
         Binding = self.env["channel.order.binding"]
         seen, missing, cursor = 0, [], None
         while True:

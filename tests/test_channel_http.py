@@ -321,3 +321,42 @@ class TestSimulatorWebhooksEndToEnd(HttpCase, SimulatorCommon):
         self.sim.sender.retry_delay = 0
         rejected = self.sim.sender.shopify("app/uninstalled", payload, event_id="evt-x")
         self.assertEqual(rejected[0].statuses[0], 401)
+
+
+@tagged("post_install", "-at_install")
+class TestSharedBudget(SimulatorCommon):
+    catalogue_size = 3
+
+    def test_budget_is_fed_by_channel_responses(self):
+        self.shopify._job_export_stock(full=True)
+        budget = self.env["channel.api.budget"].search(
+            [("backend_id", "=", self.shopify.id)]
+        )
+        self.assertEqual(budget.maximum, 1000)
+        self.assertEqual(budget.restore_rate, 100)
+        self.assertLess(budget.available, 1000)
+
+    def test_lower_priorities_leave_room_for_orders(self):
+        now = [1000.0]
+        waits = {"orders": [], "stock": [], "catalog": []}
+
+        def budget(priority):
+            return self.env["channel.api.budget"]._for_backend(
+                self.shopify,
+                priority,
+                clock=lambda: now[0],
+                sleep=waits[priority].append,
+            )
+
+        # One worker's order calls left 25 of 100 points (10 points/s refill).
+        budget("orders").after(
+            {"maximumAvailable": 100, "currentlyAvailable": 25, "restoreRate": 10}
+        )
+        for priority in waits:  # other workers, same account
+            budget(priority).before(10)
+        self.assertEqual(waits["orders"], [])
+        self.assertEqual(waits["stock"], [0.5])  # 10 + 20 % floor - 25 = 5 points
+        self.assertEqual(waits["catalog"], [2.5])  # 10 + 40 % floor - 25 = 25
+        now[0] += 3  # the bucket refilled to 55 meanwhile
+        budget("catalog").before(10)
+        self.assertEqual(waits["catalog"], [2.5])
