@@ -325,7 +325,13 @@ class TestSimulatorWebhooksEndToEnd(HttpCase, SimulatorCommon):
 
 @tagged("post_install", "-at_install")
 class TestSharedBudget(SimulatorCommon):
+    """The budget lives on its own cursors; in tests they share the test one."""
+
     catalogue_size = 3
+
+    def setUp(self):
+        super().setUp()
+        self.enterContext(self.enter_registry_test_mode())
 
     def test_budget_is_fed_by_channel_responses(self):
         self.shopify._job_export_stock(full=True)
