@@ -2,15 +2,21 @@
 
 A sender that is neither Shopify nor WooCommerce pushes orders in this shape.
 Amounts are decimal strings in the order currency, rates fractions ("0.2"),
-datetimes ISO-8601. Checked field by field, naming what is wrong.
-"""
+datetimes ISO-8601 with an offset. Each field maps onto one `OrderData`
+field, under the same name except: `id` → `external_ref`, `status` →
+`financial_status`, `shipping` → `shipping_lines`, `payments` →
+`transactions`, `high_risk` → `is_high_risk`, `location_id` → `location_ref`
+(and `id`, `variant_id`, `product_id`, `transaction_id` inside items).
 
-from decimal import Decimal
+The add-on cannot depend on `jsonschema`, so the payload is checked here
+field by field, with messages naming the field (``lines[0].quantity``).
+"""
 
 from .exceptions import ChannelPayloadError
 from .records import (
     AddressData,
     CustomerData,
+    DiscountData,
     OrderData,
     OrderLineData,
     PaymentTransactionData,
@@ -18,56 +24,89 @@ from .records import (
     TaxLineData,
     money,
     payload_digest,
+    quantity,
 )
 from .webhooks import parse_timestamp
 
 REQUIRED_ORDER_FIELDS = ("id", "currency", "status", "total", "lines")
 REQUIRED_LINE_FIELDS = ("id", "quantity", "unit_price")
+# The JSON type of each optional field (null is always allowed).
+ORDER_FIELD_TYPES = {
+    "id": str,
+    "name": str,
+    "currency": str,
+    "presentment_currency": str,
+    "status": str,
+    "fulfillment_status": str,
+    "taxes_included": bool,
+    "customer": dict,
+    "billing_address": dict,
+    "shipping_address": dict,
+    "lines": list,
+    "shipping": list,
+    "discounts": list,
+    "payments": list,
+    "high_risk": bool,
+    "risk_reasons": list,
+    "location_id": str,
+    "market": str,
+    "note": str,
+    "tags": list,
+}
+JSON_TYPE_NAMES = {str: "string", bool: "boolean", dict: "object", list: "array"}
+DISCOUNT_KINDS = ("line", "order", "shipping")
+TRANSACTION_KINDS = ("sale", "authorization", "capture", "refund", "void")
+TRANSACTION_STATUSES = ("success", "pending", "failure", "error")
 
 
 def parse_generic_order(payload):
-    """Canonical order from a generic order payload."""
+    """Canonical order from a generic order payload.
+
+    Raise ChannelPayloadError naming the first missing or invalid field.
+    """
     if not isinstance(payload, dict):
         raise ChannelPayloadError("The generic order is not a JSON object.")
     _require(payload, REQUIRED_ORDER_FIELDS, "order")
-    if not isinstance(payload["lines"], list) or not payload["lines"]:
-        raise ChannelPayloadError("order.lines must be a non-empty list.")
+    _check_types(payload, ORDER_FIELD_TYPES, "order")
+    if not payload["lines"]:
+        raise ChannelPayloadError("order.lines must not be empty.")
     included = bool(payload.get("taxes_included"))
     return OrderData(
-        external_ref=str(payload["id"]),
-        name=str(payload.get("name") or payload["id"]),
+        external_ref=payload["id"],
+        name=payload.get("name") or payload["id"],
         provider="generic",
-        currency=str(payload["currency"]).upper(),
-        created_at=parse_timestamp(payload.get("created_at")),
-        updated_at=parse_timestamp(payload.get("updated_at")),
-        cancelled_at=parse_timestamp(payload.get("cancelled_at")),
+        currency=payload["currency"].upper(),
+        presentment_currency=payload.get("presentment_currency"),
+        created_at=_timestamp(payload, "created_at"),
+        updated_at=_timestamp(payload, "updated_at"),
+        cancelled_at=_timestamp(payload, "cancelled_at"),
         taxes_included=included,
-        financial_status=str(payload["status"]).lower(),
+        financial_status=payload["status"].lower(),
+        fulfillment_status=(payload.get("fulfillment_status") or "").lower() or None,
         customer=_customer(payload.get("customer")),
-        billing_address=_address(payload.get("billing_address")),
-        shipping_address=_address(payload.get("shipping_address")),
-        lines=tuple(
-            _line(line, included, index) for index, line in enumerate(payload["lines"])
-        ),
-        shipping_lines=tuple(
-            ShippingLineData(
-                title=item.get("title"),
-                code=item.get("code"),
-                price=money(item.get("price"), "shipping.price"),
-                discount_amount=money(item.get("discount"), "shipping.discount"),
-                taxes=_taxes(item.get("taxes"), included, "shipping"),
-            )
-            for item in payload.get("shipping") or ()
-        ),
-        transactions=tuple(_payment(item) for item in payload.get("payments") or ()),
-        total_tax=money(payload.get("total_tax"), "order.total_tax"),
-        total=money(payload["total"], "order.total"),
+        billing_address=_address(payload.get("billing_address"), "billing_address"),
+        shipping_address=_address(payload.get("shipping_address"), "shipping_address"),
+        lines=_items(payload, "lines", _line, included),
+        shipping_lines=_items(payload, "shipping", _shipping, included),
+        discounts=_items(payload, "discounts", _discount, included),
+        transactions=_items(payload, "payments", _payment, included),
+        gift_card_amount=_amount(payload, "gift_card_amount", "order"),
+        subtotal=_amount(payload, "subtotal", "order"),
+        total_discount=_amount(payload, "total_discount", "order"),
+        total_shipping=_amount(payload, "total_shipping", "order"),
+        total_tax=_amount(payload, "total_tax", "order"),
+        total=_amount(payload, "total", "order"),
         is_high_risk=bool(payload.get("high_risk")),
+        risk_reasons=_strings(payload, "risk_reasons"),
         location_ref=payload.get("location_id"),
         market=payload.get("market"),
         note=payload.get("note"),
+        tags=_strings(payload, "tags"),
         source_payload_digest=payload_digest(payload),
     )
+
+
+# === CHECKS ===
 
 
 def _require(item, fields, where):
@@ -76,11 +115,58 @@ def _require(item, fields, where):
             raise ChannelPayloadError(f"{where}.{name} is required.")
 
 
+def _check_types(item, types, where):
+    for name, expected in types.items():
+        value = item.get(name)
+        if value is not None and not isinstance(value, expected):
+            raise ChannelPayloadError(
+                f"{where}.{name} must be a JSON {JSON_TYPE_NAMES[expected]}, "
+                f"not {type(value).__name__}."
+            )
+
+
+def _amount(item, name, where):
+    """A decimal-string amount; JSON numbers are refused (floats lose cents)."""
+    value = item.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ChannelPayloadError(f"{where}.{name} must be a decimal string.")
+    return money(value, f"{where}.{name}")
+
+
+def _timestamp(item, name):
+    value = item.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ChannelPayloadError(f"order.{name} must be an ISO-8601 string.")
+    return parse_timestamp(value)
+
+
+def _strings(item, name):
+    values = tuple(item.get(name) or ())
+    if not all(isinstance(value, str) for value in values):
+        raise ChannelPayloadError(f"order.{name} must be a list of strings.")
+    return values
+
+
+def _items(payload, name, parse, included):
+    """Parse each object of a list field with `parse(item, where, included)`."""
+    items = []
+    for index, item in enumerate(payload.get(name) or ()):
+        where = f"{name}[{index}]"
+        if not isinstance(item, dict):
+            raise ChannelPayloadError(f"{where} is not an object.")
+        items.append(parse(item, where, included))
+    return tuple(items)
+
+
+# === PARTS ===
+
+
 def _customer(customer):
     if not customer:
         return None
+    _check_types(customer, dict.fromkeys(("id", "email", "phone"), str), "customer")
     return CustomerData(
-        external_ref=str(customer["id"]) if customer.get("id") else None,
+        external_ref=customer.get("id") or None,
         email=customer.get("email"),
         phone=customer.get("phone"),
         first_name=customer.get("first_name"),
@@ -88,58 +174,89 @@ def _customer(customer):
     )
 
 
-def _address(address):
+def _address(address, where):
     if not address:
         return None
-    return AddressData(
-        **{key: address.get(key) for key in AddressData.__dataclass_fields__}
-    )
+    fields = AddressData.__dataclass_fields__
+    _check_types(address, dict.fromkeys(fields, str), where)
+    return AddressData(**{key: address.get(key) for key in fields})
 
 
-def _taxes(taxes, included, where):
-    result = []
-    for tax in taxes or ():
-        _require(tax, ("rate",), f"{where}.taxes[]")
-        result.append(
+def _taxes(item, where, included):
+    taxes = []
+    for index, tax in enumerate(item.get("taxes") or ()):
+        tax_where = f"{where}.taxes[{index}]"
+        _require(tax, ("rate",), tax_where)
+        taxes.append(
             TaxLineData(
                 title=tax.get("title"),
-                rate=money(tax["rate"], f"{where}.taxes[].rate"),
-                amount=money(tax.get("amount"), f"{where}.taxes[].amount"),
+                rate=_amount(tax, "rate", tax_where),
+                amount=_amount(tax, "amount", tax_where),
                 price_included=included,
             )
         )
-    return tuple(result)
+    return tuple(taxes)
 
 
-def _line(line, included, index):
-    where = f"lines[{index}]"
-    if not isinstance(line, dict):
-        raise ChannelPayloadError(f"{where} is not an object.")
+def _line(line, where, included):
     _require(line, REQUIRED_LINE_FIELDS, where)
     if not line.get("sku") and not line.get("variant_id"):
         raise ChannelPayloadError(f"{where} needs a sku or a variant_id.")
+    if not isinstance(line["quantity"], str):
+        raise ChannelPayloadError(f"{where}.quantity must be a decimal string.")
     return OrderLineData(
         external_ref=str(line["id"]),
         sku=line.get("sku"),
-        variant_ref=str(line["variant_id"]) if line.get("variant_id") else None,
-        product_ref=None,
+        variant_ref=line.get("variant_id"),
+        product_ref=line.get("product_id"),
         name=line.get("name"),
-        quantity=Decimal(str(money(line["quantity"], f"{where}.quantity"))),
-        unit_price=money(line["unit_price"], f"{where}.unit_price"),
-        discount_amount=money(line.get("discount"), f"{where}.discount"),
-        taxes=_taxes(line.get("taxes"), included, where),
+        quantity=quantity(line["quantity"], f"{where}.quantity"),
+        unit_price=_amount(line, "unit_price", where),
+        discount_amount=_amount(line, "discount", where),
+        taxes=_taxes(line, where, included),
         is_gift_card=bool(line.get("gift_card")),
+        requires_shipping=line.get("requires_shipping") is not False,
     )
 
 
-def _payment(item):
-    _require(item, ("gateway", "amount"), "payments[]")
+def _shipping(item, where, included):
+    _require(item, ("price",), where)
+    return ShippingLineData(
+        title=item.get("title"),
+        code=item.get("code"),
+        price=_amount(item, "price", where),
+        discount_amount=_amount(item, "discount", where),
+        taxes=_taxes(item, where, included),
+    )
+
+
+def _discount(item, where, _included):
+    _require(item, ("amount", "kind"), where)
+    if item["kind"] not in DISCOUNT_KINDS:
+        raise ChannelPayloadError(f"{where}.kind must be one of {DISCOUNT_KINDS}.")
+    return DiscountData(
+        title=item.get("title") or item.get("code"),
+        code=item.get("code"),
+        amount=_amount(item, "amount", where),
+        kind=item["kind"],
+    )
+
+
+def _payment(item, where, _included):
+    _require(item, ("gateway", "amount"), where)
+    kind = item.get("kind") or "sale"
+    status = item.get("status") or "success"
+    if kind not in TRANSACTION_KINDS:
+        raise ChannelPayloadError(f"{where}.kind must be one of {TRANSACTION_KINDS}.")
+    if status not in TRANSACTION_STATUSES:
+        msg = f"{where}.status must be one of {TRANSACTION_STATUSES}."
+        raise ChannelPayloadError(msg)
     return PaymentTransactionData(
         external_ref=item.get("id"),
         gateway=item["gateway"],
-        kind=item.get("kind") or "sale",
-        status=item.get("status") or "success",
-        amount=money(item["amount"], "payments[].amount"),
+        kind=kind,
+        status=status,
+        amount=_amount(item, "amount", where),
         currency=item.get("currency"),
         transaction_ref=item.get("transaction_id"),
         processed_at=parse_timestamp(item.get("processed_at")),

@@ -1,17 +1,31 @@
-"""Shopify order payloads (REST-shaped webhook JSON) to the canonical order.
+"""Shopify orders, from a webhook body or a GraphQL node, to the canonical order.
 
-Amounts are read from the `*_set.shop_money` blocks: the Odoo order is in the
-shop currency, which is also the currency of payouts; the buyer's
-presentment currency is kept for reference.
+Amounts are read from the `*_set.shop_money` blocks (GraphQL `shopMoney`):
+the Odoo order is in the shop currency, which is also the currency of
+payouts; the buyer's presentment currency is kept for reference only.
+
+Both parsers give equal `OrderData` for the same order (ids are the numeric
+id strings: `gid://shopify/Order/123` becomes "123"; Shopify ids exceed 2^53
+and are never numbers). Only GraphQL carries transactions and the risk
+summary, so only `parse_shopify_graphql_order` fills `transactions`,
+`gift_card_amount` and `is_high_risk`.
+
+Discounts: Shopify allocates every discount application to line items or
+shipping lines (`discount_allocations`), which become the lines'
+`discount_amount`; each application is also a `DiscountData` of kind
+``line`` or ``shipping``. What `total_discounts` holds beyond the
+allocations (the documentation's sample order has no allocations at all) is
+one ``order`` discount, so that the canonical order still adds up.
 """
 
-from decimal import Decimal
+import json
 
 from .exceptions import ChannelPayloadError
 from .records import (
     ZERO,
     AddressData,
     CustomerData,
+    DiscountData,
     OrderData,
     OrderLineData,
     PaymentTransactionData,
@@ -19,65 +33,64 @@ from .records import (
     TaxLineData,
     money,
     payload_digest,
+    quantity,
 )
 from .webhooks import parse_timestamp
 
-
-def shop_amount(block, fallback, what):
-    """The shop-currency amount of a `*_set` block, else the plain field."""
-    shop_money = (block or {}).get("shop_money") or {}
-    return money(shop_money.get("amount", fallback), what)
+# The webhook's `fulfillment_status` in GraphQL's `displayFulfillmentStatus`
+# words, so that both parsers agree.
+WEBHOOK_FULFILLMENT_STATUSES = {None: "unfulfilled", "partial": "partially_fulfilled"}
+GIFT_CARD_GATEWAY = "gift_card"
+PAID_KINDS = ("sale", "capture")
+UNALLOCATED_DISCOUNT = "Unallocated discount"
 
 
 def parse_shopify_order(payload):
-    """Canonical order from an orders/create|updated|cancelled body."""
-    if not isinstance(payload, dict) or payload.get("id") is None:
-        raise ChannelPayloadError("The Shopify order has no id.")
-    taxes_included = bool(payload.get("taxes_included"))
-    name = payload.get("name") or f"#{payload.get('order_number', payload['id'])}"
+    """Canonical order from an orders/create|updated|cancelled webhook body.
+
+    Raise ChannelPayloadError naming the field when the body is unusable.
+    """
+    if not isinstance(payload, dict):
+        raise ChannelPayloadError("The Shopify order is not a JSON object.")
+    try:
+        return _webhook_order(payload)
+    except (AttributeError, TypeError) as exc:
+        msg = f"The Shopify order {payload.get('id')} is malformed: {exc}"
+        raise ChannelPayloadError(msg) from exc
+
+
+def _webhook_order(payload):
+    external_ref = _ref(_required(payload, "id"))
+    included = bool(payload.get("taxes_included"))
+    lines = tuple(_line(line, included) for line in _list(payload, "line_items"))
+    shipping = [s for s in _list(payload, "shipping_lines") if not s.get("is_removed")]
+    total_discount = _shop(payload, "total_discounts_set", "total_discounts")
     return OrderData(
-        external_ref=str(payload["id"]),
-        name=name,
+        external_ref=external_ref,
+        name=payload.get("name") or f"#{payload.get('order_number', external_ref)}",
         provider="shopify",
         currency=_required(payload, "currency"),
         presentment_currency=payload.get("presentment_currency"),
         created_at=parse_timestamp(payload.get("created_at")),
         updated_at=parse_timestamp(payload.get("updated_at")),
         cancelled_at=parse_timestamp(payload.get("cancelled_at")),
-        taxes_included=taxes_included,
-        financial_status=(payload.get("financial_status") or "").lower() or None,
-        fulfillment_status=payload.get("fulfillment_status"),
+        taxes_included=included,
+        financial_status=_lower(payload.get("financial_status")),
+        fulfillment_status=WEBHOOK_FULFILLMENT_STATUSES.get(
+            payload.get("fulfillment_status"), payload.get("fulfillment_status")
+        ),
         customer=_customer(payload),
         billing_address=_address(payload.get("billing_address")),
         shipping_address=_address(payload.get("shipping_address")),
-        lines=tuple(
-            _line(line, taxes_included) for line in payload.get("line_items") or ()
-        ),
-        shipping_lines=tuple(
-            _shipping(line, taxes_included)
-            for line in payload.get("shipping_lines") or ()
-            if not line.get("is_removed")
-        ),
-        subtotal=shop_amount(
-            payload.get("subtotal_price_set"), payload.get("subtotal_price"), "subtotal"
-        ),
-        total_discount=shop_amount(
-            payload.get("total_discounts_set"),
-            payload.get("total_discounts"),
-            "discounts",
-        ),
-        total_shipping=shop_amount(
-            payload.get("total_shipping_price_set"), 0, "shipping"
-        ),
-        total_tax=shop_amount(
-            payload.get("total_tax_set"), payload.get("total_tax"), "total tax"
-        ),
-        total=shop_amount(
-            payload.get("total_price_set"), payload.get("total_price"), "total"
-        ),
-        location_ref=str(payload["location_id"])
-        if payload.get("location_id")
-        else None,
+        lines=lines,
+        shipping_lines=tuple(_shipping(line, included) for line in shipping),
+        discounts=_webhook_discounts(payload, shipping, total_discount),
+        subtotal=_shop(payload, "subtotal_price_set", "subtotal_price"),
+        total_discount=total_discount,
+        total_shipping=_shop(payload, "total_shipping_price_set", None),
+        total_tax=_shop(payload, "total_tax_set", "total_tax"),
+        total=_required_total(payload),
+        location_ref=_ref(payload.get("location_id")),
         note=payload.get("note"),
         tags=tuple(
             t.strip() for t in (payload.get("tags") or "").split(",") if t.strip()
@@ -86,17 +99,88 @@ def parse_shopify_order(payload):
     )
 
 
+# === SHARED HELPERS ===
+
+
+def _ref(value):
+    """A Shopify id (number, numeric string or gid) as its numeric string."""
+    if value is None or value == "":
+        return None
+    return str(value).rsplit("/", 1)[-1]
+
+
+def _lower(value):
+    return (value or "").lower() or None
+
+
 def _required(payload, key):
     value = payload.get(key)
-    if not value:
+    if value is None or value == "":
         raise ChannelPayloadError(f"The Shopify order has no {key}.")
     return value
+
+
+def _list(payload, key):
+    """A list field; null is an empty list, anything else is an error."""
+    value = payload.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
+        raise ChannelPayloadError(f"The Shopify order's {key} is not a list.")
+    return value
+
+
+def _discount(application, amount, kind):
+    return DiscountData(
+        title=application.get("title") or application.get("code"),
+        code=application.get("code"),
+        amount=amount,
+        kind=kind,
+    )
+
+
+def _unallocated(total_discount, allocated, applications):
+    """The `order` discount of what no line or shipping line carries."""
+    rest = total_discount - allocated
+    if rest <= 0:
+        return ()
+    code = ", ".join(a["code"] for a in applications if a.get("code")) or None
+    return (DiscountData(UNALLOCATED_DISCOUNT, code, rest, "order"),)
+
+
+def _gift_card_amount(transactions):
+    return sum(
+        (
+            t.amount
+            for t in transactions
+            if t.gateway == GIFT_CARD_GATEWAY
+            and t.kind in PAID_KINDS
+            and t.status == "success"
+        ),
+        ZERO,
+    )
+
+
+# === WEBHOOK (REST-SHAPED) ===
+
+
+def _shop(block_owner, set_key, plain_key):
+    """The shop-currency amount of a `*_set` block, else the plain field."""
+    block = block_owner.get(set_key)
+    shop_money = block.get("shop_money") if isinstance(block, dict) else None
+    if isinstance(shop_money, dict) and "amount" in shop_money:
+        return money(shop_money["amount"], set_key)
+    return money(block_owner.get(plain_key) if plain_key else None, plain_key)
+
+
+def _required_total(payload):
+    if not payload.get("total_price_set") and payload.get("total_price") is None:
+        raise ChannelPayloadError("The Shopify order has no total_price.")
+    return _shop(payload, "total_price_set", "total_price")
 
 
 def _customer(payload):
     customer = payload.get("customer") or {}
     return CustomerData(
-        external_ref=str(customer["id"]) if customer.get("id") else None,
+        external_ref=_ref(customer.get("id")),
         email=customer.get("email")
         or payload.get("email")
         or payload.get("contact_email"),
@@ -125,91 +209,135 @@ def _address(address):
     )
 
 
-def _taxes(tax_lines, taxes_included):
+def _taxes(tax_lines, included):
     return tuple(
         TaxLineData(
             title=tax.get("title"),
-            rate=money(tax.get("rate"), "tax rate"),
-            amount=shop_amount(tax.get("price_set"), tax.get("price"), "tax"),
-            price_included=taxes_included,
+            rate=money(tax.get("rate"), "tax_lines[].rate"),
+            amount=_shop(tax, "price_set", "price"),
+            price_included=included,
         )
         for tax in tax_lines or ()
     )
 
 
-def _allocated(allocations):
+def _allocated(item):
     return sum(
         (
-            shop_amount(a.get("amount_set"), a.get("amount"), "discount")
-            for a in allocations or ()
+            _shop(a, "amount_set", "amount")
+            for a in item.get("discount_allocations") or ()
         ),
         ZERO,
     )
 
 
-def _line(line, taxes_included):
+def _line(line, included):
     if line.get("id") is None:
         raise ChannelPayloadError("A Shopify line item has no id.")
     return OrderLineData(
-        external_ref=str(line["id"]),
+        external_ref=_ref(line["id"]),
         sku=line.get("sku") or None,
-        variant_ref=str(line["variant_id"]) if line.get("variant_id") else None,
-        product_ref=str(line["product_id"]) if line.get("product_id") else None,
+        variant_ref=_ref(line.get("variant_id")),
+        product_ref=_ref(line.get("product_id")),
         name=line.get("name") or line.get("title"),
-        quantity=Decimal(str(line.get("quantity") or 0)),
-        unit_price=shop_amount(line.get("price_set"), line.get("price"), "line price"),
-        discount_amount=_allocated(line.get("discount_allocations")),
-        taxes=_taxes(line.get("tax_lines"), taxes_included),
+        quantity=quantity(line.get("quantity"), "line_items[].quantity"),
+        unit_price=_shop(line, "price_set", "price"),
+        discount_amount=_allocated(line),
+        taxes=_taxes(line.get("tax_lines"), included),
         is_gift_card=bool(line.get("gift_card")),
         requires_shipping=bool(line.get("requires_shipping", True)),
     )
 
 
-def _shipping(line, taxes_included):
+def _shipping(line, included):
     return ShippingLineData(
         title=line.get("title"),
         code=line.get("code"),
-        price=shop_amount(line.get("price_set"), line.get("price"), "shipping price"),
-        discount_amount=_allocated(line.get("discount_allocations")),
-        taxes=_taxes(line.get("tax_lines"), taxes_included),
+        price=_shop(line, "price_set", "price"),
+        discount_amount=_allocated(line),
+        taxes=_taxes(line.get("tax_lines"), included),
     )
 
 
+def _webhook_discounts(payload, shipping, total_discount):
+    """One DiscountData per discount application, plus the unallocated rest."""
+    by_index = {}
+    for item in _list(payload, "line_items") + shipping:
+        for allocation in item.get("discount_allocations") or ():
+            index = allocation.get("discount_application_index")
+            amount = _shop(allocation, "amount_set", "amount")
+            by_index[index] = by_index.get(index, ZERO) + amount
+    applications = _list(payload, "discount_applications")
+    discounts = tuple(
+        _discount(app, by_index[index], _webhook_kind(app))
+        for index, app in enumerate(applications)
+        if by_index.get(index)
+    )
+    allocated = sum(by_index.values(), ZERO)
+    return discounts + _unallocated(total_discount, allocated, applications)
+
+
+def _webhook_kind(application):
+    return "shipping" if application.get("target_type") == "shipping_line" else "line"
+
+
+# === GRAPHQL ===
+
 # Lines read with an order; within Shopify's 1,000-point cost cap per query.
 MAX_LINES = 50
+MAX_SHIPPING_LINES = 10
+MAX_DISCOUNT_APPLICATIONS = 20
 MONEY = "shopMoney { amount currencyCode }"
 TAX_LINES = f"taxLines {{ title rate priceSet {{ {MONEY} }} }}"
-ALLOCATIONS = f"discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}"
+ALLOCATIONS = (
+    f"discountAllocations {{ allocatedAmountSet {{ {MONEY} }} "
+    "discountApplication { index } }"
+)
 ADDRESS = "name company address1 address2 city zip provinceCode countryCodeV2 phone"
+CUSTOMER = (
+    "customer { id firstName lastName defaultEmailAddress { emailAddress } "
+    "defaultPhoneNumber { phoneNumber } }"
+)
+DISCOUNT_APPLICATION = """
+  index targetType
+  ... on DiscountCodeApplication { code }
+  ... on AutomaticDiscountApplication { title }
+  ... on ManualDiscountApplication { title }
+  ... on ScriptDiscountApplication { title }
+"""
 ORDER_FIELDS = f"""
-  id legacyResourceId name email phone createdAt updatedAt cancelledAt
+  id name email phone createdAt updatedAt cancelledAt
   currencyCode presentmentCurrencyCode taxesIncluded note tags
   displayFinancialStatus displayFulfillmentStatus
   totalPriceSet {{ {MONEY} }} subtotalPriceSet {{ {MONEY} }}
   totalTaxSet {{ {MONEY} }} totalDiscountsSet {{ {MONEY} }}
   totalShippingPriceSet {{ {MONEY} }}
-  customer {{ id email phone firstName lastName }}
+  {CUSTOMER}
   billingAddress {{ {ADDRESS} }}
   shippingAddress {{ {ADDRESS} }}
   retailLocation {{ id }}
   risk {{ recommendation assessments {{ riskLevel facts {{ description }} }} }}
+  discountApplications(first: {MAX_DISCOUNT_APPLICATIONS}) {{
+    nodes {{ {DISCOUNT_APPLICATION} }}
+  }}
   lineItems(first: {MAX_LINES}) {{
     pageInfo {{ hasNextPage }}
     nodes {{
       id sku name quantity isGiftCard requiresShipping
-      variant {{ id product {{ id }} }}
+      variant {{ id }} product {{ id }}
       originalUnitPriceSet {{ {MONEY} }}
       {ALLOCATIONS}
       {TAX_LINES}
     }}
   }}
-  shippingLines(first: 20) {{
+  shippingLines(first: {MAX_SHIPPING_LINES}) {{
+    pageInfo {{ hasNextPage }}
     nodes {{
       title code isRemoved originalPriceSet {{ {MONEY} }} {ALLOCATIONS} {TAX_LINES}
     }}
   }}
   transactions(first: 50) {{
-    id gateway kind status authorizationCode processedAt
+    id gateway kind status authorizationCode receiptJson processedAt
     amountSet {{ {MONEY} }}
   }}
 """
@@ -228,35 +356,100 @@ query ChannelConnectorOrdersUpdated($first: Int!, $after: String, $query: String
   }
 }
 """
+# Risk recommendations that hold an order for a person to look at.
+HIGH_RISK_RECOMMENDATIONS = ("CANCEL", "INVESTIGATE")
 
 
-def _gid_number(value):
-    return str(value).rsplit("/", 1)[-1] if value else None
+def parse_shopify_graphql_order(node):
+    """Canonical order from the `order` node of ORDER_QUERY.
+
+    Same values as `parse_shopify_order` for the same order, plus what only
+    GraphQL has: transactions, gift card payments and the risk summary.
+    """
+    if not isinstance(node, dict) or not node.get("id"):
+        raise ChannelPayloadError("The Shopify GraphQL order has no id.")
+    for key, limit in (("lineItems", MAX_LINES), ("shippingLines", MAX_SHIPPING_LINES)):
+        if ((node.get(key) or {}).get("pageInfo") or {}).get("hasNextPage"):
+            raise ChannelPayloadError(
+                f"Order {node.get('name')} has more than {limit} {key}: import it "
+                "from its webhook, or raise the limit within the query cost cap."
+            )
+    try:
+        return _graphql_order(node)
+    except (AttributeError, TypeError) as exc:
+        msg = f"The Shopify GraphQL order {node.get('id')} is malformed: {exc}"
+        raise ChannelPayloadError(msg) from exc
+
+
+def _graphql_order(node):
+    included = bool(node.get("taxesIncluded"))
+    shipping = [s for s in _nodes(node, "shippingLines") if not s.get("isRemoved")]
+    transactions = tuple(
+        _graphql_transaction(t) for t in node.get("transactions") or ()
+    )
+    total_discount = _graphql_money(node.get("totalDiscountsSet"), "totalDiscountsSet")
+    risk = node.get("risk") or {}
+    return OrderData(
+        external_ref=_ref(node["id"]),
+        name=node.get("name") or _ref(node["id"]),
+        provider="shopify",
+        currency=node.get("currencyCode"),
+        presentment_currency=node.get("presentmentCurrencyCode"),
+        created_at=parse_timestamp(node.get("createdAt")),
+        updated_at=parse_timestamp(node.get("updatedAt")),
+        cancelled_at=parse_timestamp(node.get("cancelledAt")),
+        taxes_included=included,
+        financial_status=_lower(node.get("displayFinancialStatus")),
+        fulfillment_status=_lower(node.get("displayFulfillmentStatus")),
+        customer=_graphql_customer(node),
+        billing_address=_graphql_address(node.get("billingAddress")),
+        shipping_address=_graphql_address(node.get("shippingAddress")),
+        lines=tuple(
+            _graphql_line(line, included) for line in _nodes(node, "lineItems")
+        ),
+        shipping_lines=tuple(_graphql_shipping(s, included) for s in shipping),
+        discounts=_graphql_discounts(node, shipping, total_discount),
+        gift_card_amount=_gift_card_amount(transactions),
+        transactions=transactions,
+        subtotal=_graphql_money(node.get("subtotalPriceSet"), "subtotalPriceSet"),
+        total_discount=total_discount,
+        total_shipping=_graphql_money(
+            node.get("totalShippingPriceSet"), "totalShippingPriceSet"
+        ),
+        total_tax=_graphql_money(node.get("totalTaxSet"), "totalTaxSet"),
+        total=_graphql_money(node.get("totalPriceSet"), "totalPriceSet"),
+        is_high_risk=risk.get("recommendation") in HIGH_RISK_RECOMMENDATIONS,
+        risk_reasons=_risk_reasons(risk),
+        location_ref=_ref((node.get("retailLocation") or {}).get("id")),
+        note=node.get("note"),
+        tags=tuple(node.get("tags") or ()),
+        source_payload_digest=payload_digest(node),
+    )
+
+
+def _nodes(node, key):
+    return (node.get(key) or {}).get("nodes") or []
 
 
 def _graphql_money(block, what):
     return money(((block or {}).get("shopMoney") or {}).get("amount"), what)
 
 
-def _graphql_taxes(tax_lines, taxes_included):
-    return tuple(
-        TaxLineData(
-            title=tax.get("title"),
-            rate=money(tax.get("rate"), "tax rate"),
-            amount=_graphql_money(tax.get("priceSet"), "tax"),
-            price_included=taxes_included,
-        )
-        for tax in tax_lines or ()
-    )
-
-
-def _graphql_allocated(allocations):
-    return sum(
-        (
-            _graphql_money(a.get("allocatedAmountSet"), "discount")
-            for a in allocations or ()
-        ),
-        ZERO,
+def _graphql_customer(node):
+    customer = node.get("customer") or {}
+    # `email` / `phone` are the deprecated spellings, still answered in 2026-07.
+    email = (customer.get("defaultEmailAddress") or {}).get(
+        "emailAddress"
+    ) or customer.get("email")
+    phone = (customer.get("defaultPhoneNumber") or {}).get(
+        "phoneNumber"
+    ) or customer.get("phone")
+    return CustomerData(
+        external_ref=_ref(customer.get("id")),
+        email=email or node.get("email"),
+        phone=phone or node.get("phone"),
+        first_name=customer.get("firstName"),
+        last_name=customer.get("lastName"),
     )
 
 
@@ -276,107 +469,111 @@ def _graphql_address(address):
     )
 
 
-def _graphql_line(line, taxes_included):
+def _graphql_taxes(tax_lines, included):
+    return tuple(
+        TaxLineData(
+            title=tax.get("title"),
+            rate=money(tax.get("rate"), "taxLines.rate"),
+            amount=_graphql_money(tax.get("priceSet"), "taxLines.priceSet"),
+            price_included=included,
+        )
+        for tax in tax_lines or ()
+    )
+
+
+def _graphql_allocations(item):
+    """(application index, amount) of each discount allocation of a line."""
+    return [
+        (
+            (a.get("discountApplication") or {}).get("index"),
+            _graphql_money(a.get("allocatedAmountSet"), "allocatedAmountSet"),
+        )
+        for a in item.get("discountAllocations") or ()
+    ]
+
+
+def _graphql_line(line, included):
     variant = line.get("variant") or {}
     return OrderLineData(
-        external_ref=_gid_number(line["id"]),
+        external_ref=_ref(line.get("id")),
         sku=line.get("sku") or None,
-        variant_ref=_gid_number(variant.get("id")),
-        product_ref=_gid_number((variant.get("product") or {}).get("id")),
+        variant_ref=_ref(variant.get("id")),
+        # The line's own product: a deleted variant still has one.
+        product_ref=_ref(
+            (line.get("product") or variant.get("product") or {}).get("id")
+        ),
         name=line.get("name"),
-        quantity=Decimal(str(line.get("quantity") or 0)),
-        unit_price=_graphql_money(line.get("originalUnitPriceSet"), "line price"),
-        discount_amount=_graphql_allocated(line.get("discountAllocations")),
-        taxes=_graphql_taxes(line.get("taxLines"), taxes_included),
+        quantity=quantity(line.get("quantity"), "lineItems.quantity"),
+        unit_price=_graphql_money(line.get("originalUnitPriceSet"), "unit price"),
+        discount_amount=sum((a for _i, a in _graphql_allocations(line)), ZERO),
+        taxes=_graphql_taxes(line.get("taxLines"), included),
         is_gift_card=bool(line.get("isGiftCard")),
         requires_shipping=bool(line.get("requiresShipping", True)),
     )
 
 
+def _graphql_shipping(line, included):
+    return ShippingLineData(
+        title=line.get("title"),
+        code=line.get("code"),
+        price=_graphql_money(line.get("originalPriceSet"), "shipping price"),
+        discount_amount=sum((a for _i, a in _graphql_allocations(line)), ZERO),
+        taxes=_graphql_taxes(line.get("taxLines"), included),
+    )
+
+
+def _graphql_discounts(node, shipping, total_discount):
+    """Same DiscountData as `_webhook_discounts`, from GraphQL's shapes."""
+    by_index = {}
+    for item in _nodes(node, "lineItems") + shipping:
+        for index, amount in _graphql_allocations(item):
+            by_index[index] = by_index.get(index, ZERO) + amount
+    applications = _nodes(node, "discountApplications")
+    discounts = tuple(
+        _discount(app, by_index[app.get("index")], _graphql_kind(app))
+        for app in applications
+        if by_index.get(app.get("index"))
+    )
+    allocated = sum(by_index.values(), ZERO)
+    return discounts + _unallocated(total_discount, allocated, applications)
+
+
+def _graphql_kind(application):
+    return "shipping" if application.get("targetType") == "SHIPPING_LINE" else "line"
+
+
+def _risk_reasons(risk):
+    return tuple(
+        fact.get("description")
+        for assessment in risk.get("assessments") or ()
+        for fact in assessment.get("facts") or ()
+        if fact.get("description")
+    )
+
+
 def _graphql_transaction(transaction):
+    amount_set = transaction.get("amountSet") or {}
     return PaymentTransactionData(
-        external_ref=_gid_number(transaction.get("id")),
+        external_ref=_ref(transaction.get("id")),
         gateway=transaction.get("gateway"),
         kind=(transaction.get("kind") or "").lower(),
         status=(transaction.get("status") or "").lower(),
-        amount=_graphql_money(transaction.get("amountSet"), "transaction amount"),
-        currency=((transaction.get("amountSet") or {}).get("shopMoney") or {}).get(
-            "currencyCode"
-        ),
-        transaction_ref=transaction.get("authorizationCode") or None,
+        amount=_graphql_money(amount_set, "transactions.amountSet"),
+        currency=(amount_set.get("shopMoney") or {}).get("currencyCode"),
+        transaction_ref=transaction.get("authorizationCode")
+        or _receipt_ref(transaction.get("receiptJson")),
         processed_at=parse_timestamp(transaction.get("processedAt")),
     )
 
 
-def parse_shopify_graphql_order(node):
-    """Canonical order from the `order` node of ORDER_QUERY/ORDERS_UPDATED_QUERY.
-
-    Same values as `parse_shopify_order` for the same order, plus what only
-    GraphQL has: transactions and the risk recommendation.
-    """
-    if not isinstance(node, dict) or not node.get("id"):
-        raise ChannelPayloadError("The Shopify GraphQL order has no id.")
-    if ((node.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage"):
-        raise ChannelPayloadError(
-            f"Order {node.get('name')} has more than {MAX_LINES} lines: import it "
-            "from its webhook or raise MAX_LINES."
-        )
-    included = bool(node.get("taxesIncluded"))
-    customer = node.get("customer") or {}
-    risk = node.get("risk") or {}
-    return OrderData(
-        external_ref=_gid_number(node["id"]),
-        name=node.get("name") or _gid_number(node["id"]),
-        provider="shopify",
-        currency=node.get("currencyCode"),
-        presentment_currency=node.get("presentmentCurrencyCode"),
-        created_at=parse_timestamp(node.get("createdAt")),
-        updated_at=parse_timestamp(node.get("updatedAt")),
-        cancelled_at=parse_timestamp(node.get("cancelledAt")),
-        taxes_included=included,
-        financial_status=(node.get("displayFinancialStatus") or "").lower() or None,
-        fulfillment_status=(node.get("displayFulfillmentStatus") or "").lower() or None,
-        customer=CustomerData(
-            external_ref=_gid_number(customer.get("id")),
-            email=customer.get("email") or node.get("email"),
-            phone=customer.get("phone") or node.get("phone"),
-            first_name=customer.get("firstName"),
-            last_name=customer.get("lastName"),
-        ),
-        billing_address=_graphql_address(node.get("billingAddress")),
-        shipping_address=_graphql_address(node.get("shippingAddress")),
-        lines=tuple(
-            _graphql_line(line, included)
-            for line in (node.get("lineItems") or {}).get("nodes") or ()
-        ),
-        shipping_lines=tuple(
-            ShippingLineData(
-                title=line.get("title"),
-                code=line.get("code"),
-                price=_graphql_money(line.get("originalPriceSet"), "shipping price"),
-                discount_amount=_graphql_allocated(line.get("discountAllocations")),
-                taxes=_graphql_taxes(line.get("taxLines"), included),
-            )
-            for line in (node.get("shippingLines") or {}).get("nodes") or ()
-            if not line.get("isRemoved")
-        ),
-        transactions=tuple(
-            _graphql_transaction(t) for t in node.get("transactions") or ()
-        ),
-        subtotal=_graphql_money(node.get("subtotalPriceSet"), "subtotal"),
-        total_discount=_graphql_money(node.get("totalDiscountsSet"), "discounts"),
-        total_shipping=_graphql_money(node.get("totalShippingPriceSet"), "shipping"),
-        total_tax=_graphql_money(node.get("totalTaxSet"), "total tax"),
-        total=_graphql_money(node.get("totalPriceSet"), "total"),
-        is_high_risk=(risk.get("recommendation") or "").upper() == "CANCEL",
-        risk_reasons=tuple(
-            fact.get("description")
-            for assessment in risk.get("assessments") or ()
-            for fact in assessment.get("facts") or ()
-            if fact.get("description")
-        ),
-        location_ref=_gid_number((node.get("retailLocation") or {}).get("id")),
-        note=node.get("note"),
-        tags=tuple(node.get("tags") or ()),
-        source_payload_digest=payload_digest(node),
-    )
+def _receipt_ref(receipt_json):
+    """The processor's id in a transaction receipt (`id`, e.g. a Stripe charge)."""
+    receipt = receipt_json
+    if isinstance(receipt_json, str):
+        try:
+            receipt = json.loads(receipt_json)
+        except ValueError:
+            return None
+    if not isinstance(receipt, dict) or not receipt.get("id"):
+        return None
+    return str(receipt["id"])

@@ -2,10 +2,19 @@
 
 WooCommerce stores line and shipping totals without tax whatever
 `prices_include_tax` says; for a tax-included order the canonical prices add
-the tax back, so that they are what the buyer saw. Fee lines (gift wrap,
-surcharges) become service lines next to shipping.
+the tax back, so that they are what the buyer saw.
+
+- Coupons are already inside the line totals (`subtotal` − `total` is the
+  line's discount): each coupon line is a `DiscountData` of kind ``line``.
+- Fee lines (gift wrap, surcharges, negative fees used as discounts) carry no
+  product: they become shipping-like charge lines with code ``fee``, so the
+  importer books them on its service product, never as an unknown SKU.
+- The order `status` is the financial status; WooCommerce has no separate
+  fulfilment status nor cancellation date (``cancelled`` is a status).
+- Core WooCommerce has no gift cards (plugins sell them as coupons or fees).
 """
 
+import html
 from decimal import Decimal
 
 from .exceptions import ChannelPayloadError
@@ -13,6 +22,7 @@ from .records import (
     ZERO,
     AddressData,
     CustomerData,
+    DiscountData,
     OrderData,
     OrderLineData,
     PaymentTransactionData,
@@ -20,6 +30,7 @@ from .records import (
     TaxLineData,
     money,
     payload_digest,
+    quantity,
 )
 from .webhooks import parse_timestamp
 
@@ -27,11 +38,23 @@ RATE_PLACES = Decimal("0.0001")
 
 
 def parse_woocommerce_order(payload):
-    """Canonical order from a WooCommerce order resource."""
-    if not isinstance(payload, dict) or payload.get("id") is None:
-        raise ChannelPayloadError("The WooCommerce order has no id.")
-    if not payload.get("currency"):
-        raise ChannelPayloadError("The WooCommerce order has no currency.")
+    """Canonical order from a WooCommerce order resource (webhook or GET body).
+
+    Raise ChannelPayloadError naming the field when the body is unusable.
+    """
+    if not isinstance(payload, dict):
+        raise ChannelPayloadError("The WooCommerce order is not a JSON object.")
+    for key in ("id", "currency", "total"):
+        if payload.get(key) in (None, ""):
+            raise ChannelPayloadError(f"The WooCommerce order has no {key}.")
+    try:
+        return _order(payload)
+    except (AttributeError, TypeError) as exc:
+        msg = f"The WooCommerce order {payload['id']} is malformed: {exc}"
+        raise ChannelPayloadError(msg) from exc
+
+
+def _order(payload):
     included = bool(payload.get("prices_include_tax"))
     rates = {rate.get("rate_id"): rate for rate in payload.get("tax_lines") or ()}
     status = (payload.get("status") or "").lower() or None
@@ -60,10 +83,13 @@ def parse_woocommerce_order(payload):
             _charge(line, included, rates, line.get("name"), "fee")
             for line in payload.get("fee_lines") or ()
         ),
+        discounts=tuple(
+            _coupon(line, included) for line in payload.get("coupon_lines") or ()
+        ),
         transactions=_transactions(payload),
-        total_discount=money(payload.get("discount_total"), "discount total"),
-        total_shipping=money(payload.get("shipping_total"), "shipping total"),
-        total_tax=money(payload.get("total_tax"), "total tax"),
+        total_discount=money(payload.get("discount_total"), "discount_total"),
+        total_shipping=money(payload.get("shipping_total"), "shipping_total"),
+        total_tax=money(payload.get("total_tax"), "total_tax"),
         total=money(payload.get("total"), "total"),
         note=payload.get("customer_note") or None,
         source_payload_digest=payload_digest(payload),
@@ -74,7 +100,8 @@ def _customer(payload):
     billing = payload.get("billing") or {}
     customer_id = payload.get("customer_id")
     return CustomerData(
-        external_ref=str(customer_id) if customer_id else None,
+        # 0 (or "0") is WooCommerce's guest checkout.
+        external_ref=str(customer_id) if str(customer_id or 0) != "0" else None,
         email=billing.get("email") or None,
         phone=billing.get("phone") or None,
         first_name=billing.get("first_name") or None,
@@ -105,10 +132,10 @@ def _taxes(item, included, rates, base):
     tax lines (rate_percent), or derived from amount / base when absent."""
     taxes = []
     for tax in item.get("taxes") or ():
-        amount = money(tax.get("total"), "line tax")
+        amount = money(tax.get("total"), "taxes[].total")
         rate_line = rates.get(tax.get("id")) or {}
         if rate_line.get("rate_percent") is not None:
-            rate = money(rate_line["rate_percent"], "tax rate") / 100
+            rate = money(rate_line["rate_percent"], "tax_lines[].rate_percent") / 100
         elif base:
             rate = (amount / base).quantize(RATE_PLACES)
         else:
@@ -124,34 +151,45 @@ def _taxes(item, included, rates, base):
     return tuple(taxes)
 
 
-def _line(line, included, rates):
-    quantity = Decimal(str(line.get("quantity") or 0))
-    if not quantity:
-        raise ChannelPayloadError(f"Line {line.get('id')} has no quantity.")
-    subtotal = money(line.get("subtotal"), "line subtotal")
-    total = money(line.get("total"), "line total")
+def _coupon(line, included):
+    amount = money(line.get("discount"), "coupon_lines[].discount")
     if included:
-        subtotal += money(line.get("subtotal_tax"), "line subtotal tax")
-        total += money(line.get("total_tax"), "line tax")
+        amount += money(line.get("discount_tax"), "coupon_lines[].discount_tax")
+    code = line.get("code") or None
+    return DiscountData(title=code, code=code, amount=amount, kind="line")
+
+
+def _line(line, included, rates):
+    count = quantity(line.get("quantity"), "line_items[].quantity")
+    if not count:
+        raise ChannelPayloadError(f"Line {line.get('id')} has no quantity.")
+    subtotal = money(line.get("subtotal"), "line_items[].subtotal")
+    total = money(line.get("total"), "line_items[].total")
+    if included:
+        subtotal += money(line.get("subtotal_tax"), "line_items[].subtotal_tax")
+        total += money(line.get("total_tax"), "line_items[].total_tax")
     variation = line.get("variation_id")
     return OrderLineData(
         external_ref=str(line.get("id")),
         sku=line.get("sku") or None,
         variant_ref=str(variation or line.get("product_id") or "") or None,
         product_ref=str(line["product_id"]) if line.get("product_id") else None,
-        name=line.get("name"),
-        quantity=quantity,
-        unit_price=subtotal / quantity,
+        # The REST API sends product names HTML-escaped ("&ndash;").
+        name=html.unescape(line.get("name") or "") or None,
+        quantity=count,
+        unit_price=subtotal / count,
         discount_amount=subtotal - total,
-        taxes=_taxes(line, included, rates, money(line.get("total"), "line total")),
+        taxes=_taxes(
+            line, included, rates, money(line.get("total"), "line_items[].total")
+        ),
     )
 
 
 def _charge(line, included, rates, title, code):
-    price = money(line.get("total"), "charge total")
+    price = money(line.get("total"), "shipping_lines[].total")
     base = price
     if included:
-        price += money(line.get("total_tax"), "charge tax")
+        price += money(line.get("total_tax"), "shipping_lines[].total_tax")
     return ShippingLineData(
         title=title,
         code=code,

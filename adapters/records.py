@@ -21,9 +21,25 @@ def money(value, what):
         return ZERO
     try:
         # str() first: a JSON float like 89.99 must not become 89.98999...
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except InvalidOperation as exc:
         raise ChannelPayloadError(f"{what} is not an amount: {value!r}") from exc
+    if isinstance(value, bool) or not amount.is_finite():
+        raise ChannelPayloadError(f"{what} is not an amount: {value!r}")
+    return amount
+
+
+def quantity(value, what):
+    """A line quantity as Decimal (channels send 2, 2.0 or "2")."""
+    if value is None or value == "":
+        raise ChannelPayloadError(f"{what} is missing.")
+    return money(value, what)
+
+
+def normalize_email(email):
+    """Stripped, lower-cased email or None: the key that finds a returning buyer."""
+    email = (email or "").strip().lower()
+    return email or None
 
 
 def payload_digest(payload):
@@ -48,13 +64,20 @@ class AddressData:
 
 @dataclass(frozen=True)
 class CustomerData:
-    """The buyer; `external_ref` is None for a guest checkout."""
+    """The buyer; `external_ref` is None for a guest checkout.
+
+    `email` is always normalised (`normalize_email`), whatever the parser
+    passed: it is the key that matches a guest to an existing partner.
+    """
 
     external_ref: str | None = None
     email: str | None = None
     phone: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "email", normalize_email(self.email))
 
     @property
     def is_guest(self):
@@ -69,6 +92,24 @@ class TaxLineData:
     rate: Decimal
     amount: Decimal
     price_included: bool
+
+
+@dataclass(frozen=True)
+class DiscountData:
+    """One discount of the order; `kind` says where its amount is booked.
+
+    - ``line``: already inside the lines' `discount_amount`;
+    - ``shipping``: already inside the shipping lines' `discount_amount`;
+    - ``order``: on no line: the importer books it as its own discount line.
+
+    Only ``order`` discounts count again in `OrderData.computed_total`; the
+    others tell which code or promotion gave the line discounts.
+    """
+
+    title: str | None
+    code: str | None
+    amount: Decimal
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -116,7 +157,14 @@ class PaymentTransactionData:
 
 @dataclass(frozen=True)
 class OrderData:
-    """One channel order with the channel's own totals, as stated."""
+    """One channel order with the channel's own totals, as stated.
+
+    Amounts are in `currency`, the currency the channel settles in (for
+    Shopify the shop currency, not the buyer's `presentment_currency`), so
+    that the invoice matches the payout. `gift_card_amount` is what gift cards
+    paid: a payment, not a discount, so `total` includes it. Statuses are the
+    channel's own, lower-case; `adapters.orders.order_status_action` maps them.
+    """
 
     external_ref: str
     name: str
@@ -140,6 +188,7 @@ class OrderData:
     total_discount: Decimal = ZERO
     total_shipping: Decimal = ZERO
     total_tax: Decimal = ZERO
+    discounts: tuple = ()
     gift_card_amount: Decimal = ZERO
     is_high_risk: bool = False
     risk_reasons: tuple = ()
@@ -150,7 +199,12 @@ class OrderData:
     source_payload_digest: str = field(default="", compare=False)
 
     def computed_total(self):
-        """Lines − discounts + shipping (+ tax when prices exclude it)."""
+        """Lines − discounts + shipping (+ tax when prices exclude it).
+
+        Equal to `total` for a consistent payload; the importer checks this
+        before it builds anything, as a sale order built from an inconsistent
+        payload could never match the channel's total.
+        """
         lines = sum(
             (
                 line.unit_price * line.quantity - line.discount_amount
@@ -159,5 +213,8 @@ class OrderData:
             ZERO,
         )
         shipping = sum((s.price - s.discount_amount for s in self.shipping_lines), ZERO)
+        order_discounts = sum(
+            (d.amount for d in self.discounts if d.kind == "order"), ZERO
+        )
         tax = ZERO if self.taxes_included else self.total_tax
-        return lines + shipping + tax
+        return lines + shipping - order_discounts + tax

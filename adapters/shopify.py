@@ -84,6 +84,16 @@ MUTATION_COST = 10
 QUERY_COST = 50
 
 
+def rest_topic(enum_value):
+    """`INVENTORY_LEVELS_UPDATE` -> `inventory_levels/update`: the resource is
+    everything before the last underscore, except for topics we know."""
+    known = {topic.upper().replace("/", "_"): topic for topic in SHOPIFY_TOPIC_FLOWS}
+    if enum_value in known:
+        return known[enum_value]
+    resource, _sep, action = enum_value.lower().rpartition("_")
+    return f"{resource}/{action}" if resource else action
+
+
 def refill_seconds(cost):
     """Seconds until the bucket holds the requested cost again (None: unknown)."""
     status = cost.get("throttleStatus") or {}
@@ -313,7 +323,7 @@ class ShopifyAdapter(ChannelAdapter):
             subscriptions += [
                 {
                     "id": node["id"],
-                    "topic": node["topic"].lower().replace("_", "/", 1),
+                    "topic": rest_topic(node["topic"]),
                     "address": node.get("uri"),
                 }
                 for node in page["nodes"]

@@ -51,6 +51,13 @@ class SaleOrder(models.Model):
             lines += self._channel_line_commands(backend, line, product, taxes)
         for shipping in order.shipping_lines:
             lines += self._channel_shipping_commands(backend, shipping, taxes)
+        for discount in order.discounts:
+            if discount.kind == "order":  # on no line: booked as its own line
+                lines.append(
+                    self._channel_discount_command(
+                        backend, discount.amount, discount.code or discount.title, []
+                    )
+                )
         return {
             "partner_id": partner.id,
             "partner_invoice_id": Partner._resolve_address(

@@ -1,5 +1,5 @@
 """A protocol-faithful Shopify and WooCommerce stand-in for tests, demo and
-benchmarks (not imported by the addon)."""
+benchmarks: a real HTTP server on loopback (not imported by the addon)."""
 
 from .server import ChannelSimulator
 

@@ -1,26 +1,48 @@
-"""python -m simulator --port 8899 [--seed 1] [--variants 50]"""
+"""python -m simulator --port 8899 [--seed 1] [--state state.json]
+
+Serves until interrupted. With --state, the scenario in the file (see
+Scenario.snapshot) is replayed at start, and the file is rewritten with the
+scenario as it stands when the simulator stops.
+"""
 
 import argparse
-import time
+import json
+import signal
+import threading
+from pathlib import Path
 
 from .server import ChannelSimulator
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description="Shopify/WooCommerce simulator")
     parser.add_argument("--port", type=int, default=8899)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--variants", type=int, default=0, help="catalogue to seed")
-    args = parser.parse_args()
-    simulator = ChannelSimulator(seed=args.seed).start(port=args.port)
-    if args.variants:
-        simulator.state.seed_catalogue(args.variants, quantity=10)
-    print(f"simulator on {simulator.base_url}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        simulator.stop()
+    parser.add_argument("--state", type=Path, help="scenario JSON to load/persist")
+    parser.add_argument("--retry-time-scale", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    snapshot = _load(args.state)
+    sim = ChannelSimulator(
+        seed=snapshot.get("seed", args.seed), retry_time_scale=args.retry_time_scale
+    )
+    sim.start(port=args.port)
+    sim.scenario.restore(snapshot)
+    print(f"channel simulator on {sim.base_url}", flush=True)
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_args: stopped.set())
+    stopped.wait()
+    sim.stop()
+    if args.state:
+        args.state.write_text(
+            json.dumps(sim.scenario.snapshot(), indent=1, default=str)
+        )
+
+
+def _load(path):
+    if path and path.exists() and path.read_text().strip():
+        return json.loads(path.read_text())
+    return {}
 
 
 if __name__ == "__main__":

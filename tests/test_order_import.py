@@ -193,6 +193,16 @@ class OrderImportCommon(ChannelCommon):
         payload["total_price"] = str(total)
         payload["total_tax_set"] = shop_money(tax)
         payload["subtotal_price_set"] = shop_money(subtotal)
+        discounts = sum(
+            (
+                Decimal(a["amount_set"]["shop_money"]["amount"])
+                for line in lines
+                for a in line["discount_allocations"]
+            ),
+            Decimal(0),
+        )
+        payload["total_discounts_set"] = shop_money(discounts)
+        payload["total_discounts"] = str(discounts)
 
     def _deliver(self, payload, topic="orders/create", event_id=None, backend=None):
         """Send the payload through the webhook pipeline and run its jobs."""

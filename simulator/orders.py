@@ -1,0 +1,541 @@
+"""Orders as the simulator keeps them, one canonical record per order.
+
+A canonical order holds its amounts as `Decimal` in the presentment (buyer)
+currency; the shop-currency side is derived by converting every component
+(unit price, allocation, tax, shipping) and adding the converted components,
+so each currency is consistent on its own:
+
+    subtotal = line items - discounts
+    total    = subtotal + shipping + tax (when taxes are not included)
+
+Shopify's GraphQL node (shopify_graphql.py), Shopify's REST webhook body
+(shopify_payloads.py) and WooCommerce's order JSON (woocommerce_payloads.py)
+are all rendered from this record, so every view of one order agrees.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from .util import cents
+
+RATES = {"USD": Decimal("1"), "EUR": Decimal("0.92"), "GBP": Decimal("0.79")}
+RATES["CAD"] = Decimal("1.36")
+FIRST_NAMES = ("Ada", "Grace", "Alan", "Linus", "Margaret", "Ken", "Barbara")
+LAST_NAMES = ("Lovelace", "Hopper", "Turing", "Torvalds", "Hamilton", "Thompson")
+ADDRESSES = {
+    "US": ("350 Fifth Avenue", "New York", "10118", "New York", "NY"),
+    "FR": ("5 Avenue Anatole France", "Paris", "75007", "Paris", ""),
+    "GB": ("221B Baker Street", "London", "NW1 6XE", "England", "ENG"),
+    "CA": ("290 Bremner Blvd", "Toronto", "M5V 3L9", "Ontario", "ON"),
+}
+COUNTRIES = {"US": "United States", "FR": "France", "GB": "United Kingdom"}
+COUNTRIES["CA"] = "Canada"
+CURRENCY_COUNTRY = {"USD": "US", "EUR": "FR", "GBP": "GB", "CAD": "CA"}
+GATEWAYS = {
+    "shopify": ("shopify_payments", "paypal", "manual", "gift_card"),
+    "woocommerce": ("stripe", "paypal", "bacs", "cod"),
+}
+GATEWAY_TITLES = {
+    "stripe": "Credit Card (Stripe)",
+    "paypal": "PayPal",
+    "bacs": "Direct bank transfer",
+    "cod": "Cash on delivery",
+}
+
+
+class OrderBook:
+    """Builds and changes canonical orders in a `SimulatorState`."""
+
+    def __init__(self, state):
+        self.state = state
+
+    # === CREATE ===
+
+    def create(self, channel, **spec):
+        """A new order; see `Scenario.create_order` for the options."""
+        state = self.state
+        with state.lock:
+            currency = spec.get("currency") or state.currency
+            order = self._header(channel, spec, currency)
+            order["lines"] = self._lines(channel, spec, order)
+            self._apply_discounts(order, spec)
+            self._apply_taxes(order)
+            order["shipping_lines"] = self._shipping(channel, spec, order)
+            order["transactions"] = self._payments(channel, spec, order)
+            order["financial_status"] = spec.get("financial_status", "paid")
+            self._commit_stock(channel, order)
+            book = state.shopify_orders if channel == "shopify" else state.woo_orders
+            book[order["id"]] = order
+            return order
+
+    def _header(self, channel, spec, shop_currency):
+        state = self.state
+        presentment = spec.get("presentment_currency") or shop_currency
+        rate = RATES.get(presentment, Decimal(1)) / RATES.get(shop_currency, 1)
+        now = state.wall_clock()
+        if channel == "shopify":
+            order_id = str(state.new_big_id())
+            number = state.new_id("order_number", 1000)
+            name = f"#{number}"
+        else:
+            order_id = str(state.new_id("woo_order", 700))
+            number, name = int(order_id), order_id
+        country = spec.get("country") or CURRENCY_COUNTRY.get(presentment, "US")
+        customer = self._customer(channel, spec.get("customer", "new"), country)
+        return {
+            "channel": channel,
+            "id": order_id,
+            "number": number,
+            "name": name,
+            "token": f"{state.random.getrandbits(64):016x}",
+            "created_at": now,
+            "updated_at": now,
+            "processed_at": now,
+            "cancelled_at": None,
+            "cancel_reason": None,
+            "currency": shop_currency,
+            "presentment_currency": presentment,
+            "rate": cents(rate) if rate != 1 else Decimal(1),
+            "taxes_included": bool(spec.get("taxes_included", False)),
+            "tax_rate": Decimal(str(spec.get("tax_rate", "0.20"))),
+            "tax_title": spec.get("tax_title", "VAT"),
+            "customer": customer["record"],
+            "email": customer["email"],
+            "phone": customer["phone"],
+            "billing_address": customer["address"],
+            "shipping_address": dict(customer["address"]),
+            "note": spec.get("note"),
+            "tags": list(spec.get("tags") or ()),
+            "high_risk": bool(spec.get("high_risk", False)),
+            "discount_applications": [],
+            "refunds": [],
+            "fulfillments": [],
+        }
+
+    def _customer(self, channel, kind, country):
+        """Guest (no customer), a new customer, or a repeat one."""
+        state = self.state
+        known = state.customers[channel]
+        if kind == "repeat" and known:
+            record = state.random.choice(known)
+        else:
+            first = state.random.choice(FIRST_NAMES)
+            last = state.random.choice(LAST_NAMES)
+            serial = state.new_id("customer_serial", 0)
+            record = {
+                "id": str(
+                    state.new_big_id()
+                    if channel == "shopify"
+                    else state.new_id("woo_customer", 40)
+                ),
+                "first_name": first,
+                "last_name": last,
+                "email": f"{first}.{last}{serial}@example.com".lower(),
+                "phone": f"+1555{state.random.randint(1000000, 9999999)}",
+            }
+            if kind != "guest":
+                known.append(record)
+        address = make_address(record, country)
+        return {
+            "record": None if kind == "guest" else record,
+            "email": record["email"],
+            "phone": record["phone"],
+            "address": address,
+        }
+
+    def _lines(self, channel, spec, order):
+        state = self.state
+        wanted = spec.get("lines") or self._random_lines()
+        lines = []
+        for ref, quantity in wanted:
+            variant = state.variants.get(str(ref)) or state.variant_by_sku(str(ref))
+            if variant is None:
+                raise ValueError(f"Unknown variant or SKU {ref}")
+            product = state.products[variant["product"]]
+            lines.append(
+                {
+                    "id": str(
+                        state.new_big_id()
+                        if channel == "shopify"
+                        else state.new_id("woo_line", 300)
+                    ),
+                    "variant_id": variant["id"],
+                    "product_id": variant["product"],
+                    "woo_parent_id": variant["woo_parent_id"],
+                    "sku": variant["sku"],
+                    "title": product["title"],
+                    "variant_title": variant["title"],
+                    "quantity": int(quantity),
+                    "price": cents(variant["price"] * order["rate"]),
+                    "discounts": [],
+                    "tax": Decimal(0),
+                    "fulfilled": 0,
+                    "refunded": 0,
+                }
+            )
+        return lines
+
+    def _random_lines(self):
+        state = self.state
+        if not state.variants:
+            state.seed_catalogue(6, quantity=20)
+        refs = sorted(state.variants)
+        count = state.random.randint(1, min(3, len(refs)))
+        picked = state.random.sample(refs, count)
+        return [(ref, state.random.randint(1, 3)) for ref in picked]
+
+    def _apply_discounts(self, order, spec):
+        """A percentage off the first line, and an amount spread over all lines."""
+        percent = spec.get("line_discount_percent")
+        if percent:
+            index = self._discount_application(
+                order,
+                kind="manual",
+                title="Line discount",
+                value=percent,
+                value_type="percentage",
+                method="each",
+            )
+            line = order["lines"][0]
+            amount = cents(line_total(line) * Decimal(str(percent)) / 100)
+            line["discounts"].append({"application": index, "amount": amount})
+        amount = spec.get("order_discount")
+        if amount:
+            code = spec.get("discount_code", "WELCOME10")
+            index = self._discount_application(
+                order,
+                kind="discount_code",
+                title=code,
+                value=amount,
+                value_type="fixed_amount",
+                method="across",
+            )
+            self._allocate(order["lines"], index, cents(Decimal(str(amount))))
+
+    def _discount_application(self, order, *, kind, title, value, value_type, method):
+        order["discount_applications"].append(
+            {
+                "index": len(order["discount_applications"]),
+                "type": kind,
+                "code": title if kind == "discount_code" else None,
+                "title": title,
+                "value": Decimal(str(value)),
+                "value_type": value_type,
+                "allocation_method": method,
+                "target_selection": "all" if method == "across" else "explicit",
+                "target_type": "line_item",
+            }
+        )
+        return len(order["discount_applications"]) - 1
+
+    def _allocate(self, lines, index, amount):
+        """Spread `amount` in proportion to each line's net; last takes the rest."""
+        nets = [line_net(line) for line in lines]
+        base = sum(nets) or Decimal(1)
+        left = min(amount, sum(nets))
+        for position, (line, net) in enumerate(zip(lines, nets, strict=True)):
+            share = left if position == len(lines) - 1 else cents(amount * net / base)
+            share = min(share, left)
+            left -= share
+            line["discounts"].append({"application": index, "amount": share})
+
+    def _apply_taxes(self, order):
+        for line in order["lines"]:
+            line["tax"] = tax_of(line_net(line), order)
+
+    def _shipping(self, channel, spec, order):
+        price = spec.get("shipping", "4.90")
+        if price is None:
+            return []
+        amount = cents(Decimal(str(price)) * order["rate"])
+        return [
+            {
+                "id": str(
+                    self.state.new_big_id()
+                    if channel == "shopify"
+                    else self.state.new_id("woo_line", 300)
+                ),
+                "title": spec.get("shipping_title", "Standard"),
+                "code": "STANDARD",
+                "method_id": "flat_rate",
+                "price": amount,
+                "tax": tax_of(amount, order),
+                "refunded": Decimal(0),
+            }
+        ]
+
+    def _payments(self, channel, spec, order):
+        state = self.state
+        gateway = spec.get("gateway") or state.random.choice(GATEWAYS[channel])
+        status = spec.get("financial_status", "paid")
+        if status == "pending":
+            return []
+        kind = "authorization" if status == "authorized" else "sale"
+        return [
+            {
+                "id": str(
+                    state.new_big_id()
+                    if channel == "shopify"
+                    else state.new_id("woo_transaction", 0)
+                ),
+                "gateway": gateway,
+                "kind": kind,
+                "status": "success",
+                "amount": totals(order)["total"],
+                "authorization": _authorization(state.random, gateway),
+                "created_at": order["created_at"],
+                "parent_id": None,
+            }
+        ]
+
+    def _commit_stock(self, channel, order):
+        """The sale takes stock on the channel (what other systems see change)."""
+        state = self.state
+        for line in order["lines"]:
+            variant = state.variants[line["variant_id"]]
+            if channel == "woocommerce":
+                product = state.woo_products[variant["woo_id"]]
+                set_woo_stock(product, product["stock_quantity"] - line["quantity"])
+                product["date_modified"] = state.wall_clock()
+                continue
+            state.sell_on_channel(variant["id"], "1001", line["quantity"])
+
+    # === CHANGE ===
+
+    def touch(self, order):
+        """A change: updated_at moves forward, strictly, even within a second."""
+        now = self.state.wall_clock()
+        order["updated_at"] = max(now, order["updated_at"] + timedelta(seconds=1))
+        return order
+
+    def update(self, order, **changes):
+        """Merchant edits: note, tags, email, phone, shipping_address."""
+        with self.state.lock:
+            for key, value in changes.items():
+                if key not in ("note", "tags", "email", "phone", "shipping_address"):
+                    raise ValueError(f"Cannot change {key}")
+                order[key] = value
+            return self.touch(order)
+
+    def cancel(self, order, reason="customer"):
+        with self.state.lock:
+            order["cancelled_at"] = self.state.wall_clock()
+            order["cancel_reason"] = reason
+            if order["financial_status"] in ("pending", "authorized"):
+                order["financial_status"] = "voided"
+            return self.touch(order)
+
+    def refund(self, order, lines=(), shipping=False, restock=True, note=None):
+        """Refund `lines` [(line id or SKU, quantity)] and maybe the shipping.
+
+        Restocking puts the quantity back on the channel (Shopify location
+        1001, the WooCommerce product); the refund is paid back through the
+        order's first gateway.
+        """
+        state = self.state
+        with state.lock:
+            refund_lines = [
+                self._refund_line(order, ref, quantity, restock)
+                for ref, quantity in lines
+            ]
+            shipping_amount = self._refund_shipping(order) if shipping else Decimal(0)
+            amount = (
+                sum(
+                    (r["amount"] + (0 if order["taxes_included"] else r["tax"]))
+                    for r in refund_lines
+                )
+                + shipping_amount
+            )
+            refund = {
+                "id": str(
+                    state.new_big_id()
+                    if order["channel"] == "shopify"
+                    else state.new_id("woo_order", 700)
+                ),
+                "created_at": state.wall_clock(),
+                "note": note,
+                "restock": restock,
+                "lines": refund_lines,
+                "shipping": shipping_amount,
+                "amount": cents(amount),
+                "transactions": [self._refund_transaction(order, cents(amount))],
+            }
+            order["refunds"].append(refund)
+            refunded = sum(r["amount"] for r in order["refunds"])
+            order["financial_status"] = (
+                "refunded"
+                if refunded >= totals(order)["total"]
+                else "partially_refunded"
+            )
+            self.touch(order)
+            return refund
+
+    def _refund_line(self, order, ref, quantity, restock):
+        line = next(
+            (line for line in order["lines"] if ref in (line["id"], line["sku"])),
+            None,
+        )
+        if line is None or quantity > line["quantity"] - line["refunded"]:
+            raise ValueError(f"Cannot refund {quantity} of {ref}")
+        line["refunded"] += quantity
+        share = Decimal(quantity) / line["quantity"]
+        if restock:
+            self._restock(order, line, quantity)
+        return {
+            "id": str(self.state.new_big_id()),
+            "line_id": line["id"],
+            "quantity": quantity,
+            "amount": cents(line_net(line) * share),
+            "tax": cents(line["tax"] * share),
+            "restock_type": "return" if restock else "no_restock",
+            "location_id": "1001" if restock else None,
+        }
+
+    def _restock(self, order, line, quantity):
+        state = self.state
+        variant = state.variants[line["variant_id"]]
+        if order["channel"] == "woocommerce":
+            product = state.woo_products[variant["woo_id"]]
+            set_woo_stock(product, product["stock_quantity"] + quantity)
+            return
+        item = variant["inventory_item"]
+        state.set_level(
+            item, "1001", "available", state.levels[(item, "1001")] + quantity, "refund"
+        )
+
+    def _refund_shipping(self, order):
+        amount = Decimal(0)
+        for line in order["shipping_lines"]:
+            amount += line["price"] + (0 if order["taxes_included"] else line["tax"])
+            line["refunded"] = line["price"]
+        return amount
+
+    def _refund_transaction(self, order, amount):
+        parent = (order["transactions"] or [{}])[0]
+        return {
+            "id": str(
+                self.state.new_big_id()
+                if order["channel"] == "shopify"
+                else self.state.new_id("woo_transaction", 0)
+            ),
+            "gateway": parent.get("gateway", "manual"),
+            "kind": "refund",
+            "status": "success",
+            "amount": amount,
+            "authorization": _authorization(
+                self.state.random, parent.get("gateway", "manual")
+            ),
+            "created_at": self.state.wall_clock(),
+            "parent_id": parent.get("id"),
+        }
+
+    def fulfill(self, order, quantities, location="1001", tracking=None):
+        """Record a fulfillment of {line id: quantity} (what a client sends)."""
+        with self.state.lock:
+            lines = {line["id"]: line for line in order["lines"]}
+            for line_id, quantity in quantities.items():
+                line = lines[line_id]
+                line["fulfilled"] += quantity
+            fulfillment = {
+                "id": str(self.state.new_id("fulfillment", 4_500_000)),
+                "order_id": order["id"],
+                "location_id": location,
+                "lines": dict(quantities),
+                "tracking": tracking or {},
+                "created_at": self.state.wall_clock(),
+                "status": "SUCCESS",
+            }
+            order["fulfillments"].append(fulfillment)
+            self.state.fulfillments.append(fulfillment)
+            self.touch(order)
+            return fulfillment
+
+
+# === AMOUNTS ===
+
+
+def line_total(line):
+    return line["price"] * line["quantity"]
+
+
+def line_discount(line):
+    return sum((d["amount"] for d in line["discounts"]), Decimal(0))
+
+
+def line_net(line):
+    return line_total(line) - line_discount(line)
+
+
+def tax_of(amount, order):
+    """Tax inside (taxes included) or on top of (excluded) `amount`."""
+    rate = order["tax_rate"]
+    if order["taxes_included"]:
+        return cents(amount * rate / (1 + rate))
+    return cents(amount * rate)
+
+
+def converter(order, shop_side):
+    """Presentment -> shop currency, component by component."""
+    rate = order["rate"]
+    if not shop_side or rate == 1:
+        return cents
+    return lambda amount: cents(Decimal(amount) / rate)
+
+
+def totals(order, shop_side=False):
+    """Every order total in one currency, from converted components."""
+    convert = converter(order, shop_side)
+    lines = order["lines"]
+    line_items = sum((convert(line["price"]) * line["quantity"] for line in lines), 0)
+    discounts = sum(
+        (convert(d["amount"]) for line in lines for d in line["discounts"]), 0
+    )
+    line_tax = sum((convert(line["tax"]) for line in lines), 0)
+    shipping = sum((convert(s["price"]) for s in order["shipping_lines"]), 0)
+    shipping_tax = sum((convert(s["tax"]) for s in order["shipping_lines"]), 0)
+    tax = line_tax + shipping_tax
+    subtotal = line_items - discounts
+    total = subtotal + shipping + (0 if order["taxes_included"] else tax)
+    refunded = sum((convert(r["amount"]) for r in order["refunds"]), 0)
+    return {
+        "line_items": cents(line_items),
+        "discounts": cents(discounts),
+        "subtotal": cents(subtotal),
+        "shipping": cents(shipping),
+        "tax": cents(tax),
+        "line_tax": cents(line_tax),
+        "shipping_tax": cents(shipping_tax),
+        "total": cents(total),
+        "refunded": cents(refunded),
+    }
+
+
+def set_woo_stock(product, quantity):
+    product["stock_quantity"] = quantity
+    product["stock_status"] = "instock" if quantity > 0 else "outofstock"
+
+
+def make_address(person, country):
+    street, city, postcode, province, province_code = ADDRESSES[country]
+    return {
+        "first_name": person["first_name"],
+        "last_name": person["last_name"],
+        "name": f"{person['first_name']} {person['last_name']}",
+        "company": None,
+        "address1": street,
+        "address2": None,
+        "city": city,
+        "zip": postcode,
+        "province": province,
+        "province_code": province_code,
+        "country": COUNTRIES[country],
+        "country_code": country,
+        "phone": person["phone"],
+    }
+
+
+def _authorization(rng, gateway):
+    """Gateway-looking transaction references (ch_..., PAYID-..., ...)."""
+    token = f"{rng.getrandbits(80):020X}"
+    prefixes = {"shopify_payments": "ch_", "stripe": "ch_", "paypal": "PAYID-"}
+    return prefixes.get(gateway, "") + token if gateway != "manual" else None

@@ -1,0 +1,480 @@
+"""Scenario control: what happens on the channels besides the client's calls.
+
+Every method returns plain JSON-able data, so the `/_sim/...` admin endpoints
+(server.py) can expose exactly this API to another process. Each call is also
+journaled; `snapshot()`/`restore()` replay the journal from the seed, which is
+how `python -m simulator --state file.json` persists a scenario.
+"""
+
+import functools
+import inspect
+from decimal import Decimal
+
+from .orders import totals
+from .shopify_payloads import (
+    app_uninstalled_payload,
+    inventory_level_payload,
+    order_payload,
+    refund_payload,
+)
+from .util import cents, iso_z, money
+from .woocommerce_payloads import order_json
+
+
+def journaled(method):
+    """Record the call (name and keyword arguments) for replay."""
+
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        arguments = dict(bound.arguments)
+        arguments.pop("self")
+        arguments.update(arguments.pop("spec", None) or {})
+        arguments.update(arguments.pop("changes", None) or {})
+        self.journal.append({"action": method.__name__, **arguments})
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+class Scenario:
+    """`sim.scenario`: seed, sell, refund, pay out, break things, read back."""
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.state = sim.state
+        self.book = sim.book
+        self.sender = sim.sender
+        self.journal = []
+
+    # === CATALOGUE AND INVENTORY ===
+
+    @journaled
+    def seed_catalogue(self, count=10, quantity=10, max_variants=3):
+        """`count` variants (SKUs SIM-000001...) on both channels."""
+        return self.state.seed_catalogue(count, quantity, max_variants)
+
+    @journaled
+    def set_inventory(self, variant, available, location="1001", notify=True):
+        """Someone else changes a Shopify level (a count, a POS sale...)."""
+        state = self.state
+        with state.lock:
+            item = self._variant(variant)["inventory_item"]
+            state.set_level(item, location, "available", int(available), "merchant")
+            payload = inventory_level_payload(
+                item, location, int(available), state.wall_clock()
+            )
+        if notify:
+            self.sender.shopify_event([("inventory_levels/update", payload)])
+        return {"inventory_item": item, "location": location, "available": available}
+
+    @journaled
+    def set_woo_stock(self, variant, quantity, notify=True):
+        """Someone else changes a WooCommerce stock quantity."""
+        state = self.state
+        with state.lock:
+            product = state.woo_products[self._variant(variant)["woo_id"]]
+            product["stock_quantity"] = int(quantity)
+            product["stock_status"] = "instock" if int(quantity) > 0 else "outofstock"
+            product["date_modified"] = state.wall_clock()
+        if notify:
+            self.sender.woo_event("product.updated", product["id"])
+        return {"id": product["id"], "stock_quantity": product["stock_quantity"]}
+
+    def _variant(self, ref):
+        state = self.state
+        variant = state.variants.get(str(ref)) or state.variant_by_sku(str(ref))
+        if variant is None:
+            raise ValueError(f"Unknown variant or SKU {ref}")
+        return variant
+
+    # === ORDERS ===
+
+    @journaled
+    def create_order(self, channel="shopify", notify=True, **spec):
+        """A customer orders on `channel`; webhooks fire unless `notify=False`.
+
+        Options: lines=[(variant id or SKU, quantity)] (random when omitted),
+        currency (presentment, e.g. "EUR"), taxes_included, tax_rate ("0.20"),
+        line_discount_percent, order_discount (amount) with discount_code,
+        shipping ("4.90", None for none), customer ("new", "guest",
+        "repeat"), high_risk, gateway, financial_status ("paid", "pending",
+        "authorized"), note, tags.
+        """
+        spec = _order_options(spec)
+        order = self.book.create(channel, **spec)
+        if notify:
+            self._announce(order, "create")
+        return self.summary(channel, order["id"])
+
+    @journaled
+    def update_order(self, channel, order_id, notify=True, **changes):
+        order = self._order(channel, order_id)
+        self.book.update(order, **changes)
+        if notify:
+            self._announce(order, "update")
+        return self.summary(channel, order_id)
+
+    @journaled
+    def cancel_order(self, channel, order_id, reason="customer", notify=True):
+        order = self._order(channel, order_id)
+        self.book.cancel(order, reason)
+        if notify:
+            self._announce(order, "cancel")
+        return self.summary(channel, order_id)
+
+    @journaled
+    def refund_order(
+        self,
+        channel,
+        order_id,
+        *,
+        lines=(),
+        shipping=False,
+        restock=True,
+        note=None,
+        notify=True,
+    ):
+        """Partial or full refund: lines=[(line id or SKU, quantity)]."""
+        order = self._order(channel, order_id)
+        refund = self.book.refund(
+            order, [tuple(x) for x in lines], shipping, restock, note
+        )
+        if notify and channel == "shopify":
+            items = [
+                ("refunds/create", refund_payload(order, refund)),
+                ("orders/updated", order_payload(order)),
+            ]
+            items += self._level_payloads(order, refund) if restock else []
+            self.sender.shopify_event(items)
+        elif notify:
+            self.sender.woo_event("order.updated", int(order["id"]))
+        return {"id": refund["id"], "amount": money(refund["amount"])}
+
+    def _announce(self, order, action):
+        """The webhooks one merchant action triggers (one Event-Id)."""
+        if order["channel"] == "woocommerce":
+            topic = "order.created" if action == "create" else "order.updated"
+            self.sender.woo_event(topic, int(order["id"]))
+            return
+        payload = order_payload(order)
+        topics = {
+            "create": ["orders/create"]
+            + (["orders/paid"] if order["financial_status"] == "paid" else []),
+            "update": ["orders/updated"],
+            "cancel": ["orders/cancelled", "orders/updated"],
+        }[action]
+        items = [(topic, payload) for topic in topics]
+        if action == "create":
+            items += self._level_payloads(order)
+        self.sender.shopify_event(items)
+
+    def _level_payloads(self, order, refund=None):
+        state = self.state
+        wanted = (
+            [line["variant_id"] for line in order["lines"]]
+            if refund is None
+            else [
+                line["variant_id"]
+                for line in order["lines"]
+                if any(r["line_id"] == line["id"] for r in refund["lines"])
+            ]
+        )
+        payloads = []
+        for ref in wanted:
+            item = state.variants[ref]["inventory_item"]
+            if (item, "1001") in state.levels:
+                payloads.append(
+                    (
+                        "inventory_levels/update",
+                        inventory_level_payload(
+                            item,
+                            "1001",
+                            state.levels[(item, "1001")],
+                            state.wall_clock(),
+                        ),
+                    )
+                )
+        return payloads
+
+    def _order(self, channel, order_id):
+        book = (
+            self.state.shopify_orders if channel == "shopify" else self.state.woo_orders
+        )
+        order = book.get(str(order_id))
+        if order is None:
+            raise ValueError(f"Unknown {channel} order {order_id}")
+        return order
+
+    def summary(self, channel, order_id):
+        """What a test needs to find the order again and check its totals."""
+        order = self._order(channel, order_id)
+        amounts = totals(order)
+        return {
+            "channel": channel,
+            "id": order["id"],
+            "name": order["name"],
+            "currency": order["currency"],
+            "presentment_currency": order["presentment_currency"],
+            "total": money(amounts["total"]),
+            "subtotal": money(amounts["subtotal"]),
+            "tax": money(amounts["tax"]),
+            "discounts": money(amounts["discounts"]),
+            "shipping": money(amounts["shipping"]),
+            "financial_status": order["financial_status"],
+            "customer_id": order["customer"]["id"] if order["customer"] else None,
+            "lines": [
+                {"id": line["id"], "sku": line["sku"], "quantity": line["quantity"]}
+                for line in order["lines"]
+            ],
+        }
+
+    def order_json(self, channel, order_id):
+        """The order as the channel serialises it (webhook body / GET)."""
+        order = self._order(channel, order_id)
+        if channel == "shopify":
+            return order_payload(order)
+        return order_json(order, self.state, self.sim.base_url)
+
+    # === SHOPIFY PAYMENTS ===
+
+    @journaled
+    def create_payout(self, status="paid"):
+        """Balance transactions for Shopify Payments charges and refunds not
+        yet paid out, and the payout that pays them."""
+        state = self.state
+        with state.lock:
+            self._new_balance_transactions()
+            entries = [e for e in state.balance_transactions if not e["payout_id"]]
+            if not entries:
+                return None
+            payout_id = str(state.new_id("payout", 623721000))
+            for entry in entries:
+                entry["payout_id"], entry["payout_status"] = payout_id, status
+            payout = {
+                "id": payout_id,
+                "date": state.wall_clock(),
+                "status": status,
+                "net": sum((e["net"] for e in entries), Decimal(0)),
+                "summary": _payout_summary(entries),
+            }
+            state.payouts.append(payout)
+            return {
+                "id": payout_id,
+                "net": money(payout["net"]),
+                "transactions": [e["id"] for e in entries],
+            }
+
+    def _new_balance_transactions(self):
+        state = self.state
+        known = {e["source_order_transaction_id"] for e in state.balance_transactions}
+        created = []
+        for order in state.shopify_orders.values():
+            for transaction in _payment_transactions(order):
+                if int(transaction["id"]) in known:
+                    continue
+                created.append(self._balance_entry(order, transaction))
+        state.balance_transactions += created
+        return created
+
+    def _balance_entry(self, order, transaction):
+        rate = order["rate"]
+        amount = (
+            cents(transaction["amount"] / rate) if rate != 1 else transaction["amount"]
+        )
+        is_refund = transaction["kind"] == "refund"
+        fee = (
+            Decimal(0)
+            if is_refund
+            else cents(amount * Decimal("0.029") + Decimal("0.30"))
+        )
+        signed = -amount if is_refund else amount
+        return {
+            "id": str(self.state.new_id("balance_transaction", 798000000)),
+            "type": "refund" if is_refund else "charge",
+            "source_type": "refund" if is_refund else "charge",
+            "source_id": int(transaction["id"]) % 10**12,
+            "source_order_transaction_id": int(transaction["id"]),
+            "date": transaction["created_at"],
+            "amount": signed,
+            "fee": fee,
+            "net": signed - fee,
+            "order_id": order["id"],
+            "payout_id": None,
+            "payout_status": None,
+        }
+
+    # === APP ===
+
+    @journaled
+    def uninstall_app(self):
+        """The merchant uninstalls the app: app/uninstalled, then silence."""
+        self.sender.shopify_event(
+            [("app/uninstalled", app_uninstalled_payload(self.state))]
+        )
+        return {"ok": True}
+
+    # === FAULTS ===
+
+    def inject(self, api, kind, count=1, seconds=None, **options):
+        """Arm a fault (faults.py); e.g. inject("woocommerce", "429", 2)."""
+        return self.state.inject(api, kind, count, seconds, **options)
+
+    def clear_faults(self):
+        self.state.faults.clear()
+        return {"ok": True}
+
+    def faults(self):
+        """The faults still armed."""
+        return self.state.faults.pending()
+
+    # === READ BACK ===
+
+    def report(self):
+        """What the clients did, for assertions from another process."""
+        state = self.state
+        with state.lock:
+            return {
+                "levels": [
+                    {"inventory_item": item, "location": location, "available": qty}
+                    for (item, location), qty in sorted(state.levels.items())
+                ],
+                "woo_stock": {
+                    str(p["id"]): p["stock_quantity"]
+                    for p in state.woo_products.values()
+                    if p["manage_stock"]
+                },
+                "mutations": list(state.mutations),
+                "inventory_history": [
+                    {**h, "at": iso_z(h["at"])} for h in state.level_history
+                ],
+                "fulfillments": [
+                    {**f, "created_at": iso_z(f["created_at"])}
+                    for f in state.fulfillments
+                ],
+                "calls": dict(state.calls),
+                "cost": dict(state.cost),
+                "idempotency_keys": list(state.idempotency_keys),
+                "faults_fired": list(state.faults.fired),
+                "webhooks": {
+                    "shopify": [
+                        {"id": w["id"], "topic": w["topic"], "uri": w["uri"]}
+                        for w in state.shopify_webhooks.values()
+                    ],
+                    "woocommerce": [
+                        {k: h[k] for k in ("id", "topic", "delivery_url", "status")}
+                        | {"failure_count": h["failure_count"]}
+                        for h in state.woo_webhooks.values()
+                    ],
+                },
+            }
+
+    def deliveries(self):
+        return [
+            {
+                "channel": d.channel,
+                "topic": d.topic,
+                "url": d.url,
+                "status": d.status,
+                "attempt": d.attempt,
+                "headers": d.headers,
+                "body": d.body.decode("utf-8", "replace"),
+            }
+            for d in list(self.sender.deliveries)
+        ]
+
+    # === PERSISTENCE ===
+
+    def snapshot(self):
+        """Seed + journal + the levels clients set: enough to rebuild."""
+        report = self.report()
+        return {
+            "seed": self.state.seed,
+            "steps": list(self.journal),
+            "levels": report["levels"],
+            "woo_stock": report["woo_stock"],
+        }
+
+    def restore(self, snapshot):
+        """Replay `snapshot()` (or a hand-written {"steps": [...]})."""
+        for step in snapshot.get("steps", ()):
+            arguments = dict(step)
+            action = arguments.pop("action")
+            if action not in REPLAYABLE:
+                raise ValueError(f"Unknown scenario action {action}")
+            getattr(self, action)(**{**arguments, **_quiet(action)})
+        with self.state.lock:
+            for level in snapshot.get("levels", ()):
+                key = (level["inventory_item"], level["location"])
+                if key in self.state.levels:
+                    self.state.levels[key] = level["available"]
+            for ref, quantity in snapshot.get("woo_stock", {}).items():
+                if ref in self.state.woo_products:
+                    self.state.woo_products[ref]["stock_quantity"] = quantity
+
+
+REPLAYABLE = (
+    "seed_catalogue",
+    "set_inventory",
+    "set_woo_stock",
+    "create_order",
+    "update_order",
+    "cancel_order",
+    "refund_order",
+    "create_payout",
+    "uninstall_app",
+)
+
+
+def _quiet(action):
+    """Replaying a journal does not re-send its webhooks."""
+    silent = {"create_payout", "uninstall_app", "seed_catalogue"}
+    return {} if action in silent else {"notify": False}
+
+
+def _order_options(spec):
+    """JSON-friendly options -> OrderBook options (lines as tuples)."""
+    spec = dict(spec)
+    if spec.get("lines"):
+        spec["lines"] = [tuple(line) for line in spec["lines"]]
+    if "currency" in spec:
+        spec["presentment_currency"] = spec.pop("currency")
+    return spec
+
+
+def _payment_transactions(order):
+    payments = [t for t in order["transactions"] if t["gateway"] == "shopify_payments"]
+    refunds = [
+        t
+        for refund in order["refunds"]
+        for t in refund["transactions"]
+        if t["gateway"] == "shopify_payments"
+    ]
+    return payments + refunds
+
+
+def _payout_summary(entries):
+    charges = [e for e in entries if e["type"] == "charge"]
+    refunds = [e for e in entries if e["type"] == "refund"]
+    zero = Decimal(0)
+    summary = {
+        "chargesGross": sum((e["amount"] for e in charges), zero),
+        "chargesFee": sum((e["fee"] for e in charges), zero),
+        "refundsFeeGross": sum((e["amount"] for e in refunds), zero),
+        "refundsFee": sum((e["fee"] for e in refunds), zero),
+    }
+    for key in (
+        "adjustmentsFee",
+        "adjustmentsGross",
+        "advanceFees",
+        "advanceGross",
+        "reservedFundsFee",
+        "reservedFundsGross",
+        "retriedPayoutsFee",
+        "retriedPayoutsGross",
+        "usdcRebateCreditAmount",
+    ):
+        summary[key] = zero
+    return summary
