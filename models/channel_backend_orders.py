@@ -12,25 +12,19 @@ class ChannelBackend(models.Model):
 
     shipping_product_id = fields.Many2one(
         "product.product",
-        default=lambda self: self.env.ref(
-            "channel_connector.product_channel_shipping", raise_if_not_found=False
-        ),
+        default=lambda self: self._default_line_product("shipping"),
         domain="[('type', '=', 'service')]",
         help="Service product of the shipping lines.",
     )
     discount_product_id = fields.Many2one(
         "product.product",
-        default=lambda self: self.env.ref(
-            "channel_connector.product_channel_discount", raise_if_not_found=False
-        ),
+        default=lambda self: self._default_line_product("discount"),
         domain="[('type', '=', 'service')]",
         help="Service product of the discount lines.",
     )
     gift_card_product_id = fields.Many2one(
         "product.product",
-        default=lambda self: self.env.ref(
-            "channel_connector.product_channel_gift_card", raise_if_not_found=False
-        ),
+        default=lambda self: self._default_line_product("gift_card"),
         domain="[('type', '=', 'service')]",
         help="Service product of sold gift cards.",
     )
@@ -43,6 +37,12 @@ class ChannelBackend(models.Model):
     )
 
     # === BUSINESS METHODS ===
+
+    def _default_line_product(self, kind):
+        """The service product this addon ships for `kind` lines."""
+        return self.env.ref(
+            f"channel_connector.product_channel_{kind}", raise_if_not_found=False
+        )
 
     def _get_order_action(self, order):
         """What to do with an order in its channel status (see README table)."""

@@ -1,29 +1,14 @@
 import json
-import os
-from pathlib import Path
 
 from odoo import Command
 from odoo.tests.common import new_test_user
 
 from odoo.addons.base.tests.common import BaseCommon
 
+from .reference import reference_path
+
 SHOPIFY_VECTOR_SECRET = "test_app_client_secret_NOT_REAL"
 WOOCOMMERCE_VECTOR_SECRET = "test_wc_webhook_secret_NOT_REAL"
-
-
-def reference_path(*parts):
-    """A file of ../shared/reference, wherever the tests run from.
-
-    The tests run from a copy of the addon under .build/, so the folder is
-    found by walking up to the directory that has `shared/reference` beside it.
-    """
-    if os.environ.get("CHANNEL_REFERENCE_DIR"):
-        return Path(os.environ["CHANNEL_REFERENCE_DIR"], *parts)
-    for folder in Path(__file__).resolve().parents:
-        candidate = folder / "shared" / "reference"
-        if candidate.is_dir():
-            return candidate.joinpath(*parts)
-    raise FileNotFoundError("No shared/reference folder above the tests.")
 
 
 def shopify_vector(topic):

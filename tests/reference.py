@@ -1,7 +1,12 @@
 """Where ../shared/reference is, wherever the tests run from."""
 
+import gzip
+import json
 import os
+from functools import cache
 from pathlib import Path
+
+from graphql import build_client_schema
 
 
 def reference_path(*parts):
@@ -21,3 +26,10 @@ def reference_path(*parts):
             if candidate.is_dir():
                 return candidate.joinpath(*parts)
     raise FileNotFoundError("No shared/reference folder above the tests.")
+
+
+@cache
+def admin_schema():
+    """Shopify's real Admin API 2026-07 schema, loaded once per test run."""
+    with gzip.open(reference_path("shopify", "admin_2026-07.json.gz")) as file:
+        return build_client_schema(json.load(file)["data"])

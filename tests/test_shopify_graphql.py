@@ -1,14 +1,13 @@
 import dataclasses
-import gzip
 import json
 
-from graphql import build_client_schema, parse, validate
+from graphql import parse, validate
 
 from odoo.tests import BaseCase, tagged
 
 from ..adapters import orders_shopify, shopify
 from ..adapters.orders_shopify import parse_shopify_graphql_order, parse_shopify_order
-from .common import reference_path
+from .reference import admin_schema, reference_path
 
 DOCUMENTS = {
     "shop": shopify.SHOP_QUERY,
@@ -33,9 +32,7 @@ class TestShopifyGraphqlDocuments(BaseCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        path = reference_path("shopify", "admin_2026-07.json.gz")
-        with gzip.open(path) as file:
-            cls.schema = build_client_schema(json.load(file)["data"])
+        cls.schema = admin_schema()
 
     def test_documents_validate(self):
         for name, document in DOCUMENTS.items():
