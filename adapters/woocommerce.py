@@ -3,6 +3,7 @@
 from urllib.parse import parse_qs
 
 from .base import ChannelAdapter
+from .catalogue import ChannelVariant
 from .exceptions import ChannelPayloadError
 from .orders_woocommerce import parse_woocommerce_order
 from .signatures import sign_base64
@@ -93,6 +94,39 @@ class WooCommerceAdapter(ChannelAdapter):
         orders = [parse_woocommerce_order(item) for item in response.json()]
         total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
         return orders, (str(page + 1) if page < total_pages else None)
+
+    # Catalogue
+
+    def fetch_variants(self, cursor=None):
+        """One page of products: simple products and the variations of the
+        variable ones (their parent as `product_ref`); cursor = page number.
+
+        :return: ([ChannelVariant], next page or None)
+        """
+        page = int(cursor or 1)
+        response = self.get(
+            "products", params={"per_page": 100, "page": page, "orderby": "id"}
+        )
+        variants = []
+        for product in response.json():
+            if product.get("type") == "variable":
+                variants += self._fetch_variations(product)
+            else:
+                variants.append(_variant(product, parent=None))
+        total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
+        return variants, (str(page + 1) if page < total_pages else None)
+
+    def _fetch_variations(self, product):
+        variants, page, total_pages = [], 1, 1
+        while page <= total_pages:
+            response = self.get(
+                f"products/{product['id']}/variations",
+                params={"per_page": 100, "page": page},
+            )
+            variants += [_variant(item, parent=product) for item in response.json()]
+            total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
+            page += 1
+        return variants
 
     # Webhook subscriptions
 
@@ -232,3 +266,16 @@ class WooCommerceAdapter(ChannelAdapter):
     def parse_order(self, payload):
         """Override of `ChannelAdapter`: see `orders_woocommerce`."""
         return parse_woocommerce_order(payload)
+
+
+def _variant(item, parent):
+    title = item.get("name") or ""
+    if parent and not title:
+        options = ", ".join(a.get("option", "") for a in item.get("attributes") or ())
+        title = f"{parent.get('name', '')} - {options}".strip(" -")
+    return ChannelVariant(
+        variant_ref=str(item["id"]),
+        sku=(item.get("sku") or "").strip() or None,
+        title=title,
+        product_ref=str(parent["id"]) if parent else None,
+    )

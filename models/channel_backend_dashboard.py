@@ -1,9 +1,15 @@
+import logging
 from collections import defaultdict
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..adapters.webhooks import FLOW_CATALOG, FLOW_ORDERS, FLOW_STOCK
+
+_logger = logging.getLogger(__name__)
 
 ORDER_CORRECTION_TYPES = ("missing_mapping", "validation", "total_mismatch")
 PAYMENT_TYPES = ("payment_missing_reference", "payment_mismatch", "refund_incomplete")
@@ -159,17 +165,48 @@ class ChannelBackend(models.Model):
             values[backend.id]["kpi_queue_backlog"] = count
 
     def _mark_flow_success(self, flow, moment=None):
-        """Record that a flow just synced successfully (dashboard, map)."""
+        """Record that a flow just synced successfully (dashboard, map).
+
+        Stamped after the commit on a cursor of its own, skipping a row that
+        another transaction holds: every order job stamps its backend, and two
+        jobs writing one row in their transactions fail to serialize (and are
+        retried whole) under Odoo's repeatable-read isolation.
+        """
         field_name = {
             FLOW_ORDERS: "last_sync_orders",
             FLOW_STOCK: "last_sync_stock",
             FLOW_CATALOG: "last_sync_catalog",
         }.get(flow)
-        if field_name:
-            self.sudo().write({field_name: moment or fields.Datetime.now()})
+        if not field_name or not self:
+            return
+        registry, backend_ids = self.env.registry, self.ids
+        moment = moment or fields.Datetime.now()
+
+        @self.env.cr.postcommit.add
+        def stamp():
+            try:
+                with registry.cursor() as cr:
+                    cr.execute(_stamp_query(field_name, backend_ids, moment))
+            except psycopg2.errors.SerializationFailure:
+                _logger.debug("flow success of %s not stamped: row busy", backend_ids)
 
     @api.model
     def _cron_snapshot_kpis(self):
         """Cron: store today's figures of every backend (one row per day)."""
         backends = self.with_context(active_test=False).search([])
         return self.env["channel.kpi.snapshot"]._store_for(backends)
+
+
+def _stamp_query(field_name, backend_ids, moment):
+    """Move a flow's last success forward on the rows nobody holds."""
+    column = SQL.identifier(field_name)
+    return SQL(
+        """
+        UPDATE channel_backend SET %(column)s = GREATEST(%(column)s, %(moment)s)
+         WHERE id IN (SELECT id FROM channel_backend
+                       WHERE id = ANY(%(ids)s) FOR UPDATE SKIP LOCKED)
+        """,
+        column=column,
+        moment=moment,
+        ids=backend_ids,
+    )

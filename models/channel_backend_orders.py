@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 from ..adapters.orders import DEFAULT_STATUS_ACTIONS, order_status_action
 
@@ -35,6 +35,30 @@ class ChannelBackend(models.Model):
         help="{'<financial status>': 'wait|quotation|confirm|cancel'} replacing "
         "the default table for this backend.",
     )
+
+    tax_rounding_warning = fields.Char(compute="_compute_tax_rounding_warning")
+
+    # === COMPUTE METHODS ===
+
+    @api.depends("company_id.tax_calculation_rounding_method", "provider")
+    def _compute_tax_rounding_warning(self):
+        """Shopify and WooCommerce round taxes per line: a company rounding
+        globally computes totals a cent or two apart, and such orders wait on
+        `total_mismatch` exceptions."""
+        for backend in self:
+            rounds_globally = (
+                backend.company_id.tax_calculation_rounding_method == "round_globally"
+            )
+            backend.tax_rounding_warning = (
+                self.env._(
+                    "%(company)s rounds taxes globally; the channel rounds them per "
+                    "line, so some order totals will differ by a cent. Set "
+                    "Accounting > Settings > Rounding Method to 'Round per Line'.",
+                    company=backend.company_id.name,
+                )
+                if rounds_globally and backend.supports_order_import
+                else False
+            )
 
     # === BUSINESS METHODS ===
 

@@ -4,9 +4,9 @@ from odoo import api, fields, models
 class ChannelProductBinding(models.Model):
     """A channel variant bound to one `product.product` (never a template).
 
-    Made by the order import when a line's SKU matches a product's internal
-    reference, or by hand; later imports use the binding first, so renaming a
-    SKU on either side does not break the mapping.
+    Made by the catalogue match and by the order import when a SKU matches a
+    product's internal reference, or by hand; later imports use the binding
+    first, so renaming a SKU on either side does not break the mapping.
     """
 
     _name = "channel.product.binding"
@@ -71,6 +71,10 @@ class ChannelProductBinding(models.Model):
                     "external_ref": line.variant_ref,
                     "product_id": product.id,
                     "sku": line.sku,
+                    # A WooCommerce variation's stock is written under its parent.
+                    "product_ref": line.product_ref
+                    if line.product_ref != line.variant_ref
+                    else False,
                     "sync_date": fields.Datetime.now(),
                 }
             )

@@ -1,8 +1,9 @@
-"""python -m simulator --port 8899 [--seed 1] [--state state.json]
+"""python -m simulator --port 8899 [--seed 1] [--state state.json] [--sandbox S]
 
 Serves until interrupted. With --state, the scenario in the file (see
 Scenario.snapshot) is replayed at start, and the file is rewritten with the
-scenario as it stands when the simulator stops.
+scenario as it stands when the simulator stops. With --sandbox, the sandbox
+catalogue is seeded and channel traffic runs every S seconds (sandbox.py).
 """
 
 import argparse
@@ -11,6 +12,7 @@ import signal
 import threading
 from pathlib import Path
 
+from .sandbox import SandboxTraffic
 from .server import ChannelSimulator
 
 
@@ -20,6 +22,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--state", type=Path, help="scenario JSON to load/persist")
     parser.add_argument("--retry-time-scale", type=float, default=1.0)
+    parser.add_argument(
+        "--sandbox", type=float, metavar="SECONDS", help="sandbox traffic interval"
+    )
     args = parser.parse_args(argv)
     snapshot = _load(args.state)
     sim = ChannelSimulator(
@@ -27,11 +32,18 @@ def main(argv=None):
     )
     sim.start(port=args.port)
     sim.scenario.restore(snapshot)
+    traffic = None
+    if args.sandbox:
+        traffic = SandboxTraffic(sim, interval=args.sandbox)
+        traffic.seed_catalogue()
+        traffic.start(log=lambda line: print(line, flush=True))
     print(f"channel simulator on {sim.base_url}", flush=True)
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_args: stopped.set())
     stopped.wait()
+    if traffic:
+        traffic.stop()
     sim.stop()
     if args.state:
         args.state.write_text(

@@ -6,6 +6,7 @@ the scenario admin API (`/_sim/...`); a daemon thread sends the webhooks.
 """
 
 import json
+import logging
 import threading
 import time
 
@@ -23,6 +24,8 @@ from .util import utc_now
 from .webhooks import WebhookSender
 from .woocommerce_payloads import order_json, product_json
 from .woocommerce_rest import PREFIX, WooCommerceRest
+
+_logger = logging.getLogger(__name__)
 
 SHOPIFY_PATH = f"/admin/api/{API_VERSION}/graphql.json"
 SHOPIFY_AUTH_ERROR = {
@@ -157,7 +160,13 @@ class ChannelSimulator:
 
     def _wsgi(self, environ, start_response):
         request = Request(environ)
-        return self._route(request)(environ, start_response)
+        try:
+            response = self._route(request)
+        except Exception:
+            # A simulator bug, not a channel answer: say so where tests look.
+            _logger.exception("simulator failed on %s %s", request.method, request.path)
+            response = _json({"error": "simulator error, see the log"}, 500)
+        return response(environ, start_response)
 
     def _route(self, request):
         path = request.path

@@ -393,7 +393,9 @@ class WebhookSender:
                 delivery.url,
                 data=delivery.body,
                 headers=delivery.headers,
-                timeout=(min(1.0, timeout), timeout),
+                # One figure, the channel's deadline: Odoo's test guard on
+                # requests compares the timeout with a number.
+                timeout=timeout,
                 allow_redirects=False,
             )
             delivery.status = response.status_code

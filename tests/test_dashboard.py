@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from odoo.tests import freeze_time, tagged
 
 from .common import ChannelCommon
@@ -95,11 +97,19 @@ class TestDashboard(ChannelCommon):
             Snapshot.search_count([("backend_id", "=", self.backend.id)]), 2
         )
 
-    def test_flow_success_timestamp(self):
+    def test_flow_success_timestamp_after_commit_and_never_backwards(self):
+        self.enterContext(self.enter_registry_test_mode())
         with freeze_time("2026-11-01 08:00:00"):
             self.backend._mark_flow_success("orders")
+        self.assertFalse(self.backend.last_sync_orders, "stamped after the commit")
+        self.env.cr.postcommit.run()
+        self.env.invalidate_all()
         self.assertEqual(str(self.backend.last_sync_orders), "2026-11-01 08:00:00")
         self.assertFalse(self.backend.last_sync_stock)
+        self.backend._mark_flow_success("orders", moment=datetime(2026, 10, 1))
+        self.env.cr.postcommit.run()
+        self.env.invalidate_all()
+        self.assertEqual(str(self.backend.last_sync_orders), "2026-11-01 08:00:00")
 
     def test_open_exceptions_action_filters_the_tile(self):
         action = self.backend.with_context(kpi="payments").action_open_exceptions()

@@ -31,6 +31,17 @@ TEST_DATABASE = os.environ.get("CHANNEL_TEST_DB", "channel_connector_test")
 TEMPLATE_PREFIX = "channel_connector_tpl_"
 RUN_HTTP_PORT = int(os.environ.get("CHANNEL_HTTP_PORT", "8069"))
 TEST_HTTP_PORT = int(os.environ.get("CHANNEL_TEST_HTTP_PORT", "8169"))
+SANDBOX_PORT = int(os.environ.get("CHANNEL_SANDBOX_PORT", "8899"))
+# Seconds between two sandbox orders (README, "Sandbox"); 0 turns it off.
+SANDBOX_INTERVAL = float(os.environ.get("CHANNEL_SANDBOX", "15"))
+SANDBOX_SETUP = """
+env["ir.config_parameter"].set_param("web.base.url", %(base_url)r)
+backends = env["channel.backend"]._sandbox_prepare(%(sim_url)r, [%(unmapped)r])
+env.cr.commit()
+for backend in backends:
+    print("sandbox:", backend.name, "-", backend.state_message, "-",
+          backend.catalogue_match_message)
+"""
 EMBEDDED_ROLE = "odoo"
 # Odoo's requirements.txt pins versions that do not install from wheels on
 # Python 3.11 (see ../shared/ODOO19-NOTES.md): pin -> replacement, None drops it.
@@ -479,9 +490,69 @@ def command_run(args):
             check=True,
         )
     stamp.write_text(digest)
+    simulator = start_sandbox(config) if SANDBOX_INTERVAL > 0 else None
     say(f"Odoo on http://localhost:{RUN_HTTP_PORT} (admin / admin); Ctrl+C stops it")
     command = odoo_command(config, "-d", RUN_DATABASE, f"--db-filter=^{RUN_DATABASE}$")
-    os.execv(command[0], command)
+    try:
+        return subprocess.run(command, check=False).returncode
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if simulator:
+            simulator.terminate()
+            simulator.wait(15)
+
+
+def start_sandbox(config):
+    """Start the channel simulator and wire the demo backends to it.
+
+    The simulator keeps its scenario in .build/ across restarts, so channel
+    order ids never repeat against orders already imported.
+    """
+    sys.path.insert(0, str(ROOT))
+    from simulator.sandbox import UNMAPPED_SKU
+
+    say(f"sandbox: channel simulator on http://127.0.0.1:{SANDBOX_PORT}")
+    simulator = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            f"--port={SANDBOX_PORT}",
+            f"--state={BUILD / 'sandbox-simulator.json'}",
+            f"--sandbox={SANDBOX_INTERVAL}",
+        ],
+        cwd=str(ROOT),
+    )
+    for _attempt in range(100):
+        if tcp_answers("127.0.0.1", SANDBOX_PORT, timeout=0.2):
+            break
+        if simulator.poll() is not None:
+            die(f"The simulator exited with {simulator.returncode}.")
+        time.sleep(0.1)
+    script = SANDBOX_SETUP % {
+        "base_url": f"http://127.0.0.1:{RUN_HTTP_PORT}",
+        "sim_url": f"http://127.0.0.1:{SANDBOX_PORT}",
+        "unmapped": UNMAPPED_SKU,
+    }
+    try:
+        subprocess.run(
+            [
+                sys.executable,
+                str(ODOO_PATH / "odoo-bin"),
+                "shell",
+                f"--config={config}",
+                f"--database={RUN_DATABASE}",
+                "--log-level=warn",
+            ],
+            input=script,
+            text=True,
+            check=True,
+        )
+    except BaseException:
+        simulator.terminate()
+        raise
+    return simulator
 
 
 def command_bench(args):

@@ -1,0 +1,141 @@
+from odoo import fields, models
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..adapters.exceptions import ChannelRetryableError
+from ..const import IDENTITY_KEY_PREFIX, JOB_CHANNEL_CATALOG
+
+# How many unmatched SKUs the summary names (the count is always complete).
+UNMATCHED_SHOWN = 20
+
+
+class ChannelBackend(models.Model):
+    """Catalogue match: bind the channel's variants to Odoo variants by SKU.
+
+    Odoo masters the products; nothing is created here. Matching fills what
+    stock export needs and an order line cannot tell: Shopify's inventory
+    item of each variant and the parent of each WooCommerce variation.
+    """
+
+    _inherit = "channel.backend"
+
+    # === FIELDS ===
+
+    catalogue_match_message = fields.Char(readonly=True, copy=False)
+    last_catalogue_match = fields.Datetime(readonly=True, copy=False)
+
+    # === ACTION METHODS ===
+
+    def action_match_catalogue(self):
+        """Read the channel's catalogue (a job) and bind its variants by SKU."""
+        for backend in self:
+            backend.with_delay(
+                channel=JOB_CHANNEL_CATALOG,
+                identity_key=f"{IDENTITY_KEY_PREFIX}.catalogue_match.{backend.id}",
+                description=f"Match the catalogue of {backend.name}",
+            )._job_match_catalogue()
+
+    # === BUSINESS METHODS ===
+
+    def _match_catalogue(self):
+        """Walk the channel's variants page by page and bind them.
+
+        A variant already bound keeps its product and gets its channel refs
+        refreshed; an unbound one is bound to the variant whose internal
+        reference equals its SKU in the backend's company.
+
+        :return: {"bound": n, "refreshed": n, "unmatched": [SKU or ref]}
+        """
+        self.ensure_one()
+        adapter = self._get_adapter(priority="catalog")
+        summary = {"bound": 0, "refreshed": 0, "unmatched": []}
+        cursor = None
+        while True:
+            variants, cursor = adapter.fetch_variants(cursor)
+            self._bind_variants(variants, summary)
+            if not cursor:
+                break
+        unmatched = summary["unmatched"]
+        self.write(
+            {
+                "last_catalogue_match": fields.Datetime.now(),
+                "catalogue_match_message": self.env._(
+                    "%(bound)s bound, %(refreshed)s refreshed, %(unmatched)s "
+                    "without an Odoo variant%(names)s",
+                    bound=summary["bound"],
+                    refreshed=summary["refreshed"],
+                    unmatched=len(unmatched),
+                    names=f": {', '.join(unmatched[:UNMATCHED_SHOWN])}"
+                    if unmatched
+                    else "",
+                ),
+            }
+        )
+        return summary
+
+    def _bind_variants(self, variants, summary):
+        """Bind one page of `ChannelVariant`s (two searches, one create)."""
+        Binding = self.env["channel.product.binding"]
+        bindings = {
+            binding.external_ref: binding
+            for binding in Binding.search(
+                [
+                    ("backend_id", "=", self.id),
+                    ("external_ref", "in", [v.variant_ref for v in variants]),
+                ]
+            )
+        }
+        skus = [v.sku for v in variants if v.sku and v.variant_ref not in bindings]
+        products = {
+            product.default_code: product
+            for product in self.env["product.product"]
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("default_code", "in", skus),
+                    ("company_id", "in", (self.company_id.id, False)),
+                ]
+            )
+        }
+        now = fields.Datetime.now()
+        to_create = []
+        for variant in variants:
+            refs = {
+                "sku": variant.sku,
+                "product_ref": variant.product_ref,
+                "inventory_item_ref": variant.inventory_item_ref,
+            }
+            binding = bindings.get(variant.variant_ref)
+            if binding:
+                changed = {k: v for k, v in refs.items() if (binding[k] or None) != v}
+                if changed:
+                    binding.write({**changed, "sync_date": now})
+                    summary["refreshed"] += 1
+            elif variant.sku in products:
+                to_create.append(
+                    {
+                        **refs,
+                        "backend_id": self.id,
+                        "company_id": self.company_id.id,
+                        "external_ref": variant.variant_ref,
+                        "product_id": products[variant.sku].id,
+                        "sync_date": now,
+                    }
+                )
+            else:
+                summary["unmatched"].append(variant.sku or variant.variant_ref)
+        Binding.create(to_create)
+        summary["bound"] += len(to_create)
+
+    # === JOBS ===
+
+    def _job_match_catalogue(self):
+        """Job (catalogue channel): see `_match_catalogue`."""
+        self.ensure_one()
+        if not self.active or self.state != "connected":
+            return "skipped: the backend is not connected"
+        try:
+            self._match_catalogue()
+        except ChannelRetryableError as exc:
+            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
+        return self.catalogue_match_message

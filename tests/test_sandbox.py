@@ -1,0 +1,108 @@
+from datetime import timedelta
+
+from odoo import fields
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from simulator.sandbox import CATALOGUE_SIZE, UNMAPPED_SKU, SandboxTraffic
+
+from .test_channel_http import SimulatorCommon
+
+
+@tagged("post_install", "-at_install")
+class TestSandbox(SimulatorCommon):
+    """What `make run` does after starting the simulator (README, "Sandbox")."""
+
+    def setUp(self):
+        super().setUp()
+        SandboxTraffic(self.sim).seed_catalogue()
+        self.Backend = self.env["channel.backend"]
+
+    def _prepare(self):
+        return self.Backend._sandbox_prepare(self.sim.base_url, [UNMAPPED_SKU])
+
+    def test_backends_wired_to_the_simulator(self):
+        backends = self._prepare()
+        self.assertEqual(
+            sorted(backends.mapped("provider")), ["shopify", "woocommerce"]
+        )
+        self.assertTrue(all(backends.mapped("is_sandbox")))
+        self.assertEqual(set(backends.mapped("state")), {"connected"})
+        self.assertTrue(all("SANDBOX" in name for name in backends.mapped("name")))
+        products = self.env["product.product"].search(
+            [("default_code", "=like", "SIM-%")]
+        )
+        self.assertEqual(len(products), CATALOGUE_SIZE - 1)
+        self.assertNotIn(UNMAPPED_SKU, products.mapped("default_code"))
+        self.assertTrue(all("(sandbox)" in name for name in products.mapped("name")))
+        self.assertEqual(set(products.mapped("qty_available")), {25})
+        for backend in backends:
+            bindings = self.env["channel.product.binding"].search(
+                [("backend_id", "=", backend.id)]
+            )
+            self.assertEqual(bindings.product_id, products)
+        self.assertEqual(len(self.sim.state.shopify_webhooks), 4)
+        self.assertTrue(self.sim.state.woo_webhooks)
+        jobs = self.env["queue.job"].search(
+            [("method_name", "=", "_job_export_stock"), ("state", "=", "pending")]
+        )
+        self.assertEqual(sorted(job.records.id for job in jobs), sorted(backends.ids))
+
+    def test_company_rounds_taxes_per_line_like_the_channels(self):
+        self.env.company.tax_calculation_rounding_method = "round_globally"
+        self.assertIn("rounds taxes globally", self.shopify.tax_rounding_warning)
+        backends = self._prepare()
+        self.assertEqual(
+            self.env.company.tax_calculation_rounding_method, "round_per_line"
+        )
+        self.assertEqual(set(backends.mapped("tax_rounding_warning")), {False})
+
+    def test_preparing_again_creates_nothing_more(self):
+        models = (
+            "product.product",
+            "channel.product.binding",
+            "channel.stock.location",
+            "channel.tax.mapping",
+            "channel.payment.mapping",
+        )
+        first = self._prepare()
+        counts = [self.env[model].search_count([]) for model in models]
+        self.assertEqual(self._prepare(), first)
+        self.assertEqual([self.env[model].search_count([]) for model in models], counts)
+        self.assertEqual(len(self.sim.state.shopify_webhooks), 4)
+
+    def test_stock_goes_out_and_orders_come_in(self):
+        shopify = self._prepare().filtered(lambda b: b.provider == "shopify")
+        self.assertIn("sent 11", shopify._job_export_stock(full=True))
+        levels = self.sim.state.levels
+        item = self.sim.state.variant_by_sku("SIM-000001")["inventory_item"]
+        self.assertEqual(levels[(item, "1001")], 25)
+        # A sandbox order for a known SKU imports and confirms; one for the
+        # unmapped SKU waits on a missing-mapping exception.
+        known = self.sim.scenario.create_order(
+            channel="shopify", notify=False, lines=[("SIM-000001", 2)]
+        )
+        unknown = self.sim.scenario.create_order(
+            channel="shopify", notify=False, lines=[(UNMAPPED_SKU, 1)]
+        )
+        since = fields.Datetime.now() - timedelta(hours=1)
+        shopify._reconcile_orders(since, fields.Datetime.now())
+        orders = self.env["channel.order.binding"].search(
+            [("backend_id", "=", shopify.id)]
+        )
+        by_ref = {binding.external_ref: binding for binding in orders}
+        self.assertEqual(by_ref[str(known["id"])].sale_order_id.state, "sale")
+        self.assertNotIn(str(unknown["id"]), by_ref)
+        exception = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", shopify.id),
+                ("exception_type", "=", "missing_mapping"),
+            ]
+        )
+        self.assertIn(UNMAPPED_SKU, exception.name)
+
+    def test_only_an_administrator_prepares_it(self):
+        with self.assertRaises(AccessError):
+            self.Backend.with_user(self.manager_user)._sandbox_prepare(
+                self.sim.base_url
+            )
