@@ -6,6 +6,12 @@ JOB_CHANNEL_STOCK = "root.channel_connector.stock"
 JOB_CHANNEL_CATALOG = "root.channel_connector.catalog"
 JOB_CHANNEL_WEBHOOKS = "root.channel_connector.webhooks"
 
+# Outcomes of importing one channel order, also the state its event ends in.
+DONE = "done"
+FAILED = "failed"
+DUPLICATE = "duplicate"
+IGNORED = "ignored"
+
 # Prefix of every queue_job identity key, followed by "<flow>.<backend id>...".
 IDENTITY_KEY_PREFIX = "channel_connector"
 

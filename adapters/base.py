@@ -84,6 +84,13 @@ class ChannelAdapter:
         """
         raise NotImplementedError
 
+    # Stock
+
+    def parse_stock_report(self, topic, payload):
+        """The `stock.ChannelStockReport` of a stock webhook, None if the topic
+        carries none."""
+        return None
+
     # Orders
 
     order_payload_topics = frozenset()

@@ -8,7 +8,8 @@ Both parsers give equal `OrderData` for the same order (ids are the numeric
 id strings: `gid://shopify/Order/123` becomes "123"; Shopify ids exceed 2^53
 and are never numbers). Only GraphQL carries transactions and the risk
 summary, so only `parse_shopify_graphql_order` fills `transactions`,
-`gift_card_amount` and `is_high_risk`.
+`gift_card_amount` and `is_high_risk`; a webhook order is marked
+`is_complete=False` and is read again through GraphQL before it is confirmed.
 
 Discounts: Shopify allocates every discount application to line items or
 shipping lines (`discount_allocations`), which become the lines'
@@ -96,6 +97,7 @@ def _webhook_order(payload):
             t.strip() for t in (payload.get("tags") or "").split(",") if t.strip()
         ),
         source_payload_digest=payload_digest(payload),
+        is_complete=False,
     )
 
 
@@ -347,13 +349,22 @@ query ChannelConnectorOrder($id: ID!) {{
 }}
 """
 # Ids only: a page of whole orders would exceed Shopify's 1,000-point cost cap,
-# so each changed order is then read with ORDER_QUERY.
-ORDERS_UPDATED_QUERY = """
-query ChannelConnectorOrdersUpdated($first: Int!, $after: String, $query: String) {
-  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+# so each order of the page is then read with ORDER_QUERY. Used by the
+# reconciliation pull (updated_at, UPDATED_AT) and the backfill (created_at,
+# CREATED_AT: a stable order while new orders arrive).
+ORDERS_PAGE_QUERY = """
+query ChannelConnectorOrdersPage(
+  $first: Int!, $after: String, $query: String, $sortKey: OrderSortKeys
+) {
+  orders(first: $first, after: $after, query: $query, sortKey: $sortKey) {
     pageInfo { hasNextPage endCursor }
     nodes { id updatedAt }
   }
+}
+"""
+ORDERS_COUNT_QUERY = """
+query ChannelConnectorOrdersCount($query: String) {
+  ordersCount(query: $query, limit: null) { count precision }
 }
 """
 # Risk recommendations that hold an order for a person to look at.

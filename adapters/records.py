@@ -197,6 +197,9 @@ class OrderData:
     note: str | None = None
     tags: tuple = ()
     source_payload_digest: str = field(default="", compare=False)
+    # False when the payload leaves out what a confirmed order needs (a
+    # Shopify webhook body has no transactions, gift card payments or risk).
+    is_complete: bool = field(default=True, compare=False)
 
     def computed_total(self):
         """Lines − discounts + shipping (+ tax when prices exclude it).

@@ -5,12 +5,13 @@ from .catalogue import ChannelVariant
 from .exceptions import ChannelPayloadError, ChannelRetryableError
 from .orders_shopify import (
     ORDER_QUERY,
-    ORDERS_UPDATED_QUERY,
+    ORDERS_COUNT_QUERY,
+    ORDERS_PAGE_QUERY,
     parse_shopify_graphql_order,
     parse_shopify_order,
 )
 from .signatures import sign_base64
-from .stock import StockWriteResult
+from .stock import ChannelStockReport, StockWriteResult
 from .webhooks import (
     FLOW_APP,
     FLOW_CATALOG,
@@ -299,6 +300,25 @@ class ShopifyAdapter(ChannelAdapter):
                         current[quantity] = value
         return current
 
+    def parse_stock_report(self, topic, payload):
+        """Override of `ChannelAdapter`: `inventory_levels/update`."""
+        if topic != "inventory_levels/update":
+            return None
+        item, location = payload.get("inventory_item_id"), payload.get("location_id")
+        available = payload.get("available")
+        if available is None:
+            return None  # the item is not tracked there: nothing to compare
+        if not item or not location or not isinstance(available, int):
+            raise ChannelPayloadError(
+                "inventory_levels/update without item, location or quantity"
+            )
+        return ChannelStockReport(
+            inventory_item_ref=str(item),
+            location_ref=str(location),
+            available=available,
+            reported_at=parse_timestamp(payload.get("updated_at")),
+        )
+
     def parse_order(self, payload):
         """Override of `ChannelAdapter`: see `orders_shopify`."""
         return parse_shopify_order(payload)
@@ -315,13 +335,34 @@ class ShopifyAdapter(ChannelAdapter):
 
         :return: (orders, next cursor or None)
         """
-        stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self._fetch_orders_page(
+            f"updated_at:>='{_search_stamp(since)}'", "UPDATED_AT", cursor
+        )
+
+    def fetch_orders_created_since(self, since, cursor=None):
+        """One page of orders created at or after `since`, oldest first.
+
+        :return: (orders, next cursor or None)
+        """
+        return self._fetch_orders_page(
+            f"created_at:>='{_search_stamp(since)}'", "CREATED_AT", cursor
+        )
+
+    def count_orders_created_since(self, since):
+        """How many orders were created at or after `since`."""
         data = self.graphql(
-            ORDERS_UPDATED_QUERY,
+            ORDERS_COUNT_QUERY, {"query": f"created_at:>='{_search_stamp(since)}'"}
+        )
+        return data["ordersCount"]["count"]
+
+    def _fetch_orders_page(self, search, sort_key, cursor):
+        data = self.graphql(
+            ORDERS_PAGE_QUERY,
             {
                 "first": ORDERS_PAGE_SIZE,
                 "after": cursor,
-                "query": f"updated_at:>='{stamp}'",
+                "query": search,
+                "sortKey": sort_key,
             },
         )
         page = data["orders"]
@@ -404,24 +445,27 @@ class ShopifyAdapter(ChannelAdapter):
         return header(headers, "X-Shopify-Hmac-Sha256")
 
     def parse_webhook(self, headers, body):
-        """Dedupe on X-Shopify-Event-Id (one merchant action) per topic.
+        """Dedupe on X-Shopify-Event-Id (one merchant action) per topic and
+        resource.
 
         The same event reaches us under several X-Shopify-Webhook-Ids (retries,
         twin subscriptions), so the webhook id is only the fallback. The topic is
         part of the key because one action triggers several topics with one
-        event id (orders/create and orders/paid).
+        event id (orders/create and orders/paid), the resource because it
+        changes several resources of one topic (one inventory level per item).
         """
         topic = require_header(headers, "X-Shopify-Topic")
         webhook_id = require_header(headers, "X-Shopify-Webhook-Id")
         event_id = header(headers, "X-Shopify-Event-Id")
         payload = load_json_object(body)
         triggered_at = header(headers, "X-Shopify-Triggered-At")
+        resource_ref = shopify_resource_ref(topic, payload)
         return WebhookDelivery(
             topic=topic,
-            dedupe_key=f"{topic}:{event_id or webhook_id}",
+            dedupe_key=f"{topic}:{resource_ref or ''}:{event_id or webhook_id}",
             delivery_id=webhook_id,
             flow=self.topic_flow(topic),
-            resource_ref=shopify_resource_ref(topic, payload),
+            resource_ref=resource_ref,
             channel_timestamp=parse_timestamp(
                 triggered_at or payload.get("updated_at")
             ),
@@ -440,6 +484,11 @@ def shopify_resource_ref(topic, payload):
         return str(customer["id"]) if customer.get("id") else None
     value = payload.get(ORDER_ID_KEYS.get(topic, "id"))
     return str(value) if value is not None else None
+
+
+def _search_stamp(moment):
+    """An aware datetime in Shopify's search syntax (UTC)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _available(node):

@@ -1,6 +1,7 @@
 """Stock quantities as the adapters send and read them."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -29,3 +30,14 @@ class StockWriteResult:
     applied: bool
     channel_quantity: int | None = None
     message: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelStockReport:
+    """A quantity the channel reports on its own (Shopify's
+    `inventory_levels/update` webhook), whoever changed it."""
+
+    inventory_item_ref: str
+    location_ref: str
+    available: int
+    reported_at: datetime | None

@@ -19,6 +19,7 @@ from .webhooks import (
     require_header,
 )
 
+ORDERS_PAGE_SIZE = 50
 # Resource -> flow; refunds arrive as order.updated.
 WOOCOMMERCE_RESOURCE_FLOWS = {"order": FLOW_ORDERS, "product": FLOW_CATALOG}
 WOOCOMMERCE_KEPT_HEADERS = (
@@ -79,15 +80,33 @@ class WooCommerceAdapter(ChannelAdapter):
 
     def fetch_orders_updated_since(self, since, cursor=None):
         """One page of orders modified at or after `since`; cursor = page number."""
+        return self._fetch_orders_page(
+            {"modified_after": _gmt(since), "orderby": "modified"}, cursor
+        )
+
+    def fetch_orders_created_since(self, since, cursor=None):
+        """One page of orders created at or after `since`, oldest first."""
+        return self._fetch_orders_page(
+            {"after": _gmt(since), "orderby": "date"}, cursor
+        )
+
+    def count_orders_created_since(self, since):
+        """How many orders were created at or after `since` (`X-WP-Total`)."""
+        response = self.get(
+            "orders",
+            params={"after": _gmt(since), "dates_are_gmt": "true", "per_page": 1},
+        )
+        return int(response.headers.get("X-WP-Total") or len(response.json()))
+
+    def _fetch_orders_page(self, search, cursor):
         page = int(cursor or 1)
         response = self.get(
             "orders",
             params={
-                "modified_after": since.strftime("%Y-%m-%dT%H:%M:%S"),
+                **search,
                 "dates_are_gmt": "true",
-                "per_page": 50,
+                "per_page": ORDERS_PAGE_SIZE,
                 "page": page,
-                "orderby": "modified",
                 "order": "asc",
             },
         )
@@ -171,19 +190,36 @@ class WooCommerceAdapter(ChannelAdapter):
         del idempotency_key
         if len(quantities) > self.stock_batch_size:
             raise ValueError("At most 100 objects per WooCommerce batch")
-        groups = {}
-        for quantity in quantities:
-            parent = quantity.product_ref
-            route = (
-                f"products/{parent}/variations/batch"
-                if parent and parent != quantity.variant_ref
-                else "products/batch"
-            )
-            groups.setdefault(route, []).append(quantity)
         results = []
-        for route, items in groups.items():
-            results += self._push_batch(route, items)
+        for route, items in _by_collection(quantities).items():
+            results += self._push_batch(f"{route}/batch", items)
         return results
+
+    def read_stock(self, quantities):
+        """{StockQuantity: stock_quantity on WooCommerce} (absent when unknown
+        or not managed), read 100 ids at a time per parent."""
+        current = {}
+        for route, items in _by_collection(quantities).items():
+            for start in range(0, len(items), self.stock_batch_size):
+                chunk = items[start : start + self.stock_batch_size]
+                found = {
+                    str(item["id"]): item
+                    for item in self.get(
+                        route,
+                        params={
+                            "include": ",".join(q.variant_ref for q in chunk),
+                            "per_page": self.stock_batch_size,
+                        },
+                    ).json()
+                }
+                for quantity in chunk:
+                    item = found.get(quantity.variant_ref) or {}
+                    if (
+                        item.get("manage_stock")
+                        and item.get("stock_quantity") is not None
+                    ):
+                        current[quantity] = int(item["stock_quantity"])
+        return current
 
     def _push_batch(self, route, items):
         payload = {
@@ -266,6 +302,26 @@ class WooCommerceAdapter(ChannelAdapter):
     def parse_order(self, payload):
         """Override of `ChannelAdapter`: see `orders_woocommerce`."""
         return parse_woocommerce_order(payload)
+
+
+def _by_collection(quantities):
+    """{route: [StockQuantity]}: variations live under their parent product
+    (`products/<parent>/variations`), simple products under `products`."""
+    groups = {}
+    for quantity in quantities:
+        parent = quantity.product_ref
+        route = (
+            f"products/{parent}/variations"
+            if parent and parent != quantity.variant_ref
+            else "products"
+        )
+        groups.setdefault(route, []).append(quantity)
+    return groups
+
+
+def _gmt(moment):
+    """A datetime as WooCommerce's GMT filter value (with `dates_are_gmt`)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _variant(item, parent):

@@ -1,4 +1,5 @@
 import logging
+from urllib.parse import urlencode
 
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
@@ -37,6 +38,10 @@ class ChannelWebhookController(http.Controller):
         # A chunked body has no length to check first: `_receive_delivery`
         # refuses it once read (put a proxy body limit in front in production).
         body = request.httprequest.get_data(cache=False)
+        if not body and request.httprequest.form:
+            # Odoo parsed a form-encoded body into the route's parameters
+            # before calling us: WooCommerce's `webhook_id=N` creation ping.
+            body = urlencode(list(request.httprequest.form.items(multi=True))).encode()
         status, text = Event._receive_delivery(
             backend_sudo, request.httprequest.headers, body
         )

@@ -106,6 +106,15 @@ class ChannelBackend(models.Model):
     order_confirm = fields.Boolean(string="Confirm orders", default=True)
     order_create_invoice = fields.Boolean(string="Create and post invoices")
     order_register_payment = fields.Boolean(string="Register payments")
+    order_read_from_channel = fields.Boolean(
+        string="Read orders from the channel",
+        default=True,
+        help="Import an order as the channel holds it now (one API call) when "
+        "its event is replayed or retried, and when a Shopify order to confirm "
+        "arrives as a webhook body, which carries no payment transactions, gift "
+        "card payments or risk assessment. Off: the delivered body is imported "
+        "as it is.",
+    )
     export_stock = fields.Boolean(string="Export stock", default=True)
     stock_export_interval = fields.Integer(
         string="Stock export interval (min)",
@@ -118,6 +127,10 @@ class ChannelBackend(models.Model):
     supports_connection_test = fields.Boolean(compute="_compute_capabilities")
     supports_webhooks = fields.Boolean(compute="_compute_capabilities")
     supports_order_import = fields.Boolean(compute="_compute_capabilities")
+    supports_order_pull = fields.Boolean(
+        compute="_compute_capabilities",
+        help="The channel can list its orders (reconciliation pull, backfill).",
+    )
     supports_stock_export = fields.Boolean(compute="_compute_capabilities")
 
     # === COMPUTE METHODS ===
@@ -136,6 +149,7 @@ class ChannelBackend(models.Model):
                 "supports_connection_test": False,
                 "supports_webhooks": False,
                 "supports_order_import": False,
+                "supports_order_pull": False,
                 "supports_stock_export": False,
             }
         )

@@ -83,6 +83,17 @@ class ChannelBackend(models.Model):
             bool(order.cancelled_at),
         )
 
+    def _should_read_current_order(self, order, replay):
+        """Hook: whether to import the order as the channel holds it now
+        rather than as the delivered body says.
+
+        A replay or retry reads it: the stored body may be stale by then.
+        """
+        self.ensure_one()
+        return bool(
+            self.supports_order_pull and self.order_read_from_channel and replay
+        )
+
     def _get_default_status_actions(self):
         """The default table for this backend's provider, for display."""
         return {

@@ -33,6 +33,7 @@ class ChannelBackend(models.Model):
                 "supports_connection_test": True,
                 "supports_webhooks": True,
                 "supports_order_import": True,
+                "supports_order_pull": True,
                 "supports_stock_export": True,
             }
         )
@@ -52,7 +53,22 @@ class ChannelBackend(models.Model):
         topics = ["app/uninstalled"]
         if self.import_orders:
             topics += ["orders/create", "orders/updated", "orders/cancelled"]
+        if self.export_stock:
+            # Keeps the compare-and-set figure fresh; our own writes echo back.
+            topics.append("inventory_levels/update")
         return topics
+
+    def _should_read_current_order(self, order, replay):
+        """Override of `channel_connector`: a webhook body is incomplete."""
+        if super()._should_read_current_order(order, replay):
+            return True
+        if self.provider != "shopify":
+            return False
+        return bool(
+            self.order_read_from_channel
+            and not order.is_complete
+            and self._get_order_action(order) == "confirm"
+        )
 
     def _get_adapter_config(self):
         """Override of `channel_connector` to add the shop domain and token."""

@@ -1,6 +1,7 @@
 import hashlib
 import logging
 import math
+from collections import defaultdict
 
 from odoo import api, fields, models
 
@@ -245,11 +246,15 @@ class ChannelBackend(models.Model):
         )
 
     def _mark_sent(self, sent):
-        if not sent:
-            return
+        """Stamp what was sent: one write per distinct quantity, so a batch
+        costs a few UPDATEs rather than one per level."""
         now = fields.Datetime.now()
+        level_ids_by_quantity = defaultdict(list)
         for level, quantity in sent:
-            level.write(
+            level_ids_by_quantity[quantity].append(level.id)
+        Level = self.env["channel.stock.level"]
+        for quantity, level_ids in level_ids_by_quantity.items():
+            Level.browse(level_ids).write(
                 {
                     "last_sent_qty": quantity,
                     "last_sent_at": now,

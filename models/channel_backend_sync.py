@@ -191,7 +191,7 @@ class ChannelBackend(models.Model):
         backends = self.search(
             [("import_orders", "=", True), ("state", "=", "connected")]
         )
-        for backend in backends.filtered("supports_order_import"):
+        for backend in backends.filtered("supports_order_pull"):
             last = backend.last_reconciliation
             if not last or now - last >= timedelta(minutes=backend.reconcile_interval):
                 backend._enqueue_reconciliation()

@@ -33,6 +33,7 @@ class ChannelBackend(models.Model):
                 "supports_connection_test": True,
                 "supports_webhooks": True,
                 "supports_order_import": True,
+                "supports_order_pull": True,
                 "supports_stock_export": True,
             }
         )

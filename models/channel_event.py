@@ -11,7 +11,13 @@ from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import mute_logger
 
-from ..adapters.exceptions import ChannelPayloadError, ChannelSignatureError
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..adapters.exceptions import (
+    ChannelPayloadError,
+    ChannelRetryableError,
+    ChannelSignatureError,
+)
 from ..adapters.webhooks import (
     FLOW_APP,
     FLOW_CATALOG,
@@ -468,6 +474,13 @@ class ChannelEvent(models.Model):
         if not adapter.is_order_payload_topic(self.topic):
             return "ignored"
         order = adapter.parse_order(self._get_payload())
+        if self.backend_id._should_read_current_order(order, self.attempts > 1):
+            try:
+                order = adapter.fetch_order(order.external_ref)
+            except ChannelRetryableError as exc:
+                raise RetryableJobError(
+                    str(exc), seconds=exc.retry_after or 60
+                ) from exc
         binding, outcome = self.env["channel.order.binding"]._import_order(
             self.backend_id, order, event=self
         )

@@ -4,13 +4,9 @@ import logging
 from odoo import api, fields, models
 from odoo.tools import float_compare
 
-_logger = logging.getLogger(__name__)
+from ..const import DONE, DUPLICATE, FAILED, IGNORED
 
-# Import outcomes, also the state the order's event ends in.
-DONE = "done"
-FAILED = "failed"
-DUPLICATE = "duplicate"
-IGNORED = "ignored"
+_logger = logging.getLogger(__name__)
 
 
 class ChannelOrderBinding(models.Model):

@@ -1,4 +1,9 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
+
+# Shopify stamps a report with its clock, we stamp a send with ours.
+CLOCK_SKEW = timedelta(seconds=5)
 
 
 class ChannelStockLevel(models.Model):
@@ -91,3 +96,47 @@ class ChannelStockLevel(models.Model):
             [self.ids],
         )
         return dict(self.env.cr.fetchall())
+
+    def _apply_channel_report(self, report):
+        """Take a quantity the channel reported (`ChannelStockReport`).
+
+        Our own write comes back as an echo: the quantity we last sent, while
+        the channel still held it as far as we know. A report older than our
+        last send is out of date. Anything else was changed on the channel (a
+        sale, an edit in its admin): it becomes the figure the next
+        compare-and-set starts from. Odoo's own quantity is still what the
+        next export publishes; nothing is sent from here.
+
+        :return: whether the report was news
+        """
+        self.ensure_one()
+        reported_at = report.reported_at and report.reported_at.replace(tzinfo=None)
+        if (
+            self.last_sent_at
+            and reported_at
+            and reported_at < (self.last_sent_at - CLOCK_SKEW)
+        ):
+            return False
+        if (
+            self.last_sent_at
+            and report.available == self.last_sent_qty
+            and self.channel_qty == self.last_sent_qty
+        ):
+            return False
+        self.write({"channel_qty": report.available, "has_channel_qty": True})
+        return True
+
+    def _channel_retry(self):
+        """Retry hook of `channel.exception` (inventory differences): publish
+        Odoo's quantity for this level now, from the channel's figure."""
+        self.ensure_one()
+        backend = self.backend_id
+        free = self._free_quantities()
+        reason = backend._stock_skip_reason(self, free)
+        if reason:
+            return False
+        quantity = backend._publishable_quantity(self, free[self.id])
+        backend._push_stock_batch(
+            backend._get_adapter(priority="stock"), [(self, quantity)]
+        )
+        return True

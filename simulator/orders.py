@@ -317,6 +317,34 @@ class OrderBook:
                 order[key] = value
             return self.touch(order)
 
+    def capture(self, order, gateway=None):
+        """The payment of a pending or authorized order is taken: it is paid."""
+        state = self.state
+        with state.lock:
+            if order["financial_status"] not in ("pending", "authorized"):
+                raise ValueError(f"Cannot capture a {order['financial_status']} order")
+            authorization = (order["transactions"] or [None])[0]
+            order["transactions"].append(
+                {
+                    "id": str(
+                        state.new_big_id()
+                        if order["channel"] == "shopify"
+                        else state.new_id("woo_transaction", 0)
+                    ),
+                    "gateway": gateway
+                    or (authorization or {}).get("gateway")
+                    or GATEWAYS[order["channel"]][0],
+                    "kind": "capture" if authorization else "sale",
+                    "status": "success",
+                    "amount": totals(order)["total"],
+                    "authorization": (authorization or {}).get("authorization"),
+                    "created_at": state.wall_clock(),
+                    "parent_id": (authorization or {}).get("id"),
+                }
+            )
+            order["financial_status"] = "paid"
+            return self.touch(order)
+
     def cancel(self, order, reason="customer"):
         with self.state.lock:
             order["cancelled_at"] = self.state.wall_clock()

@@ -118,6 +118,15 @@ class Scenario:
         return self.summary(channel, order_id)
 
     @journaled
+    def capture_payment(self, channel, order_id, gateway=None, notify=True):
+        """The merchant captures the payment of a pending or authorized order."""
+        order = self._order(channel, order_id)
+        self.book.capture(order, gateway)
+        if notify:
+            self._announce(order, "update")
+        return self.summary(channel, order_id)
+
+    @journaled
     def cancel_order(self, channel, order_id, reason="customer", notify=True):
         order = self._order(channel, order_id)
         self.book.cancel(order, reason)

@@ -295,6 +295,11 @@ ADMIN_ROUTES = Map(
             methods=["PATCH", "PUT"],
         ),
         Rule(
+            "/_sim/orders/<channel>/<order_id>/capture",
+            endpoint="capture_payment",
+            methods=["POST"],
+        ),
+        Rule(
             "/_sim/orders/<channel>/<order_id>/cancel",
             endpoint="cancel_order",
             methods=["POST"],

@@ -393,6 +393,7 @@ class Resolvers:
             "nodes": lambda _info, ids: [self.node(i) for i in ids],
             "node": lambda _info, id: self.node(id),  # noqa: A006
             "orders": self.order_list,
+            "ordersCount": self.order_count,
             "order": lambda _info, id: self._order(id),  # noqa: A006
             "fulfillmentOrder": lambda _info, id: self._fulfillment_order(id),  # noqa: A006
             "webhookSubscriptions": self.webhooks,
@@ -514,6 +515,13 @@ class Resolvers:
             reverse=reverse,
             **_paging(args),
         )
+
+    def order_count(self, _info, query=None, limit=10000):
+        """`ordersCount`: EXACT up to `limit` (null: no limit), else AT_LEAST."""
+        items = search(list(self.state.shopify_orders.values()), query, ORDER_SEARCH)
+        if limit is not None and len(items) > limit:
+            return {"count": limit, "precision": "AT_LEAST"}
+        return {"count": len(items), "precision": "EXACT"}
 
     def _order(self, global_id):
         order = self.state.shopify_orders.get(number(global_id))

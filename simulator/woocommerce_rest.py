@@ -166,6 +166,7 @@ class WooCommerceRest:
         if sku:
             wanted = {s.strip() for s in sku.split(",")}
             items = [p for p in self._sorted_products() if p["sku"] in wanted]
+        items = _filter_included(items, request.args)
         items = _filter_modified(items, request.args, "date_modified")
         return self._page([product_json(p, self.base_url) for p in items], request)
 
@@ -186,6 +187,7 @@ class WooCommerceRest:
     def _variations(self, request, product_id):
         parent = self._parent(product_id)
         items = [self.state.woo_products[str(v)] for v in parent["variations"]]
+        items = _filter_included(items, request.args)
         return self._page([product_json(v, self.base_url) for v in items], request)
 
     def _variation(self, request, product_id, variation_id):
@@ -489,6 +491,15 @@ class WooCommerceRest:
         if link:
             headers["Link"] = link
         return json_response(chunk, headers=headers)
+
+
+def _filter_included(items, args):
+    """`include=1,2,3`: only those ids (WooCommerce's list filter)."""
+    wanted = args.get("include")
+    if not wanted:
+        return items
+    ids = {int(x) for x in wanted.split(",") if x.strip().isdigit()}
+    return [item for item in items if int(item["id"]) in ids]
 
 
 def _route_name(endpoint):

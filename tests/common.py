@@ -33,12 +33,15 @@ PROVIDER_DEFAULTS = {
         "shopify_shop_domain": "demo-shop.myshopify.com",
         "shopify_access_token": "shpat_test_token",
         "webhook_secret": "shopify_webhook_secret",
+        # Nothing answers on api_url: tests of the body import read nothing.
+        "order_read_from_channel": False,
     },
     "woocommerce": {
         "api_url": "http://127.0.0.1:9",
         "woocommerce_consumer_key": "ck_test",
         "woocommerce_consumer_secret": "cs_test",
         "webhook_secret": "woo_webhook_secret",
+        "order_read_from_channel": False,
     },
     "generic": {"webhook_secret": "generic_webhook_secret"},
 }

@@ -19,7 +19,7 @@ from ..adapters.orders import (
 from ..adapters.orders_generic import parse_generic_order
 from ..adapters.orders_shopify import (
     ORDER_QUERY,
-    ORDERS_UPDATED_QUERY,
+    ORDERS_PAGE_QUERY,
     parse_shopify_graphql_order,
     parse_shopify_order,
 )
@@ -474,7 +474,7 @@ class TestShopifyGraphqlOrderParser(BaseCase):
         cls.schema = admin_schema()
 
     def test_documents_validate_against_the_2026_07_schema(self):
-        for document in (ORDER_QUERY, ORDERS_UPDATED_QUERY):
+        for document in (ORDER_QUERY, ORDERS_PAGE_QUERY):
             self.assertEqual(validate(self.schema, parse(document)), [])
 
     def test_an_unknown_field_would_fail_validation(self):

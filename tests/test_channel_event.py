@@ -69,7 +69,8 @@ class TestChannelEventReceive(ChannelEventCommon):
         self.assertEqual(event.flow, "orders")
         self.assertEqual(event.resource_ref, "820982911946154508")
         self.assertEqual(
-            event.dedupe_key, "orders/create:98880550-7158-44d4-b7cd-2c97c8a091b5"
+            event.dedupe_key,
+            "orders/create:820982911946154508:98880550-7158-44d4-b7cd-2c97c8a091b5",
         )
         self.assertEqual(str(event.channel_timestamp), "2026-07-10 16:15:47")
         self.assertNotIn("X-Shopify-Hmac-Sha256", event.headers)
@@ -85,10 +86,6 @@ class TestChannelEventReceive(ChannelEventCommon):
         self.assertEqual(self._receive(self.shopify, headers, body), (200, "ok"))
         event = self._events(self.shopify)
         self.assertEqual(len(event), 1)
-        self.env.cr.execute(
-            "select id, duplicates_prevented, dedupe_key from channel_event"
-        )
-        print("DEBUG", self.env.cr.fetchall(), event.id)
         self.assertEqual(event.duplicates_prevented, 2)
 
     def test_same_event_id_on_another_topic_is_a_new_event(self):
@@ -98,11 +95,26 @@ class TestChannelEventReceive(ChannelEventCommon):
         self._receive(self.shopify, headers, body)
         self.assertEqual(len(self._events(self.shopify)), 2)
 
+    def test_one_event_changing_several_resources_is_one_event_each(self):
+        """One stock write of 2 items: 2 inventory_levels/update, 1 event id."""
+        for item in (801, 802):
+            headers, body = self._signed_shopify(
+                "inventory_levels/update",
+                {"inventory_item_id": item, "location_id": 1001, "available": 3},
+                event_id="evt-stock-write",
+                webhook_id=f"wh-{item}",
+            )
+            self._receive(self.shopify, headers, body)
+        events = self._events(self.shopify)
+        self.assertEqual(
+            sorted(events.mapped("resource_ref")), ["801@1001", "802@1001"]
+        )
+
     def test_webhook_id_is_the_fallback_key(self):
         headers, body = self._signed_shopify("orders/updated", {"id": 5})
         del headers["X-Shopify-Event-Id"]
         self._receive(self.shopify, headers, body)
-        self.assertEqual(self._events(self.shopify).dedupe_key, "orders/updated:wh-1")
+        self.assertEqual(self._events(self.shopify).dedupe_key, "orders/updated:5:wh-1")
 
     def test_bad_signature_is_rejected_and_audited_without_payload(self):
         headers, body = shopify_vector("orders/create")

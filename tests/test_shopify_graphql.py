@@ -17,7 +17,8 @@ DOCUMENTS = {
     "webhook create": shopify.WEBHOOK_CREATE_MUTATION,
     "webhook delete": shopify.WEBHOOK_DELETE_MUTATION,
     "order": orders_shopify.ORDER_QUERY,
-    "orders updated": orders_shopify.ORDERS_UPDATED_QUERY,
+    "orders page": orders_shopify.ORDERS_PAGE_QUERY,
+    "orders count": orders_shopify.ORDERS_COUNT_QUERY,
 }
 
 

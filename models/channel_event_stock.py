@@ -1,0 +1,44 @@
+from odoo import models
+
+from ..adapters.webhooks import FLOW_STOCK
+
+
+class ChannelEvent(models.Model):
+    """Stock webhooks: what the channel says it holds, our own writes ignored."""
+
+    _inherit = "channel.event"
+
+    def _get_flow_handler(self):
+        """Override of `channel_connector`: the stock flow."""
+        if self.flow == FLOW_STOCK:
+            return self._process_stock
+        return super()._get_flow_handler()
+
+    def _process_stock(self):
+        """Remember a quantity changed on the channel; ignore echoes.
+
+        :return: "done" when the channel's figure was news, else "ignored"
+            (an echo of our own write, an older report, an unmapped level)
+        """
+        backend = self.backend_id
+        report = backend._get_adapter().parse_stock_report(
+            self.topic, self._get_payload()
+        )
+        if report is None:
+            return "ignored"
+        level = self.env["channel.stock.level"].search(
+            [
+                ("backend_id", "=", backend.id),
+                (
+                    "product_binding_id.inventory_item_ref",
+                    "=",
+                    report.inventory_item_ref,
+                ),
+                ("stock_location_id.location_ref", "=", report.location_ref),
+            ],
+            limit=1,
+        )
+        if not level:
+            return "ignored"
+        self.write({"res_model": level.product_id._name, "res_id": level.product_id.id})
+        return "done" if level._apply_channel_report(report) else "ignored"

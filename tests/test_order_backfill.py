@@ -1,0 +1,140 @@
+"""Bulk backfill of order history against the simulator, one page per job."""
+
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from simulator.util import utc_now
+
+from ..adapters import shopify as shopify_adapter
+from ..adapters import woocommerce as woocommerce_adapter
+from ..const import JOB_CHANNEL_ORDERS
+from ..models.channel_backend_backfill import BACKFILL_PRIORITY
+from .test_channel_http import SimulatorCommon
+
+ORDER = {
+    "lines": [("SIM-000001", 1)],
+    "tax_rate": "0",
+    "shipping": None,
+    "customer": "repeat",
+    "financial_status": "paid",
+}
+
+
+@tagged("post_install", "-at_install")
+class TestOrderBackfill(SimulatorCommon):
+    catalogue_size = 2
+
+    def _orders(self, channel, count, days_ago=0):
+        """`count` orders on `channel`, created `days_ago` on the channel's clock."""
+        moment = utc_now() - timedelta(days=days_ago)
+        clock, self.sim.state.wall_clock = self.sim.state.wall_clock, lambda: moment
+        try:
+            return [
+                self.sim.scenario.create_order(channel=channel, notify=False, **ORDER)
+                for _ in range(count)
+            ]
+        finally:
+            self.sim.state.wall_clock = clock
+
+    def _run_backfill(self, backend):
+        """Start, then run every page job as the runner would, in order.
+
+        :return: the page jobs performed
+        """
+        performed = []
+        with trap_jobs() as trap:
+            backend.action_start_backfill()
+            while len(performed) < len(trap.enqueued_jobs):
+                job = trap.enqueued_jobs[len(performed)]
+                performed.append(job)
+                job.perform()
+        return performed
+
+    def _sale_orders(self, backend, orders):
+        return self.env["channel.order.binding"].search(
+            [
+                ("backend_id", "=", backend.id),
+                ("external_ref", "in", [str(order["id"]) for order in orders]),
+            ]
+        )
+
+    def test_shopify_backfill_imports_the_history_since_the_date_page_by_page(self):
+        old = self._orders("shopify", 2, days_ago=30)
+        recent = self._orders("shopify", 5, days_ago=3)
+        self.shopify.backfill_since = fields.Datetime.now() - timedelta(days=10)
+        with patch.object(shopify_adapter, "ORDERS_PAGE_SIZE", 2):
+            jobs = self._run_backfill(self.shopify)
+        self.assertEqual(len(jobs), 3, "5 orders in pages of 2")
+        self.assertTrue(
+            all(
+                job.channel == JOB_CHANNEL_ORDERS and job.priority == BACKFILL_PRIORITY
+                for job in jobs
+            )
+        )
+        self.assertEqual(self.shopify.backfill_state, "done")
+        self.assertEqual(self.shopify.backfill_total, 5)
+        self.assertEqual(self.shopify.backfill_processed, 5)
+        self.assertEqual(self.shopify.backfill_imported, 5)
+        self.assertEqual(self.shopify.backfill_progress, 100.0)
+        bindings = self._sale_orders(self.shopify, recent)
+        self.assertEqual(len(bindings), 5)
+        self.assertEqual(set(bindings.sale_order_id.mapped("state")), {"sale"})
+        self.assertEqual(
+            len(bindings.sale_order_id.partner_id), 1, "repeat customer: one partner"
+        )
+        self.assertFalse(self._sale_orders(self.shopify, old), "older than the date")
+
+    def test_woocommerce_backfill_counts_and_skips_what_was_imported(self):
+        orders = self._orders("woocommerce", 3, days_ago=2)
+        self.woo.backfill_since = fields.Datetime.now() - timedelta(days=5)
+        with patch.object(woocommerce_adapter, "ORDERS_PAGE_SIZE", 2):
+            self._run_backfill(self.woo)
+            self.assertEqual(self.woo.backfill_imported, 3)
+            # A second backfill over the same history creates nothing new.
+            self._run_backfill(self.woo)
+        self.assertEqual(self.woo.backfill_state, "done")
+        self.assertEqual(self.woo.backfill_processed, 3)
+        self.assertEqual(self.woo.backfill_imported, 0)
+        self.assertEqual(len(self._sale_orders(self.woo, orders).sale_order_id), 3)
+
+    def test_cancel_stops_before_the_next_page(self):
+        self._orders("shopify", 3, days_ago=1)
+        self.shopify.backfill_since = fields.Datetime.now() - timedelta(days=2)
+        with (
+            patch.object(shopify_adapter, "ORDERS_PAGE_SIZE", 2),
+            trap_jobs() as trap,
+        ):
+            self.shopify.action_start_backfill()
+            self.assertEqual(self.shopify.backfill_progress, 0.0)
+            trap.enqueued_jobs[0].perform()
+            self.assertEqual(self.shopify.backfill_processed, 2)
+            self.assertAlmostEqual(self.shopify.backfill_progress, 200 / 3)
+            self.shopify.action_cancel_backfill()
+            result = trap.enqueued_jobs[1].perform()
+        self.assertIn("cancelled", result)
+        self.assertEqual(self.shopify.backfill_processed, 2)
+
+    def test_a_replayed_page_job_imports_nothing_twice(self):
+        self._orders("shopify", 1, days_ago=1)
+        self.shopify.backfill_since = fields.Datetime.now() - timedelta(days=2)
+        with trap_jobs() as trap:
+            self.shopify.action_start_backfill()
+            first = trap.enqueued_jobs[0]
+            first.perform()
+            self.shopify.backfill_state = "running"  # as if it were still going
+            self.assertIn("already imported", first.perform())
+        self.assertEqual(self.shopify.backfill_processed, 1)
+
+    def test_backfill_needs_a_date_and_a_channel_that_lists_orders(self):
+        with self.assertRaisesRegex(UserError, "date"):
+            self.shopify.action_start_backfill()
+        generic = self._prepare_backend("generic", state="connected")
+        generic.backfill_since = fields.Datetime.now()
+        with self.assertRaisesRegex(UserError, "lists its orders"):
+            generic.action_start_backfill()
