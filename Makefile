@@ -13,3 +13,7 @@ test:
 .PHONY: bench-webhooks
 bench-webhooks:
 	$(PYTHON) tools/devctl.py bench webhook_ack
+
+.PHONY: bench-stock
+bench-stock:
+	$(PYTHON) tools/devctl.py bench stock_export
