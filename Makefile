@@ -17,3 +17,7 @@ bench-webhooks:
 .PHONY: bench-stock
 bench-stock:
 	$(PYTHON) tools/devctl.py bench stock_export
+
+.PHONY: bench-orders
+bench-orders:
+	$(PYTHON) tools/devctl.py bench order_import

@@ -78,6 +78,7 @@ def main():
     args = parser.parse_args()
     if args.products < LINES or args.customers * LINES < args.products:
         parser.error("need products >= 3 and customers * 3 >= products")
+    devctl.install_benchmark_package()
     _source, params = devctl.discover_postgres(os.environ)
     devctl.link_addon(devctl.BUILD / "addons")
     config = devctl.write_odoo_config(

@@ -172,18 +172,7 @@ def main():
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "odoo-addon-shopify_connector==19.0.*",
-        ],
-        check=True,
-    )
+    devctl.install_benchmark_package()
     _source, params = devctl.discover_postgres(os.environ)
     devctl.link_addon(devctl.BUILD / "addons")
     config = devctl.write_odoo_config(

@@ -80,7 +80,10 @@ class ChannelEvent(models.Model):
     received_at = fields.Datetime(
         required=True, readonly=True, default=fields.Datetime.now
     )
-    raw_body = fields.Binary(attachment=False, readonly=True, copy=False)
+    # Not prefetched: reading an event's state or topic need not load its body.
+    raw_body = fields.Binary(
+        attachment=False, readonly=True, copy=False, prefetch=False
+    )
     raw_body_text = fields.Text(string="Raw payload", compute="_compute_raw_body_text")
     headers = fields.Json(readonly=True)
     state = fields.Selection(
@@ -333,8 +336,12 @@ class ChannelEvent(models.Model):
             )
             job = (
                 event.with_user(SUPERUSER_ID)
-                # The job record needs no chatter entry or follower.
-                .with_context(tracking_disable=True)
+                # The job record needs no chatter entry or follower; its
+                # company is the backend's (spares reading the user's).
+                .with_context(
+                    tracking_disable=True,
+                    allowed_company_ids=event.backend_id.company_id.ids,
+                )
                 .with_delay(
                     identity_key=identity_key,
                     description=f"Process {event.topic} ({event.backend_id.name})",

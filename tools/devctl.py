@@ -555,6 +555,18 @@ def start_sandbox(config):
     return simulator
 
 
+# OCA's Shopify connector, the comparison of the benchmarks: installed into
+# the environment by them only, never a dependency of the addon.
+OCA_SHOPIFY_REQUIREMENT = "odoo-addon-shopify_connector==19.0.*"
+
+
+def install_benchmark_package(requirement=OCA_SHOPIFY_REQUIREMENT):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", requirement],
+        check=True,
+    )
+
+
 def command_bench(args):
     """Run a benchmark script of bench/ inside the environment."""
     script = ROOT / "bench" / f"{args.name}.py"
