@@ -492,7 +492,7 @@ def command_run(args):
     stamp.write_text(digest)
     simulator = start_sandbox(config) if SANDBOX_INTERVAL > 0 else None
     say(f"Odoo on http://localhost:{RUN_HTTP_PORT} (admin / admin); Ctrl+C stops it")
-    command = odoo_command(config, "-d", RUN_DATABASE, f"--db-filter=^{RUN_DATABASE}$")
+    command = odoo_command(config, "-d", RUN_DATABASE)
     try:
         return subprocess.run(command, check=False).returncode
     except KeyboardInterrupt:
