@@ -183,9 +183,9 @@ class ChannelEvent(models.Model):
         except ChannelPayloadError as exc:
             self._store_malformed(backend, headers, body, exc)
             return 400, str(exc)
-        event, created = self._store(backend, delivery, body)
-        if created and event.state == "queued":
-            event._enqueue(first=True)
+        event, state = self._store(backend, delivery, body)
+        if state == "queued":
+            event._enqueue(first=True, topic=delivery.topic, company=backend.company_id)
         return 200, "ok"
 
     @api.model
@@ -198,6 +198,8 @@ class ChannelEvent(models.Model):
     @api.model
     def _store(self, backend, delivery, body):
         """Insert the event, or count a duplicate if it exists (race-safe).
+
+        :return: (event, the state it was stored in, or "duplicate")
 
         This is the hot path of every delivery, so it is one
         `INSERT ... ON CONFLICT DO NOTHING` on the unique (backend, key) index
@@ -242,8 +244,8 @@ class ChannelEvent(models.Model):
         )
         row = self.env.cr.fetchone()
         if row:
-            return self.browse(row[0]), True
-        return self._count_duplicate(backend, delivery.dedupe_key), False
+            return self.browse(row[0]), state["state"]
+        return self._count_duplicate(backend, delivery.dedupe_key), "duplicate"
 
     @api.model
     def _count_duplicate(self, backend, dedupe_key):
@@ -322,11 +324,13 @@ class ChannelEvent(models.Model):
             return {"state": "queued", "queued_at": fields.Datetime.now()}
         return {"state": "received"}
 
-    def _enqueue(self, first=False):
+    def _enqueue(self, first=False, topic=None, company=None):
         """Enqueue processing jobs; they run as the superuser, whoever asked.
 
         A new event cannot have a job yet, so only replays pay for the
         identity-key lookup that keeps one pending job per event attempt.
+        The receiving request passes the `topic` and `company` it just stored:
+        that spares reading the row back.
         """
         for event in self:
             identity_key = (
@@ -340,11 +344,11 @@ class ChannelEvent(models.Model):
                 # company is the backend's (spares reading the user's).
                 .with_context(
                     tracking_disable=True,
-                    allowed_company_ids=event.backend_id.company_id.ids,
+                    allowed_company_ids=(company or event.company_id).ids,
                 )
                 .with_delay(
                     identity_key=identity_key,
-                    description=f"Process {event.topic} ({event.backend_id.name})",
+                    description=f"Process {topic or event.topic}",
                 )
                 ._job_process()
             )
