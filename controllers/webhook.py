@@ -28,8 +28,10 @@ class ChannelWebhookController(http.Controller):
         `channel.event._receive_delivery` in the request's transaction, which
         Odoo commits before the answer leaves.
         """
-        backend_sudo = request.env["channel.backend"].sudo().browse(backend_id).exists()
-        if not backend_sudo._accepts_webhooks():
+        backend_sudo = (
+            request.env["channel.backend"].sudo()._get_webhook_receiver(backend_id)
+        )
+        if not backend_sudo:
             raise NotFound()
         Event = request.env["channel.event"].sudo()
         limit = Event._get_max_body_bytes()

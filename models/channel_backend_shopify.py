@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 from .channel_backend import MANAGER_GROUP
 
@@ -69,6 +69,15 @@ class ChannelBackend(models.Model):
             and not order.is_complete
             and self._get_order_action(order) == "confirm"
         )
+
+    @api.model
+    def _get_webhook_field_names(self):
+        """Override of `channel_connector` to add the credentials the adapter reads."""
+        return [
+            *super()._get_webhook_field_names(),
+            "shopify_shop_domain",
+            "shopify_access_token",
+        ]
 
     def _get_adapter_config(self):
         """Override of `channel_connector` to add the shop domain and token."""

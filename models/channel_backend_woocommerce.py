@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 from .channel_backend import MANAGER_GROUP
 
@@ -51,6 +51,15 @@ class ChannelBackend(models.Model):
         if self.provider != "woocommerce":
             return super()._get_required_webhook_topics()
         return ["order.created", "order.updated"] if self.import_orders else []
+
+    @api.model
+    def _get_webhook_field_names(self):
+        """Override of `channel_connector` to add the credentials the adapter reads."""
+        return [
+            *super()._get_webhook_field_names(),
+            "woocommerce_consumer_key",
+            "woocommerce_consumer_secret",
+        ]
 
     def _get_adapter_config(self):
         """Override of `channel_connector` to add the consumer key and secret."""

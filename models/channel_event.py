@@ -62,13 +62,14 @@ class ChannelEvent(models.Model):
 
     # === FIELDS ===
 
+    # No index of its own on backend_id or company_id: the unique
+    # (backend_id, dedupe_key) index serves backend lookups, and every index
+    # is paid for by each delivery's insert.
     backend_id = fields.Many2one(
-        "channel.backend", required=True, index=True, ondelete="cascade", readonly=True
+        "channel.backend", required=True, ondelete="cascade", readonly=True
     )
     provider = fields.Selection(related="backend_id.provider", store=True)
-    company_id = fields.Many2one(
-        related="backend_id.company_id", store=True, index=True
-    )
+    company_id = fields.Many2one(related="backend_id.company_id", store=True)
     topic = fields.Char(required=True, readonly=True, index=True)
     flow = fields.Char(readonly=True, help="Flow the topic belongs to; empty if none.")
     dedupe_key = fields.Char(required=True, readonly=True)

@@ -184,6 +184,20 @@ class TestChannelEventReceive(ChannelEventCommon):
         self._receive(self.woocommerce, headers, body)
         self.assertEqual(len(self._events(self.woocommerce)), 2)
 
+    def test_a_delivery_costs_five_queries(self):
+        """The hot path stays lean: read the backend's webhook fields, insert
+        the event, look up and insert its job, link the job to the event. A
+        field missing from `_get_webhook_field_names` adds a full read."""
+        Backend = self.env["channel.backend"]
+        warm_up = self._signed_shopify("orders/create", {"id": 1}, event_id="evt-0")
+        self._receive(Backend._get_webhook_receiver(self.shopify.id), *warm_up)
+        headers, body = self._signed_shopify("orders/create", {"id": 2})
+        self.env.invalidate_all()
+        with self.assertQueryCount(5):
+            backend = Backend._get_webhook_receiver(self.shopify.id)
+            self.assertEqual(self._receive(backend, headers, body), (200, "ok"))
+        self.assertEqual(self._events(self.shopify).mapped("state"), ["queued"] * 2)
+
     def test_generic_signature_is_hex_with_prefix(self):
         body = json.dumps({"id": "G-1"}).encode()
         headers = {

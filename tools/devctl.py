@@ -28,7 +28,8 @@ ODOO_PATH = Path(os.environ.get("ODOO_PATH", "/opt/odoo")).resolve()
 MODULE = "channel_connector"
 RUN_DATABASE = os.environ.get("CHANNEL_DB", MODULE)
 TEST_DATABASE = os.environ.get("CHANNEL_TEST_DB", "channel_connector_test")
-TEMPLATE_PREFIX = "channel_connector_tpl_"
+# One template family per test database: parallel checkouts keep their own.
+TEMPLATE_PREFIX = f"{TEST_DATABASE}_tpl_"
 RUN_HTTP_PORT = int(os.environ.get("CHANNEL_HTTP_PORT", "8069"))
 TEST_HTTP_PORT = int(os.environ.get("CHANNEL_TEST_HTTP_PORT", "8169"))
 SANDBOX_PORT = int(os.environ.get("CHANNEL_SANDBOX_PORT", "8899"))
