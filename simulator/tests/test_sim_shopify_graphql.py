@@ -2,8 +2,10 @@
 
 from decimal import Decimal
 
+import requests
+
 from simulator.shopify_graphql import admin_schema
-from simulator.testing import graphql
+from simulator.testing import graphql, woo
 from simulator.throttle import CostCalculator
 
 SET = """
@@ -391,3 +393,74 @@ def test_payouts_and_balance_transactions(sim):
     )
     assert account["payouts"]["nodes"][0]["net"]["amount"] == payout["net"]
     assert node["associatedPayout"]["status"] == "PAID"
+
+
+# Ten root mutations: 10 points each, requested and actual cost 100.
+DELETE_ONE = (
+    'webhookSubscriptionDelete(id: "gid://shopify/WebhookSubscription/1")'
+    " { userErrors { message } }"
+)
+DELETE_TEN = "mutation { " + " ".join(f"d{n}: {DELETE_ONE}" for n in range(10)) + " }"
+
+
+def test_default_bucket_throttles_at_1000_points_and_restores_100_per_second(
+    sim, clock
+):
+    for index in range(10):
+        cost = graphql(sim, DELETE_TEN).json()["extensions"]["cost"]
+        assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (100, 100)
+        assert cost["throttleStatus"]["currentlyAvailable"] == 900 - 100 * index
+    body = graphql(sim, DELETE_TEN).json()
+    assert body == {
+        "errors": [
+            {
+                "message": "Throttled",
+                "extensions": {
+                    "code": "THROTTLED",
+                    "documentation": "https://shopify.dev/api/usage/rate-limits",
+                },
+            }
+        ],
+        "extensions": {
+            "cost": {
+                "requestedQueryCost": 100,
+                "actualQueryCost": None,
+                "throttleStatus": {
+                    "maximumAvailable": 1000.0,
+                    "currentlyAvailable": 0,
+                    "restoreRate": 100.0,
+                },
+            }
+        },
+    }
+    clock.now += 0.5
+    half = graphql(sim, DELETE_TEN).json()
+    assert half["errors"][0]["extensions"]["code"] == "THROTTLED"
+    assert half["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 50
+    clock.now += 0.5
+    again = graphql(sim, DELETE_TEN).json()
+    assert "errors" not in again
+    assert again["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 0
+    report = sim.scenario.report()
+    key = ",".join(["webhookSubscriptionDelete"] * 10)
+    assert report["calls"][key] == 13
+    assert report["cost"][key] == 1100, "throttled calls are not charged"
+
+
+def test_report_counts_calls_and_actual_cost_per_kind(small_sim):
+    sim = small_sim
+    graphql(sim, "{ shop { name } }")
+    graphql(sim, "{ shop { name } }")
+    graphql(sim, "{ productVariants(first: 50) { nodes { id } } }")
+    sim.scenario.inject("shopify", "throttled")
+    assert "errors" in graphql(sim, "{ shop { name } }").json()
+    woo(sim, "GET", "products")
+    woo(sim, "GET", "products")
+    expected_calls = {"shop": 3, "productVariants": 1, "GET products": 2}
+    expected_cost = {"shop": 2, "productVariants": 2 + 6, "GET products": 0}
+    for report in (
+        sim.scenario.report(),
+        requests.get(f"{sim.base_url}/_sim/report", timeout=10).json(),
+    ):
+        assert report["calls"] == expected_calls
+        assert report["cost"] == expected_cost
