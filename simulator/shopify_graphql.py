@@ -399,6 +399,7 @@ class Resolvers:
             "orders": self.order_list,
             "ordersCount": self.order_count,
             "order": lambda _info, id: self._order(id),  # noqa: A006
+            "return": lambda _info, id: self._return(number(id)),  # noqa: A006
             "fulfillmentOrder": lambda _info, id: self._fulfillment_order(id),  # noqa: A006
             "webhookSubscriptions": self.webhooks,
             "webhookSubscription": lambda _info, id: self._webhook(id),  # noqa: A006
@@ -460,6 +461,7 @@ class Resolvers:
             "Product": self._product,
             "Location": self._location,
             "Order": self._order,
+            "Return": self._return,
             "InventoryLevel": lambda _ref: self._level(global_id),
         }
         build = builders.get(kind)
@@ -530,6 +532,13 @@ class Resolvers:
     def _order(self, global_id):
         order = self.state.shopify_orders.get(number(global_id))
         return self.orders.order(order) if order else None
+
+    def _return(self, ref):
+        for order in self.state.shopify_orders.values():
+            for record in order["returns"]:
+                if record["id"] == ref:
+                    return self.orders.return_node(order, record)
+        return None
 
     def _fulfillment_order(self, global_id):
         order = self.state.shopify_orders.get(number(global_id))
