@@ -631,3 +631,25 @@ def test_refunds_are_read_on_the_order(sim):
     assert transaction["amountSet"]["presentmentMoney"]["amount"] == first["amount"]
     one = graphql(sim, query, {"id": gid, "n": 1}).json()["data"]["order"]
     assert len(one["refunds"]) == 1
+
+
+def test_locations_list_filter_and_stock_levels(sim):
+    query = """query($q: String) { locations(first: 5, query: $q) {
+      nodes { id legacyResourceId name isActive
+        inventoryLevel(inventoryItemId: "gid://shopify/InventoryItem/900001") {
+          quantities(names: ["available"]) { quantity } } }
+      pageInfo { hasNextPage } } }"""
+    sim.scenario.set_inventory(variant="SIM-000001", available=3, location="1002")
+    listed = graphql(sim, query).json()["data"]["locations"]
+    assert [(n["id"], n["name"]) for n in listed["nodes"]] == [
+        ("gid://shopify/Location/1001", "Main warehouse"),
+        ("gid://shopify/Location/1002", "Pop-up store"),
+    ]
+    assert [
+        n["inventoryLevel"]["quantities"][0]["quantity"] for n in listed["nodes"]
+    ] == [5, 3]
+    assert listed["pageInfo"]["hasNextPage"] is False
+    found = graphql(sim, query, {"q": "name:Pop*"}).json()["data"]["locations"]
+    assert [n["legacyResourceId"] for n in found["nodes"]] == ["1002"]
+    one = graphql(sim, '{ location(id: "gid://shopify/Location/1002") { name } }')
+    assert one.json()["data"]["location"] == {"name": "Pop-up store"}
