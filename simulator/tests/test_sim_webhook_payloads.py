@@ -9,6 +9,7 @@ from simulator.testing import graphql, woo
 
 SHOPIFY_SAMPLED_TOPICS = (
     "orders/create",
+    "orders/paid",
     "orders/updated",
     "orders/cancelled",
     "refunds/create",
@@ -16,6 +17,8 @@ SHOPIFY_SAMPLED_TOPICS = (
     "inventory_levels/update",
     "app/uninstalled",
 )
+# orders/paid has no sample of its own: its body is the order, as for create.
+SAMPLE_OF = {"orders/paid": "orders/create"}
 # What a list in a sample holds, compared one level down.
 NESTED = {
     "orders/create": ("line_items", "shipping_lines"),
@@ -36,7 +39,8 @@ def subscribe(sim, url, topic):
 
 
 def shopify_sample(topic):
-    path = reference_path("shopify", "webhooks", topic.replace("/", "__") + ".json")
+    name = SAMPLE_OF.get(topic, topic).replace("/", "__")
+    path = reference_path("shopify", "webhooks", f"{name}.json")
     return json.loads(path.read_text())
 
 
