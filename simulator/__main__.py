@@ -1,4 +1,5 @@
-"""python -m simulator --port 8899 [--seed 1] [--state state.json] [--sandbox S]
+"""python -m simulator [--port 8899] [--seed 1] [--state state.json]
+[--retry-time-scale 1.0] [--bucket-size 1000] [--restore-rate 100] [--sandbox S]
 
 Serves until interrupted. With --state, the scenario in the file (see
 Scenario.snapshot) is replayed at start, and the file is rewritten with the
@@ -23,12 +24,21 @@ def main(argv=None):
     parser.add_argument("--state", type=Path, help="scenario JSON to load/persist")
     parser.add_argument("--retry-time-scale", type=float, default=1.0)
     parser.add_argument(
+        "--bucket-size", type=int, default=1000, help="GraphQL bucket (points)"
+    )
+    parser.add_argument(
+        "--restore-rate", type=float, default=100, help="bucket refill (points/s)"
+    )
+    parser.add_argument(
         "--sandbox", type=float, metavar="SECONDS", help="sandbox traffic interval"
     )
     args = parser.parse_args(argv)
     snapshot = _load(args.state)
     sim = ChannelSimulator(
-        seed=snapshot.get("seed", args.seed), retry_time_scale=args.retry_time_scale
+        seed=snapshot.get("seed", args.seed),
+        retry_time_scale=args.retry_time_scale,
+        bucket_size=args.bucket_size,
+        restore_rate=args.restore_rate,
     )
     sim.start(port=args.port)
     sim.scenario.restore(snapshot)

@@ -2,33 +2,40 @@
 
 A fault applies to the next `count` requests (or deliveries) of one API, or
 to every one of them during `seconds` of the simulator's clock, or both.
-APIs: "shopify", "woocommerce" (HTTP requests) and "shopify_webhooks",
-"woocommerce_webhooks" (deliveries). Kinds:
+Each API takes only the kinds that mean something for it; arming another
+one is a ValueError (HTTP 400 on the admin API), never a fault that is
+silently consumed.
+
+Requests a client sends, "shopify" and "woocommerce":
 
 - "latency": answer normally after `delay` seconds;
 - "timeout": hang `delay` seconds (default 30, longer than client timeouts),
   then answer 504;
-- "5xx" (or "500", "502", "503"): answer that status (`status`, default 500);
+- "5xx" (or "500", "502", "503", "504"): answer that status (`status`,
+  default 500);
 - "429": answer 429 with `Retry-After: retry_after` (default 2);
-- "throttled" (Shopify): drain the leaky bucket so the request is THROTTLED;
-- "drop", "duplicate", "out_of_order" (webhooks): lose the delivery, send it
-  twice (same X-Shopify-Event-Id, new X-Shopify-Webhook-Id), or hold it back
-  until the next delivery of the same subscription has been sent.
+- "throttled" (Shopify only: WooCommerce has no cost bucket): drain the
+  leaky bucket so the request is THROTTLED.
+
+Deliveries the channel sends, "shopify_webhooks" and "woocommerce_webhooks":
+"drop", "duplicate", "out_of_order": lose the delivery; send it twice
+(Shopify: same X-Shopify-Event-Id, new X-Shopify-Webhook-Id; WooCommerce: the
+same request, headers included, twice); or hold it back until the next
+delivery of the same subscription has been sent.
 """
 
 import threading
 
-API_NAMES = ("shopify", "woocommerce", "shopify_webhooks", "woocommerce_webhooks")
-KINDS = (
-    "latency",
-    "timeout",
-    "5xx",
-    "429",
-    "throttled",
-    "drop",
-    "duplicate",
-    "out_of_order",
-)
+REQUEST_KINDS = ("latency", "timeout", "5xx", "429")
+DELIVERY_KINDS = ("drop", "duplicate", "out_of_order")
+API_KINDS = {
+    "shopify": (*REQUEST_KINDS, "throttled"),
+    "woocommerce": REQUEST_KINDS,
+    "shopify_webhooks": DELIVERY_KINDS,
+    "woocommerce_webhooks": DELIVERY_KINDS,
+}
+API_NAMES = tuple(API_KINDS)
+KINDS = (*REQUEST_KINDS, "throttled", *DELIVERY_KINDS)
 STATUS_ALIASES = {"500": 500, "502": 502, "503": 503, "504": 504}
 
 
@@ -46,8 +53,7 @@ class FaultBook:
         if kind in STATUS_ALIASES:
             options.setdefault("status", STATUS_ALIASES[kind])
             kind = "5xx"
-        if api not in API_NAMES or kind not in KINDS:
-            raise ValueError(f"Unknown fault {api}/{kind}")
+        check_fault(api, kind)
         fault = {
             "api": api,
             "kind": kind,
@@ -80,6 +86,19 @@ class FaultBook:
         with self.lock:
             now = self.clock()
             return [dict(f) for f in self.faults if not _spent(f, now)]
+
+
+def check_fault(api, kind):
+    """ValueError unless `kind` means something for `api`."""
+    if api not in API_KINDS:
+        msg = f"Unknown fault API {api!r}: use one of {', '.join(API_NAMES)}."
+        raise ValueError(msg)
+    if kind not in API_KINDS[api]:
+        msg = (
+            f"Fault {kind!r} has no meaning for {api!r}: use one of "
+            f"{', '.join(API_KINDS[api])}."
+        )
+        raise ValueError(msg)
 
 
 def _spent(fault, now):

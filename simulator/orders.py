@@ -109,6 +109,7 @@ class OrderBook:
             "high_risk": bool(spec.get("high_risk", False)),
             "discount_applications": [],
             "refunds": [],
+            "returns": [],
             "fulfillments": [],
         }
 
@@ -457,6 +458,58 @@ class OrderBook:
             "parent_id": parent.get("id"),
         }
 
+    def create_return(self, order, lines, status="OPEN", reason="UNKNOWN", note=""):
+        """A Shopify return of `lines` [(line id or SKU, quantity[, reason])].
+
+        `status` is a ReturnStatus (REQUESTED, OPEN, CLOSED, DECLINED,
+        CANCELED); `reason` a ReturnReason for lines that name none. A line
+        cannot be returned beyond what is neither refunded nor already in
+        another live (not declined or canceled) return.
+        """
+        status = str(status).upper()
+        if status not in RETURN_STATUSES:
+            raise ValueError(f"Unknown return status {status}")
+        if order["channel"] != "shopify" or not lines:
+            raise ValueError("A return needs a Shopify order and lines to return")
+        state = self.state
+        with state.lock:
+            items = [
+                self._return_line(order, *entry, reason=reason, note=note)
+                for entry in lines
+            ]
+            now = state.wall_clock()
+            record = {
+                "id": str(state.new_id("return", 945_000_000)),
+                "name": f"{order['name']}-R{len(order['returns']) + 1}",
+                "status": status,
+                "created_at": now,
+                "approved_at": now if status in ("OPEN", "CLOSED") else None,
+                "closed_at": now if status == "CLOSED" else None,
+                "note": note,
+                "lines": items,
+            }
+            order["returns"].append(record)
+            self.touch(order)
+            return record
+
+    def _return_line(self, order, ref, quantity, line_reason=None, *, reason, note):
+        line = next(
+            (line for line in order["lines"] if ref in (line["id"], line["sku"])),
+            None,
+        )
+        if line is None or not 0 < quantity <= returnable(order, line):
+            raise ValueError(f"Cannot return {quantity} of {ref}")
+        reason = str(line_reason or reason).upper()
+        if reason not in RETURN_REASONS:
+            raise ValueError(f"Unknown return reason {reason}")
+        return {
+            "id": str(self.state.new_id("return_line", 677_000_000)),
+            "line_id": line["id"],
+            "quantity": quantity,
+            "reason": reason,
+            "note": note or "",
+        }
+
     def fulfill(self, order, quantities, location="1001", tracking=None):
         """Record a fulfillment of {line id: quantity} (what a client sends)."""
         with self.state.lock:
@@ -477,6 +530,33 @@ class OrderBook:
             self.state.fulfillments.append(fulfillment)
             self.touch(order)
             return fulfillment
+
+
+RETURN_STATUSES = ("REQUESTED", "OPEN", "CLOSED", "DECLINED", "CANCELED")
+RETURN_REASONS = (
+    "COLOR",
+    "DEFECTIVE",
+    "NOT_AS_DESCRIBED",
+    "OTHER",
+    "SIZE_TOO_LARGE",
+    "SIZE_TOO_SMALL",
+    "STYLE",
+    "UNKNOWN",
+    "UNWANTED",
+    "WRONG_ITEM",
+)
+
+
+def returnable(order, line):
+    """Quantity of `line` neither refunded nor in a live return."""
+    returned = sum(
+        item["quantity"]
+        for record in order["returns"]
+        if record["status"] not in ("DECLINED", "CANCELED")
+        for item in record["lines"]
+        if item["line_id"] == line["id"]
+    )
+    return line["quantity"] - line["refunded"] - returned
 
 
 # === AMOUNTS ===

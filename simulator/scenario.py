@@ -22,7 +22,8 @@ from .woocommerce_payloads import order_json
 
 
 def journaled(method):
-    """Record the call (name and keyword arguments) for replay."""
+    """Record the call (name and keyword arguments) for replay, once it has
+    succeeded: a refused call would make the replay fail."""
 
     signature = inspect.signature(method)
 
@@ -33,8 +34,9 @@ def journaled(method):
         arguments.pop("self")
         arguments.update(arguments.pop("spec", None) or {})
         arguments.update(arguments.pop("changes", None) or {})
+        result = method(self, *args, **kwargs)
         self.journal.append({"action": method.__name__, **arguments})
-        return method(self, *args, **kwargs)
+        return result
 
     return wrapper
 
@@ -161,6 +163,34 @@ class Scenario:
         elif notify:
             self.sender.woo_event("order.updated", int(order["id"]))
         return {"id": refund["id"], "amount": money(refund["amount"])}
+
+    @journaled
+    def create_return(
+        self, channel, order_id, *, lines, status="OPEN", reason="UNKNOWN", note=""
+    ):
+        """A Shopify return: lines=[(line id or SKU, quantity[, reason])],
+        `status` a ReturnStatus, `reason` a ReturnReason. Read back with
+        `order { returns }` and `return(id:)`; no webhook is sent."""
+        if channel != "shopify":
+            raise ValueError("Only Shopify orders have returns")
+        order = self._order(channel, order_id)
+        record = self.book.create_return(
+            order, [tuple(x) for x in lines], status, reason, note
+        )
+        return {
+            "id": record["id"],
+            "gid": f"gid://shopify/Return/{record['id']}",
+            "name": record["name"],
+            "status": record["status"],
+            "lines": [
+                {
+                    "id": item["id"],
+                    "line_id": item["line_id"],
+                    "quantity": item["quantity"],
+                }
+                for item in record["lines"]
+            ],
+        }
 
     def _announce(self, order, action):
         """The webhooks one merchant action triggers (one Event-Id)."""
@@ -432,6 +462,7 @@ REPLAYABLE = (
     "update_order",
     "cancel_order",
     "refund_order",
+    "create_return",
     "create_payout",
     "uninstall_app",
 )
@@ -439,7 +470,7 @@ REPLAYABLE = (
 
 def _quiet(action):
     """Replaying a journal does not re-send its webhooks."""
-    silent = {"create_payout", "uninstall_app", "seed_catalogue"}
+    silent = {"create_payout", "uninstall_app", "seed_catalogue", "create_return"}
     return {} if action in silent else {"notify": False}
 
 

@@ -309,6 +309,11 @@ ADMIN_ROUTES = Map(
             endpoint="refund_order",
             methods=["POST"],
         ),
+        Rule(
+            "/_sim/orders/<channel>/<order_id>/returns",
+            endpoint="create_return",
+            methods=["POST"],
+        ),
         Rule("/_sim/payouts", endpoint="create_payout", methods=["POST"]),
         Rule("/_sim/app/uninstall", endpoint="uninstall_app", methods=["POST"]),
         Rule("/_sim/faults", endpoint="inject", methods=["POST"]),

@@ -253,18 +253,21 @@ class ShopifyGraphql:
         return self._run(schema, document, operation, calculator, variables)
 
     def _run(self, schema, document, operation, calculator, variables):
-        requested = calculator.requested()
-        self.state.record_call(_root_name(operation), requested)
+        requested, name = calculator.requested(), _root_name(operation)
         if requested > SINGLE_QUERY_MAX_COST:
+            self.state.record_call(name, 0)
             return 200, _max_cost_body(requested, self._cost(requested, 0))
         if not self.bucket.charge(requested):
+            # Shopify charges nothing for a throttled query and reports its
+            # actual cost as null (it never ran).
+            self.state.record_call(name, 0)
             return 200, {
                 "errors": [
                     shopify_error(
                         "Throttled", "THROTTLED", documentation=RATE_LIMITS_DOC
                     )
                 ],
-                "extensions": {"cost": self._cost(requested, 0)},
+                "extensions": {"cost": self._cost(requested, None)},
             }
         with self.state.lock:  # resolvers walk the shared dicts
             result = execute_sync(
@@ -277,6 +280,7 @@ class ShopifyGraphql:
             )
         actual = calculator.actual(result.data)
         self.bucket.refund(max(0, requested - actual))
+        self.state.record_call(name, actual)
         body = {}
         if result.errors:
             body["errors"] = [_execution_error(e) for e in result.errors]
@@ -395,6 +399,7 @@ class Resolvers:
             "orders": self.order_list,
             "ordersCount": self.order_count,
             "order": lambda _info, id: self._order(id),  # noqa: A006
+            "return": lambda _info, id: self._return(number(id)),  # noqa: A006
             "fulfillmentOrder": lambda _info, id: self._fulfillment_order(id),  # noqa: A006
             "webhookSubscriptions": self.webhooks,
             "webhookSubscription": lambda _info, id: self._webhook(id),  # noqa: A006
@@ -456,6 +461,7 @@ class Resolvers:
             "Product": self._product,
             "Location": self._location,
             "Order": self._order,
+            "Return": self._return,
             "InventoryLevel": lambda _ref: self._level(global_id),
         }
         build = builders.get(kind)
@@ -526,6 +532,13 @@ class Resolvers:
     def _order(self, global_id):
         order = self.state.shopify_orders.get(number(global_id))
         return self.orders.order(order) if order else None
+
+    def _return(self, ref):
+        for order in self.state.shopify_orders.values():
+            for record in order["returns"]:
+                if record["id"] == ref:
+                    return self.orders.return_node(order, record)
+        return None
 
     def _fulfillment_order(self, global_id):
         order = self.state.shopify_orders.get(number(global_id))

@@ -10,12 +10,13 @@ import base64
 import json
 import re
 import zlib
+from decimal import Decimal
 
 from graphql import GraphQLError
 
-from .orders import line_discount, totals
+from .orders import RETURN_REASONS, line_discount, line_net, totals
 from .shopify_payloads import MoneyBags
-from .util import gid, iso_z, money, number, parse_when
+from .util import cents, gid, iso_z, money, number, parse_when
 
 MAX_PAGE = 250
 TERM = re.compile(r"(-?)(\w+):(>=|<=|>|<)?(\"[^\"]*\"|'[^']*'|\S+)")
@@ -352,6 +353,12 @@ class OrderNodes:
             "refunds": lambda _info, first=None: [
                 self.refund(order, r, bags) for r in order["refunds"]
             ][:first],
+            "returnStatus": _return_status(order),
+            "returns": lambda _info, query=None, **args: connection(
+                [{"id": int(r["id"]), "record": r} for r in order["returns"]],
+                lambda entry: self.return_node(order, entry["record"]),
+                **_strip(args),
+            ),
             "fulfillments": lambda _info, first=None, **_: [
                 self.fulfillment(order, f) for f in order["fulfillments"]
             ][:first],
@@ -450,6 +457,76 @@ class OrderNodes:
             "location": self.catalogue.location(self.state.locations[location])
             if location
             else None,
+        }
+
+    def return_node(self, order, record):
+        """A Return; its line items are ReturnLineItem (verified) objects."""
+        bags = GraphqlMoney(order)
+        lines = {line["id"]: line for line in order["lines"]}
+        items = [
+            {"id": int(item["id"]), "item": item, "line": lines[item["line_id"]]}
+            for item in record["lines"]
+        ]
+        return {
+            "__typename": "Return",
+            "id": gid("Return", record["id"]),
+            "name": record["name"],
+            "status": record["status"],
+            "createdAt": iso_z(record["created_at"]),
+            "requestApprovedAt": _stamp(record["approved_at"]),
+            "closedAt": _stamp(record["closed_at"]),
+            "totalQuantity": sum(item["quantity"] for item in record["lines"]),
+            "decline": {"reason": "OTHER", "note": record["note"] or None}
+            if record["status"] == "DECLINED"
+            else None,
+            "order": lambda _info: self.order(order),
+            "returnLineItems": lambda _info, **args: connection(
+                items,
+                lambda e: self._return_line(order, record, e, bags),
+                **_strip(args),
+            ),
+            "returnShippingFees": [],
+            "refunds": _no_nodes,
+            "exchangeLineItems": _no_nodes,
+            "reverseFulfillmentOrders": _no_nodes,
+            "transactions": _no_nodes,
+        }
+
+    def _return_line(self, order, record, entry, bags):
+        item, line = entry["item"], entry["line"]
+        quantity, status = item["quantity"], record["status"]
+        processed = quantity if status == "CLOSED" else 0
+        share = Decimal(quantity) / line["quantity"]
+        return {
+            "__typename": "ReturnLineItem",
+            "id": gid("ReturnLineItem", item["id"]),
+            "quantity": quantity,
+            "returnReason": item["reason"],
+            "returnReasonDefinition": {
+                "id": gid(
+                    "ReturnReasonDefinition", RETURN_REASONS.index(item["reason"]) + 1
+                ),
+                "handle": item["reason"].lower().replace("_", "-"),
+                "name": item["reason"].replace("_", " ").capitalize(),
+                "deleted": False,
+            },
+            "returnReasonNote": item["note"],
+            "customerNote": None,
+            "processedQuantity": processed,
+            "unprocessedQuantity": quantity - processed,
+            "processableQuantity": quantity - processed if status == "OPEN" else 0,
+            "refundableQuantity": quantity if status in ("OPEN", "CLOSED") else 0,
+            "refundedQuantity": 0,
+            "restockingFee": None,
+            "totalWeight": None,
+            "withCodeDiscountedTotalPriceSet": bags.bag(cents(line_net(line) * share)),
+            "fulfillmentLineItem": {
+                "id": gid("FulfillmentLineItem", line["id"]),
+                "quantity": line["quantity"],
+                "lineItem": self.line(order, line, bags),
+                "originalTotalSet": bags.bag(line["price"] * line["quantity"]),
+                "discountedTotalSet": bags.bag(line_net(line)),
+            },
         }
 
     def fulfillment_order(self, order):
@@ -559,6 +636,29 @@ class GraphqlMoney(MoneyBags):
                 "currencyCode": self.order["presentment_currency"],
             },
         }
+
+
+def _no_nodes(_info, **args):
+    """An empty connection (what the simulator does not model)."""
+    return connection([], dict, **_strip(args))
+
+
+def _return_status(order):
+    """Order.returnStatus from the live returns (declined/canceled ignored)."""
+    live = [
+        r["status"]
+        for r in order["returns"]
+        if r["status"] in ("REQUESTED", "OPEN", "CLOSED")
+    ]
+    if not live:
+        return "NO_RETURN"
+    if "REQUESTED" in live:
+        return "RETURN_REQUESTED"
+    return "IN_PROGRESS" if "OPEN" in live else "RETURNED"
+
+
+def _stamp(moment):
+    return iso_z(moment) if moment else None
 
 
 def _fulfillment_status(order):

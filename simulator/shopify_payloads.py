@@ -275,6 +275,7 @@ def transaction_payload(order, transaction):
         "payment_id": f"{order['token'][:12]}.{transaction['id'][-4:]}",
         "total_unsettled_set": MoneyBags(order).bag(0),
         "manual_payment_gateway": transaction["gateway"] == "manual",
+        "amount_rounding": None,
         "admin_graphql_api_id": gid("OrderTransaction", transaction["id"]),
     }
 
@@ -324,17 +325,65 @@ def fulfillment_payload(order, fulfillment):
 
 
 def app_uninstalled_payload(state):
+    """The shop as app/uninstalled sends it: every key of Shopify's sample."""
+    email = f"owner@{state.shop_domain}"
+    money_format = "${{amount}}"
+    with_currency = f"{money_format} {state.currency}"
     return {
         "id": 548380009,
         "name": state.shop_name,
-        "email": f"owner@{state.shop_domain}",
+        "email": email,
         "domain": None,
-        "myshopify_domain": state.shop_domain,
-        "currency": state.currency,
-        "iana_timezone": "Etc/UTC",
-        "country_code": "US",
+        "province": "New York",
+        "country": "US",
+        "address1": "350 Fifth Avenue",
+        "zip": "10118",
+        "city": "New York",
+        "source": None,
+        "phone": "",
+        "latitude": None,
+        "longitude": None,
+        "primary_locale": "en",
+        "address2": None,
         "created_at": None,
         "updated_at": None,
+        "country_code": "US",
+        "country_name": "United States",
+        "currency": state.currency,
+        "customer_email": email,
+        "timezone": "(GMT+00:00) UTC",
+        "iana_timezone": "Etc/UTC",
+        "shop_owner": "Simulated owner",
+        "money_format": money_format,
+        "money_with_currency_format": with_currency,
+        "weight_unit": "kg",
+        "province_code": "NY",
+        "taxes_included": None,
+        "auto_configure_tax_inclusivity": None,
+        "tax_shipping": None,
+        "county_taxes": None,
+        "plan_display_name": "Basic",
+        "plan_name": "basic",
+        "has_discounts": False,
+        "has_gift_cards": False,
+        "myshopify_domain": state.shop_domain,
+        "google_apps_domain": None,
+        "google_apps_login_enabled": None,
+        "money_in_emails_format": money_format,
+        "money_with_currency_in_emails_format": with_currency,
+        "eligible_for_payments": True,
+        "requires_extra_payments_agreement": False,
+        "password_enabled": None,
+        "has_storefront": True,
+        "finances": True,
+        "primary_location_id": int(next(iter(state.locations))),
+        "checkout_api_supported": True,
+        "multi_location_enabled": len(state.locations) > 1,
+        "setup_required": False,
+        "pre_launch_enabled": False,
+        "enabled_presentment_currencies": [state.currency],
+        "marketing_sms_consent_enabled_at_checkout": False,
+        "transactional_sms_disabled": False,
     }
 
 

@@ -84,6 +84,8 @@ class SimulatorState:
         return SHOPIFY_BIG_ID + self.new_id("big", 0) * 7919
 
     def record_call(self, name, cost=0):
+        """Count a call of kind `name` and the points it actually cost (what
+        the bucket kept: 0 for a throttled or refused query)."""
         with self.lock:
             self.calls[name] += 1
             self.cost[name] += cost

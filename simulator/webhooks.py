@@ -13,7 +13,9 @@ into one delivery, as Action Scheduler does); `X-WC-Webhook-Signature` with
 the webhook's own secret; no retries; success is HTTP 200-302; the failure
 counter resets on success, and a failure that finds it already above 5
 disables the webhook (WC_Webhook::failed_delivery). Creating an active
-webhook sends an unsigned form-encoded `webhook_id=N` ping.
+webhook sends an unsigned form-encoded `webhook_id=N` ping. Faults: a
+duplicate is the same request sent twice; a delivery held out of order is
+rendered when it is queued, so it arrives late with the older body.
 
 Deliveries run on one background thread; `deliveries` records every attempt.
 """
@@ -26,7 +28,7 @@ import itertools
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import requests
 
@@ -207,9 +209,19 @@ class WebhookSender:
                 "resource_id": resource_id,
                 "attempt": 1,
                 "subscription": str(hook["id"]),
+                "copies": 1,
             }
             fault = state.take_fault("woocommerce_webhooks")
-            self._enqueue(work, fault_kind=fault["kind"] if fault else None)
+            kind = fault["kind"] if fault else None
+            if kind == "duplicate":
+                work["copies"] = 2
+            elif kind == "out_of_order":
+                # Held back, it must carry the resource as it is now, or the
+                # late delivery would not be an older one.
+                work["delivery"] = self._woo_delivery(work)
+                if work["delivery"] is None:
+                    continue
+            self._enqueue(work, fault_kind=kind)
 
     def woo_ping(self, hook):
         """The ping WooCommerce sends when a webhook is created (synchronous)."""
@@ -284,8 +296,12 @@ class WebhookSender:
             if fault_kind == "drop":
                 self._record_dropped(work)
                 return
-            if work["channel"] == "woocommerce" and self._pending_twin(work):
-                return
+            if work["channel"] == "woocommerce" and "delivery" not in work:
+                twin = self._pending_twin(work)
+                if twin is not None:
+                    if fault_kind == "duplicate":
+                        twin["copies"] = 2
+                    return
             held = self._held.pop(work["subscription"], None)
             if fault_kind == "out_of_order":
                 self._held[work["subscription"]] = work
@@ -305,12 +321,18 @@ class WebhookSender:
         self._push(due, work)
 
     def _pending_twin(self, work):
-        """WooCommerce does not queue a delivery already waiting to be sent."""
-        return any(
-            job.work.get("webhook") == work["webhook"]
-            and job.work.get("resource_id") == work["resource_id"]
-            and job.work["topic"] == work["topic"]
-            for job in self._heap
+        """WooCommerce does not queue a delivery already waiting to be sent;
+        a delivery held back with its body already rendered is not a twin."""
+        return next(
+            (
+                job.work
+                for job in self._heap
+                if "delivery" not in job.work
+                and job.work.get("webhook") == work["webhook"]
+                and job.work.get("resource_id") == work["resource_id"]
+                and job.work["topic"] == work["topic"]
+            ),
+            None,
         )
 
     def _record_dropped(self, work):
@@ -354,11 +376,7 @@ class WebhookSender:
 
     def _process(self, work):
         if work["channel"] == "woocommerce":
-            delivery = self._woo_delivery(work)
-            if delivery is None:
-                return
-            self._post(delivery, self.woo_timeout)
-            self._woo_outcome(work, delivery)
+            self._process_woo(work)
             return
         delivery = Delivery(
             "shopify",
@@ -372,6 +390,24 @@ class WebhookSender:
         self._post(delivery, self.timeout)
         if not (isinstance(delivery.status, int) and 200 <= delivery.status < 300):
             self._retry_or_remove(work)
+
+    def _process_woo(self, work):
+        """Send (a rendered-in-advance or fresh) delivery, `copies` times: a
+        duplicate is the very same request, headers included."""
+        if "delivery" in work and not self._woo_active(work):
+            return
+        delivery = work.get("delivery") or self._woo_delivery(work)
+        if delivery is None:
+            return
+        for _copy in range(work.get("copies", 1)):
+            sent = replace(delivery, headers=dict(delivery.headers))
+            self._post(sent, self.woo_timeout)
+            self._woo_outcome(work, sent)
+
+    def _woo_active(self, work):
+        with self.state.lock:
+            hook = self.state.woo_webhooks.get(work["webhook"])
+            return hook is not None and hook["status"] == "active"
 
     def _retry_or_remove(self, work):
         if work["attempt"] > SHOPIFY_RETRIES:

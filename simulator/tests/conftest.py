@@ -50,3 +50,11 @@ def receiver():
     endpoint = Receiver().start()
     yield endpoint
     endpoint.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def load_registry():
+    """Override of pytest-odoo's registry loading: the simulator is pure Python,
+    so its tests also run without an Odoo database (`python -m pytest
+    simulator/tests`)."""
+    yield

@@ -3,6 +3,7 @@
 import time
 from datetime import datetime, timezone
 
+import pytest
 import requests
 
 from simulator import ChannelSimulator
@@ -133,3 +134,27 @@ def test_snapshot_replays_to_the_same_state():
         copy.scenario.restore(snapshot)
         assert copy.scenario.summary("shopify", order["id"]) == order
         assert copy.state.levels == sim.state.levels
+
+
+def test_faults_without_meaning_for_their_api_are_refused(sim):
+    meaningless = [
+        ("shopify_webhooks", "latency", "no meaning for 'shopify_webhooks'"),
+        ("woocommerce_webhooks", "5xx", "no meaning for 'woocommerce_webhooks'"),
+        ("woocommerce_webhooks", "503", "no meaning for 'woocommerce_webhooks'"),
+        ("shopify_webhooks", "429", "no meaning for 'shopify_webhooks'"),
+        ("woocommerce", "throttled", "no meaning for 'woocommerce'"),
+        ("shopify", "duplicate", "no meaning for 'shopify'"),
+    ]
+    for api, kind, message in meaningless:
+        with pytest.raises(ValueError, match=message):
+            sim.scenario.inject(api, kind)
+        answer = requests.post(
+            f"{sim.base_url}/_sim/faults", json={"api": api, "kind": kind}, timeout=10
+        )
+        assert answer.status_code == 400
+        assert message in answer.json()["error"]
+    assert sim.scenario.faults() == []
+    before = sim.bucket.status()["currentlyAvailable"]
+    assert woo(sim, "GET", "products").status_code == 200
+    assert sim.bucket.status()["currentlyAvailable"] == before, "bucket untouched"
+    assert sim.state.faults.fired == []

@@ -2,8 +2,13 @@
 
 from decimal import Decimal
 
+import pytest
+import requests
+from graphql import parse, validate
+
+from simulator import ChannelSimulator
 from simulator.shopify_graphql import admin_schema
-from simulator.testing import graphql
+from simulator.testing import graphql, woo
 from simulator.throttle import CostCalculator
 
 SET = """
@@ -391,3 +396,260 @@ def test_payouts_and_balance_transactions(sim):
     )
     assert account["payouts"]["nodes"][0]["net"]["amount"] == payout["net"]
     assert node["associatedPayout"]["status"] == "PAID"
+
+
+# Ten root mutations: 10 points each, requested and actual cost 100.
+DELETE_ONE = (
+    'webhookSubscriptionDelete(id: "gid://shopify/WebhookSubscription/1")'
+    " { userErrors { message } }"
+)
+DELETE_TEN = "mutation { " + " ".join(f"d{n}: {DELETE_ONE}" for n in range(10)) + " }"
+
+
+def test_default_bucket_throttles_at_1000_points_and_restores_100_per_second(
+    sim, clock
+):
+    for index in range(10):
+        cost = graphql(sim, DELETE_TEN).json()["extensions"]["cost"]
+        assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (100, 100)
+        assert cost["throttleStatus"]["currentlyAvailable"] == 900 - 100 * index
+    body = graphql(sim, DELETE_TEN).json()
+    assert body == {
+        "errors": [
+            {
+                "message": "Throttled",
+                "extensions": {
+                    "code": "THROTTLED",
+                    "documentation": "https://shopify.dev/api/usage/rate-limits",
+                },
+            }
+        ],
+        "extensions": {
+            "cost": {
+                "requestedQueryCost": 100,
+                "actualQueryCost": None,
+                "throttleStatus": {
+                    "maximumAvailable": 1000.0,
+                    "currentlyAvailable": 0,
+                    "restoreRate": 100.0,
+                },
+            }
+        },
+    }
+    clock.now += 0.5
+    half = graphql(sim, DELETE_TEN).json()
+    assert half["errors"][0]["extensions"]["code"] == "THROTTLED"
+    assert half["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 50
+    clock.now += 0.5
+    again = graphql(sim, DELETE_TEN).json()
+    assert "errors" not in again
+    assert again["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 0
+    report = sim.scenario.report()
+    key = ",".join(["webhookSubscriptionDelete"] * 10)
+    assert report["calls"][key] == 13
+    assert report["cost"][key] == 1100, "throttled calls are not charged"
+
+
+def test_report_counts_calls_and_actual_cost_per_kind(small_sim):
+    sim = small_sim
+    graphql(sim, "{ shop { name } }")
+    graphql(sim, "{ shop { name } }")
+    graphql(sim, "{ productVariants(first: 50) { nodes { id } } }")
+    sim.scenario.inject("shopify", "throttled")
+    assert "errors" in graphql(sim, "{ shop { name } }").json()
+    woo(sim, "GET", "products")
+    woo(sim, "GET", "products")
+    expected_calls = {"shop": 3, "productVariants": 1, "GET products": 2}
+    expected_cost = {"shop": 2, "productVariants": 2 + 6, "GET products": 0}
+    for report in (
+        sim.scenario.report(),
+        requests.get(f"{sim.base_url}/_sim/report", timeout=10).json(),
+    ):
+        assert report["calls"] == expected_calls
+        assert report["cost"] == expected_cost
+
+
+RETURNS = """query R($id: ID!, $return: ID!) {
+  order(id: $id) {
+    returnStatus
+    returns(first: 5) { nodes { ...ReturnParts } pageInfo { hasNextPage } }
+  }
+  return(id: $return) { ...ReturnParts order { id } }
+}
+fragment ReturnParts on Return {
+  id name status totalQuantity createdAt requestApprovedAt closedAt
+  returnLineItems(first: 10) { nodes {
+    __typename id quantity returnReasonNote refundableQuantity
+    returnReasonDefinition { handle }
+    ... on ReturnLineItem { processableQuantity
+      fulfillmentLineItem { lineItem { id sku } } } } }
+}"""
+
+
+def test_returns_are_read_through_order_returns_and_return_by_id(sim):
+    assert validate(admin_schema(), parse(RETURNS)) == [], "real 2026-07 schema"
+    summary = sim.scenario.create_order(
+        channel="shopify", lines=[["SIM-000001", 2], ["SIM-000002", 1]], notify=False
+    )
+    first_line = summary["lines"][0]
+    over_http = requests.post(
+        f"{sim.base_url}/_sim/orders/shopify/{summary['id']}/returns",
+        json={"lines": [[first_line["id"], 2, "defective"]], "note": "cracked"},
+        timeout=10,
+    )
+    assert over_http.status_code == 200, over_http.text
+    opened = over_http.json()
+    requested = sim.scenario.create_return(
+        "shopify", summary["id"], lines=[["SIM-000002", 1]], status="requested"
+    )
+    variables = {
+        "id": f"gid://shopify/Order/{summary['id']}",
+        "return": opened["gid"],
+    }
+    body = graphql(sim, RETURNS, variables).json()
+    assert "errors" not in body, body
+    order = body["data"]["order"]
+    assert order["returnStatus"] == "RETURN_REQUESTED"
+    nodes = order["returns"]["nodes"]
+    assert [(n["name"], n["status"]) for n in nodes] == [
+        (f"{summary['name']}-R1", "OPEN"),
+        (f"{summary['name']}-R2", "REQUESTED"),
+    ]
+    assert nodes[1]["id"] == requested["gid"]
+    assert nodes[0]["requestApprovedAt"] and nodes[0]["closedAt"] is None
+    assert nodes[1]["requestApprovedAt"] is None
+    assert nodes[0]["returnLineItems"]["nodes"] == [
+        {
+            "__typename": "ReturnLineItem",
+            "id": f"gid://shopify/ReturnLineItem/{opened['lines'][0]['id']}",
+            "quantity": 2,
+            "returnReasonNote": "cracked",
+            "refundableQuantity": 2,
+            "returnReasonDefinition": {"handle": "defective"},
+            "processableQuantity": 2,
+            "fulfillmentLineItem": {
+                "lineItem": {
+                    "id": f"gid://shopify/LineItem/{first_line['id']}",
+                    "sku": "SIM-000001",
+                }
+            },
+        }
+    ]
+    by_id = body["data"]["return"]
+    assert by_id["order"]["id"] == variables["id"]
+    assert {k: v for k, v in by_id.items() if k != "order"} == nodes[0]
+
+
+def test_returns_cannot_exceed_what_is_left_and_replay_from_a_snapshot(sim):
+    summary = sim.scenario.create_order(
+        channel="shopify", lines=[["SIM-000001", 2]], notify=False
+    )
+    line = summary["lines"][0]["id"]
+    sim.scenario.refund_order("shopify", summary["id"], lines=[[line, 1]])
+    with pytest.raises(ValueError, match="Cannot return 2"):
+        sim.scenario.create_return("shopify", summary["id"], lines=[[line, 2]])
+    declined = sim.scenario.create_return(
+        "shopify", summary["id"], lines=[[line, 1]], status="DECLINED"
+    )
+    closed = sim.scenario.create_return(
+        "shopify", summary["id"], lines=[[line, 1]], status="CLOSED"
+    )
+    assert (declined["name"], closed["name"]) == (
+        f"{summary['name']}-R1",
+        f"{summary['name']}-R2",
+    )
+    answer = requests.post(
+        f"{sim.base_url}/_sim/orders/shopify/{summary['id']}/returns",
+        json={"lines": [[line, 1]]},
+        timeout=10,
+    )
+    assert answer.status_code == 400, "the one left is in the closed return"
+    woo_order = sim.scenario.create_order(channel="woocommerce", notify=False)
+    with pytest.raises(ValueError, match="Only Shopify"):
+        sim.scenario.create_return("woocommerce", woo_order["id"], lines=[[line, 1]])
+    query = """query($id: ID!) { return(id: $id) { status closedAt
+      decline { reason } returnLineItems(first: 1) { nodes {
+        ... on ReturnLineItem { processedQuantity processableQuantity } } } } }"""
+    with ChannelSimulator(seed=sim.state.seed) as copy:
+        copy.scenario.restore(sim.scenario.snapshot())
+        for target in (sim, copy):
+            node = graphql(target, query, {"id": closed["gid"]}).json()["data"]
+            node = node["return"]
+            assert node["status"] == "CLOSED" and node["closedAt"]
+            assert node["decline"] is None
+            assert node["returnLineItems"]["nodes"] == [
+                {"processedQuantity": 1, "processableQuantity": 0}
+            ]
+            refused = graphql(target, query, {"id": declined["gid"]}).json()
+            assert refused["data"]["return"]["decline"] == {"reason": "OTHER"}
+
+
+def test_refunds_are_read_on_the_order(sim):
+    summary = sim.scenario.create_order(
+        channel="shopify",
+        lines=[["SIM-000001", 3]],
+        gateway="shopify_payments",
+        notify=False,
+    )
+    line = summary["lines"][0]["id"]
+    first = sim.scenario.refund_order(
+        "shopify", summary["id"], lines=[[line, 1]], note="damaged"
+    )
+    second = sim.scenario.refund_order(
+        "shopify", summary["id"], lines=[[line, 2]], restock=False, shipping=True
+    )
+    query = """query($id: ID!, $n: Int) { order(id: $id) {
+      displayFinancialStatus totalRefundedSet { presentmentMoney { amount } }
+      refunds(first: $n) { id note totalRefundedSet { presentmentMoney { amount } }
+        refundLineItems(first: 5) { nodes { quantity restockType restocked
+          lineItem { id sku } location { id } } }
+        transactions(first: 5) { nodes { kind status gateway
+          amountSet { presentmentMoney { amount } } } } } } }"""
+    gid = f"gid://shopify/Order/{summary['id']}"
+    order = graphql(sim, query, {"id": gid}).json()["data"]["order"]
+    assert order["displayFinancialStatus"] == "REFUNDED"
+    refunds = order["refunds"]
+    assert [r["id"] for r in refunds] == [
+        f"gid://shopify/Refund/{first['id']}",
+        f"gid://shopify/Refund/{second['id']}",
+    ]
+    assert refunds[0]["note"] == "damaged"
+    amounts = [r["totalRefundedSet"]["presentmentMoney"]["amount"] for r in refunds]
+    assert amounts == [first["amount"], second["amount"]]
+    refunded = Decimal(amounts[0]) + Decimal(amounts[1])
+    assert refunded == Decimal(summary["total"])
+    assert order["totalRefundedSet"]["presentmentMoney"]["amount"] == str(refunded)
+    restocked, kept = (r["refundLineItems"]["nodes"][0] for r in refunds)
+    assert (restocked["quantity"], restocked["restockType"]) == (1, "RETURN")
+    assert restocked["restocked"] and restocked["location"]
+    assert (kept["quantity"], kept["restockType"]) == (2, "NO_RESTOCK")
+    assert kept["location"] is None
+    assert restocked["lineItem"]["sku"] == "SIM-000001"
+    transaction = refunds[0]["transactions"]["nodes"][0]
+    assert (transaction["kind"], transaction["status"]) == ("REFUND", "SUCCESS")
+    assert transaction["gateway"] == "shopify_payments"
+    assert transaction["amountSet"]["presentmentMoney"]["amount"] == first["amount"]
+    one = graphql(sim, query, {"id": gid, "n": 1}).json()["data"]["order"]
+    assert len(one["refunds"]) == 1
+
+
+def test_locations_list_filter_and_stock_levels(sim):
+    query = """query($q: String) { locations(first: 5, query: $q) {
+      nodes { id legacyResourceId name isActive
+        inventoryLevel(inventoryItemId: "gid://shopify/InventoryItem/900001") {
+          quantities(names: ["available"]) { quantity } } }
+      pageInfo { hasNextPage } } }"""
+    sim.scenario.set_inventory(variant="SIM-000001", available=3, location="1002")
+    listed = graphql(sim, query).json()["data"]["locations"]
+    assert [(n["id"], n["name"]) for n in listed["nodes"]] == [
+        ("gid://shopify/Location/1001", "Main warehouse"),
+        ("gid://shopify/Location/1002", "Pop-up store"),
+    ]
+    assert [
+        n["inventoryLevel"]["quantities"][0]["quantity"] for n in listed["nodes"]
+    ] == [5, 3]
+    assert listed["pageInfo"]["hasNextPage"] is False
+    found = graphql(sim, query, {"q": "name:Pop*"}).json()["data"]["locations"]
+    assert [n["legacyResourceId"] for n in found["nodes"]] == ["1002"]
+    one = graphql(sim, '{ location(id: "gid://shopify/Location/1002") { name } }')
+    assert one.json()["data"]["location"] == {"name": "Pop-up store"}

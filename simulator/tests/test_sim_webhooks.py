@@ -189,3 +189,47 @@ def test_woocommerce_failure_count_resets_on_success(sim, receiver):
         sim.wait_for_webhooks_idle()
     assert sim.state.woo_webhooks[hook["id"]]["status"] == "active"
     assert sim.state.woo_webhooks[hook["id"]]["failure_count"] == 6
+
+
+def woo_hook(sim, receiver, topic="order.updated"):
+    hook = woo(
+        sim, "POST", "webhooks", json={"topic": topic, "delivery_url": receiver.url}
+    ).json()
+    receiver.wait_for(1)  # the creation ping
+    return hook
+
+
+def wc_headers(request):
+    return {k: v for k, v in request["headers"].items() if k.startswith("X-Wc-")}
+
+
+def test_woocommerce_duplicate_fault_sends_the_same_delivery_twice(sim, receiver):
+    woo_hook(sim, receiver)
+    summary = sim.scenario.create_order(channel="woocommerce", notify=False)
+    sim.scenario.inject("woocommerce_webhooks", "duplicate")
+    sim.scenario.update_order(channel="woocommerce", order_id=summary["id"], note="x")
+    first, second = receiver.wait_for(3)[1:]
+    assert first["body"] == second["body"]
+    assert wc_headers(first) == wc_headers(second)
+    assert len(wc_headers(first)) == 7, "Source, Topic, Resource, Event, ..."
+    sim.wait_for_webhooks_idle()
+    sim.scenario.update_order(channel="woocommerce", order_id=summary["id"], note="y")
+    sim.wait_for_webhooks_idle()
+    assert len(receiver.requests) == 4, "the fault was used up"
+
+
+def test_woocommerce_out_of_order_fault_delivers_the_older_update_last(sim, receiver):
+    woo_hook(sim, receiver)
+    summary = sim.scenario.create_order(channel="woocommerce", notify=False)
+    sim.scenario.inject("woocommerce_webhooks", "out_of_order")
+    for note in ("older", "newer"):
+        sim.scenario.update_order(
+            channel="woocommerce", order_id=summary["id"], note=note
+        )
+    seen = receiver.wait_for(3)[1:]
+    assert [json.loads(r["body"])["customer_note"] for r in seen] == [
+        "newer",
+        "older",
+    ]
+    sim.wait_for_webhooks_idle()
+    assert len(receiver.requests) == 3

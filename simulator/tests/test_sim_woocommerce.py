@@ -144,3 +144,17 @@ def test_unknown_routes_and_ids(sim):
     missing = woo(sim, "GET", "orders/123456")
     assert missing.status_code == 404
     assert missing.json()["code"] == "woocommerce_rest_shop_order_invalid_id"
+
+
+def test_variations_batch_over_100_objects_is_413(sim):
+    variation = next(
+        p for p in sim.state.woo_products.values() if p["type"] == "variation"
+    )
+    route = f"products/{variation['parent_id']}/variations/batch"
+    items = [{"id": variation["id"], "stock_quantity": 1}] * 101
+    response = woo(sim, "POST", route, json={"update": items})
+    assert response.status_code == 413
+    assert response.json()["code"] == "woocommerce_rest_request_entity_too_large"
+    assert sim.state.woo_products[str(variation["id"])]["stock_quantity"] == 5
+    assert woo(sim, "POST", route, json={"update": items[:100]}).status_code == 200
+    assert sim.state.woo_products[str(variation["id"])]["stock_quantity"] == 1
