@@ -39,7 +39,9 @@ class ChannelWebhookController(http.Controller):
             raise RequestEntityTooLarge()
         # A chunked body has no length to check first: `_receive_delivery`
         # refuses it once read (put a proxy body limit in front in production).
-        body = request.httprequest.get_data(cache=False)
+        # Cached: when Odoo replays the request after a serialization failure
+        # (a concurrent twin committed first), the stream is already consumed.
+        body = request.httprequest.get_data()
         if not body and request.httprequest.form:
             # Odoo parsed a form-encoded body into the route's parameters
             # before calling us: WooCommerce's `webhook_id=N` creation ping.

@@ -258,8 +258,10 @@ class ChannelEvent(models.Model):
             [backend.id, dedupe_key],
         )
         row = self.env.cr.fetchone()
-        # A twin committed after this transaction's snapshot is not visible to
-        # it: the delivery is a duplicate all the same, only not counted.
+        # Under REPEATABLE READ a twin committed after this transaction's
+        # snapshot makes the INSERT fail to serialize and Odoo replays the
+        # request, so the twin is visible here; only a purge in between
+        # leaves no row, and the delivery is a duplicate all the same.
         event = self.browse(row[0] if row else ())
         event.invalidate_recordset(["duplicates_prevented"])
         return event

@@ -1,8 +1,9 @@
 import threading
 import time
 
-from odoo import SUPERUSER_ID, api, sql_db
-from odoo.service.model import retrying
+from werkzeug.test import Client
+
+from odoo import SUPERUSER_ID, api, http, sql_db
 from odoo.tests import BaseCase, HttpCase, get_db_name, tagged
 
 from ..adapters.signatures import sign_base64
@@ -78,9 +79,14 @@ class TestWebhookController(HttpCase, ChannelCommon):
 
 @tagged("post_install", "-at_install")
 class TestConcurrentDuplicate(BaseCase):
-    """Two transactions store the same delivery at once: one event survives.
+    """Two requests deliver the same event at once: one event, two 200s.
 
-    Runs on real, committed cursors (no test transaction) and cleans up.
+    Both go through Odoo's real WSGI application on real, committed cursors
+    (an HttpCase serializes its requests on the test cursor). The test holds
+    a lock on the job table, so the first request has inserted its event
+    but not committed when the second inserts the same key: the second
+    waits, then fails to serialize and is replayed by Odoo - with the body
+    it had already read.
     """
 
     def setUp(self):
@@ -92,6 +98,7 @@ class TestConcurrentDuplicate(BaseCase):
                 {
                     "name": "Concurrency test",
                     "provider": "shopify",
+                    "state": "connected",
                     "webhook_secret": SHOPIFY_VECTOR_SECRET,
                 }
             )
@@ -100,43 +107,53 @@ class TestConcurrentDuplicate(BaseCase):
 
     def _delete_backend(self):
         with self.db.cursor() as cr:
+            cr.execute(
+                "DELETE FROM queue_job WHERE uuid IN"
+                " (SELECT job_uuid FROM channel_event WHERE backend_id = %s)",
+                [self.backend_id],
+            )
             api.Environment(cr, SUPERUSER_ID, {})["channel.backend"].browse(
                 self.backend_id
             ).unlink()
 
-    def _deliver(self, results, inserted, hold_seconds):
-        """Like a request: in `retrying`, which replays serialization failures."""
+    def _post(self, answers):
         headers, body = shopify_vector("orders/create")
+        response = Client(http.root).post(
+            f"/channel_connector/webhook/{self.backend_id}",
+            data=body,
+            headers=headers,
+        )
+        answers.append((response.status_code, response.get_data(as_text=True)))
 
-        def receive():
-            backend = env["channel.backend"].browse(self.backend_id)
-            answer = env["channel.event"]._receive_delivery(backend, headers, body)
-            inserted.set()
-            time.sleep(hold_seconds)  # keep the transaction open
-            return answer
-
-        with self.db.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            results.append(retrying(receive, env))
+    def _wait_for(self, cr, statement):
+        """Wait until a request running `statement` waits on a lock."""
+        for _ in range(200):
+            cr.rollback()  # pg_stat_activity is a snapshot per transaction
+            cr.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND query LIKE %s",
+                [f"%{statement}%"],
+            )
+            if cr.fetchone()[0]:
+                return
+            time.sleep(0.05)
+        self.fail(f"no request waited in {statement}")
 
     def test_concurrent_twins_make_one_event(self):
-        results, first_inserted, second_inserted = (
-            [],
-            threading.Event(),
-            threading.Event(),
-        )
-        first = threading.Thread(
-            target=self._deliver, args=(results, first_inserted, 0.5)
-        )
-        first.start()
-        first_inserted.wait(10)
-        second = threading.Thread(
-            target=self._deliver, args=(results, second_inserted, 0)
-        )
-        second.start()
-        first.join(20)
-        second.join(20)
-        self.assertEqual(results, [(200, "ok"), (200, "ok")])
+        answers = []
+        first = threading.Thread(target=self._post, args=(answers,))
+        second = threading.Thread(target=self._post, args=(answers,))
+        with self.db.cursor() as lock_cr, self.db.cursor() as watch_cr:
+            lock_cr.execute("LOCK TABLE queue_job IN SHARE MODE")
+            first.start()
+            self._wait_for(watch_cr, 'INSERT INTO "queue_job"')
+            second.start()
+            self._wait_for(watch_cr, "INSERT INTO channel_event")
+        # Leaving the block commits the lock's transaction: the first request
+        # goes on and commits, the second is replayed.
+        first.join(30)
+        second.join(30)
+        self.assertEqual(answers, [(200, "ok"), (200, "ok")])
         with self.db.cursor() as cr:
             cr.execute(
                 "SELECT count(*), sum(duplicates_prevented) FROM channel_event"
@@ -144,3 +161,9 @@ class TestConcurrentDuplicate(BaseCase):
                 [self.backend_id],
             )
             self.assertEqual(cr.fetchone(), (1, 1))
+            cr.execute(
+                "SELECT count(*) FROM channel_exception"
+                " WHERE backend_id = %s AND exception_type = 'rejected_delivery'",
+                [self.backend_id],
+            )
+            self.assertEqual(cr.fetchone()[0], 0, "no delivery was refused")
