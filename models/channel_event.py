@@ -155,6 +155,11 @@ class ChannelEvent(models.Model):
         replayable = self if force else self.filtered(lambda e: e.state != "done")
         if not replayable:
             raise UserError(self.env._("These events were processed already."))
+        replayable = replayable.filtered(lambda e: e._get_flow_handler())
+        if not replayable:
+            raise UserError(
+                self.env._("No flow handles these events' topics: nothing to replay.")
+            )
         replayable._enqueue()
         return True
 
@@ -561,6 +566,9 @@ class ChannelEvent(models.Model):
         if self.state == "done":
             return "skipped: already done"
         if not self._get_flow_handler():
+            # Back to waiting for a handler: left `queued`, the stuck-event
+            # cron would requeue it forever.
+            self.write({"state": "received", "error": f"No handler for {self.topic}"})
             return f"skipped: no handler for {self.topic}"
         if self.flow in FLOW_JOB_CHANNELS:
             job = self.with_delay(

@@ -288,6 +288,21 @@ class TestChannelEventProcessing(ChannelEventCommon):
             trap.perform_enqueued_jobs()
         self.assertEqual(event.state, "done")
 
+    def test_event_without_handler_waits_and_is_not_requeued(self):
+        headers, body = self._signed_shopify("products/update", {"id": 632910392})
+        self._receive(self.shopify, headers, body)
+        event = self._events(self.shopify)
+        self.assertEqual(event.state, "received")
+        with self.assertRaisesRegex(UserError, "No flow handles"):
+            event.action_force_replay()
+        # Queued all the same (say its handler's module was uninstalled since):
+        # the job sends it back to waiting instead of leaving it queued.
+        event.sudo().write({"state": "queued", "queued_at": fields.Datetime.now()})
+        self.assertIn("no handler", event._job_process())
+        self.assertEqual(event.state, "received")
+        with freeze_time(fields.Datetime.now() + timedelta(hours=2)):
+            self.assertEqual(self.Event._cron_requeue_stuck(), 0)
+
     def test_purge_keeps_failed_events(self):
         old = fields.Datetime.now() - timedelta(days=40)
         done = self.Event.create(
