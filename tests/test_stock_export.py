@@ -3,11 +3,12 @@ from datetime import timedelta
 from odoo import Command, fields
 from odoo.tests import freeze_time, tagged
 
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.stock import StockQuantity
 from ..const import JOB_CHANNEL_STOCK
-from ..models.channel_backend_stock import _idempotency_key
+from ..models.channel_backend_stock import STOCK_EXPORT_LOCK, _idempotency_key
 from .common import ChannelCommon
 
 STOCK_EXPORT_KEY = "channel_connector.stock_export"
@@ -205,6 +206,17 @@ class TestStockExportComputation(ChannelCommon):
         self.assertEqual(job.identity_key, f"{STOCK_EXPORT_KEY}.{self.backend.id}")
         self.assertEqual(job.kwargs, {})
         self.assertTrue(self.backend.stock_full_requested, "the full request waits")
+
+    def test_a_second_export_of_the_backend_waits_for_the_running_one(self):
+        with self.registry.cursor() as other_worker:
+            other_worker.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [STOCK_EXPORT_LOCK, self.backend.id],
+            )
+            with self.assertRaises(RetryableJobError) as caught:
+                self.backend._job_export_stock()
+            self.assertTrue(caught.exception.ignore_retry, "waiting is no failure")
+        self.assertFalse(self._levels(), "nothing was prepared")
 
     def test_stock_jobs_have_one_identity_per_backend(self):
         other = self._prepare_backend("shopify", state="connected", name="Other")
