@@ -174,15 +174,23 @@ class TestStockExportOverHttp(StockSimulatorCommon):
         self.assertEqual(len(skipped), 2 + 3, "archived, no item, 3 unmapped")
 
     def test_a_later_export_with_the_same_content_is_applied(self):
-        level = self.env["channel.stock.level"].search(
-            [("backend_id", "=", self.shopify.id), ("product_id", "=", self.product.id)]
+        levels = self.env["channel.stock.level"].search(
+            [("backend_id", "=", self.shopify.id)]
         )
-        # Someone zeroes the channel; we lose track of its figure. The next
-        # full export sends exactly what the first one sent.
-        self.sim.scenario.set_inventory(self.refs[0], 0, notify=False)
-        level.write({"channel_qty": 0, "has_channel_qty": False})
+        # Someone zeroes the channel; we lose track of its figures. The next
+        # full export sends exactly the batch the first one sent.
+        for ref in self.refs:
+            self.sim.scenario.set_inventory(ref, 0, notify=False)
+        levels.write({"channel_qty": 0, "has_channel_qty": False})
         self.shopify._job_export_stock(full=True)
-        self.assertEqual(self._shopify_level(self.refs[0]), 4, "applied, not replayed")
+        keys = self.sim.state.idempotency_keys
+        self.assertEqual(len(keys), 2)
+        self.assertNotEqual(keys[0], keys[1])
+        self.assertEqual(
+            {self._shopify_level(ref) for ref in self.refs},
+            {4},
+            "applied, not replayed",
+        )
 
     def test_full_request_makes_the_pending_export_full(self):
         with trap_jobs() as trap:
