@@ -7,7 +7,11 @@ HTTP and payloads into plain Python values and `adapters.exceptions`.
 
 import time
 
-from .exceptions import ChannelRetryableError, ChannelSignatureError
+from .exceptions import (
+    ChannelRetryableError,
+    ChannelSignatureError,
+    ChannelThrottledError,
+)
 from .signatures import matches
 from .transport import ChannelTransport
 
@@ -33,12 +37,21 @@ class ChannelAdapter:
     throttle_retries = 5
 
     def call_with_backoff(self, function, *args, **kwargs):
-        """Run one API call; wait and retry while the channel says "slow down"."""
+        """Run one API call; wait and retry while the channel says "slow down".
+
+        A throttling answer that states its wait (Retry-After) is also written
+        to the shared budget (`config["budget"]`), so that every other worker
+        of the account waits it out before its next call instead of meeting
+        its own 429.
+        """
         sleep = self.config.get("sleep") or time.sleep
+        budget = self.config.get("budget")
         for attempt in range(self.throttle_retries + 1):
             try:
                 return function(*args, **kwargs)
             except ChannelRetryableError as exc:
+                if budget and isinstance(exc, ChannelThrottledError):
+                    budget.throttled(exc.retry_after)
                 if attempt == self.throttle_retries:
                     raise
                 sleep(min(exc.retry_after or 2**attempt, 60))
@@ -85,6 +98,15 @@ class ChannelAdapter:
         raise NotImplementedError
 
     # Stock
+
+    # Most quantities one `push_stock` call takes.
+    stock_batch_size = 250
+
+    def stock_batch_group(self, quantity):
+        """The endpoint a `stock.StockQuantity` is written through: quantities
+        of one group can share a `push_stock` call, others cannot. One group
+        (None) by default."""
+        return None
 
     def parse_stock_report(self, topic, payload):
         """The `stock.ChannelStockReport` of a stock webhook, None if the topic

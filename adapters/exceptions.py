@@ -21,6 +21,11 @@ class ChannelRetryableError(ChannelError):
         self.retry_after = retry_after
 
 
+class ChannelThrottledError(ChannelRetryableError):
+    """The channel said "slow down" (HTTP 429, Shopify THROTTLED): the account
+    is fine, only busy. Waiting is always the answer; it is no failure."""
+
+
 class ChannelAuthError(ChannelError):
     """The channel rejected our credentials (401/403): retrying will not help."""
 

@@ -2,7 +2,7 @@
 
 from .base import ChannelAdapter
 from .catalogue import ChannelVariant
-from .exceptions import ChannelPayloadError, ChannelRetryableError
+from .exceptions import ChannelPayloadError, ChannelThrottledError
 from .orders_shopify import (
     ORDER_QUERY,
     ORDERS_COUNT_QUERY,
@@ -216,7 +216,7 @@ class ShopifyAdapter(ChannelAdapter):
             codes = {(e.get("extensions") or {}).get("code") for e in errors}
             message = "; ".join(str(e.get("message")) for e in errors)
             if "THROTTLED" in codes:
-                raise ChannelRetryableError(
+                raise ChannelThrottledError(
                     f"Shopify throttled: {message}", retry_after=refill_seconds(cost)
                 )
             raise ChannelPayloadError(f"Shopify GraphQL errors: {message}")

@@ -14,6 +14,7 @@ from .exceptions import (
     ChannelError,
     ChannelPayloadError,
     ChannelRetryableError,
+    ChannelThrottledError,
 )
 
 _logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class ChannelTransport:
             raise ChannelAuthError(summary)
         if status in RETRYABLE_STATUSES:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise ChannelRetryableError(summary, retry_after=retry_after)
+            error = ChannelThrottledError if status == 429 else ChannelRetryableError
+            raise error(summary, retry_after=retry_after)
         _logger.info("%s: %s", summary, response.text[:500])
         raise ChannelPayloadError(f"{summary}: {response.text[:500]}")

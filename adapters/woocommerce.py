@@ -44,24 +44,24 @@ class WooCommerceAdapter(ChannelAdapter):
         return f"{self.config['base_url'].rstrip('/')}/wp-json/wc/v3/{route}"
 
     def get(self, route, params=None):
-        """GET a route with HTTP Basic credentials and return the response."""
-        return self.transport.request(
-            "GET",
-            self.url(route),
-            params=params,
-            auth=(self.config["consumer_key"], self.config["consumer_secret"]),
-        )
+        """GET a route with HTTP Basic credentials (429 waited out)."""
+        return self.call_with_backoff(self._request_once, "GET", route, params=params)
 
     def post(self, route, payload):
         """POST JSON to a route with HTTP Basic credentials (429 waited out)."""
-        return self.call_with_backoff(self._post_once, route, payload)
+        return self.call_with_backoff(self._request_once, "POST", route, json=payload)
 
-    def _post_once(self, route, payload):
+    def _request_once(self, method, route, **kwargs):
+        # WooCommerce states no bucket: the shared budget only holds the
+        # Retry-After another worker was given, which this call waits out.
+        budget = self.config.get("budget")
+        if budget:
+            budget.before(0)
         return self.transport.request(
-            "POST",
+            method,
             self.url(route),
-            json=payload,
             auth=(self.config["consumer_key"], self.config["consumer_secret"]),
+            **kwargs,
         )
 
     def delete(self, route):
@@ -179,13 +179,23 @@ class WooCommerceAdapter(ChannelAdapter):
     # WooCommerce's batch endpoints take at most 100 objects per request.
     stock_batch_size = 100
 
-    def push_stock(self, quantities, idempotency_key):
-        """Set `stock_quantity` through the batch endpoints (one per parent).
+    def stock_batch_group(self, quantity):
+        """Override of `ChannelAdapter`: the batch route of the quantity.
 
-        Simple products go to `products/batch`, variations to
-        `products/<parent>/variations/batch`. WooCommerce has no
-        compare-and-set: the idempotency key is unused, a repeat is harmless
-        because it sets the same absolute quantity.
+        Simple products share `products/batch`; the variations of a variable
+        product can only be written through their parent's
+        `products/<parent>/variations/batch`. So k simple products cost
+        ceil(k / 100) calls, and variations cost at least one call per parent
+        product: the sum over parents of ceil(variations of it / 100).
+        """
+        return _collection(quantity)
+
+    def push_stock(self, quantities, idempotency_key):
+        """Set `stock_quantity` through the batch endpoints (one per group,
+        see `stock_batch_group`; callers send one group per call).
+
+        WooCommerce has no compare-and-set: the idempotency key is unused, a
+        repeat is harmless because it sets the same absolute quantity.
         """
         del idempotency_key
         if len(quantities) > self.stock_batch_size:
@@ -309,14 +319,15 @@ def _by_collection(quantities):
     (`products/<parent>/variations`), simple products under `products`."""
     groups = {}
     for quantity in quantities:
-        parent = quantity.product_ref
-        route = (
-            f"products/{parent}/variations"
-            if parent and parent != quantity.variant_ref
-            else "products"
-        )
-        groups.setdefault(route, []).append(quantity)
+        groups.setdefault(_collection(quantity), []).append(quantity)
     return groups
+
+
+def _collection(quantity):
+    parent = quantity.product_ref
+    if parent and parent != quantity.variant_ref:
+        return f"products/{parent}/variations"
+    return "products"
 
 
 def _gmt(moment):

@@ -30,6 +30,7 @@ from . import (
     channel_stock_location,
     channel_tax_mapping,
     product_product,
+    product_template,
     sale_order,
     stock_picking,
     stock_quant,

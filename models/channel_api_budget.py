@@ -37,6 +37,11 @@ class ChannelApiBudget(models.Model):
     measured_at = fields.Float(
         readonly=True, help="time.time() of the last measure (seconds)."
     )
+    blocked_until = fields.Float(
+        readonly=True,
+        help="time.time() before which no call is made: the channel answered "
+        "429 with a Retry-After (seconds).",
+    )
 
     _backend_unique = models.UniqueIndex("(backend_id)")
 
@@ -47,8 +52,9 @@ class ChannelApiBudget(models.Model):
 
 
 class SharedBudget:
-    """`before(cost)` waits while the shared bucket is too low for this priority;
-    `after(status)` records the bucket the channel reported."""
+    """`before(cost)` waits while the account is blocked or the shared bucket
+    is too low for this priority; `after(status)` records the bucket the
+    channel reported, `throttled(retry_after)` a wait it asked for."""
 
     def __init__(self, registry, backend_id, priority, clock, sleep):
         self.registry = registry
@@ -59,19 +65,29 @@ class SharedBudget:
         self.waited = 0.0
 
     def before(self, cost):
-        """Sleep until the bucket, refilled since last measured, covers `cost`
-        above this priority's floor (at most MAX_WAIT_SECONDS)."""
+        """Sleep while the account is blocked (another worker was told to
+        retry after a while), then until the bucket, refilled since last
+        measured, covers `cost` above this priority's floor (each wait at
+        most MAX_WAIT_SECONDS)."""
         row = self._read()
-        if not row or not row[2]:
+        if not row:
             return
-        maximum, available, rate, measured_at = row
+        maximum, available, rate, measured_at, blocked_until = row
         now = self.clock()
+        if blocked_until and blocked_until > now:
+            self._wait(blocked_until - now)
+            now = self.clock()
+        if not rate:
+            return
         projected = min(maximum, available + (now - measured_at) * rate)
         needed = cost + self.floor_share * maximum - projected
         if needed > 0:
-            wait = min(needed / rate, MAX_WAIT_SECONDS)
-            self.waited += wait
-            self.sleep(wait)
+            self._wait(needed / rate)
+
+    def _wait(self, seconds):
+        seconds = min(seconds, MAX_WAIT_SECONDS)
+        self.waited += seconds
+        self.sleep(seconds)
 
     def after(self, status):
         """Store the bucket state a response reported."""
@@ -101,10 +117,34 @@ class SharedBudget:
                 },
             )
 
+    def throttled(self, retry_after):
+        """Record that the channel asked to wait `retry_after` seconds (429):
+        every worker's next `before` waits until then."""
+        if not retry_after:
+            return
+        with self.registry.cursor() as cr:
+            cr.execute(
+                """
+                INSERT INTO channel_api_budget
+                       (backend_id, company_id, blocked_until, create_date,
+                        write_date)
+                SELECT id, company_id, %(until)s,
+                       now() at time zone 'utc', now() at time zone 'utc'
+                  FROM channel_backend WHERE id = %(backend)s
+                ON CONFLICT (backend_id) DO UPDATE
+                   SET blocked_until = GREATEST(
+                           channel_api_budget.blocked_until, EXCLUDED.blocked_until
+                       ),
+                       write_date = EXCLUDED.write_date
+                """,
+                {"backend": self.backend_id, "until": self.clock() + retry_after},
+            )
+
     def _read(self):
         with self.registry.cursor() as cr:
             cr.execute(
-                "SELECT maximum, available, restore_rate, measured_at"
+                "SELECT maximum, available, restore_rate, measured_at,"
+                " blocked_until"
                 " FROM channel_api_budget WHERE backend_id = %s",
                 [self.backend_id],
             )

@@ -1,13 +1,14 @@
 import hashlib
 import logging
 import math
+import uuid
 from collections import defaultdict
 
 from odoo import api, fields, models
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from ..adapters.exceptions import ChannelRetryableError
+from ..adapters.exceptions import ChannelRetryableError, ChannelThrottledError
 from ..adapters.stock import StockQuantity
 from ..const import IDENTITY_KEY_PREFIX, JOB_CHANNEL_STOCK
 
@@ -15,6 +16,10 @@ _logger = logging.getLogger(__name__)
 
 # A stale compare-and-set is retried from the channel's quantity this often.
 STALE_RETRIES = 3
+# First key of the advisory lock that lets one stock export per backend run.
+STOCK_EXPORT_LOCK = 74_100_001
+# Backend settings that change every published quantity.
+STOCK_PUBLISHING_FIELDS = frozenset({"stock_safety_buffer", "stock_archived_policy"})
 
 
 class ChannelBackend(models.Model):
@@ -31,9 +36,17 @@ class ChannelBackend(models.Model):
     )
     stock_archived_policy = fields.Selection(
         [("skip", "Do not publish"), ("zero", "Publish 0")],
-        string="Archived products",
+        string="Archived or unsellable products",
         default="skip",
         required=True,
+        help="Products archived, or not sellable (Can be Sold unticked): "
+        "publish nothing (a 'stock skipped' exception says so) or publish 0.",
+    )
+    stock_full_requested = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="A full resync was asked for: the next stock export job sends "
+        "every quantity.",
     )
 
     fast_mover_days = fields.Integer(
@@ -50,6 +63,18 @@ class ChannelBackend(models.Model):
         help="Moves within this delay are sent together in one export.",
     )
 
+    # === CRUD METHODS ===
+
+    def write(self, vals):
+        """Override of `channel_connector`: a new buffer or policy changes
+        every quantity of the backend, so the next delta export sends them."""
+        result = super().write(vals)
+        if STOCK_PUBLISHING_FIELDS & set(vals):
+            self.env["channel.stock.level"].search(
+                [("backend_id", "in", self.ids)]
+            )._mark_levels_dirty()
+        return result
+
     # === ACTION METHODS ===
 
     def action_export_stock_full(self):
@@ -59,13 +84,36 @@ class ChannelBackend(models.Model):
 
     # === BUSINESS METHODS ===
 
-    def _enqueue_stock_export(self, full=False):
+    def _enqueue_stock_export(self, full=False, eta=None):
+        """Enqueue the stock export job of this backend: one identity for
+        delta, full and fast-mover exports, so at most one is pending.
+
+        A full request is a flag the job reads when it starts, so it is not
+        lost when a delta job is already pending: that job becomes full.
+        """
         self.ensure_one()
+        if full and not self.stock_full_requested:
+            self.stock_full_requested = True
         return self.with_delay(
             channel=JOB_CHANNEL_STOCK,
-            identity_key=f"{IDENTITY_KEY_PREFIX}.stock_export.{self.id}.{int(full)}",
+            eta=eta,
+            identity_key=f"{IDENTITY_KEY_PREFIX}.stock_export.{self.id}",
             description=f"Export stock to {self.name}",
-        )._job_export_stock(full=full)
+        )._job_export_stock()
+
+    def _lock_stock_export(self):
+        """Let one stock export of this backend run at a time (a transaction
+        advisory lock: released at commit or rollback); another one waits."""
+        self.ensure_one()
+        self.env.cr.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, %s)", [STOCK_EXPORT_LOCK, self.id]
+        )
+        if not self.env.cr.fetchone()[0]:
+            raise RetryableJobError(
+                "Another stock export of this backend is running",
+                seconds=15,
+                ignore_retry=True,
+            )
 
     @api.model
     def _schedule_fast_exports(self, flagged):
@@ -79,12 +127,7 @@ class ChannelBackend(models.Model):
         ):
             products = [p for b, p in flagged if b == backend.id]
             if backend._fast_movers(products):
-                backend.with_delay(
-                    channel=JOB_CHANNEL_STOCK,
-                    eta=backend.fast_mover_debounce,
-                    identity_key=f"{IDENTITY_KEY_PREFIX}.stock_export_fast.{backend.id}",
-                    description=f"Export fast movers to {backend.name}",
-                )._job_export_stock()
+                backend._enqueue_stock_export(eta=backend.fast_mover_debounce)
 
     def _fast_movers(self, product_ids):
         """The variants among `product_ids` that are fast movers here."""
@@ -118,10 +161,10 @@ class ChannelBackend(models.Model):
             """
             INSERT INTO channel_stock_level
                    (backend_id, company_id, product_id, stock_location_id,
-                    product_binding_id, dirty, create_uid, create_date,
-                    write_uid, write_date)
+                    product_binding_id, dirty, dirty_mark, create_uid,
+                    create_date, write_uid, write_date)
             SELECT binding.backend_id, %(company)s, binding.product_id, loc.id,
-                   binding.id, TRUE, %(uid)s, now() at time zone 'utc',
+                   binding.id, TRUE, 0, %(uid)s, now() at time zone 'utc',
                    %(uid)s, now() at time zone 'utc'
               FROM channel_product_binding binding
               JOIN channel_stock_location loc
@@ -137,12 +180,23 @@ class ChannelBackend(models.Model):
 
         :return: ([(level, quantity)], [(level, reason)], levels unchanged)
         """
+        return self._plan_stock_export(full=full)[:3]
+
+    def _plan_stock_export(self, full=False):
+        """`_prepare_stock_export`, plus the `dirty_mark` of every level read
+        with the quantities: the export clears only levels not marked since.
+
+        Levels of an archived channel location are left out.
+
+        :return: (to send, skipped, unchanged, {level id: dirty_mark})
+        """
         self.ensure_one()
         self._sync_stock_levels()
-        domain = [("backend_id", "=", self.id)]
+        domain = [("backend_id", "=", self.id), ("stock_location_id.active", "=", True)]
         if not full:
             domain.append(("dirty", "=", True))
         levels = self.env["channel.stock.level"].search(domain)
+        marks = levels._read_marks()
         free = levels._free_quantities()
         to_send, skipped, unchanged = [], [], levels.browse()
         for level in levels:
@@ -155,7 +209,7 @@ class ChannelBackend(models.Model):
                 unchanged |= level
             else:
                 to_send.append((level, quantity))
-        return to_send, skipped, unchanged
+        return to_send, skipped, unchanged, marks
 
     def _stock_skip_reason(self, level, free):
         """Why a level must not be published (None: publish it).
@@ -163,8 +217,11 @@ class ChannelBackend(models.Model):
         Whatever Odoo cannot state as a quantity is skipped, never sent as 0.
         """
         product = level.product_id
-        if not product.active and self.stock_archived_policy == "skip":
-            return self.env._("the product is archived")
+        if self.stock_archived_policy == "skip":
+            if not product.active:
+                return self.env._("the product is archived")
+            if not product.sale_ok:
+                return self.env._("the product cannot be sold")
         if not product.is_storable:
             return self.env._("the product is not tracked in stock")
         if level.id not in free:
@@ -180,7 +237,10 @@ class ChannelBackend(models.Model):
         return None
 
     def _publishable_quantity(self, level, free_quantity):
-        if not level.product_id.active:
+        """Free quantity minus the buffer, never below 0; 0 for an archived
+        or unsellable product (the "publish 0" policy)."""
+        product = level.product_id
+        if not (product.active and product.sale_ok):
             return 0
         return max(0, math.floor(free_quantity) - self.stock_safety_buffer)
 
@@ -213,21 +273,42 @@ class ChannelBackend(models.Model):
             product_ref=binding.product_ref or None,
         )
 
-    def _push_stock_batch(self, adapter, batch):
+    def _stock_batches(self, adapter, to_send):
+        """Cut [(level, quantity)] into `push_stock` calls: grouped by the
+        adapter's endpoint first (`stock_batch_group`), then cut at its batch
+        size, so k quantities of one endpoint cost ceil(k / size) calls."""
+        groups = {}
+        for level, quantity in to_send:
+            group = adapter.stock_batch_group(self._stock_quantity(level, quantity))
+            groups.setdefault(group, []).append((level, quantity))
+        size = adapter.stock_batch_size
+        return [
+            items[start : start + size]
+            for items in groups.values()
+            for start in range(0, len(items), size)
+        ]
+
+    def _push_stock_batch(self, adapter, batch, token, marks):
         """Send one batch; retry stale items from the channel's quantity.
 
+        A stale item the channel already holds at the quantity we want (our
+        own earlier write, e.g. before a job retry rolled back its record) is
+        taken as sent without writing it again.
+
+        :param token: the export attempt (job uuid), see `_idempotency_key`
+        :param marks: {level id: dirty_mark} read with the quantities
         :return: number of API calls made
         """
         pending = batch
         for calls in range(1, STALE_RETRIES + 2):
             quantities = [self._stock_quantity(level, qty) for level, qty in pending]
-            key = _idempotency_key(self.id, quantities)
+            key = _idempotency_key(self.id, token, quantities)
             results = adapter.push_stock(quantities, key)
             by_quantity = {result.quantity: result for result in results}
             applied, stale = [], []
             for (level, qty), quantity in zip(pending, quantities, strict=True):
                 result = by_quantity[quantity]
-                if result.applied:
+                if result.applied or result.channel_quantity == qty:
                     applied.append((level, qty))
                 else:
                     level.write(
@@ -237,7 +318,7 @@ class ChannelBackend(models.Model):
                         }
                     )
                     stale.append((level, qty))
-            self._mark_sent(applied)
+            self._mark_sent(applied, marks)
             if not stale:
                 return calls
             pending = stale
@@ -245,9 +326,10 @@ class ChannelBackend(models.Model):
             f"{len(pending)} quantities kept changing on the channel", seconds=60
         )
 
-    def _mark_sent(self, sent):
+    def _mark_sent(self, sent, marks):
         """Stamp what was sent: one write per distinct quantity, so a batch
-        costs a few UPDATEs rather than one per level."""
+        costs a few UPDATEs rather than one per level; then clear `dirty`
+        where no move marked the level since `marks` were read."""
         now = fields.Datetime.now()
         level_ids_by_quantity = defaultdict(list)
         for level, quantity in sent:
@@ -260,32 +342,57 @@ class ChannelBackend(models.Model):
                     "last_sent_at": now,
                     "channel_qty": quantity,
                     "has_channel_qty": True,
-                    "dirty": False,
                 }
             )
+        Level._clear_dirty({level.id: marks[level.id] for level, _qty in sent})
 
     # === JOBS ===
 
     def _job_export_stock(self, full=False):
         """Job (stock channel): publish changed quantities in channel-sized batches.
 
-        Transient channel errors (throttling, 429, 5xx) retry the job after the
-        time the channel asked for; what was sent before stays sent.
+        One runs per backend at a time (`_lock_stock_export`); a full resync
+        asked for meanwhile (`stock_full_requested`) makes it send everything.
+
+        Throttling (THROTTLED, 429) the adapter could not wait out in place
+        retries the job without counting the retry: it can never exhaust the
+        job's retries. Other transient errors (5xx, timeouts) count.
+
+        Retries redo the work already done, on purpose (no commit inside a
+        job). queue_job rolls the attempt back, so the batches already sent
+        are sent again, and that is harmless: a batch with the same content
+        in the same job has the same idempotency key, so Shopify replays its
+        first answer and applies nothing twice; if the quantities moved
+        since, the compare-and-set refuses the write, the channel's figures
+        are read, and levels it already holds at our quantity are not written
+        again. WooCommerce writes absolute quantities: a repeat sets the same.
         """
         self.ensure_one()
         if not (self.active and self.export_stock and self.state == "connected"):
             return "skipped: stock export is off or the backend is not connected"
-        to_send, skipped, unchanged = self._prepare_stock_export(full=full)
+        self._lock_stock_export()
+        full_requested = self.stock_full_requested
+        to_send, skipped, unchanged, marks = self._plan_stock_export(
+            full=full or full_requested
+        )
         self._record_stock_skips(skipped)
-        unchanged.write({"dirty": False})
+        self.env["channel.stock.level"]._clear_dirty(
+            {level.id: marks[level.id] for level in unchanged}
+        )
         adapter = self._get_adapter(priority="stock")
-        size = adapter.stock_batch_size
+        token = self.env.context.get("job_uuid") or uuid.uuid4().hex
         calls = 0
         try:
-            for start in range(0, len(to_send), size):
-                calls += self._push_stock_batch(adapter, to_send[start : start + size])
+            for batch in self._stock_batches(adapter, to_send):
+                calls += self._push_stock_batch(adapter, batch, token, marks)
+        except ChannelThrottledError as exc:
+            raise RetryableJobError(
+                str(exc), seconds=exc.retry_after or 30, ignore_retry=True
+            ) from exc
         except ChannelRetryableError as exc:
             raise RetryableJobError(str(exc), seconds=exc.retry_after or 30) from exc
+        if full_requested:
+            self.stock_full_requested = False
         self._mark_flow_success("stock")
         return f"sent {len(to_send)} in {calls} calls, skipped {len(skipped)}"
 
@@ -314,13 +421,22 @@ class ChannelBackend(models.Model):
                 backend._enqueue_stock_export()
 
 
-def _idempotency_key(backend_id, quantities):
-    """Same batch, same key: a retried call is not applied twice by Shopify."""
+def _idempotency_key(backend_id, token, quantities):
+    """The key of one write: the export attempt (`token`, the job's uuid,
+    the same across the job's retries) and the batch's content.
+
+    A retry of the same batch reuses its key, so Shopify replays the first
+    answer instead of applying it twice; a later export with the same
+    content is another job, so another key: it is applied, not replayed.
+    """
     digest = hashlib.sha256(
         repr(
             [
-                (q.inventory_item_ref, q.location_ref, q.quantity, q.change_from)
-                for q in quantities
+                token,
+                [
+                    (q.inventory_item_ref, q.location_ref, q.quantity, q.change_from)
+                    for q in quantities
+                ],
             ]
         ).encode()
     ).hexdigest()[:32]

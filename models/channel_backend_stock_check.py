@@ -2,7 +2,7 @@ from odoo import api, fields, models
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from ..adapters.exceptions import ChannelRetryableError
+from ..adapters.exceptions import ChannelRetryableError, ChannelThrottledError
 from ..const import IDENTITY_KEY_PREFIX, JOB_CHANNEL_STOCK
 
 
@@ -135,6 +135,11 @@ class ChannelBackend(models.Model):
             return "skipped: stock export is off or the backend is not connected"
         try:
             self._check_stock_differences()
+        except ChannelThrottledError as exc:
+            # Throttling is waiting, not failing: it counts no retry.
+            raise RetryableJobError(
+                str(exc), seconds=exc.retry_after or 60, ignore_retry=True
+            ) from exc
         except ChannelRetryableError as exc:
             raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
         return self.stock_check_message

@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -10,8 +11,10 @@ class ChannelStockLevel(models.Model):
     """What we last told a channel about one variant at one channel location.
 
     One row per (backend, variant, channel location). Quant changes only set
-    `dirty`; the export job recomputes the dirty rows in one grouped query and
-    sends those whose publishable quantity differs from `last_sent_qty`.
+    `dirty` and bump `dirty_mark`; the export job recomputes the dirty rows in
+    one grouped query and sends those whose publishable quantity differs from
+    `last_sent_qty`. It then clears `dirty` only where `dirty_mark` is still
+    the one it read: a move committed while the export ran is never lost.
     `channel_qty` is the quantity we believe the channel holds, sent as
     Shopify's compare-and-set `changeFromQuantity`.
     """
@@ -42,6 +45,12 @@ class ChannelStockLevel(models.Model):
     )
     has_channel_qty = fields.Boolean(readonly=True)
     dirty = fields.Boolean(default=True, index=True, readonly=True)
+    dirty_mark = fields.Integer(
+        default=0,
+        readonly=True,
+        help="Bumped by every change that makes the level dirty; the export "
+        "clears `dirty` only if it did not move since the export read it.",
+    )
 
     # === CONSTRAINT METHODS ===
 
@@ -51,26 +60,70 @@ class ChannelStockLevel(models.Model):
 
     @api.model
     def _mark_dirty(self, product_ids):
-        """Flag the levels of these variants for the next export (one UPDATE)."""
+        """Flag the levels of these variants for the next export (one UPDATE).
+
+        Every call bumps `dirty_mark`, dirty or not: with REPEATABLE READ
+        cursors a mark must always write the row, or an export that read the
+        row before this transaction committed would clear it unseen.
+        """
         if not product_ids:
             return
-        self.flush_model(["dirty"])
+        self.flush_model(["dirty", "dirty_mark"])
         self.env.cr.execute(
-            "UPDATE channel_stock_level SET dirty = TRUE"
-            " WHERE product_id = ANY(%s) AND dirty IS NOT TRUE"
+            "UPDATE channel_stock_level"
+            "   SET dirty = TRUE, dirty_mark = COALESCE(dirty_mark, 0) + 1"
+            " WHERE product_id = ANY(%s)"
             " RETURNING backend_id, product_id",
             [list(product_ids)],
         )
         flagged = self.env.cr.fetchall()
-        self.invalidate_model(["dirty"])
+        self.invalidate_model(["dirty", "dirty_mark"])
         if flagged:
             self.env["channel.backend"]._schedule_fast_exports(flagged)
+
+    def _mark_levels_dirty(self):
+        """Flag these levels for the next export: a setting that changes
+        what they publish (buffer, mapping, product state) changed."""
+        if not self:
+            return
+        self.flush_model(["dirty", "dirty_mark"])
+        self.env.cr.execute(
+            "UPDATE channel_stock_level"
+            "   SET dirty = TRUE, dirty_mark = COALESCE(dirty_mark, 0) + 1"
+            " WHERE id = ANY(%s)",
+            [self.ids],
+        )
+        self.invalidate_model(["dirty", "dirty_mark"])
+
+    def _read_marks(self):
+        """{level id: dirty_mark} as the export reads them, before computing."""
+        self.flush_model(["dirty_mark"])
+        return {level.id: level.dirty_mark for level in self}
+
+    @api.model
+    def _clear_dirty(self, marks):
+        """Clear `dirty` on the levels of `marks` ({id: dirty_mark read})
+        whose mark is unchanged; a level marked since stays dirty."""
+        if not marks:
+            return
+        self.flush_model(["dirty", "dirty_mark"])
+        self.env.cr.execute(
+            """
+            UPDATE channel_stock_level level SET dirty = FALSE
+              FROM unnest(%s::int[], %s::int[]) AS seen(id, mark)
+             WHERE level.id = seen.id AND COALESCE(level.dirty_mark, 0) = seen.mark
+            """,
+            [list(marks), list(marks.values())],
+        )
+        self.invalidate_model(["dirty"])
 
     def _free_quantities(self):
         """{level id: free quantity} summed over each level's mapped locations.
 
         One grouped query for all levels; a level whose channel location maps
-        no Odoo location is absent (its quantity is unknown, not zero).
+        no Odoo location is absent (its quantity is unknown, not zero). A
+        location reached through two mappings (a location and its child both
+        mapped) counts once.
         """
         if not self:
             return {}
@@ -80,18 +133,24 @@ class ChannelStockLevel(models.Model):
         )
         self.env.cr.execute(
             """
-            SELECT level.id,
+            WITH level_location AS (
+                SELECT DISTINCT level.id AS level_id, level.product_id,
+                       loc.id AS location_id
+                  FROM channel_stock_level level
+                  JOIN channel_stock_location_stock_location_rel rel
+                    ON rel.channel_stock_location_id = level.stock_location_id
+                  JOIN stock_location root ON root.id = rel.stock_location_id
+                  JOIN stock_location loc
+                    ON loc.parent_path LIKE root.parent_path || '%%'
+                 WHERE level.id = ANY(%s)
+            )
+            SELECT ll.level_id,
                    COALESCE(SUM(quant.quantity - quant.reserved_quantity), 0)
-              FROM channel_stock_level level
-              JOIN channel_stock_location_stock_location_rel rel
-                ON rel.channel_stock_location_id = level.stock_location_id
-              JOIN stock_location root ON root.id = rel.stock_location_id
-              JOIN stock_location loc
-                ON loc.parent_path LIKE root.parent_path || '%%'
+              FROM level_location ll
          LEFT JOIN stock_quant quant
-                ON quant.location_id = loc.id AND quant.product_id = level.product_id
-             WHERE level.id = ANY(%s)
-          GROUP BY level.id
+                ON quant.location_id = ll.location_id
+               AND quant.product_id = ll.product_id
+          GROUP BY ll.level_id
             """,
             [self.ids],
         )
@@ -131,12 +190,16 @@ class ChannelStockLevel(models.Model):
         Odoo's quantity for this level now, from the channel's figure."""
         self.ensure_one()
         backend = self.backend_id
+        marks = self._read_marks()
         free = self._free_quantities()
         reason = backend._stock_skip_reason(self, free)
         if reason:
             return False
         quantity = backend._publishable_quantity(self, free[self.id])
         backend._push_stock_batch(
-            backend._get_adapter(priority="stock"), [(self, quantity)]
+            backend._get_adapter(priority="stock"),
+            [(self, quantity)],
+            uuid.uuid4().hex,
+            marks,
         )
         return True

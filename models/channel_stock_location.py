@@ -1,5 +1,8 @@
 from odoo import fields, models
 
+# Changing these changes what the location's levels publish.
+PUBLISHING_FIELDS = frozenset({"location_ids", "active"})
+
 
 class ChannelStockLocation(models.Model):
     """A channel location (Shopify location, WooCommerce store) and the Odoo
@@ -37,3 +40,15 @@ class ChannelStockLocation(models.Model):
     _backend_location_unique = models.UniqueIndex(
         "(backend_id, location_ref)", "This channel location is already mapped."
     )
+
+    # === CRUD METHODS ===
+
+    def write(self, vals):
+        """Override of `base`: a new mapping, or a location archived or
+        restored, changes its levels' quantities: the next delta sends them."""
+        result = super().write(vals)
+        if PUBLISHING_FIELDS & set(vals):
+            self.env["channel.stock.level"].search(
+                [("stock_location_id", "in", self.ids)]
+            )._mark_levels_dirty()
+        return result

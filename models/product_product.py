@@ -12,6 +12,15 @@ class ProductProduct(models.Model):
         help="Publish this variant's stock to channels seconds after it moves.",
     )
 
+    def write(self, vals):
+        """Override of `product` to flag the channel stock levels of variants
+        archived or restored: the archived-products policy changes what they
+        publish, and the next delta export must say so."""
+        result = super().write(vals)
+        if "active" in vals:
+            self.env["channel.stock.level"]._mark_dirty(self.ids)
+        return result
+
     @api.constrains("default_code", "company_id")
     def _check_default_code_unique_per_company(self):
         """Two variants sharing a SKU would make order lines ambiguous.
