@@ -2,6 +2,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 from datetime import timedelta
 
 import psycopg2
@@ -38,6 +39,9 @@ from ..const import (
 _logger = logging.getLogger(__name__)
 
 REDACTED_BODY = b'{"redacted": true}'
+REDACTED_PAYLOAD = {"redacted": True}
+# How often the open audit of bad signatures of a backend is updated.
+REJECTED_AUDIT_INTERVAL = timedelta(minutes=1)
 # Flows applied by a job of their own channel after the webhooks job routed them.
 FLOW_JOB_CHANNELS = {
     FLOW_ORDERS: JOB_CHANNEL_ORDERS,
@@ -305,13 +309,29 @@ class ChannelEvent(models.Model):
     def _record_rejected_delivery(self, backend, headers, error):
         """Audit a bad signature without storing its payload.
 
-        All rejected deliveries of a backend update one open exception (count
-        and last seen) instead of writing a row per request.
+        All rejected deliveries of a backend update one open exception, at
+        most once per `REJECTED_AUDIT_INTERVAL`: a flood of forged requests
+        must not queue up on that one row. Every rejection is logged.
         """
         source = next(
             (v for k, v in headers.items() if k.lower() == "x-forwarded-for"), None
         )
-        self.env["channel.exception"]._record(
+        _logger.warning(
+            "Rejected a delivery for backend %s from %s: %s",
+            backend.id,
+            source or "unknown",
+            error,
+        )
+        Exception_ = self.env["channel.exception"]
+        recent = Exception_._find_open(
+            backend,
+            Exception_._make_fingerprint("rejected_delivery", "signature", None, ""),
+        ).filtered(
+            lambda e: e.last_seen > fields.Datetime.now() - REJECTED_AUDIT_INTERVAL
+        )
+        if recent:
+            return
+        Exception_._record(
             "rejected_delivery",
             self.env._("Webhook deliveries with an invalid signature were rejected."),
             backend=backend,
@@ -525,37 +545,79 @@ class ChannelEvent(models.Model):
         return "done"
 
     def _process_privacy(self):
-        """Shopify's mandatory privacy topics: erase or report customer data."""
+        """Shopify's mandatory privacy topics: erase or report customer data.
+
+        A redaction erases every stored copy of the customer's data: the
+        matching events' bodies, their corrections, malformed deliveries that
+        mention the customer or the orders, and this request's own body.
+        """
         payload = self._get_payload()
         if self.topic == "shop/redact":
-            events = self.search([("backend_id", "=", self.backend_id.id)])
-        elif self.topic == "customers/redact":
+            self.search([("backend_id", "=", self.backend_id.id)])._redact()
+            return "done"
+        if self.topic == "customers/redact":
+            customer = payload.get("customer") or {}
             order_refs = [str(ref) for ref in payload.get("orders_to_redact") or ()]
+            refs = [*order_refs, self.resource_ref]
             events = self.search(
                 [
                     ("backend_id", "=", self.backend_id.id),
-                    ("resource_ref", "in", [*order_refs, self.resource_ref]),
+                    ("resource_ref", "in", refs),
                 ]
             )
-        else:
-            self.env["channel.exception"]._record(
-                "validation",
-                self.env._(
-                    "The shop owner asked for the data held on customer %s: send it "
-                    "to them within 30 days.",
-                    self.resource_ref,
-                ),
-                backend=self.backend_id,
-                key=f"data_request:{self.resource_ref}",
-                severity="warning",
-            )
+            events |= self._malformed_mentioning(refs, customer.get("email"))
+            (events | self)._redact()
             return "done"
-        (events - self)._redact()
+        self.env["channel.exception"]._record(
+            "validation",
+            self.env._(
+                "The shop owner asked for the data held on customer %s: send it "
+                "to them within 30 days.",
+                self.resource_ref,
+            ),
+            backend=self.backend_id,
+            key=f"data_request:{self.resource_ref}",
+            severity="warning",
+        )
         return "done"
 
+    def _malformed_mentioning(self, refs, email):
+        """Malformed deliveries of this backend whose body names one of the
+        resources (as a whole number) or the email: they have no resource."""
+        patterns = [
+            rb"(?<![0-9])" + re.escape(ref.encode()) + rb"(?![0-9])"
+            for ref in refs
+            if ref
+        ]
+        if email:
+            patterns.append(re.escape(email.encode()))
+        if not patterns:
+            return self.browse()
+        mention = re.compile(b"|".join(patterns), re.IGNORECASE)
+        malformed = self.search(
+            [
+                ("backend_id", "=", self.backend_id.id),
+                ("dedupe_key", "=like", "malformed:%"),
+            ]
+        )
+        return malformed.filtered(lambda e: mention.search(e._get_raw_body()))
+
     def _redact(self):
-        """Replace stored payloads by a marker; headers lose the shop domain."""
-        self.write({"raw_body": base64.b64encode(REDACTED_BODY), "headers": {}})
+        """Replace stored payloads and corrections by a marker; headers lose
+        the shop domain."""
+        self.write(
+            {
+                "raw_body": base64.b64encode(REDACTED_BODY),
+                "headers": {},
+                "corrected_payload": False,
+            }
+        )
+        self.correction_ids.write(
+            {
+                "previous_payload": REDACTED_PAYLOAD,
+                "corrected_payload": REDACTED_PAYLOAD,
+            }
+        )
 
     # === JOBS ===
 

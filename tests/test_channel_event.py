@@ -125,6 +125,9 @@ class TestChannelEventReceive(ChannelEventCommon):
         self.assertFalse(self._events(self.shopify))
         audit = self._exceptions(self.shopify, "rejected_delivery")
         self.assertEqual(len(audit), 1, "one record for all rejected deliveries")
+        self.assertEqual(audit.occurrences, 1, "updated at most once a minute")
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=2)):
+            self.assertEqual(self._receive(self.shopify, unsigned, body)[0], 401)
         self.assertEqual(audit.occurrences, 2)
         self.assertNotIn("Jon", audit.technical_detail or "")
 
@@ -256,23 +259,49 @@ class TestChannelEventProcessing(ChannelEventCommon):
     def test_customers_redact_erases_stored_payloads_of_the_customer(self):
         headers, body = self._signed_shopify("orders/create", {"id": 299938})
         self._receive(self.shopify, headers, body)
+        self._events(self.shopify)._apply_correction(
+            {"id": 299938, "email": "john@example.com"}
+        )
         headers, body = self._signed_shopify(
             "orders/create", {"id": 111}, event_id="evt-2"
         )
         self._receive(self.shopify, headers, body)
+        for event_id, text in (("evt-4", b"x 299938 x"), ("evt-5", b"x 2999380 x")):
+            malformed = b'{"id": 1, "email": "other@example.com", "note": "' + text
+            headers, body = self._signed_shopify("orders/create", {}, event_id)
+            headers["X-Shopify-Hmac-Sha256"] = sign_base64(
+                SHOPIFY_VECTOR_SECRET, malformed
+            )
+            self._receive(self.shopify, headers, malformed)
         headers, redact_body = self._signed_shopify(
             "customers/redact",
-            {"customer": {"id": 191167}, "orders_to_redact": [299938, 280263]},
+            {
+                "customer": {"id": 191167, "email": "john@example.com"},
+                "orders_to_redact": [299938, 280263],
+            },
             event_id="evt-3",
         )
         with trap_jobs() as trap:
             self._receive(self.shopify, headers, redact_body)
             trap.perform_enqueued_jobs()
-        redacted = self._events(self.shopify).filtered(
-            lambda e: e.resource_ref == "299938"
+        events = self._events(self.shopify)
+        order_event = events.filtered(lambda e: e.resource_ref == "299938")
+        kept = events.filtered(lambda e: e.resource_ref == "111")
+        redact_event = events.filtered(lambda e: e.topic == "customers/redact")
+        malformed = events.filtered(lambda e: e.state == "failed")
+        self.assertEqual(redact_event.state, "done")
+        for event in order_event | redact_event:
+            self.assertEqual(base64.b64decode(event.raw_body), b'{"redacted": true}')
+        self.assertFalse(order_event.corrected_payload)
+        self.assertEqual(
+            order_event.correction_ids.mapped("corrected_payload"),
+            [{"redacted": True}],
         )
-        kept = self._events(self.shopify).filtered(lambda e: e.resource_ref == "111")
-        self.assertEqual(base64.b64decode(redacted.raw_body), b'{"redacted": true}')
+        self.assertEqual(
+            sorted(base64.b64decode(e.raw_body)[-11:] for e in malformed),
+            [b'{"redacted": true}'[-11:], b"x 2999380 x"],
+            "the malformed body naming the order is erased, not its look-alike",
+        )
         self.assertIn(b"111", base64.b64decode(kept.raw_body))
 
     def test_stuck_queued_event_is_requeued(self):
