@@ -7,9 +7,10 @@ one mapped channel location are inserted in bulk, and a channel simulator
 runs as its own process with the same N variants. Then, in one run:
 
 - baseline: `product.product.read(['free_qty'])` of the N variants in the
-  mapped location (Odoo's own way to ask for the same figure), cold cache;
+  mapped location (Odoo's own way to ask for the same figure);
 - compute: `_prepare_stock_export(full=True)`, what our job computes before it
   sends anything (the same N quantities, with skip checks and batching data);
+  both timed twice, alternately, the best of each kept (warm caches alike);
 - full export: `_job_export_stock(full=True)` end to end over HTTP, with the
   API calls counted by the simulator against ceil(N/250);
 - delta: 100 stock moves out of 100 variants validated, then the delta export
@@ -111,21 +112,25 @@ def measure(size):
         cr.commit()
         seeded = time.perf_counter() - started
     row = {"variants": size, "seed_s": seeded}
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        products = env["product.product"].browse(product_ids)
-        started = time.perf_counter()
-        products.with_context(location=location.id).read(["free_qty"])
-        row["baseline_s"] = time.perf_counter() - started
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        backend = env["channel.backend"].browse(backend.id)
-        started = time.perf_counter()
-        to_send, skipped, _unchanged = backend._prepare_stock_export(full=True)
-        row["compute_s"] = time.perf_counter() - started
-        if skipped or len(to_send) != size:
-            raise SystemExit(f"{len(skipped)} of {size} levels were skipped")
-        cr.rollback()
+    # Each is timed twice, alternately, and the best kept: the first reads
+    # of the seeded rows warm PostgreSQL's cache for whichever comes second.
+    row["baseline_s"] = row["compute_s"] = float("inf")
+    for _round in range(2):
+        with registry.cursor() as cr:
+            env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+            products = env["product.product"].browse(product_ids)
+            started = time.perf_counter()
+            products.with_context(location=location.id).read(["free_qty"])
+            row["baseline_s"] = min(row["baseline_s"], time.perf_counter() - started)
+        with registry.cursor() as cr:
+            env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+            backend = env["channel.backend"].browse(backend.id)
+            started = time.perf_counter()
+            to_send, skipped, _unchanged = backend._prepare_stock_export(full=True)
+            row["compute_s"] = min(row["compute_s"], time.perf_counter() - started)
+            if skipped or len(to_send) != size:
+                raise SystemExit(f"{len(skipped)} of {size} levels were skipped")
+            cr.rollback()
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         backend = env["channel.backend"].browse(backend.id)
