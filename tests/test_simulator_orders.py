@@ -2,6 +2,8 @@
 sender delivers the signed webhook to the real endpoint over HTTP, and the
 jobs that delivery enqueued build the sale order."""
 
+from decimal import Decimal
+
 from odoo import Command
 from odoo.tests import tagged
 
@@ -149,7 +151,7 @@ class SimulatorOrderCase(SimulatorWebhookCase):
 class TestSimulatorOrders(SimulatorOrderCase):
     """Shopify orders of every shape the import must reproduce exactly."""
 
-    def test_simple_order_is_confirmed_once_for_create_and_paid(self):
+    def test_simple_order_is_confirmed_at_the_channel_total(self):
         summary = self._import("shopify", tax_rate="0", shipping=None)
         sale_order = self._imported(summary)
         self.assertEqual(sale_order.state, "sale")
@@ -210,11 +212,35 @@ class TestSimulatorOrders(SimulatorOrderCase):
         self.assertAlmostEqual(
             self._discount_total(sale_order, self.shopify), float(summary["discounts"])
         )
+        discounts = self._lines(sale_order, self.shopify.discount_product_id)
+        self.assertEqual(len(discounts), 2, "one below each discounted line")
+        self.assertEqual(discounts.tax_ids, self.vat_excluded)
         shipping = self._lines(sale_order, self.shopify.shipping_product_id)
         self.assertEqual(shipping.price_unit, 4.90)
         self.assertEqual(shipping.tax_ids, self.vat_excluded)
         self.assertAlmostEqual(sale_order.amount_tax, float(summary["tax"]))
         self._assert_total(sale_order, float(summary["total"]))
+
+    def test_discount_whose_tax_rounds_apart_keeps_the_total(self):
+        """10.03 less a 1.02 code discount at 20 % excluded: the channel
+        taxes the 9.01 net (1.80), while rounding the tax of 10.03 and of
+        -1.02 each would give 1.81. The order totals the channel's 10.81."""
+        self.sim.state.variants["100001"]["price"] = Decimal("10.03")
+        summary = self._import(
+            "shopify",
+            lines=[("SIM-000001", 1)],
+            tax_rate="0.20",
+            order_discount="1.02",
+            shipping=None,
+        )
+        self.assertEqual(summary["total"], "10.81")
+        sale_order = self._imported(summary)
+        self.assertAlmostEqual(
+            self._discount_total(sale_order, self.shopify), 1.02, places=2
+        )
+        self._assert_total(sale_order, 10.81)
+        self.assertEqual(sale_order.state, "sale")
+        self.assertFalse(self._exceptions(self.shopify, "total_mismatch"))
 
     def test_tax_included_order_with_discounts_and_shipping(self):
         summary = self._import(
