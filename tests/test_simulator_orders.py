@@ -141,6 +141,31 @@ class SimulatorOrderCase(SimulatorWebhookCase):
         discounts = self._lines(sale_order, backend.discount_product_id)
         return -sum(discounts.mapped("price_unit"))
 
+    def _check_unknown_sku_then_retry(self, channel, topic):
+        """An order with an unknown SKU waits on a missing mapping; once the
+        product's internal reference is corrected, Retry imports it."""
+        mistyped = self.env["product.product"].create(
+            {"name": "Channel cap", "default_code": "SIM-6", "type": "consu"}
+        )
+        summary = self._import(
+            channel, lines=[("SIM-000001", 1), (UNKNOWN_SKU, 2)], tax_rate="0.20"
+        )
+        backend = self._backend(summary)
+        self.assertFalse(self._sale_order(backend, summary))
+        exception = self._exceptions(backend, "missing_mapping")
+        self.assertEqual(len(exception), 1)
+        self.assertIn(UNKNOWN_SKU, exception.name)
+        self.assertEqual(exception.channel_sku, UNKNOWN_SKU)
+        self.assertEqual(self._events(backend, topic).state, "failed")
+        mistyped.default_code = UNKNOWN_SKU
+        self._channel_acts(exception.with_user(self.ops_user).action_retry)
+        sale_order = self._imported(summary)
+        self.assertEqual(sale_order.state, "sale")
+        self.assertEqual(self._lines(sale_order, mistyped).product_uom_qty, 2)
+        self._assert_total(sale_order, float(summary["total"]))
+        self.assertEqual(exception.state, "resolved")
+        self.assertEqual(self._events(backend, topic).state, "done")
+
     def _exceptions(self, backend, exception_type):
         return self.env["channel.exception"].search(
             [("backend_id", "=", backend.id), ("exception_type", "=", exception_type)]
@@ -314,26 +339,7 @@ class TestSimulatorOrders(SimulatorOrderCase):
         )
 
     def test_unknown_sku_waits_then_retry_after_fixing_the_sku_imports(self):
-        mistyped = self.env["product.product"].create(
-            {"name": "Channel cap", "default_code": "SIM-6", "type": "consu"}
-        )
-        summary = self._import(
-            "shopify", lines=[("SIM-000001", 1), (UNKNOWN_SKU, 2)], tax_rate="0.20"
-        )
-        self.assertFalse(self._sale_order(self.shopify, summary))
-        exception = self._exceptions(self.shopify, "missing_mapping")
-        self.assertEqual(len(exception), 1)
-        self.assertIn(UNKNOWN_SKU, exception.name)
-        self.assertEqual(exception.channel_sku, UNKNOWN_SKU)
-        self.assertEqual(self._events(self.shopify, "orders/create").state, "failed")
-        mistyped.default_code = UNKNOWN_SKU
-        self._channel_acts(exception.with_user(self.ops_user).action_retry)
-        sale_order = self._imported(summary)
-        self.assertEqual(sale_order.state, "sale")
-        self.assertEqual(self._lines(sale_order, mistyped).product_uom_qty, 2)
-        self._assert_total(sale_order, float(summary["total"]))
-        self.assertEqual(exception.state, "resolved")
-        self.assertEqual(self._events(self.shopify, "orders/create").state, "done")
+        self._check_unknown_sku_then_retry("shopify", "orders/create")
 
     def test_total_mismatch_holds_the_order_as_a_quotation(self):
         """The channel charges 20 % but the mapped tax is 21 %: Odoo's total
@@ -468,6 +474,24 @@ class TestSimulatorWooOrders(SimulatorOrderCase):
         self.assertEqual(sale_order.pricelist_id.currency_id, gbp)
         self.assertEqual(sale_order.state, "sale")
         self._assert_total(sale_order, float(summary["total"]))
+
+    def test_repeat_customer_is_one_partner_and_a_guest_is_their_own(self):
+        first = self._import("woocommerce", customer="new", tax_rate="0")
+        again = self._import("woocommerce", customer="repeat", tax_rate="0")
+        guest = self._import("woocommerce", customer="guest", tax_rate="0")
+        self.assertEqual(first["customer_id"], again["customer_id"])
+        partner = self._imported(first).partner_id
+        self.assertEqual(self._imported(again).partner_id, partner)
+        guest_order = self._imported(guest)
+        self.assertNotEqual(guest_order.partner_id, partner)
+        self.assertEqual(
+            guest_order.partner_id.email,
+            self.sim.state.woo_orders[str(guest["id"])]["email"],
+        )
+        self.assertEqual(guest_order.state, "sale")
+
+    def test_unknown_sku_waits_then_retry_after_fixing_the_sku_imports(self):
+        self._check_unknown_sku_then_retry("woocommerce", "order.created")
 
     def test_payment_carries_the_transaction_id_in_its_memo(self):
         bank = self.env["account.journal"].search(
