@@ -533,6 +533,18 @@ class TestSimulatorOrdersSecondCompany(SimulatorOrderCase):
             shopify_access_token="shpat_sim_token",
             state="connected",
             order_read_from_channel=True,
+            order_create_invoice=True,
+            order_register_payment=True,
+        )
+        cls.other_bank = cls.env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", cls.other_company.id)], limit=1
+        )
+        cls.env["channel.payment.mapping"].create(
+            {
+                "backend_id": cls.other_shop.id,
+                "gateway": "shopify_payments",
+                "journal_id": cls.other_bank.id,
+            }
         )
         cls.other_vat = cls._sale_tax(
             "Other VAT 20%", "tax_excluded", company=cls.other_company
@@ -554,6 +566,7 @@ class TestSimulatorOrdersSecondCompany(SimulatorOrderCase):
             lines=[("SIM-000001", 1), (TEE_SKUS[0], 2)],
             tax_rate="0.20",
             shipping="4.90",
+            gateway="shopify_payments",
         )
         self.assertFalse(self._sale_order(self.shopify, summary))
         sale_order = self._imported(summary, backend=self.other_shop)
@@ -563,6 +576,18 @@ class TestSimulatorOrdersSecondCompany(SimulatorOrderCase):
         self._assert_total(sale_order, float(summary["total"]))
         self.assertEqual(sale_order.warehouse_id.company_id, self.other_company)
         self.assertEqual(sale_order.picking_ids.company_id, self.other_company)
+        invoice = sale_order.invoice_ids
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(invoice.company_id, self.other_company)
+        self.assertEqual(invoice.journal_id.company_id, self.other_company)
+        transaction = self.sim.state.shopify_orders[str(summary["id"])]["transactions"][
+            0
+        ]
+        payment = self.env["account.payment"].search(
+            [("memo", "=", transaction["authorization"])]
+        )
+        self.assertEqual(payment.journal_id, self.other_bank)
+        self.assertEqual(payment.company_id, self.other_company)
         binding = sale_order.channel_binding_ids
         self.assertEqual(binding.company_id, self.other_company)
         product_bindings = self.env["channel.product.binding"].search(
