@@ -117,7 +117,12 @@ class ChannelOrderBinding(models.Model):
             if values is None:
                 return FAILED
             sale_order.order_line.unlink()
+            # Lines after the header: rewriting `company_id` recomputes the
+            # taxes of lines already there, replacing the channel's taxes by
+            # the products' defaults.
+            lines = values.pop("order_line")
             sale_order.write(values)
+            sale_order.write({"order_line": lines})
         self.write(self._binding_values(self.backend_id, order))
         return self._apply_action(order, action, event)
 

@@ -11,9 +11,9 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 from .test_channel_http import SimulatorCommon
 
 
-@tagged("post_install", "-at_install")
-class TestSimulatorWebhooks(HttpCase, SimulatorCommon):
-    catalogue_size = 3
+class SimulatorWebhookCase(HttpCase, SimulatorCommon):
+    """The simulator sends its webhooks to this Odoo's real endpoint; the
+    jobs they enqueue run on the test cursor."""
 
     def setUp(self):
         super().setUp()
@@ -60,6 +60,11 @@ class TestSimulatorWebhooks(HttpCase, SimulatorCommon):
             )
             .sale_order_id
         )
+
+
+@tagged("post_install", "-at_install")
+class TestSimulatorWebhooks(SimulatorWebhookCase):
+    catalogue_size = 3
 
     def _order(self, channel, **options):
         return self.sim.scenario.create_order(
