@@ -396,7 +396,11 @@ class ShopifyAdapter(ChannelAdapter):
     # Webhook subscriptions
 
     def list_webhook_subscriptions(self):
-        """[{"id", "topic" (e.g. orders/create), "address"}] of the app."""
+        """[{"id", "topic" (e.g. orders/create), "address", "active"}] of the app.
+
+        Shopify has no paused subscription: it deletes one whose deliveries
+        keep failing, so every listed subscription is active.
+        """
         subscriptions, cursor = [], None
         while True:
             page = self.graphql(WEBHOOKS_QUERY, {"after": cursor})[
@@ -407,6 +411,7 @@ class ShopifyAdapter(ChannelAdapter):
                     "id": node["id"],
                     "topic": rest_topic(node["topic"]),
                     "address": node.get("uri"),
+                    "active": True,
                 }
                 for node in page["nodes"]
             ]

@@ -20,6 +20,8 @@ from .webhooks import (
 )
 
 ORDERS_PAGE_SIZE = 50
+# The REST API's largest page.
+WEBHOOKS_PAGE_SIZE = 100
 # Resource -> flow; refunds arrive as order.updated.
 WOOCOMMERCE_RESOURCE_FLOWS = {"order": FLOW_ORDERS, "product": FLOW_CATALOG}
 WOOCOMMERCE_KEPT_HEADERS = (
@@ -62,6 +64,14 @@ class WooCommerceAdapter(ChannelAdapter):
             self.url(route),
             auth=(self.config["consumer_key"], self.config["consumer_secret"]),
             **kwargs,
+        )
+
+    def _put_once(self, route, payload):
+        return self.transport.request(
+            "PUT",
+            self.url(route),
+            json=payload,
+            auth=(self.config["consumer_key"], self.config["consumer_secret"]),
         )
 
     def delete(self, route):
@@ -150,13 +160,30 @@ class WooCommerceAdapter(ChannelAdapter):
     # Webhook subscriptions
 
     def list_webhook_subscriptions(self):
-        """[{"id", "topic", "address"}] of the store's webhooks that are active."""
-        items = self.get("webhooks", params={"per_page": 100}).json()
-        return [
-            {"id": item["id"], "topic": item["topic"], "address": item["delivery_url"]}
-            for item in items
-            if item.get("status") == "active"
-        ]
+        """[{"id", "topic", "address", "active"}] of every webhook of the store.
+
+        All statuses (the listing's default is `all`) and every page: a webhook
+        WooCommerce disabled after failed deliveries, or one an admin paused,
+        is still ours to repair, not a missing one to create again.
+        """
+        subscriptions, page, total_pages = [], 1, 1
+        while page <= total_pages:
+            response = self.get(
+                "webhooks",
+                params={"status": "all", "per_page": WEBHOOKS_PAGE_SIZE, "page": page},
+            )
+            subscriptions += [
+                {
+                    "id": item["id"],
+                    "topic": item["topic"],
+                    "address": item["delivery_url"],
+                    "active": item.get("status") == "active",
+                }
+                for item in response.json()
+            ]
+            total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
+            page += 1
+        return subscriptions
 
     def create_webhook_subscription(self, topic, address):
         item = self.post(
@@ -173,6 +200,20 @@ class WooCommerceAdapter(ChannelAdapter):
 
     def delete_webhook_subscription(self, subscription_id):
         self.delete(f"webhooks/{subscription_id}")
+
+    def reactivate_webhook_subscription(self, subscription_id):
+        """Set a paused or disabled webhook back to `active` (PUT webhooks/<id>).
+
+        The same webhook keeps its id and delivery log, and sends no creation
+        ping. Our current secret goes with it, in case it changed meanwhile.
+        WooCommerce does not reset its failure count on such an update: the
+        first successful delivery does.
+        """
+        self.call_with_backoff(
+            self._put_once,
+            f"webhooks/{subscription_id}",
+            {"status": "active", "secret": self.config["webhook_secret"]},
+        )
 
     # Stock
 

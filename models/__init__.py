@@ -8,6 +8,7 @@ from . import (
     channel_backend_generic,
     channel_backend_integration_map,
     channel_backend_orders,
+    channel_backend_retention,
     channel_backend_sandbox,
     channel_backend_shopify,
     channel_backend_stock,

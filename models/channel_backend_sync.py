@@ -1,5 +1,6 @@
 import logging
 from datetime import timedelta, timezone
+from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 
@@ -55,42 +56,58 @@ class ChannelBackend(models.Model):
         return f"{base_url.rstrip('/')}{path}"
 
     def _sync_webhook_subscriptions(self):
-        """Create missing subscriptions, replace misrouted ones.
+        """Create missing subscriptions, replace misrouted ones, re-activate
+        the ones the channel switched off.
 
-        A subscription of ours (its address ends with this backend's route)
-        pointing at another host is deleted and created again; subscriptions
-        of other apps are left alone.
+        A subscription is ours when its URL path is exactly this backend's
+        route (`/channel_connector/webhook/1` is not `.../webhook/12`); one of
+        ours at another host is deleted and created again; one at our address
+        that the channel paused or disabled (WooCommerce does after repeated
+        failed deliveries) is re-activated. Subscriptions of other apps and
+        other backends are left alone.
+
+        :return: {"created": [topic], "replaced": [topic], "reactivated": [topic]}
         """
         self.ensure_one()
-        if not self._get_required_webhook_topics():
-            return {"created": [], "replaced": []}
+        topics = self._get_required_webhook_topics()
+        result = {"created": [], "replaced": [], "reactivated": []}
+        if not topics:
+            return result
         adapter = self._get_adapter(priority="catalog")
         address = self._get_webhook_address()
-        path = address.split("://", 1)[-1].split("/", 1)[-1]
         existing = adapter.list_webhook_subscriptions()
-        created, replaced = [], []
-        for topic in self._get_required_webhook_topics():
+        for topic in topics:
             mine = [
                 s
                 for s in existing
-                if s["topic"] == topic and path in (s["address"] or "")
+                if s["topic"] == topic and _url_path(s["address"]) == _url_path(address)
             ]
-            if any(s["address"] == address for s in mine):
-                continue
-            for subscription in mine:
-                adapter.delete_webhook_subscription(subscription["id"])
-                replaced.append(topic)
-            adapter.create_webhook_subscription(topic, address)
-            created.append(topic)
-        message = self.env._(
+            self._heal_webhook_subscription(adapter, topic, address, mine, result)
+        self.webhook_check_message = self.env._(
             "%(checked)s topics checked, %(created)s created, %(replaced)s misrouted "
-            "replaced",
-            checked=len(self._get_required_webhook_topics()),
-            created=len(created),
-            replaced=len(replaced),
+            "replaced, %(reactivated)s re-activated",
+            checked=len(topics),
+            created=len(result["created"]),
+            replaced=len(result["replaced"]),
+            reactivated=len(result["reactivated"]),
         )
-        self.webhook_check_message = message
-        return {"created": created, "replaced": replaced}
+        return result
+
+    def _heal_webhook_subscription(self, adapter, topic, address, mine, result):
+        """Leave one active subscription of `topic` at `address`."""
+        at_address = [s for s in mine if s["address"] == address]
+        if any(s["active"] for s in at_address):
+            return
+        for subscription in mine:
+            if subscription["address"] != address:
+                adapter.delete_webhook_subscription(subscription["id"])
+                result["replaced"].append(topic)
+        if at_address:
+            adapter.reactivate_webhook_subscription(at_address[0]["id"])
+            result["reactivated"].append(topic)
+        else:
+            adapter.create_webhook_subscription(topic, address)
+            result["created"].append(topic)
 
     def _enqueue_reconciliation(self):
         self.ensure_one()
@@ -205,3 +222,8 @@ class ChannelBackend(models.Model):
                 channel=JOB_CHANNEL_CATALOG,
                 identity_key=backend._identity_key("sync_webhooks"),
             )._job_sync_webhooks()
+
+
+def _url_path(address):
+    """The path of a subscription's address, without a trailing slash."""
+    return urlsplit(address or "").path.rstrip("/")

@@ -35,6 +35,7 @@ from ..const import (
     JOB_CHANNEL_STOCK,
     WEBHOOK_MAX_BYTES_PARAM,
 )
+from .channel_exception import OPEN_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -662,21 +663,63 @@ class ChannelEvent(models.Model):
         return len(stuck)
 
     @api.model
-    def _cron_purge(self, days=None):
-        """Cron: delete processed events older than each backend's retention."""
-        param = self.env["ir.config_parameter"].sudo()
-        days = days or int(
-            param.get_param("channel_connector.event_retention_days", 30)
+    def _cron_purge(self, batch_size=1000, max_batches=10):
+        """Cron: delete events older than their backend's retention
+        (`channel.backend.event_retention_days`).
+
+        Processed events (done, ignored, duplicate) go; a failed one goes once
+        every exception recorded about it is closed (resolved or ignored), so
+        an open one can still be retried from its event. A failed event no
+        exception points at is kept for someone to look at; received and
+        queued events are still to be processed and are kept.
+
+        Bounded work: `batch_size` ids per unlink, at most `max_batches` per
+        run, in the cron's one transaction; when more remain the cron triggers
+        itself again, so a backlog of millions never makes one huge
+        transaction.
+
+        :return: how many events were deleted
+        """
+        purged = 0
+        for _batch in range(max_batches):
+            ids = self._get_purgeable_ids(batch_size)
+            self.browse(ids).unlink()
+            purged += len(ids)
+            if len(ids) < batch_size:
+                return purged
+        self.env.ref("channel_connector.ir_cron_channel_purge_events")._trigger()
+        return purged
+
+    @api.model
+    def _get_purgeable_ids(self, limit):
+        """Ids of at most `limit` events past retention (see `_cron_purge`)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT event.id
+              FROM channel_event event
+              JOIN channel_backend backend ON backend.id = event.backend_id
+             WHERE event.received_at
+                   < %(now)s - make_interval(days => backend.event_retention_days)
+               AND (
+                    event.state IN ('done', 'ignored', 'duplicate')
+                    OR (event.state = 'failed'
+                        AND EXISTS (
+                            SELECT 1 FROM channel_exception exception
+                             WHERE exception.retry_model = 'channel.event'
+                               AND exception.retry_res_id = event.id)
+                        AND NOT EXISTS (
+                            SELECT 1 FROM channel_exception exception
+                             WHERE exception.retry_model = 'channel.event'
+                               AND exception.retry_res_id = event.id
+                               AND exception.state IN %(open)s))
+               )
+             ORDER BY event.id
+             LIMIT %(limit)s
+            """,
+            {"now": fields.Datetime.now(), "open": OPEN_STATES, "limit": limit},
         )
-        limit = fields.Datetime.now() - timedelta(days=days)
-        old = self.search(
-            [
-                ("state", "in", ("done", "ignored", "duplicate")),
-                ("received_at", "<", limit),
-            ]
-        )
-        old.unlink()
-        return len(old)
+        return [row[0] for row in self.env.cr.fetchall()]
 
 
 def _naive_utc(moment):
