@@ -10,6 +10,7 @@ from ..const import (
     IDENTITY_KEY_PREFIX,
     JOB_CHANNEL_CATALOG,
     JOB_CHANNEL_ORDERS,
+    ORDER_PULL_TOPIC,
     WEBHOOK_ROUTE,
 )
 
@@ -131,6 +132,7 @@ class ChannelBackend(models.Model):
                     ("backend_id", "=", self.id),
                     ("resource_ref", "=", order.external_ref),
                     ("received_at", ">=", since),
+                    ("topic", "!=", ORDER_PULL_TOPIC),
                 ],
                 limit=1,
             )

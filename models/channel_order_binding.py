@@ -1,8 +1,12 @@
 import hashlib
 import logging
 
+import psycopg2
+
 from odoo import api, fields, models
 from odoo.tools import float_compare
+
+from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..const import DONE, DUPLICATE, FAILED, IGNORED
 
@@ -47,11 +51,49 @@ class ChannelOrderBinding(models.Model):
     def _import_order(self, backend, order, event=None):
         """Create or update the sale order of one canonical order.
 
+        An order read from the channel (backfill, reconciliation) comes
+        without an event; if its import waits on an exception, it is imported
+        again with an `orders/pull` event as the exception's retry target.
+
         :return: (binding or empty, outcome), outcome being one of DONE,
             DUPLICATE (nothing changed), IGNORED (older than what we have, or
             waiting for payment) or FAILED (exceptions recorded)
+        :raise RetryableJobError: another worker imported the order
+            concurrently; a new transaction will see its work
         """
+        if event is not None:
+            return self._import_order_once(backend, order, event)
+        try:
+            with self.env.cr.savepoint():
+                binding, outcome = self._import_order_once(backend, order, None)
+                if outcome == FAILED:
+                    raise _WaitsOnException
+            return binding, outcome
+        except _WaitsOnException:
+            pass
+        event = self.env["channel.event"]._get_pull_event(backend, order)
+        binding, outcome = self._import_order_once(backend, order, event)
+        values = {} if outcome == FAILED else {"state": outcome, "error": False}
+        if binding.sale_order_id:
+            values.update(res_model="sale.order", res_id=binding.sale_order_id.id)
+        event.write(values)
+        return binding, outcome
+
+    @api.model
+    def _import_order_once(self, backend, order, event):
         self._lock(backend, order.external_ref)
+        try:
+            with self.env.cr.savepoint():
+                return self._import_locked(backend, order, event)
+        except psycopg2.errors.UniqueViolation as exc:
+            if not (exc.diag.table_name or "").startswith("channel_"):
+                raise
+            # The snapshot predates a concurrent import that created the same
+            # bindings: a new transaction sees them (a clean duplicate).
+            raise _concurrent_import(order, ignore_retry=False) from exc
+
+    @api.model
+    def _import_locked(self, backend, order, event):
         binding = self.search(
             [("backend_id", "=", backend.id), ("external_ref", "=", order.external_ref)]
         )
@@ -70,10 +112,19 @@ class ChannelOrderBinding(models.Model):
         return self._create_from(backend, order, action, event)
 
     def _lock(self, backend, external_ref):
-        """Serialize imports of one channel order across workers (until commit)."""
+        """Serialize imports of one channel order across workers (until commit).
+
+        The transaction's snapshot is taken by its first query, before this
+        lock can be: a worker that had to wait for the lock cannot see what
+        the holder committed, so it gives up and the job runs again.
+        """
         digest = hashlib.sha256(f"order:{backend.id}:{external_ref}".encode()).digest()
         key = int.from_bytes(digest[:8], "big", signed=True)
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s::bigint)", [key])
+        if self.env.cr.fetchone()[0]:
+            return
         self.env.cr.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
+        raise _concurrent_import(external_ref, ignore_retry=True)
 
     def _has_version(self, order):
         """Whether this exact channel version was applied (same updated_at),
@@ -214,3 +265,16 @@ class ChannelOrderBinding(models.Model):
         sale_order._action_cancel()
         self.write(self._binding_values(self.backend_id, order))
         return DONE
+
+
+class _WaitsOnException(Exception):
+    """Rolls back the first import of a pulled order that waits on an exception."""
+
+
+def _concurrent_import(order_or_ref, ignore_retry):
+    ref = getattr(order_or_ref, "external_ref", order_or_ref)
+    return RetryableJobError(
+        f"Channel order {ref} was imported by another worker meanwhile.",
+        seconds=1,
+        ignore_retry=ignore_retry,
+    )

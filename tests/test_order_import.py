@@ -1,15 +1,18 @@
 import copy
 import dataclasses
 import json
+from datetime import timedelta
 from decimal import Decimal
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64
+from ..const import ORDER_PULL_TOPIC
 from .common import ChannelCommon, reference_path
+from .test_channel_http import SimulatorCommon
 
 SECRET = "order_import_secret"
 
@@ -616,3 +619,86 @@ class TestOrderToCash(OrderImportCommon):
         self.assertEqual(order.company_id, self.other_company)
         self.assertEqual(order.order_line.tax_ids, route_tax)
         self.assertEqual(order.state, "sale")
+
+
+@tagged("post_install", "-at_install")
+class TestMissingSkuRetry(OrderImportCommon, SimulatorCommon):
+    """Several orders, delivered or pulled, waiting on one unknown SKU."""
+
+    catalogue_size = 1  # the simulator sells SIM-000001; Odoo has no such product
+
+    @classmethod
+    def _catalogue(cls, count, quantity=4):
+        return {}
+
+    def _sim_order(self):
+        return self.sim.scenario.create_order(
+            channel="shopify",
+            notify=False,
+            lines=[("SIM-000001", 1)],
+            tax_rate="0",
+            shipping=None,
+            customer="repeat",
+            financial_status="paid",
+        )
+
+    def test_retry_imports_every_order_waiting_on_the_sku(self):
+        self.backend.write(
+            {"api_url": self.sim.base_url, "shopify_access_token": "shpat_sim_token"}
+        )
+        # Two delivered orders, not on the channel: their bodies are used.
+        delivered = [
+            self._order(order_id=ref, lines=[("SIM-000001", 100001, 1, "9", "0", None)])
+            for ref in (6001, 6002)
+        ]
+        events = self.env["channel.event"]
+        for payload in delivered:
+            events |= self._deliver(payload)
+        pulled = self._sim_order()
+        self.backend.backfill_since = fields.Datetime.now() - timedelta(days=1)
+        with trap_jobs() as trap:
+            self.backend.action_start_backfill()
+            trap.perform_enqueued_jobs()
+        self.assertEqual(self.backend.backfill_failed, 1)
+        self.assertEqual(events.mapped("state"), ["failed", "failed"])
+        exception = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("exception_type", "=", "missing_mapping"),
+            ]
+        )
+        self.assertEqual(len(exception), 1, "one problem, one exception")
+        self.assertEqual(exception.occurrences, 3)
+        pull_event = self.env["channel.event"].search(
+            [("backend_id", "=", self.backend.id), ("topic", "=", ORDER_PULL_TOPIC)]
+        )
+        self.assertEqual(pull_event.resource_ref, str(pulled["id"]))
+        self.assertEqual(set(exception._get_retry_targets()), set(events | pull_event))
+        self.assertTrue(exception.can_retry, "a pulled order can be retried too")
+
+        self._product("Simulated variant", "SIM-000001")
+        exception.with_user(self.ops_user).action_retry()
+        for ref in (6001, 6002, pulled["id"]):
+            self.assertEqual(self._sale_order(ref).state, "sale")
+        self.assertEqual(set((events | pull_event).mapped("state")), {"done"})
+        self.assertEqual(exception.state, "resolved")
+
+    def test_one_order_succeeding_keeps_the_exception_for_the_others(self):
+        first, second = (
+            self._order(order_id=ref, lines=[("TS-NEW", 590, 1, "10.00", "0.00", None)])
+            for ref in (5001, 5002)
+        )
+        first_event = self._deliver(first)
+        second_event = self._deliver(second)
+        exception = self.env["channel.exception"].search(
+            [("backend_id", "=", self.backend.id), ("state", "=", "open")]
+        )
+        self._product("New shirt", "TS-NEW")
+        # An operator replays only the first event: the second still waits.
+        first_event._channel_retry()
+        self.assertEqual(first_event.state, "done")
+        self.assertEqual(exception.state, "open")
+        self.assertEqual(exception._get_retry_targets(), [second_event])
+        exception.action_retry()
+        self.assertEqual(second_event.state, "done")
+        self.assertEqual(exception.state, "resolved")

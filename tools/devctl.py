@@ -28,7 +28,7 @@ ODOO_PATH = Path(os.environ.get("ODOO_PATH", "/opt/odoo")).resolve()
 MODULE = "channel_connector"
 RUN_DATABASE = os.environ.get("CHANNEL_DB", MODULE)
 TEST_DATABASE = os.environ.get("CHANNEL_TEST_DB", "channel_connector_test")
-TEMPLATE_PREFIX = "channel_connector_tpl_"
+TEMPLATE_PREFIX = "channel_connector_template_"
 RUN_HTTP_PORT = int(os.environ.get("CHANNEL_HTTP_PORT", "8069"))
 TEST_HTTP_PORT = int(os.environ.get("CHANNEL_TEST_HTTP_PORT", "8169"))
 SANDBOX_PORT = int(os.environ.get("CHANNEL_SANDBOX_PORT", "8899"))
@@ -393,10 +393,14 @@ def install_module(config, database, with_demo):
 
 def prepare_test_database(config, params):
     """Copy the test database from a template rebuilt only when the module changed."""
-    template = f"{TEMPLATE_PREFIX}{module_digest()}"
+    # Templates are per checkout: worktrees building at once must not drop
+    # each other's template while it is being installed.
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:6]
+    template = f"{TEMPLATE_PREFIX}{checkout}_{module_digest()}"
     existing = database_names(params)
     if template not in existing:
-        for stale in sorted(n for n in existing if n.startswith(TEMPLATE_PREFIX)):
+        own = f"{TEMPLATE_PREFIX}{checkout}_"
+        for stale in sorted(n for n in existing if n.startswith(own)):
             drop_database(params, stale)
         try:
             install_module(config, template, with_demo=False)
