@@ -190,19 +190,21 @@ class ChannelOrderBinding(models.Model):
         }
 
     def _apply_action(self, order, action, event):
-        """Check the total, then confirm, invoice and pay as the backend says."""
+        """Hold a high-risk order, check the total, then confirm, invoice and
+        pay as the backend says."""
         sale_order = self.sale_order_id
+        backend = self.backend_id
+        if order.is_high_risk:
+            # Held whatever the action: a quotation confirmed later stays held.
+            self.is_on_hold = True
+            sale_order._channel_hold_for_risk(order, backend)
         if not self._check_total(order, event):
             self.is_on_hold = True
             return FAILED
-        backend = self.backend_id
         if action != "confirm" or not backend.order_confirm:
             return DONE
         if sale_order.state in ("draft", "sent"):
             sale_order.action_confirm()
-        if order.is_high_risk:
-            self.is_on_hold = True
-            sale_order._channel_hold_for_risk(order, backend)
         if backend.order_create_invoice:
             sale_order._channel_invoice_and_pay(order, backend, event)
         self.env["channel.exception"]._resolve(

@@ -12,6 +12,22 @@ class SaleOrder(models.Model):
     channel_backend_id = fields.Many2one(
         "channel.backend", string="Sales channel", readonly=True, index="btree_not_null"
     )
+    channel_risk_hold = fields.Boolean(
+        string="Held (channel risk)",
+        readonly=True,
+        copy=False,
+        help="The channel flagged the order as high risk: its deliveries are held "
+        "until someone releases them, whenever the order is confirmed.",
+    )
+
+    # === CRUD METHODS ===
+
+    def _action_confirm(self):
+        """Override of `sale_stock` to hold the deliveries of a high-risk
+        channel order, however late it is confirmed."""
+        result = super()._action_confirm()
+        self.filtered("channel_risk_hold")._channel_hold_pickings()
+        return result
 
     # === BUSINESS METHODS ===
 
@@ -247,13 +263,15 @@ class SaleOrder(models.Model):
             )
 
     def _channel_hold_for_risk(self, order, backend):
-        """Keep a high-risk order's deliveries from being validated."""
+        """Flag a high-risk order and keep its deliveries, now or once it is
+        confirmed, from being validated; someone gets an activity (once)."""
         self.ensure_one()
+        self._channel_hold_pickings()
+        if self.channel_risk_hold:
+            return
+        self.channel_risk_hold = True
         reasons = "; ".join(order.risk_reasons or ()) or self.env._(
             "flagged by channel"
-        )
-        self.picking_ids.filtered(lambda p: p.state not in ("done", "cancel")).write(
-            {"channel_risk_hold": True}
         )
         rule = self.env["channel.exception.owner"]._find_rule(backend, "validation")
         self.activity_schedule(
@@ -261,6 +279,11 @@ class SaleOrder(models.Model):
             summary=self.env._("High-risk channel order: check before shipping"),
             note=reasons,
             user_id=(rule.user_id or self.user_id or self.env.user).id,
+        )
+
+    def _channel_hold_pickings(self):
+        self.picking_ids.filtered(lambda p: p.state not in ("done", "cancel")).write(
+            {"channel_risk_hold": True}
         )
 
     def _channel_invoice_and_pay(self, order, backend, event):

@@ -5,12 +5,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 from odoo import Command, fields
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64
 from ..const import ORDER_PULL_TOPIC
+from ..models.channel_partner_binding import normalize_phone
 from .common import ChannelCommon, reference_path
 from .test_channel_http import SimulatorCommon
 
@@ -466,6 +468,94 @@ class TestOrderImport(OrderImportCommon):
         with self.assertRaises(Exception):  # noqa: B017 - UserError from stock
             picking.button_validate()
         self.assertTrue(binding.sale_order_id.activity_ids)
+
+    def test_high_risk_quotation_is_held_and_stays_held_once_confirmed(self):
+        self.backend.order_confirm = False
+        order_data = self.backend._get_adapter().parse_order(self._order())
+        risky = dataclasses.replace(
+            order_data, is_high_risk=True, risk_reasons=("Card declined twice",)
+        )
+        binding, outcome = self.env["channel.order.binding"]._import_order(
+            self.backend, risky
+        )
+        sale_order = binding.sale_order_id
+        self.assertEqual((outcome, sale_order.state), ("done", "draft"))
+        self.assertTrue(binding.is_on_hold)
+        self.assertTrue(sale_order.channel_risk_hold)
+        activity = sale_order.activity_ids
+        self.assertEqual(len(activity), 1)
+        self.assertIn("Card declined twice", activity.note)
+        # Someone confirms it later: its delivery is created held.
+        sale_order.action_confirm()
+        picking = sale_order.picking_ids
+        self.assertTrue(picking.channel_risk_hold)
+        with self.assertRaisesRegex(UserError, "high-risk"):
+            picking.button_validate()
+        self.assertEqual(len(sale_order.activity_ids), 1, "one activity, not two")
+
+    def _partner_of(self, order_id):
+        return self._sale_order(order_id).partner_id
+
+    def test_guest_email_matches_an_existing_partner_exactly(self):
+        Partner = self.env["res.partner"]
+        # `_` is a LIKE wildcard: this contact must not be taken for jane_doe.
+        decoy = Partner.create({"name": "Decoy", "email": "janexdoe@example.com"})
+        jane = Partner.create({"name": "Jane Doe", "email": "Jane_Doe@Example.com"})
+        payload = self._order(
+            order_id=2101, customer=None, email="jane_doe@example.com"
+        )
+        self._deliver(payload)
+        self.assertEqual(self._partner_of(2101), jane)
+        self.assertNotEqual(self._partner_of(2101), decoy)
+        binding = self.env["channel.partner.binding"].search(
+            [("partner_id", "=", jane.id)]
+        )
+        self.assertEqual(binding.match_rule, "email")
+
+    def test_guest_phone_matches_an_existing_partner_by_normalized_number(self):
+        france = self.env.ref("base.fr")
+        # Made by hand in Odoo, phone typed as a French national number.
+        pierre = self.env["res.partner"].create(
+            {"name": "Pierre", "phone": "06 12 34 56 78", "country_id": france.id}
+        )
+        self.env["res.partner"].create({"name": "Other", "phone": "+1 612 345 678"})
+        payload = self._order(
+            order_id=2201,
+            customer=None,
+            email=None,
+            contact_email=None,
+            phone="+33 6 12-34-56-78",
+        )
+        self._deliver(payload)
+        self.assertEqual(self._partner_of(2201), pierre)
+        binding = self.env["channel.partner.binding"].search(
+            [("partner_id", "=", pierre.id)]
+        )
+        self.assertEqual(
+            (binding.external_ref, binding.match_rule), ("phone:+33612345678", "phone")
+        )
+        # The next order gives the national number with a French address.
+        again = self._order(
+            order_id=2202,
+            customer=None,
+            email=None,
+            contact_email=None,
+            phone="06.12.34.56.78",
+        )
+        again["billing_address"] = {
+            **again["billing_address"],
+            "country_code": "FR",
+        }
+        self._deliver(again)
+        self.assertEqual(self._partner_of(2202), pierre)
+
+    def test_normalize_phone(self):
+        self.assertEqual(normalize_phone("+33 6 12 34 56 78"), "+33612345678")
+        self.assertEqual(normalize_phone("0033 612345678"), "+33612345678")
+        self.assertEqual(normalize_phone("06 12 34 56 78", "33"), "+33612345678")
+        self.assertEqual(normalize_phone("(555) 123-4567", "1"), "+15551234567")
+        self.assertEqual(normalize_phone("555-1234"), "5551234")
+        self.assertIsNone(normalize_phone("123"))
 
 
 @tagged("post_install", "-at_install")
