@@ -102,5 +102,7 @@ class ChannelBackend(models.Model):
             if provider == self.provider
         }
 
-    def _route_order_company(self, order):
+    def _route_order(self, order):
+        """(company, warehouse) an order is created in: the routing rules,
+        else the backend's company."""
         return self.env["channel.order.route"]._route(self, order)

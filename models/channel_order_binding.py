@@ -140,9 +140,9 @@ class ChannelOrderBinding(models.Model):
 
     @api.model
     def _create_from(self, backend, order, action, event):
-        company = backend._route_order_company(order)
+        company, warehouse = backend._route_order(order)
         values = self.env["sale.order"]._prepare_channel_order(
-            backend, order, company, event
+            backend, order, company, event, warehouse=warehouse
         )
         if values is None:
             return self, FAILED
@@ -163,7 +163,11 @@ class ChannelOrderBinding(models.Model):
             return self._cancel(order, event)
         if sale_order.state in ("draft", "sent"):
             values = self.env["sale.order"]._prepare_channel_order(
-                self.backend_id, order, sale_order.company_id, event
+                self.backend_id,
+                order,
+                sale_order.company_id,
+                event,
+                warehouse=sale_order.warehouse_id,
             )
             if values is None:
                 return FAILED

@@ -32,10 +32,12 @@ class SaleOrder(models.Model):
     # === BUSINESS METHODS ===
 
     @api.model
-    def _prepare_channel_order(self, backend, order, company, event):
+    def _prepare_channel_order(self, backend, order, company, event, warehouse=None):
         """Values of the sale order for a canonical order, or None when a
         mapping is missing (a `missing_mapping` exception per problem is
         recorded, with the event as retry target).
+
+        `company` and `warehouse` are where the order was routed to.
 
         Discounts are separate lines right below the line they reduce, with
         its taxes (documented choice: finance sees each promotion, and with
@@ -90,7 +92,7 @@ class SaleOrder(models.Model):
             "channel_backend_id": backend.id,
             "note": order.note or False,
             "order_line": lines,
-            **self._channel_warehouse(backend, company),
+            **self._channel_warehouse(backend, company, warehouse),
         }
 
     @api.model
@@ -214,9 +216,12 @@ class SaleOrder(models.Model):
         )
 
     @api.model
-    def _channel_warehouse(self, backend, company):
-        if backend.warehouse_id and backend.warehouse_id.company_id == company:
-            return {"warehouse_id": backend.warehouse_id.id}
+    def _channel_warehouse(self, backend, company, warehouse=None):
+        """The route's warehouse, else the backend's when it is of `company`;
+        else none, so that the company's default applies."""
+        for candidate in (warehouse, backend.warehouse_id):
+            if candidate and candidate.company_id == company:
+                return {"warehouse_id": candidate.id}
         return {}
 
     @api.model
@@ -289,14 +294,16 @@ class SaleOrder(models.Model):
     def _channel_invoice_and_pay(self, order, backend, event):
         """Post the invoice, then register each captured channel payment."""
         self.ensure_one()
-        invoices = self.invoice_ids.filtered(lambda i: i.state != "cancel")
+        # The order may have been routed to another company than the job's.
+        order_in_company = self.with_company(self.company_id)
+        invoices = order_in_company.invoice_ids.filtered(lambda i: i.state != "cancel")
         if not invoices:
-            invoices = self._create_invoices()
+            invoices = order_in_company._create_invoices()
         invoices.filtered(lambda i: i.state == "draft").action_post()
         if backend.order_register_payment:
-            self.env["account.payment"]._channel_register_payments(
-                backend, order, invoices, event
-            )
+            self.env["account.payment"].with_company(
+                self.company_id
+            )._channel_register_payments(backend, order, invoices, event)
 
 
 def _tax_key(tax_line):

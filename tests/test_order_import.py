@@ -5,7 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from odoo import Command, fields
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -558,8 +558,9 @@ class TestOrderImport(OrderImportCommon):
         self.assertIsNone(normalize_phone("123"))
 
 
-@tagged("post_install", "-at_install")
-class TestOrderToCash(OrderImportCommon):
+class WooOrderCommon(OrderImportCommon):
+    """A WooCommerce backend that invoices and pays, from the reference order."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -609,6 +610,9 @@ class TestOrderToCash(OrderImportCommon):
             line["sku"] = product.default_code
         return payload
 
+
+@tagged("post_install", "-at_install")
+class TestOrderToCash(WooOrderCommon):
     def test_payment_carries_the_transaction_id(self):
         self._deliver_woo(self._woo_order("ch_3PqR7x2eZvKYlo2C"))
         order = self._sale_order(727, backend=self.woo)
@@ -792,3 +796,149 @@ class TestMissingSkuRetry(OrderImportCommon, SimulatorCommon):
         exception.action_retry()
         self.assertEqual(second_event.state, "done")
         self.assertEqual(exception.state, "resolved")
+
+
+@tagged("post_install", "-at_install")
+class TestOrderRouting(OrderImportCommon):
+    """Orders routed to another company: location, market, SKU owner; paid there."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other_warehouse = cls.env["stock.warehouse"].create(
+            {"name": "EU hub", "code": "EUH", "company_id": cls.other_company.id}
+        )
+        cls.Route = cls.env["channel.order.route"]
+
+    def _route(self, **values):
+        return self.Route.create({"backend_id": self.backend.id, **values})
+
+    def _untaxed_order(self, order_id, sku="TS-RED-M", **values):
+        variant = order_id  # one channel variant per order: no binding reused
+        return self._order(
+            order_id=order_id,
+            lines=[(sku, variant, 1, "10.00", "0.00", None)],
+            **values,
+        )
+
+    def test_location_route_uses_its_company_and_warehouse(self):
+        self._route(
+            criterion="location",
+            location_ref="4455",
+            target_company_id=self.other_company.id,
+            warehouse_id=self.other_warehouse.id,
+        )
+        self._deliver(self._untaxed_order(7001, location_id=4455))
+        self._deliver(self._untaxed_order(7002, location_id=1))
+        routed, stayed = self._sale_order(7001), self._sale_order(7002)
+        self.assertEqual(routed.company_id, self.other_company)
+        self.assertEqual(routed.warehouse_id, self.other_warehouse)
+        self.assertEqual(
+            routed.picking_ids.picking_type_id.warehouse_id, self.other_warehouse
+        )
+        self.assertEqual(stayed.company_id, self.env.company)
+
+    def test_market_route(self):
+        self._route(
+            criterion="location",
+            location_ref="eu",
+            target_company_id=self.other_company.id,
+        )
+        order = self.backend._get_adapter().parse_order(self._untaxed_order(7101))
+        binding, _outcome = self.env["channel.order.binding"]._import_order(
+            self.backend, dataclasses.replace(order, market="eu")
+        )
+        self.assertEqual(binding.sale_order_id.company_id, self.other_company)
+        self.assertEqual(binding.company_id, self.other_company)
+
+    def test_sku_owner_route_follows_the_products_company(self):
+        self._route(criterion="sku_owner")
+        owned = self._product(
+            "EU-only shirt", "TS-EU-ONLY", company_id=self.other_company.id
+        )
+        self._deliver(self._untaxed_order(7201, sku="TS-EU-ONLY"))
+        self._deliver(self._untaxed_order(7202))
+        routed = self._sale_order(7201)
+        self.assertEqual(routed.company_id, self.other_company)
+        self.assertEqual(routed.order_line.product_id, owned)
+        self.assertEqual(
+            self._sale_order(7202).company_id,
+            self.env.company,
+            "shared products have no owner: the backend's company",
+        )
+
+    def test_route_warehouse_must_belong_to_its_company(self):
+        main_warehouse = self.env["stock.warehouse"].search(
+            [("company_id", "=", self.env.company.id)], limit=1
+        )
+        with self.assertRaises(ValidationError):
+            self._route(
+                criterion="location",
+                location_ref="x",
+                target_company_id=self.other_company.id,
+                warehouse_id=main_warehouse.id,
+            )
+
+
+@tagged("post_install", "-at_install")
+class TestRoutedPayment(WooOrderCommon):
+    """A WooCommerce order routed to another company is paid in its journal."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["channel.order.route"].create(
+            {
+                "backend_id": cls.woo.id,
+                "criterion": "ship_country",
+                "country_ids": [Command.set(cls.env.ref("base.us").ids)],
+                "target_company_id": cls.other_company.id,
+            }
+        )
+        cls.env["account.tax"].with_company(cls.other_company).create(
+            {
+                "name": "Other CA 7.5%",
+                "amount": 7.5,
+                "type_tax_use": "sale",
+                "price_include_override": "tax_excluded",
+                "company_id": cls.other_company.id,
+            }
+        )
+
+    def test_routed_order_is_paid_in_the_routed_company_journal(self):
+        twin = self.env["account.journal"].search(
+            [
+                ("company_id", "=", self.other_company.id),
+                ("type", "=", "bank"),
+                ("code", "=", self.bank.code),
+            ]
+        )
+        self.assertTrue(twin, "the routed company has the same bank journal")
+        self._deliver_woo(self._woo_order("ch_routed_1"))
+        order = self._sale_order(727, backend=self.woo)
+        self.assertEqual(order.company_id, self.other_company)
+        self.assertEqual(order.invoice_ids.company_id, self.other_company)
+        payment = self.env["account.payment"].search([("memo", "=", "ch_routed_1")])
+        self.assertEqual(payment.journal_id, twin)
+        self.assertEqual(payment.company_id, self.other_company)
+        self.assertIn(order.invoice_ids.payment_state, ("paid", "in_payment"))
+
+    def test_no_journal_in_the_routed_company_is_an_exception(self):
+        only_main = self.env["account.journal"].create(
+            {"name": "Channel clearing", "code": "CHCL", "type": "bank"}
+        )
+        self.env["channel.payment.mapping"].search(
+            [("backend_id", "=", self.woo.id)]
+        ).journal_id = only_main
+        self._deliver_woo(self._woo_order("ch_routed_2"))
+        self.assertFalse(
+            self.env["account.payment"].search([("memo", "=", "ch_routed_2")])
+        )
+        exception = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.woo.id),
+                ("exception_type", "=", "missing_mapping"),
+            ]
+        )
+        self.assertIn("routed to Other Company", exception.name)
+        self.assertIn("CHCL", exception.name)
