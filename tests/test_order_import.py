@@ -493,6 +493,61 @@ class TestOrderImport(OrderImportCommon):
             picking.button_validate()
         self.assertEqual(len(sale_order.activity_ids), 1, "one activity, not two")
 
+    def test_status_rules_change_the_import_action(self):
+        Rule = self.env["channel.order.status.rule"]
+        # Paid Shopify orders are confirmed by default; this shop checks them.
+        Rule.create(
+            {
+                "backend_id": self.backend.id,
+                "financial_status": "Paid",
+                "action": "quotation",
+            }
+        )
+        # ...but fulfilled ones (shipped by the channel) are confirmed at once.
+        Rule.create(
+            {
+                "backend_id": self.backend.id,
+                "sequence": 1,
+                "financial_status": "paid",
+                "fulfillment_status": "fulfilled",
+                "action": "confirm",
+            }
+        )
+        # And nothing partially fulfilled is imported until it is complete.
+        Rule.create(
+            {
+                "backend_id": self.backend.id,
+                "sequence": 2,
+                "fulfillment_status": "partially_fulfilled",
+                "action": "wait",
+            }
+        )
+        self._deliver(self._order(order_id=8001))
+        self.assertEqual(self._sale_order(8001).state, "draft")
+        self._deliver(self._order(order_id=8002, fulfillment_status="fulfilled"))
+        self.assertEqual(self._sale_order(8002).state, "sale")
+        event = self._deliver(self._order(order_id=8003, fulfillment_status="partial"))
+        self.assertEqual(event.state, "ignored")
+        self.assertFalse(self._sale_order(8003))
+        other = self._prepare_backend("shopify", state="connected")
+        self.assertEqual(
+            other._get_order_action(
+                self.backend._get_adapter().parse_order(self._order(order_id=8004))
+            ),
+            "confirm",
+            "rules are per backend",
+        )
+
+    def test_status_rules_are_edited_in_the_backend_form(self):
+        arch = self.env["channel.backend"].get_view(view_type="form")["arch"]
+        self.assertIn('name="order_status_rule_ids"', arch)
+        self.assertIn('name="fulfillment_status"', arch)
+        self.assertIn("paid → confirm", self.backend.default_status_table)
+        with self.assertRaises(ValidationError):
+            self.env["channel.order.status.rule"].create(
+                {"backend_id": self.backend.id, "action": "wait"}
+            )
+
     def _partner_of(self, order_id):
         return self._sale_order(order_id).partner_id
 
