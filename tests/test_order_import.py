@@ -548,6 +548,142 @@ class TestOrderImport(OrderImportCommon):
                 {"backend_id": self.backend.id, "action": "wait"}
             )
 
+    def _with_order_discount(self, payload, amount):
+        """Add a discount on no line (what Shopify leaves unallocated)."""
+        amount = Decimal(amount)
+        total = Decimal(payload["total_price_set"]["shop_money"]["amount"]) - amount
+        discounts = Decimal(payload["total_discounts_set"]["shop_money"]["amount"])
+        payload["total_price_set"] = shop_money(total)
+        payload["total_price"] = str(total)
+        payload["total_discounts_set"] = shop_money(discounts + amount)
+        payload["total_discounts"] = str(discounts + amount)
+        return payload, total
+
+    def _order_discount_line(self, sale_order):
+        return sale_order.order_line.filtered(
+            lambda line: (
+                line.product_id == self.backend.discount_product_id and not line.tax_ids
+            )
+        )
+
+    def test_order_discount_on_tax_excluded_order_keeps_the_channel_total(self):
+        payload, total = self._with_order_discount(
+            self._order(
+                order_id=9001,
+                lines=[
+                    ("TS-RED-M", 501, 3, "19.99", "0.00", "0.1"),
+                    ("TS-BLUE-L", 502, 1, "7.30", "0.00", "0.1"),
+                ],
+                shipping=[("4.90", "0.1")],
+            ),
+            "6.67",
+        )
+        self._deliver(payload)
+        sale_order = self._sale_order(9001)
+        self.assertEqual(
+            sale_order.state,
+            "sale",
+            self.env["channel.exception"].search([]).mapped("technical_detail"),
+        )
+        self.assertEqual(
+            sale_order.currency_id.compare_amounts(
+                sale_order.amount_total, float(total)
+            ),
+            0,
+        )
+        # 67.27 of goods + 4.90 of shipping + 7.22 of tax - 6.67
+        self.assertAlmostEqual(sale_order.amount_total, 72.72)
+        discount = self._order_discount_line(sale_order)
+        self.assertEqual(discount.price_unit, -6.67)
+        self.assertFalse(discount.tax_ids, "on no line: on no tax either")
+
+    def test_order_discount_on_tax_included_order_keeps_the_channel_total(self):
+        payload, total = self._with_order_discount(
+            self._order(
+                order_id=9002,
+                lines=[("TS-RED-M", 501, 3, "19.99", "1.00", "0.2")],
+                shipping=[("4.90", "0.2")],
+                taxes_included=True,
+            ),
+            "3.33",
+        )
+        self._deliver(payload)
+        sale_order = self._sale_order(9002)
+        self.assertEqual(
+            sale_order.state,
+            "sale",
+            self.env["channel.exception"].search([]).mapped("technical_detail"),
+        )
+        self.assertEqual(
+            sale_order.currency_id.compare_amounts(
+                sale_order.amount_total, float(total)
+            ),
+            0,
+        )
+        self.assertAlmostEqual(sale_order.amount_total, 60.54)  # 58.97 + 4.90 - 3.33
+        self.assertEqual(self._order_discount_line(sale_order).price_unit, -3.33)
+
+    def test_title_specific_tax_mapping_wins_over_the_rate_mapping(self):
+        state_tax = self._tax("CA State Tax 10%", 10, "tax_excluded")
+        # Created after the backend's "any title" 10 % mapping, same sequence.
+        self.env["channel.tax.mapping"].create(
+            {
+                "backend_id": self.backend.id,
+                "rate": 10,
+                "title": "CA State Tax",
+                "tax_id": state_tax.id,
+            }
+        )
+        payload = self._order(
+            order_id=9101,
+            lines=[
+                ("TS-RED-M", 501, 1, "10.00", "0.00", "0.1"),
+                ("TS-BLUE-L", 502, 1, "20.00", "0.00", "0.1"),
+            ],
+        )
+        payload["line_items"][0]["tax_lines"][0]["title"] = "ca state tax "
+        self._deliver(payload)
+        lines = self._sale_order(9101).order_line
+        by_product = {line.product_id: line.tax_ids for line in lines}
+        self.assertEqual(by_product[self.red_m], state_tax)
+        self.assertEqual(by_product[self.blue_l], self.tax_excluded)
+
+    def test_cancelling_a_delivered_order_raises_an_exception(self):
+        self._deliver(self._order(order_id=9201))
+        sale_order = self._sale_order(9201)
+        picking = sale_order.picking_ids
+        picking.move_ids.quantity = 2
+        picking.move_ids.picked = True
+        picking.button_validate()
+        self.assertEqual(picking.state, "done")
+        cancelled = self._order(
+            order_id=9201,
+            cancelled_at="2026-11-02T09:00:00Z",
+            updated_at="2026-11-02T09:00:00Z",
+        )
+        event = self._deliver(cancelled, topic="orders/cancelled")
+        self.assertEqual(event.state, "failed")
+        self.assertEqual(sale_order.state, "sale", "goods left: not cancelled")
+        exception = self.env["channel.exception"].search(
+            [("sale_order_id", "=", sale_order.id)]
+        )
+        self.assertEqual(exception.exception_type, "validation")
+        self.assertIn("already delivered", exception.name)
+
+    def test_sku_is_unique_per_company(self):
+        Product = self.env["product.product"]
+        mine = self._product("Mug", "MUG-1", company_id=self.env.company.id)
+        with self.assertRaisesRegex(ValidationError, "MUG-1"):
+            self._product("Other mug", "MUG-1", company_id=self.env.company.id)
+        theirs = self._product("Mug", "MUG-1", company_id=self.other_company.id)
+        self.assertNotEqual(mine, theirs, "another company may reuse a SKU")
+        with self.assertRaisesRegex(ValidationError, "MUG-1"):
+            self._product("Shared mug", "MUG-1")  # a shared product clashes
+        with self.assertRaisesRegex(ValidationError, "TS-RED-M"):
+            self._product("Red", "TS-RED-M", company_id=self.other_company.id)
+        with self.assertRaisesRegex(ValidationError, "MUG-1"):
+            Product.browse(self.blue_l.id).default_code = "MUG-1"
+
     def _partner_of(self, order_id):
         return self._sale_order(order_id).partner_id
 
