@@ -13,7 +13,14 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 from ..adapters.signatures import sign_base64
 from ..const import ORDER_PULL_TOPIC
 from ..models.channel_partner_binding import normalize_phone
-from .common import ChannelCommon, reference_path
+from .common import (
+    SHOPIFY_VECTOR_SECRET,
+    WOOCOMMERCE_VECTOR_SECRET,
+    ChannelCommon,
+    reference_path,
+    shopify_vector,
+    woocommerce_vector,
+)
 from .test_channel_http import SimulatorCommon
 
 SECRET = "order_import_secret"
@@ -830,13 +837,94 @@ class TestOrderToCash(WooOrderCommon):
         self.assertEqual(len(exception), 1)
         self.assertEqual(exception.payment_id.memo, order.client_order_ref)
 
+    def _receive_vector(self, backend, headers, body):
+        """A reference delivery, signed bytes untouched, through the pipeline."""
+        with trap_jobs() as trap:
+            status, _text = self.env["channel.event"]._receive_delivery(
+                backend, headers, body
+            )
+            self.assertEqual(status, 200)
+            trap.perform_enqueued_jobs()
+            trap.perform_enqueued_jobs()
+        return self.env["channel.event"].search(
+            [("backend_id", "=", backend.id)], limit=1
+        )
+
+    def _map_woocommerce_reference_products(self):
+        """What an operator does for the reference order: a product for the SKU
+        "Bar3", and one mapped to the SKU-less simple product 93."""
+        self._product("Ship Your Idea - Black M", "Bar3")
+        single = self._product("Woo Single #1", "WOO-SINGLE-1")
+        self.env["channel.product.binding"].create(
+            {
+                "backend_id": self.woo.id,
+                "company_id": self.env.company.id,
+                "external_ref": "93",
+                "product_id": single.id,
+            }
+        )
+        return single
+
     def test_reference_payloads_import_without_error(self):
-        # Shopify's sample order is voided and cancelled: acknowledged, not imported.
-        event = self._deliver(self.sample)
-        self.assertEqual(event.state, "ignored")
-        self.assertFalse(event.error)
-        self._deliver_woo(self._woo_order("txn-1"))
-        self.assertTrue(self._sale_order(727, backend=self.woo))
+        # WooCommerce: the real order.created then order.updated bodies.
+        self.woo.webhook_secret = WOOCOMMERCE_VECTOR_SECRET
+        single = self._map_woocommerce_reference_products()
+        created = self._receive_vector(self.woo, *woocommerce_vector("order.created"))
+        self.assertEqual((created.state, created.error), ("done", False))
+        order = self._sale_order(727, backend=self.woo)
+        self.assertEqual(order.state, "sale")
+        self.assertEqual(
+            order.order_line.product_id.filtered("is_storable"),
+            single
+            | self.env["product.product"].search([("default_code", "=", "Bar3")]),
+        )
+        self.assertAlmostEqual(order.amount_total, 29.35)
+        self.assertEqual(order.invoice_ids.state, "posted")
+        updated = self._receive_vector(self.woo, *woocommerce_vector("order.updated"))
+        self.assertNotEqual(updated, created)
+        self.assertEqual((updated.state, updated.error), ("done", False))
+        binding = order.channel_binding_ids
+        self.assertEqual(binding.financial_status, "completed")
+        self.assertEqual(len(order.invoice_ids), 1, "the update invoices nothing twice")
+        errors = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.woo.id),
+                ("exception_type", "!=", "payment_missing_reference"),
+            ]
+        )
+        self.assertFalse(errors.mapped("name"))
+
+    def test_reference_shopify_orders_are_voided_so_ignored(self):
+        """Every Shopify order body in the reference is the docs' one sample,
+        cancelled and voided: acknowledged, never imported."""
+        for line in self.sample["line_items"]:
+            self._product(line["name"], line["sku"])  # not ignored for a SKU
+        for topic in ("orders/updated", "orders/cancelled"):
+            name = topic.replace("/", "__")
+            body = reference_path("shopify", "webhooks", f"{name}.json").read_bytes()
+            event = self._deliver(json.loads(body), topic=topic)
+            self.assertEqual((event.state, event.error), ("ignored", False))
+        self.backend.webhook_secret = SHOPIFY_VECTOR_SECRET
+        event = self._receive_vector(self.backend, *shopify_vector("orders/create"))
+        self.assertEqual((event.state, event.topic), ("ignored", "orders/create"))
+        self.assertFalse(self._sale_order(self.sample["id"]))
+
+    def test_reference_shopify_order_lines_build_the_channel_total(self):
+        """No real Shopify order in the reference is unvoided: its lines,
+        unallocated discount and shipping are built as the import would, with
+        only the cancellation lifted from the parsed order (bytes untouched)."""
+        for line in self.sample["line_items"]:
+            self._product(line["name"], line["sku"])
+        parsed = self.backend._get_adapter().parse_order(self.sample)
+        self.assertEqual(self.backend._get_order_action(parsed), "cancel")
+        live = dataclasses.replace(parsed, cancelled_at=None, financial_status="paid")
+        binding, outcome = self.env["channel.order.binding"]._import_order(
+            self.backend, live
+        )
+        order = binding.sale_order_id
+        self.assertEqual((outcome, order.state), ("done", "sale"))
+        self.assertEqual(len(order.order_line.filtered("product_id.is_storable")), 5)
+        self.assertAlmostEqual(order.amount_total, 404.95)  # 414.95 - 20 + 10
 
     def test_second_company_backend_creates_everything_there(self):
         other = self._prepare_backend(
