@@ -10,13 +10,19 @@ class AccountPayment(models.Model):
     _inherit = "account.payment"
 
     @api.model
-    def _channel_register_payments(self, backend, order, invoices, event):
+    def _channel_register_payments(self, backend, order, invoices, binding):
         """Register each successful capture of `order` against `invoices`.
 
         Idempotent: a transaction whose reference is already the memo of a
-        payment of these invoices is skipped.
+        payment of these invoices is skipped. A capture without a journal
+        records a `missing_mapping` exception whose Retry pays again (the
+        order binding's `_channel_retry`); the order's own import succeeding
+        does not resolve it.
+
+        :return: whether every capture found its journal
         """
         Exception_ = self.env["channel.exception"]
+        all_paid = True
         for transaction in order.transactions:
             if (
                 transaction.kind not in CAPTURING_KINDS
@@ -24,8 +30,11 @@ class AccountPayment(models.Model):
             ):
                 continue
             company = invoices.company_id[:1] or backend.company_id
-            journal = self._channel_journal(backend, order, transaction, company, event)
+            journal = self._channel_journal(
+                backend, order, transaction, company, binding
+            )
             if not journal:
+                all_paid = False
                 continue
             memo = transaction.transaction_ref or order.name
             if self._channel_already_paid(invoices, memo):
@@ -44,9 +53,10 @@ class AccountPayment(models.Model):
                     key=f"payment:{order.external_ref}:{transaction.external_ref}",
                     documents=[payment, invoices.partner_id[:1]],
                 )
+        return all_paid
 
     @api.model
-    def _channel_journal(self, backend, order, transaction, company, event):
+    def _channel_journal(self, backend, order, transaction, company, binding):
         """The journal of `company` for the transaction's gateway, or an empty
         one after recording why there is none (gateway not mapped, or no
         twin of the mapped journal in the company the order was routed to)."""
@@ -82,8 +92,9 @@ class AccountPayment(models.Model):
             "missing_mapping",
             message,
             backend=backend,
-            key=key,
-            retry_target=event,
+            key=f"{key}:{order.external_ref}",
+            documents=[binding.sale_order_id],
+            retry_target=binding,
         )
         return self.env["account.journal"]
 

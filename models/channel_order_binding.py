@@ -4,11 +4,13 @@ import logging
 import psycopg2
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from ..const import DONE, DUPLICATE, FAILED, IGNORED
+from ..adapters.webhooks import FLOW_ORDERS
+from ..const import DONE, DUPLICATE, FAILED, IGNORED, ORDER_PULL_TOPIC
 
 _logger = logging.getLogger(__name__)
 
@@ -209,12 +211,48 @@ class ChannelOrderBinding(models.Model):
             return DONE
         if sale_order.state in ("draft", "sent"):
             sale_order.action_confirm()
-        if backend.order_create_invoice:
-            sale_order._channel_invoice_and_pay(order, backend, event)
+        if backend.order_create_invoice and sale_order._channel_invoice_and_pay(
+            order, backend, self
+        ):
+            # Payment problems of the order are the binding's to resolve.
+            self.env["channel.exception"]._resolve(backend, retry_target=self)
         self.env["channel.exception"]._resolve(
             backend, retry_target=event
         ) if event else None
         return DONE
+
+    def _channel_retry(self):
+        """Retry hook of `channel.exception` for payment problems: register
+        the order's captures again (e.g. once a gateway has its journal)."""
+        self.ensure_one()
+        sale_order = self.sale_order_id
+        if not sale_order or sale_order.state != "sale":
+            return False
+        order = self._get_channel_order()
+        paid = sale_order._channel_invoice_and_pay(order, self.backend_id, self)
+        return paid
+
+    def _get_channel_order(self):
+        """The canonical order as the channel holds it now, when the backend
+        reads orders; else as its latest delivered body says."""
+        backend = self.backend_id
+        adapter = backend._get_adapter()
+        if backend.supports_order_pull and backend.order_read_from_channel:
+            return self.env["channel.event"]._fetch_order(adapter, self.external_ref)
+        event = self.env["channel.event"].search(
+            [
+                ("backend_id", "=", backend.id),
+                ("resource_ref", "=", self.external_ref),
+                ("flow", "=", FLOW_ORDERS),
+                ("topic", "!=", ORDER_PULL_TOPIC),
+            ],
+            limit=1,
+        )
+        if not event:
+            raise UserError(
+                self.env._("No delivery of order %s is stored.", self.channel_name)
+            )
+        return adapter.parse_order(event._get_payload())
 
     def _check_total(self, order, event):
         """Odoo's total must equal the channel's to the cent."""

@@ -291,8 +291,11 @@ class SaleOrder(models.Model):
             {"channel_risk_hold": True}
         )
 
-    def _channel_invoice_and_pay(self, order, backend, event):
-        """Post the invoice, then register each captured channel payment."""
+    def _channel_invoice_and_pay(self, order, backend, binding):
+        """Post the invoice, then register each captured channel payment.
+
+        :return: whether every capture was registered (or is not wanted)
+        """
         self.ensure_one()
         # The order may have been routed to another company than the job's.
         order_in_company = self.with_company(self.company_id)
@@ -300,10 +303,13 @@ class SaleOrder(models.Model):
         if not invoices:
             invoices = order_in_company._create_invoices()
         invoices.filtered(lambda i: i.state == "draft").action_post()
-        if backend.order_register_payment:
-            self.env["account.payment"].with_company(
-                self.company_id
-            )._channel_register_payments(backend, order, invoices, event)
+        if not backend.order_register_payment:
+            return True
+        return (
+            self.env["account.payment"]
+            .with_company(self.company_id)
+            ._channel_register_payments(backend, order, invoices, binding)
+        )
 
 
 def _tax_key(tax_line):

@@ -1221,3 +1221,22 @@ class TestRoutedPayment(WooOrderCommon):
         )
         self.assertIn("routed to Other Company", exception.name)
         self.assertIn("CHCL", exception.name)
+        self.assertEqual(exception.state, "open", "the import's success leaves it")
+        self.assertEqual(exception.sale_order_id, self._sale_order(727, self.woo))
+        # Finance opens the journal in the routed company, then retries.
+        twin = (
+            self.env["account.journal"]
+            .with_company(self.other_company)
+            .create(
+                {
+                    "name": "Channel clearing",
+                    "code": "CHCL",
+                    "type": "bank",
+                    "company_id": self.other_company.id,
+                }
+            )
+        )
+        exception.with_user(self.finance_user).action_retry()
+        self.assertEqual(exception.state, "resolved")
+        payment = self.env["account.payment"].search([("memo", "=", "ch_routed_2")])
+        self.assertEqual(payment.journal_id, twin)
