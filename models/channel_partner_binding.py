@@ -125,7 +125,7 @@ class ChannelPartnerBinding(models.Model):
                   AND (company_id IS NULL OR company_id = %s)
                   AND regexp_replace(phone, '[^0-9]', '', 'g') LIKE %s
                 ORDER BY id""",
-            [company.id, "%" + phone[-8:]],
+            [company.id, "%" + phone.lstrip("+")[-8:]],
         )
         candidates = self.env["res.partner"].browse(
             r[0] for r in self.env.cr.fetchall()

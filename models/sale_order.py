@@ -271,10 +271,10 @@ class SaleOrder(models.Model):
         """Flag a high-risk order and keep its deliveries, now or once it is
         confirmed, from being validated; someone gets an activity (once)."""
         self.ensure_one()
-        self._channel_hold_pickings()
         if self.channel_risk_hold:
-            return
+            return  # held already: a released delivery is not held again
         self.channel_risk_hold = True
+        self._channel_hold_pickings()
         reasons = "; ".join(order.risk_reasons or ()) or self.env._(
             "flagged by channel"
         )

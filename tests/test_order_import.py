@@ -499,6 +499,15 @@ class TestOrderImport(OrderImportCommon):
         with self.assertRaisesRegex(UserError, "high-risk"):
             picking.button_validate()
         self.assertEqual(len(sale_order.activity_ids), 1, "one activity, not two")
+        # Checked and released: a later update of the order does not hold it again.
+        picking.action_channel_release_hold()
+        later = dataclasses.replace(
+            risky,
+            updated_at=risky.updated_at + timedelta(hours=1),
+            source_payload_digest="later",
+        )
+        self.env["channel.order.binding"]._import_order(self.backend, later)
+        self.assertFalse(picking.channel_risk_hold)
 
     def test_status_rules_change_the_import_action(self):
         Rule = self.env["channel.order.status.rule"]
