@@ -12,6 +12,10 @@ FAILED = "failed"
 DUPLICATE = "duplicate"
 IGNORED = "ignored"
 
+# Topic of the bodiless event standing for an order read from the channel (a
+# backfill or the reconciliation) whose import waits on an exception.
+ORDER_PULL_TOPIC = "orders/pull"
+
 # Prefix of every queue_job identity key, followed by "<flow>.<backend id>...".
 IDENTITY_KEY_PREFIX = "channel_connector"
 

@@ -1,7 +1,8 @@
 """What an imported order becomes, from its channel status.
 
-One table for every provider; a backend can override entries by financial
-status (`channel.backend.order_status_overrides`). Actions:
+One table for every provider; a backend overrides it with status rules
+(`channel.order.status.rule`: financial and/or fulfilment status → action,
+first match by sequence). Actions:
 
 - ``wait``: not imported yet (payment pending); a later update imports it;
 - ``quotation``: imported as a quotation, not confirmed;

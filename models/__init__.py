@@ -24,6 +24,7 @@ from . import (
     channel_kpi_snapshot,
     channel_order_binding,
     channel_order_route,
+    channel_order_status_rule,
     channel_partner_binding,
     channel_payment_mapping,
     channel_product_binding,

@@ -10,35 +10,31 @@ class AccountPayment(models.Model):
     _inherit = "account.payment"
 
     @api.model
-    def _channel_register_payments(self, backend, order, invoices, event):
+    def _channel_register_payments(self, backend, order, invoices, binding):
         """Register each successful capture of `order` against `invoices`.
 
         Idempotent: a transaction whose reference is already the memo of a
-        payment of these invoices is skipped.
+        payment of these invoices is skipped. A capture without a journal
+        records a `missing_mapping` exception whose Retry pays again (the
+        order binding's `_channel_retry`); the order's own import succeeding
+        does not resolve it.
+
+        :return: whether every capture found its journal
         """
         Exception_ = self.env["channel.exception"]
+        all_paid = True
         for transaction in order.transactions:
             if (
                 transaction.kind not in CAPTURING_KINDS
                 or transaction.status != "success"
             ):
                 continue
-            journal = self.env["channel.payment.mapping"]._find_journal(
-                backend, transaction.gateway
+            company = invoices.company_id[:1] or backend.company_id
+            journal = self._channel_journal(
+                backend, order, transaction, company, binding
             )
             if not journal:
-                Exception_._record(
-                    "missing_mapping",
-                    self.env._(
-                        "Payment gateway %(gateway)s of order %(order)s has no "
-                        "journal.",
-                        gateway=transaction.gateway or "?",
-                        order=order.name,
-                    ),
-                    backend=backend,
-                    key=f"gateway:{transaction.gateway}",
-                    retry_target=event,
-                )
+                all_paid = False
                 continue
             memo = transaction.transaction_ref or order.name
             if self._channel_already_paid(invoices, memo):
@@ -57,6 +53,50 @@ class AccountPayment(models.Model):
                     key=f"payment:{order.external_ref}:{transaction.external_ref}",
                     documents=[payment, invoices.partner_id[:1]],
                 )
+        return all_paid
+
+    @api.model
+    def _channel_journal(self, backend, order, transaction, company, binding):
+        """The journal of `company` for the transaction's gateway, or an empty
+        one after recording why there is none (gateway not mapped, or no
+        twin of the mapped journal in the company the order was routed to)."""
+        journal, mapped = self.env["channel.payment.mapping"]._find_journal(
+            backend, transaction.gateway, company
+        )
+        if journal:
+            return journal
+        gateway = transaction.gateway or "?"
+        if mapped:
+            message = self.env._(
+                "Payment gateway %(gateway)s of order %(order)s is mapped to "
+                "journal %(journal)s of %(mapped_company)s, but the order was "
+                "routed to %(company)s, which has no %(type)s journal with code "
+                "%(code)s.",
+                gateway=gateway,
+                order=order.name,
+                journal=mapped.display_name,
+                mapped_company=mapped.company_id.name,
+                company=company.name,
+                type=mapped.type,
+                code=mapped.code,
+            )
+            key = f"gateway:{transaction.gateway}:{company.id}"
+        else:
+            message = self.env._(
+                "Payment gateway %(gateway)s of order %(order)s has no journal.",
+                gateway=gateway,
+                order=order.name,
+            )
+            key = f"gateway:{transaction.gateway}"
+        self.env["channel.exception"]._record(
+            "missing_mapping",
+            message,
+            backend=backend,
+            key=f"{key}:{order.external_ref}",
+            documents=[binding.sale_order_id],
+            retry_target=binding,
+        )
+        return self.env["account.journal"]
 
     @api.model
     def _channel_already_paid(self, invoices, memo):

@@ -31,10 +31,13 @@ class ChannelBackend(models.Model):
     tax_mapping_ids = fields.One2many("channel.tax.mapping", "backend_id")
     payment_mapping_ids = fields.One2many("channel.payment.mapping", "backend_id")
     order_route_ids = fields.One2many("channel.order.route", "backend_id")
-    order_status_overrides = fields.Json(
-        help="{'<financial status>': 'wait|quotation|confirm|cancel'} replacing "
-        "the default table for this backend.",
+    order_status_rule_ids = fields.One2many(
+        "channel.order.status.rule",
+        "backend_id",
+        string="Status rules",
+        help="Exceptions to the default status table, tried in sequence.",
     )
+    default_status_table = fields.Text(compute="_compute_default_status_table")
 
     tax_rounding_warning = fields.Char(compute="_compute_tax_rounding_warning")
 
@@ -60,6 +63,15 @@ class ChannelBackend(models.Model):
                 else False
             )
 
+    @api.depends("provider")
+    def _compute_default_status_table(self):
+        """The provider's default table, shown above the backend's rules."""
+        for backend in self:
+            backend.default_status_table = "\n".join(
+                f"{status} → {action}"
+                for status, action in backend._get_default_status_actions().items()
+            )
+
     # === BUSINESS METHODS ===
 
     def _default_line_product(self, kind):
@@ -73,9 +85,9 @@ class ChannelBackend(models.Model):
         self.ensure_one()
         if order.cancelled_at:
             return "cancel"
-        overrides = self.order_status_overrides or {}
-        if order.financial_status in overrides:
-            return overrides[order.financial_status]
+        rule = next((r for r in self.order_status_rule_ids if r._matches(order)), None)
+        if rule:
+            return rule.action
         return order_status_action(
             self.provider,
             order.financial_status,
@@ -102,5 +114,7 @@ class ChannelBackend(models.Model):
             if provider == self.provider
         }
 
-    def _route_order_company(self, order):
+    def _route_order(self, order):
+        """(company, warehouse) an order is created in: the routing rules,
+        else the backend's company."""
         return self.env["channel.order.route"]._route(self, order)

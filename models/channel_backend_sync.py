@@ -11,6 +11,7 @@ from ..const import (
     IDENTITY_KEY_PREFIX,
     JOB_CHANNEL_CATALOG,
     JOB_CHANNEL_ORDERS,
+    ORDER_PULL_TOPIC,
     WEBHOOK_ROUTE,
 )
 
@@ -148,6 +149,7 @@ class ChannelBackend(models.Model):
                     ("backend_id", "=", self.id),
                     ("resource_ref", "=", order.external_ref),
                     ("received_at", ">=", since),
+                    ("topic", "!=", ORDER_PULL_TOPIC),
                 ],
                 limit=1,
             )

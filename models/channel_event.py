@@ -33,6 +33,7 @@ from ..const import (
     JOB_CHANNEL_CATALOG,
     JOB_CHANNEL_ORDERS,
     JOB_CHANNEL_STOCK,
+    ORDER_PULL_TOPIC,
     WEBHOOK_MAX_BYTES_PARAM,
 )
 from .channel_exception import OPEN_STATES
@@ -511,16 +512,14 @@ class ChannelEvent(models.Model):
     def _process_orders(self):
         """Import the order the event carries (or refresh it)."""
         adapter = self.backend_id._get_adapter()
-        if not adapter.is_order_payload_topic(self.topic):
+        if self.topic == ORDER_PULL_TOPIC:
+            order = self._fetch_order(adapter, self.resource_ref)
+        elif not adapter.is_order_payload_topic(self.topic):
             return "ignored"
-        order = adapter.parse_order(self._get_payload())
-        if self.backend_id._should_read_current_order(order, self.attempts > 1):
-            try:
-                order = adapter.fetch_order(order.external_ref)
-            except ChannelRetryableError as exc:
-                raise RetryableJobError(
-                    str(exc), seconds=exc.retry_after or 60
-                ) from exc
+        else:
+            order = adapter.parse_order(self._get_payload())
+            if self.backend_id._should_read_current_order(order, self.attempts > 1):
+                order = self._fetch_order(adapter, order.external_ref)
         binding, outcome = self.env["channel.order.binding"]._import_order(
             self.backend_id, order, event=self
         )
@@ -529,6 +528,40 @@ class ChannelEvent(models.Model):
         if outcome == "failed":
             self.error = self.env._("Waiting for the exceptions of this order.")
         return outcome
+
+    @api.model
+    def _fetch_order(self, adapter, external_ref):
+        """The order as the channel holds it now; a transient error retries."""
+        try:
+            return adapter.fetch_order(external_ref)
+        except ChannelRetryableError as exc:
+            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
+
+    @api.model
+    def _get_pull_event(self, backend, order):
+        """The `orders/pull` event standing for an order a backfill or the
+        reconciliation read from the channel: no body, the retry target of its
+        exceptions. Processing it reads the order from the channel again."""
+        dedupe_key = f"pull:{order.external_ref}"
+        event = self.search(
+            [("backend_id", "=", backend.id), ("dedupe_key", "=", dedupe_key)]
+        )
+        values = {"state": "failed", "attempts": 1}
+        if event:
+            event.write(values)
+            return event
+        return self.create(
+            {
+                **values,
+                "backend_id": backend.id,
+                "topic": ORDER_PULL_TOPIC,
+                "flow": FLOW_ORDERS,
+                "dedupe_key": dedupe_key,
+                "resource_ref": order.external_ref,
+                "channel_timestamp": _naive_utc(order.updated_at),
+                "error": self.env._("Waiting for the exceptions of this order."),
+            }
+        )
 
     def _process_app(self):
         """app/uninstalled: the token is dead; stop every flow of the backend."""

@@ -4,9 +4,11 @@ from datetime import timedelta
 
 from psycopg2 import IntegrityError
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import mute_logger
+
+from odoo.addons.queue_job.exception import RetryableJobError
 
 _logger = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ DOCUMENT_FIELDS = {
     "account.payment": "payment_id",
 }
 OPEN_STATES = ("open", "in_progress")
+# Events in these states wait on nothing: Retry skips them.
+SETTLED_EVENT_STATES = ("done", "ignored", "duplicate")
 
 
 class ChannelException(models.Model):
@@ -122,6 +126,14 @@ class ChannelException(models.Model):
     retry_res_id = fields.Many2oneReference(
         model_field="retry_model", readonly=True, string="Retry target"
     )
+    retry_event_ids = fields.Many2many(
+        "channel.event",
+        string="Also waiting",
+        readonly=True,
+        copy=False,
+        help="Further events (orders) waiting on this same problem: Retry "
+        "re-runs each of them with the retry target.",
+    )
     can_retry = fields.Boolean(compute="_compute_can_retry")
 
     # Ownership and service level.
@@ -143,11 +155,11 @@ class ChannelException(models.Model):
 
     # === COMPUTE METHODS ===
 
-    @api.depends("retry_model", "retry_res_id", "state")
+    @api.depends("retry_model", "retry_res_id", "retry_event_ids", "state")
     def _compute_can_retry(self):
         for exception in self:
             exception.can_retry = bool(
-                exception.state in OPEN_STATES and exception._get_retry_target()
+                exception.state in OPEN_STATES and exception._get_retry_targets()
             )
 
     @api.depends("sla_deadline", "state")
@@ -278,6 +290,7 @@ class ChannelException(models.Model):
         existing = self._find_open(backend, fingerprint)
         if existing:
             existing._add_occurrence(values)
+            existing._add_retry_target(retry_target)
             return existing
         values.update(
             exception_type=exception_type,
@@ -296,14 +309,27 @@ class ChannelException(models.Model):
         """Resolve the open exceptions a successful step has made obsolete."""
         domain = [("backend_id", "=", backend.id), ("state", "in", OPEN_STATES)]
         if retry_target:
-            domain += [
+            targeted = [
                 ("retry_model", "=", retry_target._name),
                 ("retry_res_id", "in", retry_target.ids),
             ]
+            if retry_target._name == "channel.event":
+                targeted = [
+                    "|",
+                    "&",
+                    *targeted,
+                    ("retry_event_ids", "in", retry_target.ids),
+                ]
+            domain += targeted
         if exception_type:
             fingerprint = self._make_fingerprint(exception_type, key, retry_target, "")
             domain += [("fingerprint", "=", fingerprint)]
         exceptions = self.sudo().search(domain)
+        if retry_target:
+            # A problem several orders wait on stays open while one still waits.
+            exceptions = exceptions.filtered(
+                lambda e: not e._get_retry_targets(done=retry_target)
+            )
         exceptions._mark_resolved()
         return exceptions
 
@@ -323,16 +349,11 @@ class ChannelException(models.Model):
     def _retry(self):
         """Re-run the step behind one exception and resolve it on success."""
         self.ensure_one()
-        # The step runs as the system, like its job would; the user is recorded.
-        target = self._get_retry_target().sudo()
-        try:
-            with self.env.cr.savepoint():
-                succeeded = target._channel_retry()
-        except UserError as exc:
-            succeeded = False
-            self.message_post(body=self.env._("Retry failed: %s", exc))
+        succeeded = True
+        # Every order waiting on the problem is retried, each in its savepoint.
+        for target in self._get_retry_targets():
+            succeeded &= self._retry_target(target)
         if succeeded:
-            self._link_retry_result(target)
             if self.state in OPEN_STATES:
                 self._mark_resolved()
             self.message_post(
@@ -340,6 +361,20 @@ class ChannelException(models.Model):
             )
         elif self.state in OPEN_STATES:
             self.message_post(body=self.env._("Retried: the problem remains."))
+        return succeeded
+
+    def _retry_target(self, target):
+        """Re-run one target's step; whether it succeeded."""
+        # The step runs as the system, like its job would; the user is recorded.
+        target = target.sudo()
+        try:
+            with self.env.cr.savepoint():
+                succeeded = bool(target._channel_retry())
+        except (UserError, RetryableJobError) as exc:
+            self.message_post(body=self.env._("Retry failed: %s", exc))
+            return False
+        if succeeded:
+            self._link_retry_result(target)
         return succeeded
 
     def _link_retry_result(self, target):
@@ -361,6 +396,33 @@ class ChannelException(models.Model):
             "target": "new",
             "context": {"default_exception_id": self.id},
         }
+
+    def _get_retry_targets(self, done=None):
+        """The records Retry re-runs: the retry target, then every further
+        event still waiting on the problem.
+
+        :param done: a record that just succeeded, so no longer waits
+        """
+        self.ensure_one()
+        target = self._get_retry_target()
+        targets = [] if target is None else [target]
+        targets += [e for e in self.retry_event_ids.exists() if e != target]
+        return [
+            t
+            for t in targets
+            if t != done
+            and not (t._name == "channel.event" and t.state in SETTLED_EVENT_STATES)
+        ]
+
+    def _add_retry_target(self, retry_target):
+        """A recurrence from another event: it waits on this problem too."""
+        if (
+            retry_target
+            and retry_target._name == "channel.event"
+            and retry_target != self._get_retry_target()
+            and retry_target not in self.retry_event_ids
+        ):
+            self.sudo().retry_event_ids = [Command.link(retry_target.id)]
 
     def _get_retry_target(self):
         self.ensure_one()

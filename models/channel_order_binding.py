@@ -1,10 +1,16 @@
 import hashlib
 import logging
 
+import psycopg2
+
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
-from ..const import DONE, DUPLICATE, FAILED, IGNORED
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..adapters.webhooks import FLOW_ORDERS
+from ..const import DONE, DUPLICATE, FAILED, IGNORED, ORDER_PULL_TOPIC
 
 _logger = logging.getLogger(__name__)
 
@@ -47,11 +53,49 @@ class ChannelOrderBinding(models.Model):
     def _import_order(self, backend, order, event=None):
         """Create or update the sale order of one canonical order.
 
+        An order read from the channel (backfill, reconciliation) comes
+        without an event; if its import waits on an exception, it is imported
+        again with an `orders/pull` event as the exception's retry target.
+
         :return: (binding or empty, outcome), outcome being one of DONE,
             DUPLICATE (nothing changed), IGNORED (older than what we have, or
             waiting for payment) or FAILED (exceptions recorded)
+        :raise RetryableJobError: another worker imported the order
+            concurrently; a new transaction will see its work
         """
+        if event is not None:
+            return self._import_order_once(backend, order, event)
+        try:
+            with self.env.cr.savepoint():
+                binding, outcome = self._import_order_once(backend, order, None)
+                if outcome == FAILED:
+                    raise _WaitsOnException
+            return binding, outcome
+        except _WaitsOnException:
+            pass
+        event = self.env["channel.event"]._get_pull_event(backend, order)
+        binding, outcome = self._import_order_once(backend, order, event)
+        values = {} if outcome == FAILED else {"state": outcome, "error": False}
+        if binding.sale_order_id:
+            values.update(res_model="sale.order", res_id=binding.sale_order_id.id)
+        event.write(values)
+        return binding, outcome
+
+    @api.model
+    def _import_order_once(self, backend, order, event):
         self._lock(backend, order.external_ref)
+        try:
+            with self.env.cr.savepoint():
+                return self._import_locked(backend, order, event)
+        except psycopg2.errors.UniqueViolation as exc:
+            if not (exc.diag.table_name or "").startswith("channel_"):
+                raise
+            # The snapshot predates a concurrent import that created the same
+            # bindings: a new transaction sees them (a clean duplicate).
+            raise _concurrent_import(order, ignore_retry=False) from exc
+
+    @api.model
+    def _import_locked(self, backend, order, event):
         binding = self.search(
             [("backend_id", "=", backend.id), ("external_ref", "=", order.external_ref)]
         )
@@ -70,10 +114,19 @@ class ChannelOrderBinding(models.Model):
         return self._create_from(backend, order, action, event)
 
     def _lock(self, backend, external_ref):
-        """Serialize imports of one channel order across workers (until commit)."""
+        """Serialize imports of one channel order across workers (until commit).
+
+        The transaction's snapshot is taken by its first query, before this
+        lock can be: a worker that had to wait for the lock cannot see what
+        the holder committed, so it gives up and the job runs again.
+        """
         digest = hashlib.sha256(f"order:{backend.id}:{external_ref}".encode()).digest()
         key = int.from_bytes(digest[:8], "big", signed=True)
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s::bigint)", [key])
+        if self.env.cr.fetchone()[0]:
+            return
         self.env.cr.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
+        raise _concurrent_import(external_ref, ignore_retry=True)
 
     def _has_version(self, order):
         """Whether this exact channel version was applied (same updated_at),
@@ -89,9 +142,9 @@ class ChannelOrderBinding(models.Model):
 
     @api.model
     def _create_from(self, backend, order, action, event):
-        company = backend._route_order_company(order)
+        company, warehouse = backend._route_order(order)
         values = self.env["sale.order"]._prepare_channel_order(
-            backend, order, company, event
+            backend, order, company, event, warehouse=warehouse
         )
         if values is None:
             return self, FAILED
@@ -112,7 +165,11 @@ class ChannelOrderBinding(models.Model):
             return self._cancel(order, event)
         if sale_order.state in ("draft", "sent"):
             values = self.env["sale.order"]._prepare_channel_order(
-                self.backend_id, order, sale_order.company_id, event
+                self.backend_id,
+                order,
+                sale_order.company_id,
+                event,
+                warehouse=sale_order.warehouse_id,
             )
             if values is None:
                 return FAILED
@@ -144,25 +201,63 @@ class ChannelOrderBinding(models.Model):
         }
 
     def _apply_action(self, order, action, event):
-        """Check the total, then confirm, invoice and pay as the backend says."""
+        """Hold a high-risk order, check the total, then confirm, invoice and
+        pay as the backend says."""
         sale_order = self.sale_order_id
+        backend = self.backend_id
+        if order.is_high_risk:
+            # Held whatever the action: a quotation confirmed later stays held.
+            self.is_on_hold = True
+            sale_order._channel_hold_for_risk(order, backend)
         if not self._check_total(order, event):
             self.is_on_hold = True
             return FAILED
-        backend = self.backend_id
         if action != "confirm" or not backend.order_confirm:
             return DONE
         if sale_order.state in ("draft", "sent"):
             sale_order.action_confirm()
-        if order.is_high_risk:
-            self.is_on_hold = True
-            sale_order._channel_hold_for_risk(order, backend)
-        if backend.order_create_invoice:
-            sale_order._channel_invoice_and_pay(order, backend, event)
+        if backend.order_create_invoice and sale_order._channel_invoice_and_pay(
+            order, backend, self
+        ):
+            # Payment problems of the order are the binding's to resolve.
+            self.env["channel.exception"]._resolve(backend, retry_target=self)
         self.env["channel.exception"]._resolve(
             backend, retry_target=event
         ) if event else None
         return DONE
+
+    def _channel_retry(self):
+        """Retry hook of `channel.exception` for payment problems: register
+        the order's captures again (e.g. once a gateway has its journal)."""
+        self.ensure_one()
+        sale_order = self.sale_order_id
+        if not sale_order or sale_order.state != "sale":
+            return False
+        order = self._get_channel_order()
+        paid = sale_order._channel_invoice_and_pay(order, self.backend_id, self)
+        return paid
+
+    def _get_channel_order(self):
+        """The canonical order as the channel holds it now, when the backend
+        reads orders; else as its latest delivered body says."""
+        backend = self.backend_id
+        adapter = backend._get_adapter()
+        if backend.supports_order_pull and backend.order_read_from_channel:
+            return self.env["channel.event"]._fetch_order(adapter, self.external_ref)
+        event = self.env["channel.event"].search(
+            [
+                ("backend_id", "=", backend.id),
+                ("resource_ref", "=", self.external_ref),
+                ("flow", "=", FLOW_ORDERS),
+                ("topic", "!=", ORDER_PULL_TOPIC),
+            ],
+            limit=1,
+        )
+        if not event:
+            raise UserError(
+                self.env._("No delivery of order %s is stored.", self.channel_name)
+            )
+        return adapter.parse_order(event._get_payload())
 
     def _check_total(self, order, event):
         """Odoo's total must equal the channel's to the cent."""
@@ -219,3 +314,16 @@ class ChannelOrderBinding(models.Model):
         sale_order._action_cancel()
         self.write(self._binding_values(self.backend_id, order))
         return DONE
+
+
+class _WaitsOnException(Exception):
+    """Rolls back the first import of a pulled order that waits on an exception."""
+
+
+def _concurrent_import(order_or_ref, ignore_retry):
+    ref = getattr(order_or_ref, "external_ref", order_or_ref)
+    return RetryableJobError(
+        f"Channel order {ref} was imported by another worker meanwhile.",
+        seconds=1,
+        ignore_retry=ignore_retry,
+    )

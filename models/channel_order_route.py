@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class ChannelOrderRoute(models.Model):
@@ -37,18 +38,41 @@ class ChannelOrderRoute(models.Model):
         string="Route to company",
         help="Empty with 'SKU owner': the company of the products.",
     )
-    warehouse_id = fields.Many2one("stock.warehouse")
+    warehouse_id = fields.Many2one(
+        "stock.warehouse",
+        help="Warehouse of the routed orders; empty: the backend's warehouse if it "
+        "belongs to that company, else the company's default.",
+    )
+
+    # === CONSTRAINT METHODS ===
+
+    @api.constrains("warehouse_id", "target_company_id")
+    def _check_warehouse_company(self):
+        for route in self.filtered("warehouse_id"):
+            if route.warehouse_id.company_id != route.target_company_id:
+                raise ValidationError(
+                    self.env._(
+                        "Warehouse %(warehouse)s belongs to %(company)s: a route "
+                        "can only ship from a warehouse of the company it routes to.",
+                        warehouse=route.warehouse_id.display_name,
+                        company=route.warehouse_id.company_id.name,
+                    )
+                )
 
     # === BUSINESS METHODS ===
 
     @api.model
     def _route(self, backend, order):
-        """The company an order is created in."""
+        """The company an order is created in, and its warehouse (empty:
+        the backend's if it is of that company, else the company default).
+
+        :return: (res.company, stock.warehouse)
+        """
         for route in self.search([("backend_id", "=", backend.id)]):
             company = route._match(order)
             if company:
-                return company
-        return backend.company_id
+                return company, route.warehouse_id
+        return backend.company_id, self.env["stock.warehouse"]
 
     def _match(self, order):
         self.ensure_one()

@@ -37,12 +37,16 @@ class ChannelPartnerBinding(models.Model):
     def _resolve_partner(self, backend, customer, address, company):
         """The commercial partner of an order's buyer, matched or created.
 
-        Tried in order: the channel customer id, the normalized email, the
-        phone; a partner found another way than the customer id gets bindings
-        for every identity of the buyer, so the next order matches at once.
+        Tried in order: a binding on the channel customer id, then on the
+        normalized email, then on the normalized phone; then an existing
+        partner (made by the connector or not) with that exact email, then
+        that phone. A partner found another way than the customer id gets
+        bindings for every identity of the buyer, so the next order matches
+        at once.
         """
-        identities = self._identities(customer)
-        partner, rule = self._match(backend, identities, company)
+        country = self._address_country(address)
+        identities = self._identities(customer, country)
+        partner, rule = self._match(backend, identities, company, country)
         if not partner:
             partner = self.env["res.partner"].create(
                 self._partner_values(customer, address, company)
@@ -52,7 +56,7 @@ class ChannelPartnerBinding(models.Model):
         return partner
 
     @api.model
-    def _identities(self, customer):
+    def _identities(self, customer, country=None):
         """[(match rule, binding ref)] for a buyer, most reliable first."""
         identities = []
         if customer and customer.external_ref:
@@ -60,13 +64,15 @@ class ChannelPartnerBinding(models.Model):
         email = normalize_email(customer.email if customer else None)
         if email:
             identities.append(("email", f"email:{email}"))
-        phone = normalize_phone(customer.phone if customer else None)
+        phone = normalize_phone(
+            customer.phone if customer else None, _calling_code(country)
+        )
         if phone:
             identities.append(("phone", f"phone:{phone}"))
         return identities
 
     @api.model
-    def _match(self, backend, identities, company):
+    def _match(self, backend, identities, company, country=None):
         refs = [ref for _rule, ref in identities]
         bindings = self.search(
             [("backend_id", "=", backend.id), ("external_ref", "in", refs)]
@@ -76,18 +82,67 @@ class ChannelPartnerBinding(models.Model):
             if ref in by_ref:
                 return by_ref[ref].partner_id, rule
         for rule, ref in identities:
+            partner = self.env["res.partner"]
             if rule == "email":
-                partner = self.env["res.partner"].search(
-                    [
-                        ("email", "=ilike", ref.removeprefix("email:")),
-                        ("parent_id", "=", False),
-                        ("company_id", "in", (company.id, False)),
-                    ],
-                    limit=1,
+                partner = self._find_partner_by_email(
+                    ref.removeprefix("email:"), company
                 )
-                if partner:
-                    return partner, rule
+            elif rule == "phone":
+                partner = self._find_partner_by_phone(
+                    ref.removeprefix("phone:"), company, country
+                )
+            if partner:
+                return partner, rule
         return self.env["res.partner"], None
+
+    @api.model
+    def _find_partner_by_email(self, email, company):
+        """An existing contact with exactly this email (case-insensitive):
+        `email_normalized` is an equality on an indexed column, where `ilike`
+        would read `_` and `%` as wildcards."""
+        return self.env["res.partner"].search(
+            [
+                ("email_normalized", "=", email),
+                ("parent_id", "=", False),
+                ("company_id", "in", (company.id, False)),
+            ],
+            order="id",
+            limit=1,
+        )
+
+    @api.model
+    def _find_partner_by_phone(self, phone, company, country):
+        """An existing contact whose phone normalizes to `phone`.
+
+        Phones are stored as typed ("06 12 34 56 78", "+33 6..."): SQL keeps
+        the contacts whose digits end like the number's last eight, then each
+        is normalized with its own country (else the order's) and compared.
+        """
+        self.env["res.partner"].flush_model(["phone", "parent_id", "company_id"])
+        self.env.cr.execute(
+            """SELECT id FROM res_partner
+                WHERE parent_id IS NULL AND active
+                  AND (company_id IS NULL OR company_id = %s)
+                  AND regexp_replace(phone, '[^0-9]', '', 'g') LIKE %s
+                ORDER BY id""",
+            [company.id, "%" + phone.lstrip("+")[-8:]],
+        )
+        candidates = self.env["res.partner"].browse(
+            r[0] for r in self.env.cr.fetchall()
+        )
+        for partner in candidates:
+            code = _calling_code(partner.country_id or country)
+            if normalize_phone(partner.phone, code) == phone:
+                return partner
+        return self.env["res.partner"]
+
+    @api.model
+    def _address_country(self, address):
+        if not address or not address.country_code:
+            return self.env["res.country"]
+        return self.env["res.country"].search(
+            [("code", "=", address.country_code.upper())], limit=1
+        )
 
     @api.model
     def _bind_missing(self, backend, identities, partner, rule, company):
@@ -181,12 +236,29 @@ def normalize_email(email):
     return email or None
 
 
-def normalize_phone(phone):
-    """Digits of a phone number with a leading + kept, or None if too short."""
-    digits = "".join(ch for ch in (phone or "") if ch.isdigit())
+def normalize_phone(phone, calling_code=None):
+    """A phone number as "+<country code><number>", or None if too short.
+
+    "+33 6 12-34-56-78", "0033612345678" and, with calling code 33,
+    "06 12 34 56 78" are all "+33612345678". Without a leading + or 00 and
+    without a calling code, only the digits are kept.
+    """
+    text = (phone or "").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) < 6:
         return None
-    return ("+" if (phone or "").strip().startswith("+") else "") + digits
+    if text.startswith("+"):
+        return f"+{digits}"
+    if digits.startswith("00"):
+        return f"+{digits[2:]}"
+    if calling_code:
+        # A national number: drop the trunk prefix (0 in most countries).
+        return f"+{calling_code}{digits.removeprefix('0')}"
+    return digits
+
+
+def _calling_code(country):
+    return country.phone_code if country else None
 
 
 def _same(current, wanted):

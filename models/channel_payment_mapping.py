@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools import escape_psql
 
 
 class ChannelPaymentMapping(models.Model):
@@ -36,9 +37,34 @@ class ChannelPaymentMapping(models.Model):
     # === BUSINESS METHODS ===
 
     @api.model
-    def _find_journal(self, backend, gateway):
+    def _find_journal(self, backend, gateway, company=None):
+        """The journal of `company` (default: the backend's) for a gateway.
+
+        A mapping names a journal of the backend's company; an order routed to
+        another company is paid in that company's journal of the same type
+        and short code.
+
+        :return: (journal or empty, mapped journal or empty): the mapped
+            journal says whether the gateway is mapped at all
+        """
         mapping = self.search(
-            [("backend_id", "=", backend.id), ("gateway", "=ilike", gateway or "")],
+            [
+                ("backend_id", "=", backend.id),
+                # Case-insensitive but exact: "shopify_payments" has a `_`.
+                ("gateway", "=ilike", escape_psql((gateway or "").strip())),
+            ],
             limit=1,
         )
-        return mapping.journal_id
+        mapped = mapping.journal_id
+        company = company or backend.company_id
+        if not mapped or mapped.company_id == company:
+            return mapped, mapped
+        twin = self.env["account.journal"].search(
+            [
+                ("company_id", "=", company.id),
+                ("type", "=", mapped.type),
+                ("code", "=", mapped.code),
+            ],
+            limit=1,
+        )
+        return twin, mapped

@@ -40,16 +40,21 @@ class ChannelTaxMapping(models.Model):
 
     @api.model
     def _find_tax(self, backend, tax_line):
-        """The Odoo tax for a canonical `TaxLineData`, or an empty recordset."""
+        """The Odoo tax for a canonical `TaxLineData`, or an empty recordset.
+
+        A mapping naming the line's title wins over one for any title,
+        whatever their sequences; among equals, the first by sequence.
+        """
         percent = tax_line.rate * 100
+        title = (tax_line.title or "").strip().lower()
+        generic = self.env["account.tax"]
         for mapping in self.search([("backend_id", "=", backend.id)]):
             if abs(Decimal(str(mapping.rate)) - percent) > RATE_TOLERANCE:
                 continue
             if mapping.price_included != tax_line.price_included:
                 continue
-            if mapping.title and mapping.title.strip().lower() != (
-                (tax_line.title or "").strip().lower()
-            ):
-                continue
-            return mapping.tax_id
-        return self.env["account.tax"]
+            if not mapping.title:
+                generic = generic or mapping.tax_id
+            elif mapping.title.strip().lower() == title:
+                return mapping.tax_id
+        return generic

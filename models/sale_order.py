@@ -12,14 +12,32 @@ class SaleOrder(models.Model):
     channel_backend_id = fields.Many2one(
         "channel.backend", string="Sales channel", readonly=True, index="btree_not_null"
     )
+    channel_risk_hold = fields.Boolean(
+        string="Held (channel risk)",
+        readonly=True,
+        copy=False,
+        help="The channel flagged the order as high risk: its deliveries are held "
+        "until someone releases them, whenever the order is confirmed.",
+    )
+
+    # === CRUD METHODS ===
+
+    def _action_confirm(self):
+        """Override of `sale_stock` to hold the deliveries of a high-risk
+        channel order, however late it is confirmed."""
+        result = super()._action_confirm()
+        self.filtered("channel_risk_hold")._channel_hold_pickings()
+        return result
 
     # === BUSINESS METHODS ===
 
     @api.model
-    def _prepare_channel_order(self, backend, order, company, event):
+    def _prepare_channel_order(self, backend, order, company, event, warehouse=None):
         """Values of the sale order for a canonical order, or None when a
         mapping is missing (a `missing_mapping` exception per problem is
         recorded, with the event as retry target).
+
+        `company` and `warehouse` are where the order was routed to.
 
         Discounts are separate lines right below the line they reduce, with
         its taxes (documented choice: finance sees each promotion, and with
@@ -74,7 +92,7 @@ class SaleOrder(models.Model):
             "channel_backend_id": backend.id,
             "note": order.note or False,
             "order_line": lines,
-            **self._channel_warehouse(backend, company),
+            **self._channel_warehouse(backend, company, warehouse),
         }
 
     @api.model
@@ -198,9 +216,12 @@ class SaleOrder(models.Model):
         )
 
     @api.model
-    def _channel_warehouse(self, backend, company):
-        if backend.warehouse_id and backend.warehouse_id.company_id == company:
-            return {"warehouse_id": backend.warehouse_id.id}
+    def _channel_warehouse(self, backend, company, warehouse=None):
+        """The route's warehouse, else the backend's when it is of `company`;
+        else none, so that the company's default applies."""
+        for candidate in (warehouse, backend.warehouse_id):
+            if candidate and candidate.company_id == company:
+                return {"warehouse_id": candidate.id}
         return {}
 
     @api.model
@@ -247,13 +268,15 @@ class SaleOrder(models.Model):
             )
 
     def _channel_hold_for_risk(self, order, backend):
-        """Keep a high-risk order's deliveries from being validated."""
+        """Flag a high-risk order and keep its deliveries, now or once it is
+        confirmed, from being validated; someone gets an activity (once)."""
         self.ensure_one()
+        if self.channel_risk_hold:
+            return  # held already: a released delivery is not held again
+        self.channel_risk_hold = True
+        self._channel_hold_pickings()
         reasons = "; ".join(order.risk_reasons or ()) or self.env._(
             "flagged by channel"
-        )
-        self.picking_ids.filtered(lambda p: p.state not in ("done", "cancel")).write(
-            {"channel_risk_hold": True}
         )
         rule = self.env["channel.exception.owner"]._find_rule(backend, "validation")
         self.activity_schedule(
@@ -263,17 +286,30 @@ class SaleOrder(models.Model):
             user_id=(rule.user_id or self.user_id or self.env.user).id,
         )
 
-    def _channel_invoice_and_pay(self, order, backend, event):
-        """Post the invoice, then register each captured channel payment."""
+    def _channel_hold_pickings(self):
+        self.picking_ids.filtered(lambda p: p.state not in ("done", "cancel")).write(
+            {"channel_risk_hold": True}
+        )
+
+    def _channel_invoice_and_pay(self, order, backend, binding):
+        """Post the invoice, then register each captured channel payment.
+
+        :return: whether every capture was registered (or is not wanted)
+        """
         self.ensure_one()
-        invoices = self.invoice_ids.filtered(lambda i: i.state != "cancel")
+        # The order may have been routed to another company than the job's.
+        order_in_company = self.with_company(self.company_id)
+        invoices = order_in_company.invoice_ids.filtered(lambda i: i.state != "cancel")
         if not invoices:
-            invoices = self._create_invoices()
+            invoices = order_in_company._create_invoices()
         invoices.filtered(lambda i: i.state == "draft").action_post()
-        if backend.order_register_payment:
-            self.env["account.payment"]._channel_register_payments(
-                backend, order, invoices, event
-            )
+        if not backend.order_register_payment:
+            return True
+        return (
+            self.env["account.payment"]
+            .with_company(self.company_id)
+            ._channel_register_payments(backend, order, invoices, binding)
+        )
 
 
 def _tax_key(tax_line):

@@ -9,6 +9,7 @@ from . import (
     test_event_retention,
     test_job_channels,
     test_order_backfill,
+    test_order_concurrency,
     test_order_import,
     test_sandbox,
     test_security,

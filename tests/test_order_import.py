@@ -1,15 +1,27 @@
 import copy
 import dataclasses
 import json
+from datetime import timedelta
 from decimal import Decimal
 
-from odoo import Command
+from odoo import Command, fields
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64
-from .common import ChannelCommon, reference_path
+from ..const import ORDER_PULL_TOPIC
+from ..models.channel_partner_binding import normalize_phone
+from .common import (
+    SHOPIFY_VECTOR_SECRET,
+    WOOCOMMERCE_VECTOR_SECRET,
+    ChannelCommon,
+    reference_path,
+    shopify_vector,
+    woocommerce_vector,
+)
+from .test_channel_http import SimulatorCommon
 
 SECRET = "order_import_secret"
 
@@ -464,9 +476,298 @@ class TestOrderImport(OrderImportCommon):
             picking.button_validate()
         self.assertTrue(binding.sale_order_id.activity_ids)
 
+    def test_high_risk_quotation_is_held_and_stays_held_once_confirmed(self):
+        self.backend.order_confirm = False
+        order_data = self.backend._get_adapter().parse_order(self._order())
+        risky = dataclasses.replace(
+            order_data, is_high_risk=True, risk_reasons=("Card declined twice",)
+        )
+        binding, outcome = self.env["channel.order.binding"]._import_order(
+            self.backend, risky
+        )
+        sale_order = binding.sale_order_id
+        self.assertEqual((outcome, sale_order.state), ("done", "draft"))
+        self.assertTrue(binding.is_on_hold)
+        self.assertTrue(sale_order.channel_risk_hold)
+        activity = sale_order.activity_ids
+        self.assertEqual(len(activity), 1)
+        self.assertIn("Card declined twice", activity.note)
+        # Someone confirms it later: its delivery is created held.
+        sale_order.action_confirm()
+        picking = sale_order.picking_ids
+        self.assertTrue(picking.channel_risk_hold)
+        with self.assertRaisesRegex(UserError, "high-risk"):
+            picking.button_validate()
+        self.assertEqual(len(sale_order.activity_ids), 1, "one activity, not two")
+        # Checked and released: a later update of the order does not hold it again.
+        picking.action_channel_release_hold()
+        later = dataclasses.replace(
+            risky,
+            updated_at=risky.updated_at + timedelta(hours=1),
+            source_payload_digest="later",
+        )
+        self.env["channel.order.binding"]._import_order(self.backend, later)
+        self.assertFalse(picking.channel_risk_hold)
 
-@tagged("post_install", "-at_install")
-class TestOrderToCash(OrderImportCommon):
+    def test_status_rules_change_the_import_action(self):
+        Rule = self.env["channel.order.status.rule"]
+        # Paid Shopify orders are confirmed by default; this shop checks them.
+        Rule.create(
+            {
+                "backend_id": self.backend.id,
+                "financial_status": "Paid",
+                "action": "quotation",
+            }
+        )
+        # ...but fulfilled ones (shipped by the channel) are confirmed at once.
+        Rule.create(
+            {
+                "backend_id": self.backend.id,
+                "sequence": 1,
+                "financial_status": "paid",
+                "fulfillment_status": "fulfilled",
+                "action": "confirm",
+            }
+        )
+        # And nothing partially fulfilled is imported until it is complete.
+        Rule.create(
+            {
+                "backend_id": self.backend.id,
+                "sequence": 2,
+                "fulfillment_status": "partially_fulfilled",
+                "action": "wait",
+            }
+        )
+        self._deliver(self._order(order_id=8001))
+        self.assertEqual(self._sale_order(8001).state, "draft")
+        self._deliver(self._order(order_id=8002, fulfillment_status="fulfilled"))
+        self.assertEqual(self._sale_order(8002).state, "sale")
+        event = self._deliver(self._order(order_id=8003, fulfillment_status="partial"))
+        self.assertEqual(event.state, "ignored")
+        self.assertFalse(self._sale_order(8003))
+        other = self._prepare_backend("shopify", state="connected")
+        self.assertEqual(
+            other._get_order_action(
+                self.backend._get_adapter().parse_order(self._order(order_id=8004))
+            ),
+            "confirm",
+            "rules are per backend",
+        )
+
+    def test_status_rules_are_edited_in_the_backend_form(self):
+        arch = self.env["channel.backend"].get_view(view_type="form")["arch"]
+        self.assertIn('name="order_status_rule_ids"', arch)
+        self.assertIn('name="fulfillment_status"', arch)
+        self.assertIn("paid → confirm", self.backend.default_status_table)
+        with self.assertRaises(ValidationError):
+            self.env["channel.order.status.rule"].create(
+                {"backend_id": self.backend.id, "action": "wait"}
+            )
+
+    def _with_order_discount(self, payload, amount):
+        """Add a discount on no line (what Shopify leaves unallocated)."""
+        amount = Decimal(amount)
+        total = Decimal(payload["total_price_set"]["shop_money"]["amount"]) - amount
+        discounts = Decimal(payload["total_discounts_set"]["shop_money"]["amount"])
+        payload["total_price_set"] = shop_money(total)
+        payload["total_price"] = str(total)
+        payload["total_discounts_set"] = shop_money(discounts + amount)
+        payload["total_discounts"] = str(discounts + amount)
+        return payload, total
+
+    def _order_discount_line(self, sale_order):
+        return sale_order.order_line.filtered(
+            lambda line: (
+                line.product_id == self.backend.discount_product_id and not line.tax_ids
+            )
+        )
+
+    def test_order_discount_on_tax_excluded_order_keeps_the_channel_total(self):
+        payload, total = self._with_order_discount(
+            self._order(
+                order_id=9001,
+                lines=[
+                    ("TS-RED-M", 501, 3, "19.99", "0.00", "0.1"),
+                    ("TS-BLUE-L", 502, 1, "7.30", "0.00", "0.1"),
+                ],
+                shipping=[("4.90", "0.1")],
+            ),
+            "6.67",
+        )
+        self._deliver(payload)
+        sale_order = self._sale_order(9001)
+        self.assertEqual(
+            sale_order.state,
+            "sale",
+            self.env["channel.exception"].search([]).mapped("technical_detail"),
+        )
+        self.assertEqual(
+            sale_order.currency_id.compare_amounts(
+                sale_order.amount_total, float(total)
+            ),
+            0,
+        )
+        # 67.27 of goods + 4.90 of shipping + 7.22 of tax - 6.67
+        self.assertAlmostEqual(sale_order.amount_total, 72.72)
+        discount = self._order_discount_line(sale_order)
+        self.assertEqual(discount.price_unit, -6.67)
+        self.assertFalse(discount.tax_ids, "on no line: on no tax either")
+
+    def test_order_discount_on_tax_included_order_keeps_the_channel_total(self):
+        payload, total = self._with_order_discount(
+            self._order(
+                order_id=9002,
+                lines=[("TS-RED-M", 501, 3, "19.99", "1.00", "0.2")],
+                shipping=[("4.90", "0.2")],
+                taxes_included=True,
+            ),
+            "3.33",
+        )
+        self._deliver(payload)
+        sale_order = self._sale_order(9002)
+        self.assertEqual(
+            sale_order.state,
+            "sale",
+            self.env["channel.exception"].search([]).mapped("technical_detail"),
+        )
+        self.assertEqual(
+            sale_order.currency_id.compare_amounts(
+                sale_order.amount_total, float(total)
+            ),
+            0,
+        )
+        self.assertAlmostEqual(sale_order.amount_total, 60.54)  # 58.97 + 4.90 - 3.33
+        self.assertEqual(self._order_discount_line(sale_order).price_unit, -3.33)
+
+    def test_title_specific_tax_mapping_wins_over_the_rate_mapping(self):
+        state_tax = self._tax("CA State Tax 10%", 10, "tax_excluded")
+        # Created after the backend's "any title" 10 % mapping, same sequence.
+        self.env["channel.tax.mapping"].create(
+            {
+                "backend_id": self.backend.id,
+                "rate": 10,
+                "title": "CA State Tax",
+                "tax_id": state_tax.id,
+            }
+        )
+        payload = self._order(
+            order_id=9101,
+            lines=[
+                ("TS-RED-M", 501, 1, "10.00", "0.00", "0.1"),
+                ("TS-BLUE-L", 502, 1, "20.00", "0.00", "0.1"),
+            ],
+        )
+        payload["line_items"][0]["tax_lines"][0]["title"] = "ca state tax "
+        self._deliver(payload)
+        lines = self._sale_order(9101).order_line
+        by_product = {line.product_id: line.tax_ids for line in lines}
+        self.assertEqual(by_product[self.red_m], state_tax)
+        self.assertEqual(by_product[self.blue_l], self.tax_excluded)
+
+    def test_cancelling_a_delivered_order_raises_an_exception(self):
+        self._deliver(self._order(order_id=9201))
+        sale_order = self._sale_order(9201)
+        picking = sale_order.picking_ids
+        picking.move_ids.quantity = 2
+        picking.move_ids.picked = True
+        picking.button_validate()
+        self.assertEqual(picking.state, "done")
+        cancelled = self._order(
+            order_id=9201,
+            cancelled_at="2026-11-02T09:00:00Z",
+            updated_at="2026-11-02T09:00:00Z",
+        )
+        event = self._deliver(cancelled, topic="orders/cancelled")
+        self.assertEqual(event.state, "failed")
+        self.assertEqual(sale_order.state, "sale", "goods left: not cancelled")
+        exception = self.env["channel.exception"].search(
+            [("sale_order_id", "=", sale_order.id)]
+        )
+        self.assertEqual(exception.exception_type, "validation")
+        self.assertIn("already delivered", exception.name)
+
+    def test_sku_is_unique_per_company(self):
+        Product = self.env["product.product"]
+        mine = self._product("Mug", "MUG-1", company_id=self.env.company.id)
+        with self.assertRaisesRegex(ValidationError, "MUG-1"):
+            self._product("Other mug", "MUG-1", company_id=self.env.company.id)
+        theirs = self._product("Mug", "MUG-1", company_id=self.other_company.id)
+        self.assertNotEqual(mine, theirs, "another company may reuse a SKU")
+        with self.assertRaisesRegex(ValidationError, "MUG-1"):
+            self._product("Shared mug", "MUG-1")  # a shared product clashes
+        with self.assertRaisesRegex(ValidationError, "TS-RED-M"):
+            self._product("Red", "TS-RED-M", company_id=self.other_company.id)
+        with self.assertRaisesRegex(ValidationError, "MUG-1"):
+            Product.browse(self.blue_l.id).default_code = "MUG-1"
+
+    def _partner_of(self, order_id):
+        return self._sale_order(order_id).partner_id
+
+    def test_guest_email_matches_an_existing_partner_exactly(self):
+        Partner = self.env["res.partner"]
+        # `_` is a LIKE wildcard: this contact must not be taken for jane_doe.
+        decoy = Partner.create({"name": "Decoy", "email": "janexdoe@example.com"})
+        jane = Partner.create({"name": "Jane Doe", "email": "Jane_Doe@Example.com"})
+        payload = self._order(
+            order_id=2101, customer=None, email="jane_doe@example.com"
+        )
+        self._deliver(payload)
+        self.assertEqual(self._partner_of(2101), jane)
+        self.assertNotEqual(self._partner_of(2101), decoy)
+        binding = self.env["channel.partner.binding"].search(
+            [("partner_id", "=", jane.id)]
+        )
+        self.assertEqual(binding.match_rule, "email")
+
+    def test_guest_phone_matches_an_existing_partner_by_normalized_number(self):
+        france = self.env.ref("base.fr")
+        # Made by hand in Odoo, phone typed as a French national number.
+        pierre = self.env["res.partner"].create(
+            {"name": "Pierre", "phone": "06 12 34 56 78", "country_id": france.id}
+        )
+        self.env["res.partner"].create({"name": "Other", "phone": "+1 612 345 678"})
+        payload = self._order(
+            order_id=2201,
+            customer=None,
+            email=None,
+            contact_email=None,
+            phone="+33 6 12-34-56-78",
+        )
+        self._deliver(payload)
+        self.assertEqual(self._partner_of(2201), pierre)
+        binding = self.env["channel.partner.binding"].search(
+            [("partner_id", "=", pierre.id)]
+        )
+        self.assertEqual(
+            (binding.external_ref, binding.match_rule), ("phone:+33612345678", "phone")
+        )
+        # The next order gives the national number with a French address.
+        again = self._order(
+            order_id=2202,
+            customer=None,
+            email=None,
+            contact_email=None,
+            phone="06.12.34.56.78",
+        )
+        again["billing_address"] = {
+            **again["billing_address"],
+            "country_code": "FR",
+        }
+        self._deliver(again)
+        self.assertEqual(self._partner_of(2202), pierre)
+
+    def test_normalize_phone(self):
+        self.assertEqual(normalize_phone("+33 6 12 34 56 78"), "+33612345678")
+        self.assertEqual(normalize_phone("0033 612345678"), "+33612345678")
+        self.assertEqual(normalize_phone("06 12 34 56 78", "33"), "+33612345678")
+        self.assertEqual(normalize_phone("(555) 123-4567", "1"), "+15551234567")
+        self.assertEqual(normalize_phone("555-1234"), "5551234")
+        self.assertIsNone(normalize_phone("123"))
+
+
+class WooOrderCommon(OrderImportCommon):
+    """A WooCommerce backend that invoices and pays, from the reference order."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -516,6 +817,9 @@ class TestOrderToCash(OrderImportCommon):
             line["sku"] = product.default_code
         return payload
 
+
+@tagged("post_install", "-at_install")
+class TestOrderToCash(WooOrderCommon):
     def test_payment_carries_the_transaction_id(self):
         self._deliver_woo(self._woo_order("ch_3PqR7x2eZvKYlo2C"))
         order = self._sale_order(727, backend=self.woo)
@@ -542,13 +846,94 @@ class TestOrderToCash(OrderImportCommon):
         self.assertEqual(len(exception), 1)
         self.assertEqual(exception.payment_id.memo, order.client_order_ref)
 
+    def _receive_vector(self, backend, headers, body):
+        """A reference delivery, signed bytes untouched, through the pipeline."""
+        with trap_jobs() as trap:
+            status, _text = self.env["channel.event"]._receive_delivery(
+                backend, headers, body
+            )
+            self.assertEqual(status, 200)
+            trap.perform_enqueued_jobs()
+            trap.perform_enqueued_jobs()
+        return self.env["channel.event"].search(
+            [("backend_id", "=", backend.id)], limit=1
+        )
+
+    def _map_woocommerce_reference_products(self):
+        """What an operator does for the reference order: a product for the SKU
+        "Bar3", and one mapped to the SKU-less simple product 93."""
+        self._product("Ship Your Idea - Black M", "Bar3")
+        single = self._product("Woo Single #1", "WOO-SINGLE-1")
+        self.env["channel.product.binding"].create(
+            {
+                "backend_id": self.woo.id,
+                "company_id": self.env.company.id,
+                "external_ref": "93",
+                "product_id": single.id,
+            }
+        )
+        return single
+
     def test_reference_payloads_import_without_error(self):
-        # Shopify's sample order is voided and cancelled: acknowledged, not imported.
-        event = self._deliver(self.sample)
-        self.assertEqual(event.state, "ignored")
-        self.assertFalse(event.error)
-        self._deliver_woo(self._woo_order("txn-1"))
-        self.assertTrue(self._sale_order(727, backend=self.woo))
+        # WooCommerce: the real order.created then order.updated bodies.
+        self.woo.webhook_secret = WOOCOMMERCE_VECTOR_SECRET
+        single = self._map_woocommerce_reference_products()
+        created = self._receive_vector(self.woo, *woocommerce_vector("order.created"))
+        self.assertEqual((created.state, created.error), ("done", False))
+        order = self._sale_order(727, backend=self.woo)
+        self.assertEqual(order.state, "sale")
+        self.assertEqual(
+            order.order_line.product_id.filtered("is_storable"),
+            single
+            | self.env["product.product"].search([("default_code", "=", "Bar3")]),
+        )
+        self.assertAlmostEqual(order.amount_total, 29.35)
+        self.assertEqual(order.invoice_ids.state, "posted")
+        updated = self._receive_vector(self.woo, *woocommerce_vector("order.updated"))
+        self.assertNotEqual(updated, created)
+        self.assertEqual((updated.state, updated.error), ("done", False))
+        binding = order.channel_binding_ids
+        self.assertEqual(binding.financial_status, "completed")
+        self.assertEqual(len(order.invoice_ids), 1, "the update invoices nothing twice")
+        errors = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.woo.id),
+                ("exception_type", "!=", "payment_missing_reference"),
+            ]
+        )
+        self.assertFalse(errors.mapped("name"))
+
+    def test_reference_shopify_orders_are_voided_so_ignored(self):
+        """Every Shopify order body in the reference is the docs' one sample,
+        cancelled and voided: acknowledged, never imported."""
+        for line in self.sample["line_items"]:
+            self._product(line["name"], line["sku"])  # not ignored for a SKU
+        for topic in ("orders/updated", "orders/cancelled"):
+            name = topic.replace("/", "__")
+            body = reference_path("shopify", "webhooks", f"{name}.json").read_bytes()
+            event = self._deliver(json.loads(body), topic=topic)
+            self.assertEqual((event.state, event.error), ("ignored", False))
+        self.backend.webhook_secret = SHOPIFY_VECTOR_SECRET
+        event = self._receive_vector(self.backend, *shopify_vector("orders/create"))
+        self.assertEqual((event.state, event.topic), ("ignored", "orders/create"))
+        self.assertFalse(self._sale_order(self.sample["id"]))
+
+    def test_reference_shopify_order_lines_build_the_channel_total(self):
+        """No real Shopify order in the reference is unvoided: its lines,
+        unallocated discount and shipping are built as the import would, with
+        only the cancellation lifted from the parsed order (bytes untouched)."""
+        for line in self.sample["line_items"]:
+            self._product(line["name"], line["sku"])
+        parsed = self.backend._get_adapter().parse_order(self.sample)
+        self.assertEqual(self.backend._get_order_action(parsed), "cancel")
+        live = dataclasses.replace(parsed, cancelled_at=None, financial_status="paid")
+        binding, outcome = self.env["channel.order.binding"]._import_order(
+            self.backend, live
+        )
+        order = binding.sale_order_id
+        self.assertEqual((outcome, order.state), ("done", "sale"))
+        self.assertEqual(len(order.order_line.filtered("product_id.is_storable")), 5)
+        self.assertAlmostEqual(order.amount_total, 404.95)  # 414.95 - 20 + 10
 
     def test_second_company_backend_creates_everything_there(self):
         other = self._prepare_backend(
@@ -616,3 +1001,251 @@ class TestOrderToCash(OrderImportCommon):
         self.assertEqual(order.company_id, self.other_company)
         self.assertEqual(order.order_line.tax_ids, route_tax)
         self.assertEqual(order.state, "sale")
+
+
+@tagged("post_install", "-at_install")
+class TestMissingSkuRetry(OrderImportCommon, SimulatorCommon):
+    """Several orders, delivered or pulled, waiting on one unknown SKU."""
+
+    catalogue_size = 1  # the simulator sells SIM-000001; Odoo has no such product
+
+    @classmethod
+    def _catalogue(cls, count, quantity=4):
+        return {}
+
+    def _sim_order(self):
+        return self.sim.scenario.create_order(
+            channel="shopify",
+            notify=False,
+            lines=[("SIM-000001", 1)],
+            tax_rate="0",
+            shipping=None,
+            customer="repeat",
+            financial_status="paid",
+        )
+
+    def test_retry_imports_every_order_waiting_on_the_sku(self):
+        self.backend.write(
+            {"api_url": self.sim.base_url, "shopify_access_token": "shpat_sim_token"}
+        )
+        # Two delivered orders, not on the channel: their bodies are used.
+        delivered = [
+            self._order(order_id=ref, lines=[("SIM-000001", 100001, 1, "9", "0", None)])
+            for ref in (6001, 6002)
+        ]
+        events = self.env["channel.event"]
+        for payload in delivered:
+            events |= self._deliver(payload)
+        pulled = self._sim_order()
+        self.backend.backfill_since = fields.Datetime.now() - timedelta(days=1)
+        with trap_jobs() as trap:
+            self.backend.action_start_backfill()
+            trap.perform_enqueued_jobs()
+        self.assertEqual(self.backend.backfill_failed, 1)
+        self.assertEqual(events.mapped("state"), ["failed", "failed"])
+        exception = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("exception_type", "=", "missing_mapping"),
+            ]
+        )
+        self.assertEqual(len(exception), 1, "one problem, one exception")
+        self.assertEqual(exception.occurrences, 3)
+        pull_event = self.env["channel.event"].search(
+            [("backend_id", "=", self.backend.id), ("topic", "=", ORDER_PULL_TOPIC)]
+        )
+        self.assertEqual(pull_event.resource_ref, str(pulled["id"]))
+        self.assertEqual(set(exception._get_retry_targets()), set(events | pull_event))
+        self.assertTrue(exception.can_retry, "a pulled order can be retried too")
+
+        self._product("Simulated variant", "SIM-000001")
+        exception.with_user(self.ops_user).action_retry()
+        for ref in (6001, 6002, pulled["id"]):
+            self.assertEqual(self._sale_order(ref).state, "sale")
+        self.assertEqual(set((events | pull_event).mapped("state")), {"done"})
+        self.assertEqual(exception.state, "resolved")
+
+    def test_one_order_succeeding_keeps_the_exception_for_the_others(self):
+        first, second = (
+            self._order(order_id=ref, lines=[("TS-NEW", 590, 1, "10.00", "0.00", None)])
+            for ref in (5001, 5002)
+        )
+        first_event = self._deliver(first)
+        second_event = self._deliver(second)
+        exception = self.env["channel.exception"].search(
+            [("backend_id", "=", self.backend.id), ("state", "=", "open")]
+        )
+        self._product("New shirt", "TS-NEW")
+        # An operator replays only the first event: the second still waits.
+        first_event._channel_retry()
+        self.assertEqual(first_event.state, "done")
+        self.assertEqual(exception.state, "open")
+        self.assertEqual(exception._get_retry_targets(), [second_event])
+        exception.action_retry()
+        self.assertEqual(second_event.state, "done")
+        self.assertEqual(exception.state, "resolved")
+
+
+@tagged("post_install", "-at_install")
+class TestOrderRouting(OrderImportCommon):
+    """Orders routed to another company: location, market, SKU owner; paid there."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other_warehouse = cls.env["stock.warehouse"].create(
+            {"name": "EU hub", "code": "EUH", "company_id": cls.other_company.id}
+        )
+        cls.Route = cls.env["channel.order.route"]
+
+    def _route(self, **values):
+        return self.Route.create({"backend_id": self.backend.id, **values})
+
+    def _untaxed_order(self, order_id, sku="TS-RED-M", **values):
+        variant = order_id  # one channel variant per order: no binding reused
+        return self._order(
+            order_id=order_id,
+            lines=[(sku, variant, 1, "10.00", "0.00", None)],
+            **values,
+        )
+
+    def test_location_route_uses_its_company_and_warehouse(self):
+        self._route(
+            criterion="location",
+            location_ref="4455",
+            target_company_id=self.other_company.id,
+            warehouse_id=self.other_warehouse.id,
+        )
+        self._deliver(self._untaxed_order(7001, location_id=4455))
+        self._deliver(self._untaxed_order(7002, location_id=1))
+        routed, stayed = self._sale_order(7001), self._sale_order(7002)
+        self.assertEqual(routed.company_id, self.other_company)
+        self.assertEqual(routed.warehouse_id, self.other_warehouse)
+        self.assertEqual(
+            routed.picking_ids.picking_type_id.warehouse_id, self.other_warehouse
+        )
+        self.assertEqual(stayed.company_id, self.env.company)
+
+    def test_market_route(self):
+        self._route(
+            criterion="location",
+            location_ref="eu",
+            target_company_id=self.other_company.id,
+        )
+        order = self.backend._get_adapter().parse_order(self._untaxed_order(7101))
+        binding, _outcome = self.env["channel.order.binding"]._import_order(
+            self.backend, dataclasses.replace(order, market="eu")
+        )
+        self.assertEqual(binding.sale_order_id.company_id, self.other_company)
+        self.assertEqual(binding.company_id, self.other_company)
+
+    def test_sku_owner_route_follows_the_products_company(self):
+        self._route(criterion="sku_owner")
+        owned = self._product(
+            "EU-only shirt", "TS-EU-ONLY", company_id=self.other_company.id
+        )
+        self._deliver(self._untaxed_order(7201, sku="TS-EU-ONLY"))
+        self._deliver(self._untaxed_order(7202))
+        routed = self._sale_order(7201)
+        self.assertEqual(routed.company_id, self.other_company)
+        self.assertEqual(routed.order_line.product_id, owned)
+        self.assertEqual(
+            self._sale_order(7202).company_id,
+            self.env.company,
+            "shared products have no owner: the backend's company",
+        )
+
+    def test_route_warehouse_must_belong_to_its_company(self):
+        main_warehouse = self.env["stock.warehouse"].search(
+            [("company_id", "=", self.env.company.id)], limit=1
+        )
+        with self.assertRaises(ValidationError):
+            self._route(
+                criterion="location",
+                location_ref="x",
+                target_company_id=self.other_company.id,
+                warehouse_id=main_warehouse.id,
+            )
+
+
+@tagged("post_install", "-at_install")
+class TestRoutedPayment(WooOrderCommon):
+    """A WooCommerce order routed to another company is paid in its journal."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["channel.order.route"].create(
+            {
+                "backend_id": cls.woo.id,
+                "criterion": "ship_country",
+                "country_ids": [Command.set(cls.env.ref("base.us").ids)],
+                "target_company_id": cls.other_company.id,
+            }
+        )
+        cls.env["account.tax"].with_company(cls.other_company).create(
+            {
+                "name": "Other CA 7.5%",
+                "amount": 7.5,
+                "type_tax_use": "sale",
+                "price_include_override": "tax_excluded",
+                "company_id": cls.other_company.id,
+            }
+        )
+
+    def test_routed_order_is_paid_in_the_routed_company_journal(self):
+        twin = self.env["account.journal"].search(
+            [
+                ("company_id", "=", self.other_company.id),
+                ("type", "=", "bank"),
+                ("code", "=", self.bank.code),
+            ]
+        )
+        self.assertTrue(twin, "the routed company has the same bank journal")
+        self._deliver_woo(self._woo_order("ch_routed_1"))
+        order = self._sale_order(727, backend=self.woo)
+        self.assertEqual(order.company_id, self.other_company)
+        self.assertEqual(order.invoice_ids.company_id, self.other_company)
+        payment = self.env["account.payment"].search([("memo", "=", "ch_routed_1")])
+        self.assertEqual(payment.journal_id, twin)
+        self.assertEqual(payment.company_id, self.other_company)
+        self.assertIn(order.invoice_ids.payment_state, ("paid", "in_payment"))
+
+    def test_no_journal_in_the_routed_company_is_an_exception(self):
+        only_main = self.env["account.journal"].create(
+            {"name": "Channel clearing", "code": "CHCL", "type": "bank"}
+        )
+        self.env["channel.payment.mapping"].search(
+            [("backend_id", "=", self.woo.id)]
+        ).journal_id = only_main
+        self._deliver_woo(self._woo_order("ch_routed_2"))
+        self.assertFalse(
+            self.env["account.payment"].search([("memo", "=", "ch_routed_2")])
+        )
+        exception = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.woo.id),
+                ("exception_type", "=", "missing_mapping"),
+            ]
+        )
+        self.assertIn("routed to Other Company", exception.name)
+        self.assertIn("CHCL", exception.name)
+        self.assertEqual(exception.state, "open", "the import's success leaves it")
+        self.assertEqual(exception.sale_order_id, self._sale_order(727, self.woo))
+        # Finance opens the journal in the routed company, then retries.
+        twin = (
+            self.env["account.journal"]
+            .with_company(self.other_company)
+            .create(
+                {
+                    "name": "Channel clearing",
+                    "code": "CHCL",
+                    "type": "bank",
+                    "company_id": self.other_company.id,
+                }
+            )
+        )
+        exception.with_user(self.finance_user).action_retry()
+        self.assertEqual(exception.state, "resolved")
+        payment = self.env["account.payment"].search([("memo", "=", "ch_routed_2")])
+        self.assertEqual(payment.journal_id, twin)
