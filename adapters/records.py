@@ -201,12 +201,29 @@ class OrderData:
     # Shopify webhook body has no transactions, gift card payments or risk).
     is_complete: bool = field(default=True, compare=False)
 
+    @property
+    def is_converted(self):
+        """The buyer paid in another currency than the one the amounts are in."""
+        return bool(self.presentment_currency) and (
+            self.presentment_currency != self.currency
+        )
+
+    def converted_amounts(self):
+        """How many amounts the channel converted one by one: each can round
+        half a cent away from the converted total."""
+        return (
+            len(self.lines)
+            + sum(len(line.taxes) for line in self.lines)
+            + len(self.shipping_lines)
+            + sum(len(s.taxes) for s in self.shipping_lines)
+            + len(self.discounts)
+        )
+
     def computed_total(self):
         """Lines − discounts + shipping (+ tax when prices exclude it).
 
-        Equal to `total` for a consistent payload; the importer checks this
-        before it builds anything, as a sale order built from an inconsistent
-        payload could never match the channel's total.
+        Equal to `total` when a parser read every part of a consistent payload:
+        the parser tests prove it on real payloads.
         """
         lines = sum(
             (

@@ -28,6 +28,14 @@ class ChannelBackend(models.Model):
         domain="[('type', '=', 'service')]",
         help="Service product of sold gift cards.",
     )
+    rounding_product_id = fields.Many2one(
+        "product.product",
+        default=lambda self: self._default_line_product("rounding"),
+        domain="[('type', '=', 'service')]",
+        help="Service product of the line that books the cents a currency "
+        "conversion on the channel rounded away (orders paid in another "
+        "currency).",
+    )
     tax_mapping_ids = fields.One2many("channel.tax.mapping", "backend_id")
     payment_mapping_ids = fields.One2many("channel.payment.mapping", "backend_id")
     order_route_ids = fields.One2many("channel.order.route", "backend_id")

@@ -190,6 +190,20 @@ class SaleOrder(models.Model):
         )
 
     @api.model
+    def _channel_conversion_rounding_command(self, backend, amount):
+        """The tax-free line that books a currency conversion's rounding."""
+        product = backend.rounding_product_id
+        return Command.create(
+            {
+                "product_id": product.id,
+                "name": self.env._("Currency conversion rounding"),
+                "product_uom_qty": 1.0,
+                "price_unit": amount,
+                "tax_ids": [Command.clear()],
+            }
+        )
+
+    @api.model
     def _channel_pricelist(self, currency_code, company):
         """A pricelist in the order's currency (created once per currency)."""
         currency = (

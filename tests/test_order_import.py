@@ -392,6 +392,33 @@ class TestOrderImport(OrderImportCommon):
         self.assertIn("11.50", exception.name)
         self.assertEqual(exception.sale_order_id, order)
 
+    def test_converted_order_books_rounding_only_within_the_conversion_gap(self):
+        """Paid in GBP, amounts in the shop currency: a cent of conversion
+        rounding gets a line; a euro off is still a mismatch."""
+        for ref, total, expected_state in (
+            (1001, "11.01", "sale"),
+            (1002, "12.00", "draft"),
+        ):
+            payload = self._order(
+                lines=[("TS-RED-M", 501, 1, "10.00", "0.00", "0.1")], order_id=ref
+            )
+            payload["presentment_currency"] = "GBP"
+            payload["total_price_set"] = shop_money(total)
+            self._deliver(payload, event_id=f"evt-{ref}")
+            order = self._sale_order(ref)
+            self.assertEqual(order.state, expected_state)
+            rounding = order.order_line.filtered(
+                lambda line: line.product_id == self.backend.rounding_product_id
+            )
+            self.assertEqual(rounding.price_unit, 0.01 if ref == 1001 else 0.0)
+        mismatches = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("exception_type", "=", "total_mismatch"),
+            ]
+        )
+        self.assertEqual(len(mismatches), 1, "only the euro is a mismatch")
+
     def test_duplicate_delivery_and_replay_make_one_order(self):
         payload = self._order()
         self._deliver(payload)

@@ -328,6 +328,12 @@ class TestSimulatorOrders(SimulatorOrderCase):
         self.assertEqual(sale_order.currency_id, self.env.ref("base.EUR"))
         self.assertNotEqual(self._shop_total(summary), float(summary["total"]))
         self._assert_total(sale_order, self._shop_total(summary))
+        rounding = sale_order.order_line.filtered(
+            lambda line: line.product_id == self.shopify.rounding_product_id
+        )
+        self.assertEqual(len(rounding), 1, "the conversion's cent has its own line")
+        self.assertLessEqual(abs(rounding.price_unit), 0.05)
+        self.assertFalse(rounding.tax_ids)
         self.assertEqual(sale_order.state, "sale")
         self.assertFalse(self._exceptions(self.shopify, "total_mismatch"))
 
