@@ -166,11 +166,6 @@ class SimulatorOrderCase(SimulatorWebhookCase):
         self.assertEqual(exception.state, "resolved")
         self.assertEqual(self._events(backend, topic).state, "done")
 
-    def _exceptions(self, backend, exception_type):
-        return self.env["channel.exception"].search(
-            [("backend_id", "=", backend.id), ("exception_type", "=", exception_type)]
-        )
-
 
 @tagged("post_install", "-at_install")
 class TestSimulatorOrders(SimulatorOrderCase):

@@ -10,10 +10,13 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 
 from .test_channel_http import SimulatorCommon
 
+SIM_SHOPIFY_SECRET = "sim_shopify_secret"
+SIM_WOO_SECRET = "sim_woo_secret"
+
 
 class SimulatorWebhookCase(HttpCase, SimulatorCommon):
-    """The simulator sends its webhooks to this Odoo's real endpoint; the
-    jobs they enqueue run on the test cursor."""
+    """Backends wired to a fresh simulator whose webhooks reach this Odoo's
+    real endpoint; the jobs they enqueue run on the test cursor."""
 
     def setUp(self):
         super().setUp()
@@ -22,32 +25,63 @@ class SimulatorWebhookCase(HttpCase, SimulatorCommon):
         dbfilter = {"dbfilter": f"^{self.env.cr.dbname}$"}
         self.enterContext(patch.dict(config._runtime_options, dbfilter))
         self.env["ir.config_parameter"].set_param("web.base.url", self.base_url())
-        self.shopify.webhook_secret = "sim_shopify_secret"
-        self.woo.webhook_secret = "sim_woo_secret"
+        self.shopify.webhook_secret = SIM_SHOPIFY_SECRET
+        self.woo.webhook_secret = SIM_WOO_SECRET
         self.Event = self.env["channel.event"]
 
-    def _channel_acts(self, action):
-        """Run `action` on the simulator, let its webhooks reach Odoo, then
-        run the jobs they enqueued (webhooks job, then the flow job)."""
-        with trap_jobs() as trap:
-            self.env.flush_all()
-            with self.allow_requests(all_requests=True):
-                result = action()
-                self.sim.wait_for_webhooks_idle(timeout=30)
-            self.env.invalidate_all()
-            # Jobs trapped in the server thread hold its (closed) cursor: run
-            # them on ours, including those they enqueue in turn.
-            performed = 0
-            while performed < len(trap.enqueued_jobs):
-                job = trap.enqueued_jobs[performed]
-                performed += 1
-                records = job.recordset.with_env(self.env)
-                getattr(records, job.method_name)(*job.args, **job.kwargs)
+    def _post(self, backend, headers, body):
+        """One delivery to the backend's endpoint, as the channel sends it."""
+        self.env.flush_all()  # the server thread reads the database
+        response = self.url_open(
+            f"/channel_connector/webhook/{backend.id}", data=body, headers=headers
+        )
+        self.env.invalidate_all()
+        return response
+
+    def _channel_sends(self, action):
+        """Run `action` on the simulator and wait until its webhooks were
+        answered; the jobs they enqueued are stored, not run."""
+        self.env.flush_all()
+        with self.allow_requests(all_requests=True):
+            result = action()
+            self.sim.wait_for_webhooks_idle(timeout=30)
+        self.env.invalidate_all()
         return result
+
+    def _channel_acts(self, action):
+        """Like `_channel_sends`, then run the jobs the deliveries enqueued."""
+        with trap_jobs() as trap:
+            result = self._channel_sends(action)
+            self._run_trapped(trap)
+        return result
+
+    def _run_trapped(self, trap):
+        # Jobs trapped in the server thread hold its (closed) cursor: run them
+        # on ours, including those they enqueue in turn.
+        performed = 0
+        while performed < len(trap.enqueued_jobs):
+            job = trap.enqueued_jobs[performed]
+            performed += 1
+            records = job.recordset.with_env(self.env)
+            getattr(records, job.method_name)(*job.args, **job.kwargs)
 
     def _events(self, backend, topic=None):
         domain = [("backend_id", "=", backend.id)]
         return self.Event.search(domain + ([("topic", "=", topic)] if topic else []))
+
+    def _exceptions(self, backend, exception_type):
+        return self.env["channel.exception"].search(
+            [("backend_id", "=", backend.id), ("exception_type", "=", exception_type)]
+        )
+
+    def _order(self, channel, **options):
+        return self.sim.scenario.create_order(
+            channel=channel,
+            lines=[("SIM-000001", 2), ("SIM-000002", 1)],
+            tax_rate="0",
+            shipping=None,
+            **{"financial_status": "paid", **options},
+        )
 
     def _sale_order(self, backend, order):
         return (
@@ -65,15 +99,6 @@ class SimulatorWebhookCase(HttpCase, SimulatorCommon):
 @tagged("post_install", "-at_install")
 class TestSimulatorWebhooks(SimulatorWebhookCase):
     catalogue_size = 3
-
-    def _order(self, channel, **options):
-        return self.sim.scenario.create_order(
-            channel=channel,
-            lines=[("SIM-000001", 2), ("SIM-000002", 1)],
-            tax_rate="0",
-            shipping=None,
-            **{"financial_status": "paid", **options},
-        )
 
     def test_shopify_order_webhooks_import_one_confirmed_order(self):
         self._channel_acts(self.shopify._sync_webhook_subscriptions)

@@ -8,102 +8,16 @@ Bodies come from the channel simulator's webhook sender, or from
 import base64
 import json
 from datetime import timedelta
-from unittest.mock import patch
 
 from odoo import fields
-from odoo.tests import HttpCase, freeze_time, tagged
-from odoo.tools import config
+from odoo.tests import freeze_time, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64, sign_hex
 from .common import SHOPIFY_VECTOR_SECRET, shopify_vector
 from .reference import reference_path
-from .test_channel_http import SimulatorCommon
-
-SIM_SHOPIFY_SECRET = "sim_shopify_secret"
-SIM_WOO_SECRET = "sim_woo_secret"
-
-
-class SimulatorHttpCommon(HttpCase, SimulatorCommon):
-    """Backends wired to a fresh simulator whose webhooks reach this Odoo."""
-
-    def setUp(self):
-        super().setUp()
-        # A channel cannot send Odoo's session cookie: like production, the
-        # database is chosen by dbfilter.
-        dbfilter = {"dbfilter": f"^{self.env.cr.dbname}$"}
-        self.enterContext(patch.dict(config._runtime_options, dbfilter))
-        self.env["ir.config_parameter"].set_param("web.base.url", self.base_url())
-        self.shopify.webhook_secret = SIM_SHOPIFY_SECRET
-        self.woo.webhook_secret = SIM_WOO_SECRET
-        self.Event = self.env["channel.event"]
-
-    def _post(self, backend, headers, body):
-        """One delivery to the backend's endpoint, as the channel sends it."""
-        self.env.flush_all()  # the server thread reads the database
-        response = self.url_open(
-            f"/channel_connector/webhook/{backend.id}", data=body, headers=headers
-        )
-        self.env.invalidate_all()
-        return response
-
-    def _channel_sends(self, action):
-        """Run `action` on the simulator and wait until its webhooks were
-        answered; the jobs they enqueued are stored, not run."""
-        self.env.flush_all()
-        with self.allow_requests(all_requests=True):
-            result = action()
-            self.sim.wait_for_webhooks_idle(timeout=30)
-        self.env.invalidate_all()
-        return result
-
-    def _channel_acts(self, action):
-        """Like `_channel_sends`, then run the jobs the deliveries enqueued."""
-        with trap_jobs() as trap:
-            result = self._channel_sends(action)
-            self._run_trapped(trap)
-        return result
-
-    def _run_trapped(self, trap):
-        # Jobs trapped in the server thread hold its (closed) cursor: run them
-        # on ours, including those they enqueue in turn.
-        performed = 0
-        while performed < len(trap.enqueued_jobs):
-            job = trap.enqueued_jobs[performed]
-            performed += 1
-            records = job.recordset.with_env(self.env)
-            getattr(records, job.method_name)(*job.args, **job.kwargs)
-
-    def _events(self, backend, topic=None):
-        domain = [("backend_id", "=", backend.id)]
-        return self.Event.search(domain + ([("topic", "=", topic)] if topic else []))
-
-    def _exceptions(self, backend, exception_type):
-        return self.env["channel.exception"].search(
-            [("backend_id", "=", backend.id), ("exception_type", "=", exception_type)]
-        )
-
-    def _order(self, channel, **options):
-        return self.sim.scenario.create_order(
-            channel=channel,
-            lines=[("SIM-000001", 2), ("SIM-000002", 1)],
-            tax_rate="0",
-            shipping=None,
-            **{"financial_status": "paid", **options},
-        )
-
-    def _sale_order(self, backend, order):
-        return (
-            self.env["channel.order.binding"]
-            .search(
-                [
-                    ("backend_id", "=", backend.id),
-                    ("external_ref", "=", str(order["id"])),
-                ]
-            )
-            .sale_order_id
-        )
+from .test_simulator_webhooks import SimulatorWebhookCase
 
 
 def signed_shopify_reference(topic, event_id, secret=SHOPIFY_VECTOR_SECRET):
@@ -124,7 +38,7 @@ def signed_shopify_reference(topic, event_id, secret=SHOPIFY_VECTOR_SECRET):
 
 
 @tagged("post_install", "-at_install")
-class TestWebhookHttpAnswers(SimulatorHttpCommon):
+class TestWebhookHttpAnswers(SimulatorWebhookCase):
     """Unknown, forged and unreadable deliveries."""
 
     def setUp(self):
@@ -186,7 +100,7 @@ class TestWebhookHttpAnswers(SimulatorHttpCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestWebhookHttpDelivery(SimulatorHttpCommon):
+class TestWebhookHttpDelivery(SimulatorWebhookCase):
     """Deliveries the simulator sends, their duplicates, and what repairs
     the ones that never arrive or whose job is lost."""
 
@@ -262,7 +176,7 @@ class TestWebhookHttpDelivery(SimulatorHttpCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestGenericWebhookHttp(SimulatorHttpCommon):
+class TestGenericWebhookHttp(SimulatorWebhookCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -288,7 +202,7 @@ class TestGenericWebhookHttp(SimulatorHttpCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestShopifyPrivacyHttp(SimulatorHttpCommon):
+class TestShopifyPrivacyHttp(SimulatorWebhookCase):
     """Shopify's mandatory compliance topics, from its reference samples."""
 
     def setUp(self):
@@ -339,7 +253,7 @@ class TestShopifyPrivacyHttp(SimulatorHttpCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestAppUninstalledHttp(SimulatorHttpCommon):
+class TestAppUninstalledHttp(SimulatorWebhookCase):
     """app/uninstalled over HTTP: the backend goes to error and its flows stop."""
 
     catalogue_size = 2

@@ -6,13 +6,13 @@ from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .test_webhook_http import SimulatorHttpCommon
+from .test_simulator_webhooks import SimulatorWebhookCase
 
 WOO_TOPICS = ["order.created", "order.updated"]
 
 
 @tagged("post_install", "-at_install")
-class TestWebhookSubscriptionHealing(SimulatorHttpCommon):
+class TestWebhookSubscriptionHealing(SimulatorWebhookCase):
     catalogue_size = 2
 
     def _woo_hooks(self, address=None):
