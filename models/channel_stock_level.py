@@ -1,4 +1,3 @@
-import uuid
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -142,6 +141,7 @@ class ChannelStockLevel(models.Model):
                   JOIN stock_location root ON root.id = rel.stock_location_id
                   JOIN stock_location loc
                     ON loc.parent_path LIKE root.parent_path || '%%'
+                   AND loc.usage = 'internal'
                  WHERE level.id = ANY(%s)
             )
             SELECT ll.level_id,
@@ -187,19 +187,11 @@ class ChannelStockLevel(models.Model):
 
     def _channel_retry(self):
         """Retry hook of `channel.exception` (inventory differences): publish
-        Odoo's quantity for this level now, from the channel's figure."""
+        Odoo's quantity for this level again, through the backend's export
+        job (one export of a backend at a time, throttling waited out there).
+        """
         self.ensure_one()
-        backend = self.backend_id
-        marks = self._read_marks()
-        free = self._free_quantities()
-        reason = backend._stock_skip_reason(self, free)
-        if reason:
-            return False
-        quantity = backend._publishable_quantity(self, free[self.id])
-        backend._push_stock_batch(
-            backend._get_adapter(priority="stock"),
-            [(self, quantity)],
-            uuid.uuid4().hex,
-            marks,
-        )
+        self.write({"last_sent_at": False})
+        self._mark_levels_dirty()
+        self.backend_id._enqueue_stock_export()
         return True

@@ -1,5 +1,7 @@
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+
 from .test_channel_http import SimulatorCommon
 
 
@@ -36,8 +38,12 @@ class TestStockDifferences(SimulatorCommon):
         self.assertIn(
             "5 quantities compared, 1 differ", self.shopify.stock_check_message
         )
-        # Retry publishes Odoo's figure again, from the channel's one.
-        difference.action_retry()
+        # Retry publishes Odoo's figure again, from the channel's one, through
+        # the backend's export job.
+        with trap_jobs() as trap:
+            difference.action_retry()
+            trap.assert_jobs_count(1, only=self.shopify._job_export_stock)
+            trap.perform_enqueued_jobs()
         self.assertEqual(difference.state, "resolved")
         item = self.sim.state.variants[self.refs[0]]["inventory_item"]
         self.assertEqual(self.sim.state.levels[(item, "1001")], 4)

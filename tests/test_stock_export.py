@@ -115,6 +115,17 @@ class TestStockExportComputation(ChannelCommon):
         self.assertEqual(to_send[(self.mug, self.main)], 0, "no stock is a real zero")
         self.assertFalse(skipped)
 
+    def test_only_internal_locations_below_a_mapping_count(self):
+        """A quant below a mapped location that is not stock (here a scrap
+        location someone put under WH/Stock) is not for sale."""
+        scrap = self.env["stock.location"].create(
+            {"name": "Damaged", "location_id": self.stock.id, "usage": "inventory"}
+        )
+        self._receive(self.shirt, 5)
+        self._receive(self.shirt, 4, scrap)
+        to_send, _skipped, _unchanged = self._export(full=True)
+        self.assertEqual(to_send[(self.shirt, self.main)], 5)
+
     def test_delta_after_receipt_and_delivery(self):
         self._receive(self.shirt, 5)
         self._receive(self.mug, 7)
