@@ -220,6 +220,21 @@ class TestStockExportOverHttp(StockSimulatorCommon):
         products = self.sim.state.woo_products
         self.assertEqual({products[ref]["stock_quantity"] for ref in self.refs}, {5})
 
+    def test_throttled_storm_longer_than_in_place_retries_ends_done(self):
+        """Shopify's own THROTTLED answers (an empty cost bucket), not a 429:
+        the job waits for the refill each time and never fails."""
+        attempts_per_job = ShopifyAdapter.throttle_retries + 1
+        for product in self.catalogue.values():
+            self.env["stock.quant"]._update_available_quantity(product, self.stock, 1)
+        self.sim.state.inject("shopify", "throttled", attempts_per_job * 7)
+        job = self._run_like_the_runner(
+            self.shopify._enqueue_stock_export().uuid, attempts=10
+        )
+        self.assertEqual(job.state, DONE)
+        self.assertEqual(job.retry, 1, "only the attempt that succeeded counts")
+        self.assertEqual({self._shopify_level(ref) for ref in self.refs}, {5})
+        self.assertFalse(self.sim.state.faults.pending(), "the storm was all used")
+
 
 @tagged("post_install", "-at_install")
 class TestStockExportRetry(StockSimulatorCommon):
