@@ -34,6 +34,7 @@ from . import (
     product_product,
     product_template,
     sale_order,
+    stock_location,
     stock_picking,
     stock_quant,
 )

@@ -311,6 +311,20 @@ class TestStockExportComputation(ChannelCommon):
         to_send, _skipped, _unchanged = self._export()
         self.assertEqual(to_send, {(self.shirt, self.main): 5})
 
+    def test_location_moved_out_of_a_mapping_goes_out_on_the_next_delta(self):
+        """Shelf 2 (under mapped WH/Stock) is moved to the unmapped view
+        location and back: each move changes the sum."""
+        self._receive(self.shirt, 5)
+        self._receive(self.shirt, 3, self.shelf)
+        self._settle()
+        self.shelf.location_id = self.stock.location_id  # WH, not mapped
+        to_send, _skipped, _unchanged = self._export()
+        self.assertEqual(to_send, {(self.shirt, self.main): 5})
+        self._sent(to_send)
+        self.shelf.location_id = self.stock
+        to_send, _skipped, _unchanged = self._export()
+        self.assertEqual(to_send, {(self.shirt, self.main): 8})
+
     def test_archiving_goes_out_on_the_next_delta_by_policy(self):
         self.backend.stock_archived_policy = "zero"
         self._receive(self.shirt, 5)
