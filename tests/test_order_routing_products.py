@@ -1,0 +1,111 @@
+"""Orders routed to another company: the variants, taxes and customers they
+map to there, and the missing-SKU exception several routed orders wait on."""
+
+from odoo.tests import tagged
+
+from .test_order_import import OrderImportCommon
+
+ROUTED_LOCATION = 4455  # channel location whose orders go to the other company
+MAIN_LOCATION = 1
+
+
+class RoutedOrderCommon(OrderImportCommon):
+    """Orders from channel location 4455 are routed to the other company."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["channel.order.route"].create(
+            {
+                "backend_id": cls.backend.id,
+                "criterion": "location",
+                "location_ref": str(ROUTED_LOCATION),
+                "target_company_id": cls.other_company.id,
+            }
+        )
+
+    def _located_order(self, order_id, location, lines):
+        return self._order(order_id=order_id, lines=lines, location_id=location)
+
+
+@tagged("post_install", "-at_install")
+class TestRoutedProducts(RoutedOrderCommon):
+    """A channel variant maps to the product of the company an order is
+    routed to; a shared product serves every company."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mug_main = cls._product("Mug", "MUG-1", company_id=cls.env.company.id)
+        cls.mug_other = cls._product("Mug", "MUG-1", company_id=cls.other_company.id)
+
+    def _mug_order(self, order_id, location, sku="MUG-1"):
+        return self._located_order(
+            order_id, location, [(sku, 8501, 1, "10.00", "0.00", None)]
+        )
+
+    def _bindings(self, variant_ref):
+        return self.env["channel.product.binding"].search(
+            [("backend_id", "=", self.backend.id), ("external_ref", "=", variant_ref)]
+        )
+
+    def _placed(self, order_id):
+        """(company, products, state) of the sale order of a channel order."""
+        sale_order = self._sale_order(order_id)
+        return sale_order.company_id, sale_order.order_line.product_id, sale_order.state
+
+    def test_a_variant_maps_to_the_product_of_the_routed_company(self):
+        self._deliver(self._mug_order(8101, MAIN_LOCATION))
+        self._deliver(self._mug_order(8102, ROUTED_LOCATION))
+        self.assertEqual(self._placed(8101), (self.env.company, self.mug_main, "sale"))
+        self.assertEqual(
+            self._placed(8102), (self.other_company, self.mug_other, "sale")
+        )
+        self.assertEqual(
+            {(b.company_id, b.product_id) for b in self._bindings("8501")},
+            {
+                (self.env.company, self.mug_main),
+                (self.other_company, self.mug_other),
+            },
+            "one binding of the variant per company",
+        )
+
+    def test_routed_first_then_main_company(self):
+        self._deliver(self._mug_order(8111, ROUTED_LOCATION))
+        self._deliver(self._mug_order(8112, MAIN_LOCATION))
+        self.assertEqual(
+            self._placed(8111), (self.other_company, self.mug_other, "sale")
+        )
+        self.assertEqual(self._placed(8112), (self.env.company, self.mug_main, "sale"))
+
+    def test_each_company_binding_survives_a_sku_renamed_on_the_channel(self):
+        self._deliver(self._mug_order(8201, MAIN_LOCATION))
+        self._deliver(self._mug_order(8202, ROUTED_LOCATION))
+        self._deliver(self._mug_order(8203, ROUTED_LOCATION, sku="MUG-ONE"))
+        self._deliver(self._mug_order(8204, MAIN_LOCATION, sku="MUG-ONE"))
+        self.assertEqual(
+            self._placed(8203), (self.other_company, self.mug_other, "sale")
+        )
+        self.assertEqual(self._placed(8204), (self.env.company, self.mug_main, "sale"))
+
+    def test_a_variant_bound_to_a_shared_product_serves_every_company(self):
+        cap = self._product("Shared cap", "CAP-1")
+        lines = [("CAP-1", 8502, 1, "10.00", "0.00", None)]
+        self._deliver(self._located_order(8301, MAIN_LOCATION, lines))
+        # Renamed on the channel: only the binding can still map it.
+        renamed = [("CAP-ONE", 8502, 1, "10.00", "0.00", None)]
+        self._deliver(self._located_order(8302, ROUTED_LOCATION, renamed))
+        self.assertEqual(self._placed(8301), (self.env.company, cap, "sale"))
+        self.assertEqual(self._placed(8302), (self.other_company, cap, "sale"))
+        self.assertEqual(len(self._bindings("8502")), 1)
+
+    def test_a_binding_to_a_company_product_belongs_to_that_company(self):
+        binding = self.env["channel.product.binding"].create(
+            {
+                "backend_id": self.backend.id,
+                "company_id": self.env.company.id,
+                "external_ref": "8503",
+                "product_id": self.mug_other.id,
+            }
+        )
+        self.assertEqual(binding.company_id, self.other_company)
