@@ -1,8 +1,11 @@
 """Orders routed to another company: the variants, taxes and customers they
 map to there, and the missing-SKU exception several routed orders wait on."""
 
+from decimal import Decimal
+
 from odoo.tests import tagged
 
+from ..adapters.records import TaxLineData
 from .test_order_import import OrderImportCommon
 
 ROUTED_LOCATION = 4455  # channel location whose orders go to the other company
@@ -109,3 +112,108 @@ class TestRoutedProducts(RoutedOrderCommon):
             }
         )
         self.assertEqual(binding.company_id, self.other_company)
+
+
+@tagged("post_install", "-at_install")
+class TestRoutedTaxes(RoutedOrderCommon):
+    """A routed order keeps the channel tax its title names, in its company."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.state_tax = cls._tax("CA State Tax 10%", 10, "tax_excluded")
+        cls.env["channel.tax.mapping"].create(
+            {
+                "backend_id": cls.backend.id,
+                "rate": 10,
+                "title": "CA State Tax",
+                "tax_id": cls.state_tax.id,
+            }
+        )
+        # Created first: a twin found by rate alone would be this one.
+        cls.other_generic = cls._other_tax("Routed 10%")
+        cls.other_state_tax = cls._other_tax("CA State Tax 10%")
+        cls.Mapping = cls.env["channel.tax.mapping"]
+
+    @classmethod
+    def _other_tax(cls, name):
+        return (
+            cls.env["account.tax"]
+            .with_company(cls.other_company)
+            .create(
+                {
+                    "name": name,
+                    "amount": 10,
+                    "amount_type": "percent",
+                    "type_tax_use": "sale",
+                    "price_include_override": "tax_excluded",
+                    "company_id": cls.other_company.id,
+                }
+            )
+        )
+
+    @staticmethod
+    def _tax_line(title):
+        return TaxLineData(
+            title=title, rate=Decimal("0.1"), amount=Decimal(1), price_included=False
+        )
+
+    def test_title_mapping_finds_the_same_tax_in_the_routed_company(self):
+        found = self.Mapping._find_tax(
+            self.backend, self._tax_line("CA State Tax"), self.other_company
+        )
+        self.assertEqual(found, self.other_state_tax)
+        self.assertEqual(
+            self.Mapping._find_tax(
+                self.backend, self._tax_line("CA State Tax"), self.env.company
+            ),
+            self.state_tax,
+        )
+
+    def test_a_mapping_names_the_tax_of_the_routed_company(self):
+        eu_tax = self._other_tax("State tax (EU entity)")
+        mapping = self.Mapping.create(
+            {
+                "backend_id": self.backend.id,
+                "rate": 10,
+                "title": "CA State Tax",
+                "tax_id": eu_tax.id,
+            }
+        )
+        self.assertEqual(mapping.company_id, self.other_company)
+        found = self.Mapping._find_tax(
+            self.backend, self._tax_line("CA State Tax"), self.other_company
+        )
+        self.assertEqual(found, eu_tax, "the routed company's own mapping wins")
+        self.assertEqual(
+            self.Mapping._find_tax(
+                self.backend, self._tax_line("CA State Tax"), self.env.company
+            ),
+            self.state_tax,
+            "the mapping of the other company is not used in the backend's",
+        )
+        self.assertEqual(
+            self.Mapping._find_tax(
+                self.backend, self._tax_line("Tax"), self.other_company
+            ),
+            self.other_generic,
+            "no mapping of that title: the twin of the generic mapping",
+        )
+
+    def test_routed_order_keeps_title_specific_taxes(self):
+        payload = self._located_order(
+            8401,
+            ROUTED_LOCATION,
+            [
+                ("TS-RED-M", 8511, 1, "10.00", "0.00", "0.1"),
+                ("TS-BLUE-L", 8512, 1, "20.00", "0.00", "0.1"),
+            ],
+        )
+        payload["line_items"][0]["tax_lines"][0]["title"] = "CA State Tax"
+        self._deliver(payload)
+        sale_order = self._sale_order(8401)
+        self.assertEqual(sale_order.company_id, self.other_company)
+        by_product = {line.product_id: line.tax_ids for line in sale_order.order_line}
+        self.assertEqual(by_product[self.red_m], self.other_state_tax)
+        self.assertEqual(by_product[self.blue_l], self.other_generic)
+        self.assertEqual(sale_order.state, "sale")
