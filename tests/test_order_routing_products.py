@@ -4,6 +4,7 @@ map to there, and the missing-SKU exception several routed orders wait on."""
 from decimal import Decimal
 
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from ..adapters.records import TaxLineData
 from .test_order_import import OrderImportCommon
@@ -217,3 +218,30 @@ class TestRoutedTaxes(RoutedOrderCommon):
         self.assertEqual(by_product[self.red_m], self.other_state_tax)
         self.assertEqual(by_product[self.blue_l], self.other_generic)
         self.assertEqual(sale_order.state, "sale")
+
+
+@tagged("post_install", "-at_install")
+class TestPartnerPhoneLookup(OrderImportCommon):
+    """Matching a guest by phone reads an index, not every contact."""
+
+    def test_phone_candidates_are_read_through_the_index(self):
+        # Enough contacts with a phone for the planner to prefer an index.
+        self.env["res.partner"].create(
+            [{"name": f"Contact {n}", "phone": f"+1 555 {n:07d}"} for n in range(1500)]
+        )
+        self.env["res.partner"].flush_model()
+        self.env.cr.execute("ANALYZE res_partner")
+        query = self.env["channel.partner.binding"]._phone_candidates_query(
+            "+33612345678", self.env.company
+        )
+        self.env.cr.execute(SQL("EXPLAIN %s", query))
+        plan = "\n".join(row[0] for row in self.env.cr.fetchall())
+        self.assertIn("res_partner_channel_phone_digits_index", plan)
+
+    def test_short_local_number_matches_its_trailing_digits(self):
+        shop = self.env["res.partner"].create({"name": "Shop", "phone": "55-12-34"})
+        self.env["res.partner"].create({"name": "Other", "phone": "551235"})
+        found = self.env["channel.partner.binding"]._find_partner_by_phone(
+            "551234", self.env.company, self.env["res.country"]
+        )
+        self.assertEqual(found, shop)
