@@ -245,3 +245,34 @@ class TestPartnerPhoneLookup(OrderImportCommon):
             "551234", self.env.company, self.env["res.country"]
         )
         self.assertEqual(found, shop)
+
+
+@tagged("post_install", "-at_install")
+class TestMissingSkuException(OrderImportCommon):
+    """One missing SKU, several waiting orders: the exception keeps the
+    documents of the first and lists every waiting order."""
+
+    def test_exception_keeps_its_first_partner_and_lists_the_waiting_orders(self):
+        lines = [("TS-NEW", 8601, 1, "10.00", "0.00", None)]
+        first = self._order(order_id=8701, lines=lines)
+        second = self._order(order_id=8702, lines=lines)
+        second["customer"] = {
+            **second["customer"],
+            "id": 99887766,
+            "email": "second.buyer@example.com",
+        }
+        second["email"] = second["contact_email"] = "second.buyer@example.com"
+        first_event = self._deliver(first)
+        second_event = self._deliver(second)
+        exception = self.env["channel.exception"].search(
+            [("backend_id", "=", self.backend.id), ("state", "=", "open")]
+        )
+        self.assertEqual(len(exception), 1)
+        self.assertEqual(exception.occurrences, 2)
+        partners = self.env["channel.partner.binding"].search(
+            [("external_ref", "in", ("email:john@example.com", "99887766"))]
+        )
+        self.assertEqual(len(partners.partner_id), 2, "two different buyers")
+        self.assertEqual(exception.partner_id.email, "john@example.com")
+        self.assertEqual(exception.channel_sku, "TS-NEW")
+        self.assertEqual(exception._get_retry_targets(), [first_event, second_event])
