@@ -289,7 +289,7 @@ class ChannelException(models.Model):
             )
         existing = self._find_open(backend, fingerprint)
         if existing:
-            existing._add_occurrence(values)
+            existing._add_occurrence(existing._keep_first_documents(values))
             existing._add_retry_target(retry_target)
             return existing
         values.update(
@@ -449,6 +449,18 @@ class ChannelException(models.Model):
             if field_name and record:
                 values[field_name] = record[:1].id
         return values
+
+    def _keep_first_documents(self, values):
+        """`values` of a recurrence without the documents already set: the
+        exception keeps those of its first occurrence (e.g. the customer of
+        the first order waiting on a SKU); later orders are listed as
+        further retry targets, not swapped in."""
+        self.ensure_one()
+        return {
+            key: value
+            for key, value in values.items()
+            if key not in DOCUMENT_FIELDS.values() or not self[key]
+        }
 
     @api.model
     def _find_open(self, backend, fingerprint):

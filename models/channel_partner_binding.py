@@ -1,4 +1,10 @@
 from odoo import api, fields, models
+from odoo.tools import SQL, sql
+
+# The reversed digits of a contact's phone: "ends with these digits" becomes
+# a prefix search, which a btree index with text_pattern_ops answers.
+PHONE_DIGITS_REVERSED = "reverse(regexp_replace(phone, '[^0-9]', '', 'g'))"
+PHONE_INDEX = "res_partner_channel_phone_digits_index"
 
 
 class ChannelPartnerBinding(models.Model):
@@ -30,6 +36,21 @@ class ChannelPartnerBinding(models.Model):
         readonly=True,
         help="How the partner was matched when this binding was made.",
     )
+
+    # === CRUD METHODS ===
+
+    def init(self):
+        """Index the contacts' phone digits for `_find_partner_by_phone`,
+        which would otherwise normalize every contact's phone per order."""
+        super().init()
+        sql.create_index(
+            self.env.cr,
+            PHONE_INDEX,
+            "res_partner",
+            [f"{PHONE_DIGITS_REVERSED} text_pattern_ops"],
+            where="parent_id IS NULL AND phone IS NOT NULL",
+            comment="channel_connector: guest matching by phone",
+        )
 
     # === BUSINESS METHODS ===
 
@@ -115,18 +136,14 @@ class ChannelPartnerBinding(models.Model):
         """An existing contact whose phone normalizes to `phone`.
 
         Phones are stored as typed ("06 12 34 56 78", "+33 6..."): SQL keeps
-        the contacts whose digits end like the number's last eight, then each
-        is normalized with its own country (else the order's) and compared.
+        the contacts whose digits end like the number's last eight (through
+        an index), then each is normalized with its own country (else the
+        order's) and compared.
         """
-        self.env["res.partner"].flush_model(["phone", "parent_id", "company_id"])
-        self.env.cr.execute(
-            """SELECT id FROM res_partner
-                WHERE parent_id IS NULL AND active
-                  AND (company_id IS NULL OR company_id = %s)
-                  AND regexp_replace(phone, '[^0-9]', '', 'g') LIKE %s
-                ORDER BY id""",
-            [company.id, "%" + phone.lstrip("+")[-8:]],
+        self.env["res.partner"].flush_model(
+            ["phone", "parent_id", "company_id", "active"]
         )
+        self.env.cr.execute(self._phone_candidates_query(phone, company))
         candidates = self.env["res.partner"].browse(
             r[0] for r in self.env.cr.fetchall()
         )
@@ -135,6 +152,22 @@ class ChannelPartnerBinding(models.Model):
             if normalize_phone(partner.phone, code) == phone:
                 return partner
         return self.env["res.partner"]
+
+    @api.model
+    def _phone_candidates_query(self, phone, company):
+        """Commercial contacts of `company` (or shared) whose phone digits end
+        with the last eight digits of the normalized `phone`."""
+        tail = phone.lstrip("+")[-8:]
+        return SQL(
+            """SELECT id FROM res_partner
+                WHERE parent_id IS NULL AND phone IS NOT NULL AND active
+                  AND (company_id IS NULL OR company_id = %s)
+                  AND %s LIKE %s
+                ORDER BY id""",
+            company.id,
+            SQL(PHONE_DIGITS_REVERSED),
+            tail[::-1] + "%",
+        )
 
     @api.model
     def _address_country(self, address):

@@ -11,6 +11,7 @@ from . import (
     test_order_backfill,
     test_order_concurrency,
     test_order_import,
+    test_order_routing_products,
     test_sandbox,
     test_security,
     test_shopify_graphql,

@@ -611,3 +611,68 @@ class TestSimulatorOrdersSecondCompany(SimulatorOrderCase):
         self.assertIn(
             sale_order.partner_id.company_id.id, (False, self.other_company.id)
         )
+
+
+@tagged("post_install", "-at_install")
+class TestSimulatorRepeatGuest(SimulatorOrderCase):
+    """A guest (no customer account) who orders twice with the same email
+    lands on one partner, through the simulator's webhooks over HTTP."""
+
+    def _guest_orders_twice(self, channel):
+        """Two guest orders of one buyer, each delivered by its webhook.
+
+        The simulator makes a new identity for every guest: the second order
+        is placed silently, then given the first one's email and phone, and
+        the merchant's edit announces it (orders/updated, order.updated).
+        """
+        first = self._import(channel, customer="guest", tax_rate="0", shipping=None)
+        book = (
+            self.sim.state.shopify_orders
+            if channel == "shopify"
+            else self.sim.state.woo_orders
+        )
+        buyer = book[str(first["id"])]
+        second = self.sim.scenario.create_order(
+            channel=channel,
+            notify=False,
+            customer="guest",
+            lines=[("SIM-000001", 1)],
+            tax_rate="0",
+            shipping=None,
+            financial_status="paid",
+        )
+        self.assertNotEqual(book[str(second["id"])]["email"], buyer["email"])
+        self._channel_acts(
+            lambda: self.sim.scenario.update_order(
+                channel,
+                second["id"],
+                email=buyer["email"].upper(),
+                phone=buyer["phone"],
+            )
+        )
+        return first, second, buyer["email"]
+
+    def _check_one_partner(self, channel):
+        first, second, email = self._guest_orders_twice(channel)
+        self.assertIsNone(first["customer_id"])
+        self.assertIsNone(second["customer_id"])
+        first_order, second_order = self._imported(first), self._imported(second)
+        self.assertEqual(second_order.partner_id, first_order.partner_id)
+        self.assertEqual(first_order.partner_id.email, email)
+        self.assertEqual((first_order.state, second_order.state), ("sale", "sale"))
+        self.assertEqual(
+            self.env["res.partner"].search_count(
+                [("email", "=ilike", email), ("parent_id", "=", False)]
+            ),
+            1,
+        )
+        binding = self.env["channel.partner.binding"].search(
+            [("external_ref", "=", f"email:{email}")]
+        )
+        self.assertEqual(binding.partner_id, first_order.partner_id)
+
+    def test_shopify_guest_ordering_twice_is_one_partner(self):
+        self._check_one_partner("shopify")
+
+    def test_woocommerce_guest_ordering_twice_is_one_partner(self):
+        self._check_one_partner("woocommerce")
