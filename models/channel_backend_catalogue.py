@@ -82,6 +82,7 @@ class ChannelBackend(models.Model):
                 [
                     ("backend_id", "=", self.id),
                     ("external_ref", "in", [v.variant_ref for v in variants]),
+                    ("product_id.company_id", "in", (self.company_id.id, False)),
                 ]
             )
         }

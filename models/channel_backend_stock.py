@@ -153,7 +153,12 @@ class ChannelBackend(models.Model):
         return fast
 
     def _sync_stock_levels(self):
-        """Create the missing (variant, channel location) rows in one INSERT."""
+        """Create the missing (variant, channel location) rows in one INSERT.
+
+        Only for products of the backend's company or shared ones: a variant
+        also bound to a product of a company orders are routed to publishes
+        the backend company's stock, once.
+        """
         self.ensure_one()
         self.env["channel.product.binding"].flush_model()
         self.env["channel.stock.location"].flush_model()
@@ -169,7 +174,12 @@ class ChannelBackend(models.Model):
               FROM channel_product_binding binding
               JOIN channel_stock_location loc
                 ON loc.backend_id = binding.backend_id AND loc.active
+              JOIN product_product product ON product.id = binding.product_id
+              JOIN product_template template
+                ON template.id = product.product_tmpl_id
              WHERE binding.backend_id = %(backend)s
+               AND (template.company_id IS NULL
+                    OR template.company_id = %(company)s)
             ON CONFLICT (backend_id, product_id, stock_location_id) DO NOTHING
             """,
             {"company": self.company_id.id, "uid": self.env.uid, "backend": self.id},

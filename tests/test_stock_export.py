@@ -115,6 +115,29 @@ class TestStockExportComputation(ChannelCommon):
         self.assertEqual(to_send[(self.mug, self.main)], 0, "no stock is a real zero")
         self.assertFalse(skipped)
 
+    def test_a_routed_company_product_of_the_variant_publishes_nothing(self):
+        """Orders of the variant routed to another company bound it to that
+        company's product too: the backend publishes its own company's."""
+        other = self.env["res.company"].create({"name": "Routed Co"})
+        routed_shirt = self.env["product.product"].create(
+            {
+                "name": "Shirt (routed)",
+                "default_code": "SH-1-ROUTED",
+                "type": "consu",
+                "is_storable": True,
+                "company_id": other.id,
+            }
+        )
+        shirt_binding = self.env["channel.product.binding"].search(
+            [("product_id", "=", self.shirt.id)]
+        )
+        shirt_binding.copy({"product_id": routed_shirt.id, "company_id": other.id})
+        self._receive(self.shirt, 5)
+        to_send, skipped, _unchanged = self._export(full=True)
+        self.assertEqual(to_send[(self.shirt, self.main)], 5)
+        self.assertNotIn((routed_shirt, self.main), to_send)
+        self.assertFalse(skipped)
+
     def test_only_internal_locations_below_a_mapping_count(self):
         """A quant below a mapped location that is not stock (here a scrap
         location someone put under WH/Stock) is not for sale."""
