@@ -22,7 +22,9 @@ class ChannelOrderBinding(models.Model):
     `OrderData`: idempotent (payload digest), safe against out-of-order
     deliveries (`channel_updated_at`) and against two workers at once
     (transaction advisory lock per backend and order, then the binding's
-    unique index).
+    unique index). An import that stopped on an exception (total mismatch,
+    missing mapping, ...) leaves the binding `is_import_pending`: the next
+    delivery, replay or Retry rebuilds the order even from the same version.
     """
 
     _name = "channel.order.binding"
@@ -45,6 +47,14 @@ class ChannelOrderBinding(models.Model):
     currency_id = fields.Many2one("res.currency", readonly=True)
     is_on_hold = fields.Boolean(
         readonly=True, help="High risk or a total mismatch: not shipped until checked."
+    )
+    is_import_pending = fields.Boolean(
+        string="Import incomplete",
+        readonly=True,
+        copy=False,
+        help="The last import stopped on an exception (total mismatch, missing "
+        "mapping...): the next delivery, replay or Retry rebuilds the order, "
+        "even from the same channel version.",
     )
 
     # === BUSINESS METHODS ===
@@ -99,19 +109,20 @@ class ChannelOrderBinding(models.Model):
         binding = self.search(
             [("backend_id", "=", backend.id), ("external_ref", "=", order.external_ref)]
         )
-        if binding and (
-            binding.payload_digest == order.source_payload_digest
-            or binding._has_version(order)
-        ):
+        if binding and binding._has_applied(order):
             return binding, DUPLICATE
         if binding and binding._is_newer_than(order):
             return binding, IGNORED
         action = backend._get_order_action(order)
         if binding:
-            return binding, binding._update_from(order, action, event)
-        if action in ("wait", "cancel"):
+            outcome = binding._update_from(order, action, event)
+        elif action in ("wait", "cancel"):
             return binding, IGNORED
-        return self._create_from(backend, order, action, event)
+        else:
+            binding, outcome = self._create_from(backend, order, action, event)
+        if binding:
+            binding.is_import_pending = outcome == FAILED
+        return binding, outcome
 
     def _lock(self, backend, external_ref):
         """Serialize imports of one channel order across workers (until commit).
@@ -128,12 +139,21 @@ class ChannelOrderBinding(models.Model):
         self.env.cr.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
         raise _concurrent_import(external_ref, ignore_retry=True)
 
-    def _has_version(self, order):
-        """Whether this exact channel version was applied (same updated_at),
-        whichever way it came: webhook body or GraphQL pull digest differently."""
-        if not self.channel_updated_at or not order.updated_at:
-            return False
-        return self.channel_updated_at == order.updated_at.replace(tzinfo=None)
+    def _has_applied(self, order):
+        """Whether this exact content was imported completely already.
+
+        Only the payload digest says so: channels stamp `updated_at` in whole
+        seconds (WooCommerce's `date_modified_gmt`, Shopify's `updated_at`),
+        so two changes within a second share it, and the later one delivered
+        must still be applied. The same version read another way (webhook
+        body, then GraphQL) digests differently and is applied again, which
+        the import makes harmless. An import that stopped on an exception has
+        applied nothing for good: it is rebuilt whatever the digest.
+        """
+        return (
+            not self.is_import_pending
+            and self.payload_digest == order.source_payload_digest
+        )
 
     def _is_newer_than(self, order):
         if not self.channel_updated_at or not order.updated_at:
@@ -212,6 +232,8 @@ class ChannelOrderBinding(models.Model):
         if not self._check_total(order, event):
             self.is_on_hold = True
             return FAILED
+        # The totals agree (again): only the risk still holds the order.
+        self.is_on_hold = sale_order.channel_risk_hold
         if action != "confirm" or not backend.order_confirm:
             return DONE
         if sale_order.state in ("draft", "sent"):
