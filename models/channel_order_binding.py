@@ -9,6 +9,8 @@ from odoo.tools import float_compare
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..adapters.exceptions import ChannelPayloadError
+from ..adapters.records import UnreadableOrder
 from ..adapters.webhooks import FLOW_ORDERS
 from ..const import DONE, DUPLICATE, FAILED, IGNORED, ORDER_PULL_TOPIC
 
@@ -90,6 +92,52 @@ class ChannelOrderBinding(models.Model):
             values.update(res_model="sale.order", res_id=binding.sale_order_id.id)
         event.write(values)
         return binding, outcome
+
+    @api.model
+    def _import_pulled_order(self, backend, order):
+        """Import one order a backfill or the reconciliation read from a page,
+        in its own savepoint: a bad order never fails its page.
+
+        An order the channel could not give (`UnreadableOrder`) or whose
+        import raised a data error is rolled back alone and recorded as a
+        `validation` exception; its retry target is the order's
+        `orders/pull` event, whose Retry reads the order again.
+
+        :param order: `OrderData` or `UnreadableOrder`
+        :return: (binding or empty, outcome), FAILED for a bad order
+        """
+        if isinstance(order, UnreadableOrder):
+            error = order.error
+        else:
+            try:
+                with self.env.cr.savepoint():
+                    return self._import_order(backend, order)
+            except (ChannelPayloadError, UserError) as exc:  # ValidationError too
+                error = str(exc)
+        self._record_pull_failure(backend, order, error)
+        return self.browse(), FAILED
+
+    @api.model
+    def _record_pull_failure(self, backend, order, error):
+        """A `validation` exception on the order's `orders/pull` event (the
+        fingerprint its own failed Retry records under); without the order's
+        id there is nothing to read again, so nothing to retry."""
+        event = self.env["channel.event"]
+        if order.external_ref:
+            event = event._get_pull_event(backend, order)
+            event.error = error
+        self.env["channel.exception"]._record(
+            "validation",
+            self.env._(
+                "Order %(name)s read from the channel could not be imported: %(error)s",
+                name=order.name,
+                error=error,
+            ),
+            backend=backend,
+            key=None if event else f"pull:{order.name}",
+            detail=error,
+            retry_target=event or None,
+        )
 
     @api.model
     def _import_order_once(self, backend, order, event):
