@@ -182,6 +182,22 @@ class TestOrderBackfill(SimulatorCommon):
         self.assertEqual(len(failures), 2)
         self._assert_retry_reads_them_again(failures, orders, unreadable)
 
+    def test_woocommerce_order_that_does_not_parse_fails_alone(self):
+        orders = self._orders("woocommerce", 3, days_ago=1)
+        book = self.sim.state.woo_orders[str(orders[1]["id"])]
+        currency, book["presentment_currency"] = book["presentment_currency"], ""
+        self.woo.backfill_since = fields.Datetime.now() - timedelta(days=2)
+        with patch.object(woocommerce_adapter, "ORDERS_PAGE_SIZE", 2):
+            self._run_backfill(self.woo)
+        self.assertEqual(self.woo.backfill_state, "done")
+        self.assertEqual((self.woo.backfill_imported, self.woo.backfill_failed), (2, 1))
+        failure = self._pull_failures(self.woo)
+        self.assertIn("no currency", failure.name)
+        book["presentment_currency"] = currency
+        failure.with_user(self.ops_user).action_retry()
+        self.assertEqual(failure.state, "resolved")
+        self.assertEqual(len(self._sale_orders(self.woo, orders)), 3)
+
     def test_cancel_stops_before_the_next_page(self):
         self._orders("shopify", 3, days_ago=1)
         self.shopify.backfill_since = fields.Datetime.now() - timedelta(days=2)
