@@ -9,7 +9,8 @@ id strings: `gid://shopify/Order/123` becomes "123"; Shopify ids exceed 2^53
 and are never numbers). Only GraphQL carries transactions and the risk
 summary, so only `parse_shopify_graphql_order` fills `transactions`,
 `gift_card_amount` and `is_high_risk`; a webhook order is marked
-`is_complete=False` and is read again through GraphQL before it is confirmed.
+`is_complete=False` and is read again through GraphQL before a sale order is
+built from it.
 
 Discounts: Shopify allocates every discount application to line items or
 shipping lines (`discount_allocations`), which become the lines'
@@ -285,7 +286,10 @@ def _webhook_kind(application):
 
 # === GRAPHQL ===
 
-# Lines read with an order; within Shopify's 1,000-point cost cap per query.
+# Lines read with an order; within Shopify's 1,000-point cost cap per query
+# (ORDER_QUERY costs 896 points requested, its 50 lineItems 602 of them). An
+# order with more lines or shipping lines reads the rest page by page with
+# ORDER_CONNECTION_QUERIES (see `ShopifyAdapter.fetch_order`).
 MAX_LINES = 50
 MAX_SHIPPING_LINES = 10
 MAX_DISCOUNT_APPLICATIONS = 20
@@ -307,6 +311,16 @@ DISCOUNT_APPLICATION = """
   ... on ManualDiscountApplication { title }
   ... on ScriptDiscountApplication { title }
 """
+LINE_ITEM_FIELDS = f"""
+  id sku name quantity isGiftCard requiresShipping
+  variant {{ id }} product {{ id }}
+  originalUnitPriceSet {{ {MONEY} }}
+  {ALLOCATIONS}
+  {TAX_LINES}
+"""
+SHIPPING_LINE_FIELDS = (
+    f"title code isRemoved originalPriceSet {{ {MONEY} }} {ALLOCATIONS} {TAX_LINES}"
+)
 ORDER_FIELDS = f"""
   id name email phone createdAt updatedAt cancelledAt
   currencyCode presentmentCurrencyCode taxesIncluded note tags
@@ -323,20 +337,12 @@ ORDER_FIELDS = f"""
     nodes {{ {DISCOUNT_APPLICATION} }}
   }}
   lineItems(first: {MAX_LINES}) {{
-    pageInfo {{ hasNextPage }}
-    nodes {{
-      id sku name quantity isGiftCard requiresShipping
-      variant {{ id }} product {{ id }}
-      originalUnitPriceSet {{ {MONEY} }}
-      {ALLOCATIONS}
-      {TAX_LINES}
-    }}
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {LINE_ITEM_FIELDS} }}
   }}
   shippingLines(first: {MAX_SHIPPING_LINES}) {{
-    pageInfo {{ hasNextPage }}
-    nodes {{
-      title code isRemoved originalPriceSet {{ {MONEY} }} {ALLOCATIONS} {TAX_LINES}
-    }}
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {SHIPPING_LINE_FIELDS} }}
   }}
   transactions(first: 50) {{
     id gateway kind status authorizationCode receiptJson processedAt
@@ -348,6 +354,31 @@ query ChannelConnectorOrder($id: ID!) {{
   order(id: $id) {{ {ORDER_FIELDS} }}
 }}
 """
+
+
+def _connection_query(name, connection, size, fields):
+    """The next page of one connection of an order, after a cursor."""
+    return f"""
+query ChannelConnectorOrder{name}($id: ID!, $after: String) {{
+  order(id: $id) {{
+    {connection}(first: {size}, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ {fields} }}
+    }}
+  }}
+}}
+"""
+
+
+# {connection: the query reading its next page}: 603 points for 50 line items.
+ORDER_CONNECTION_QUERIES = {
+    "lineItems": _connection_query(
+        "LineItems", "lineItems", MAX_LINES, LINE_ITEM_FIELDS
+    ),
+    "shippingLines": _connection_query(
+        "ShippingLines", "shippingLines", MAX_SHIPPING_LINES, SHIPPING_LINE_FIELDS
+    ),
+}
 # Ids only: a page of whole orders would exceed Shopify's 1,000-point cost cap,
 # so each order of the page is then read with ORDER_QUERY. Used by the
 # reconciliation pull (updated_at, UPDATED_AT) and the backfill (created_at,
@@ -358,7 +389,7 @@ query ChannelConnectorOrdersPage(
 ) {
   orders(first: $first, after: $after, query: $query, sortKey: $sortKey) {
     pageInfo { hasNextPage endCursor }
-    nodes { id updatedAt }
+    nodes { id name updatedAt }
   }
 }
 """
@@ -376,20 +407,44 @@ def parse_shopify_graphql_order(node):
 
     Same values as `parse_shopify_order` for the same order, plus what only
     GraphQL has: transactions, gift card payments and the risk summary.
+
+    The node must hold every line: `ShopifyAdapter.fetch_order` reads the
+    pages after the first into it (`merge_connection_page`); a node whose
+    lines still go on is refused rather than imported short of lines.
     """
     if not isinstance(node, dict) or not node.get("id"):
         raise ChannelPayloadError("The Shopify GraphQL order has no id.")
     for key, limit in (("lineItems", MAX_LINES), ("shippingLines", MAX_SHIPPING_LINES)):
         if ((node.get(key) or {}).get("pageInfo") or {}).get("hasNextPage"):
             raise ChannelPayloadError(
-                f"Order {node.get('name')} has more than {limit} {key}: import it "
-                "from its webhook, or raise the limit within the query cost cap."
+                f"Order {node.get('name')} has more than {limit} {key} and only "
+                "the first page was read: read it with ShopifyAdapter.fetch_order."
             )
     try:
         return _graphql_order(node)
     except (AttributeError, TypeError) as exc:
         msg = f"The Shopify GraphQL order {node.get('id')} is malformed: {exc}"
         raise ChannelPayloadError(msg) from exc
+
+
+def next_page_cursor(node, key):
+    """The cursor after the `key` nodes the order node holds; None when it
+    holds them all."""
+    info = (node.get(key) or {}).get("pageInfo") or {}
+    if not info.get("hasNextPage"):
+        return None
+    if not info.get("endCursor"):
+        raise ChannelPayloadError(f"The Shopify order's {key} has no endCursor.")
+    return info["endCursor"]
+
+
+def merge_connection_page(node, key, page):
+    """Append a page of `key` (from ORDER_CONNECTION_QUERIES) to the order node,
+    with the page's pageInfo, so that the node reads as one longer page."""
+    node[key] = {
+        "pageInfo": page["pageInfo"],
+        "nodes": _nodes(node, key) + (page.get("nodes") or []),
+    }
 
 
 def _graphql_order(node):

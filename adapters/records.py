@@ -238,3 +238,19 @@ class OrderData:
         )
         tax = ZERO if self.taxes_included else self.total_tax
         return lines + shipping - order_discounts + tax
+
+
+@dataclass(frozen=True)
+class UnreadableOrder:
+    """An order of a listed page that could not be read or parsed.
+
+    Pages of orders (backfill, reconciliation) hand it over in place of its
+    `OrderData`, so that one bad order does not fail the page: the caller
+    records the error against this order and goes on with the others.
+    `external_ref` is None when even the order's id is missing.
+    """
+
+    external_ref: str | None
+    name: str
+    error: str
+    updated_at: datetime | None = None

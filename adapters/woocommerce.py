@@ -6,6 +6,7 @@ from .base import ChannelAdapter
 from .catalogue import ChannelVariant
 from .exceptions import ChannelPayloadError
 from .orders_woocommerce import parse_woocommerce_order
+from .records import UnreadableOrder
 from .signatures import sign_base64
 from .stock import StockWriteResult
 from .webhooks import (
@@ -89,13 +90,21 @@ class WooCommerceAdapter(ChannelAdapter):
         return parse_woocommerce_order(self.get(f"orders/{external_ref}").json())
 
     def fetch_orders_updated_since(self, since, cursor=None):
-        """One page of orders modified at or after `since`; cursor = page number."""
+        """One page of orders modified at or after `since`; cursor = page number.
+
+        :return: (orders, next cursor or None); an order that does not parse
+            is an `UnreadableOrder` in the list
+        """
         return self._fetch_orders_page(
             {"modified_after": _gmt(since), "orderby": "modified"}, cursor
         )
 
     def fetch_orders_created_since(self, since, cursor=None):
-        """One page of orders created at or after `since`, oldest first."""
+        """One page of orders created at or after `since`, oldest first.
+
+        :return: (orders, next cursor or None); an order that does not parse
+            is an `UnreadableOrder` in the list
+        """
         return self._fetch_orders_page(
             {"after": _gmt(since), "orderby": "date"}, cursor
         )
@@ -120,7 +129,7 @@ class WooCommerceAdapter(ChannelAdapter):
                 "order": "asc",
             },
         )
-        orders = [parse_woocommerce_order(item) for item in response.json()]
+        orders = [_parse_listed_order(item) for item in response.json()]
         total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
         return orders, (str(page + 1) if page < total_pages else None)
 
@@ -387,3 +396,14 @@ def _variant(item, parent):
         title=title,
         product_ref=str(parent["id"]) if parent else None,
     )
+
+
+def _parse_listed_order(item):
+    """The canonical order of one order of a listed page, or an
+    `UnreadableOrder` saying why it could not be parsed."""
+    try:
+        return parse_woocommerce_order(item)
+    except ChannelPayloadError as exc:
+        ref = item.get("id") if isinstance(item, dict) else None
+        ref = str(ref) if ref not in (None, "") else None
+        return UnreadableOrder(external_ref=ref, name=ref or "?", error=str(exc))

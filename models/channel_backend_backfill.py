@@ -131,7 +131,9 @@ class ChannelBackend(models.Model):
         )._job_backfill_orders(page, self.backfill_cursor or False)
 
     def _import_backfill_page(self, cursor):
-        """Import one page and move the progress on.
+        """Import one page and move the progress on. Each order imports in
+        its own savepoint: a bad one counts as failed, with an exception to
+        retry, and the others of the page are imported.
 
         :return: the next cursor, or None at the end of the history
         """
@@ -142,7 +144,7 @@ class ChannelBackend(models.Model):
         Binding = self.env["channel.order.binding"]
         imported = failed = 0
         for order in orders:
-            _binding, outcome = Binding._import_order(self, order)
+            _binding, outcome = Binding._import_pulled_order(self, order)
             imported += outcome == DONE
             failed += outcome == FAILED
         self.write(

@@ -59,7 +59,14 @@ class ChannelBackend(models.Model):
         return topics
 
     def _should_read_current_order(self, order, replay):
-        """Override of `channel_connector`: a webhook body is incomplete."""
+        """Override of `channel_connector`: a webhook body is incomplete.
+
+        It has no risk assessment and no transactions, so whenever the import
+        will create or refresh a sale order from it (a quotation as well as a
+        confirmed order: a high-risk quotation must be held too), the order
+        is read through GraphQL. An order that waits or is cancelled is not
+        built from the body: it is not read.
+        """
         if super()._should_read_current_order(order, replay):
             return True
         if self.provider != "shopify":
@@ -67,7 +74,7 @@ class ChannelBackend(models.Model):
         return bool(
             self.order_read_from_channel
             and not order.is_complete
-            and self._get_order_action(order) == "confirm"
+            and self._get_order_action(order) not in ("wait", "cancel")
         )
 
     @api.model

@@ -121,6 +121,7 @@ class ChannelBackend(models.Model):
 
     def _reconcile_orders(self, since, until):
         """Import every order the channel changed since `since`; report gaps.
+        A bad order becomes an exception to retry, not a failed pull.
 
         :return: (orders seen, orders whose change no webhook brought)
         """
@@ -135,7 +136,7 @@ class ChannelBackend(models.Model):
                 seen += 1
                 if not self._had_delivery_for(order, since):
                     missing.append(order.name)
-                Binding._import_order(self, order)
+                Binding._import_pulled_order(self, order)
             if not cursor:
                 break
         if missing:

@@ -9,6 +9,8 @@ from odoo.tools import float_compare
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..adapters.exceptions import ChannelPayloadError
+from ..adapters.records import UnreadableOrder
 from ..adapters.webhooks import FLOW_ORDERS
 from ..const import DONE, DUPLICATE, FAILED, IGNORED, ORDER_PULL_TOPIC
 
@@ -22,7 +24,9 @@ class ChannelOrderBinding(models.Model):
     `OrderData`: idempotent (payload digest), safe against out-of-order
     deliveries (`channel_updated_at`) and against two workers at once
     (transaction advisory lock per backend and order, then the binding's
-    unique index).
+    unique index). An import that stopped on an exception (total mismatch,
+    missing mapping, ...) leaves the binding `is_import_pending`: the next
+    delivery, replay or Retry rebuilds the order even from the same version.
     """
 
     _name = "channel.order.binding"
@@ -45,6 +49,14 @@ class ChannelOrderBinding(models.Model):
     currency_id = fields.Many2one("res.currency", readonly=True)
     is_on_hold = fields.Boolean(
         readonly=True, help="High risk or a total mismatch: not shipped until checked."
+    )
+    is_import_pending = fields.Boolean(
+        string="Import incomplete",
+        readonly=True,
+        copy=False,
+        help="The last import stopped on an exception (total mismatch, missing "
+        "mapping...): the next delivery, replay or Retry rebuilds the order, "
+        "even from the same channel version.",
     )
 
     # === BUSINESS METHODS ===
@@ -82,6 +94,52 @@ class ChannelOrderBinding(models.Model):
         return binding, outcome
 
     @api.model
+    def _import_pulled_order(self, backend, order):
+        """Import one order a backfill or the reconciliation read from a page,
+        in its own savepoint: a bad order never fails its page.
+
+        An order the channel could not give (`UnreadableOrder`) or whose
+        import raised a data error is rolled back alone and recorded as a
+        `validation` exception; its retry target is the order's
+        `orders/pull` event, whose Retry reads the order again.
+
+        :param order: `OrderData` or `UnreadableOrder`
+        :return: (binding or empty, outcome), FAILED for a bad order
+        """
+        if isinstance(order, UnreadableOrder):
+            error = order.error
+        else:
+            try:
+                with self.env.cr.savepoint():
+                    return self._import_order(backend, order)
+            except (ChannelPayloadError, UserError) as exc:  # ValidationError too
+                error = str(exc)
+        self._record_pull_failure(backend, order, error)
+        return self.browse(), FAILED
+
+    @api.model
+    def _record_pull_failure(self, backend, order, error):
+        """A `validation` exception on the order's `orders/pull` event (the
+        fingerprint its own failed Retry records under); without the order's
+        id there is nothing to read again, so nothing to retry."""
+        event = self.env["channel.event"]
+        if order.external_ref:
+            event = event._get_pull_event(backend, order)
+            event.error = error
+        self.env["channel.exception"]._record(
+            "validation",
+            self.env._(
+                "Order %(name)s read from the channel could not be imported: %(error)s",
+                name=order.name,
+                error=error,
+            ),
+            backend=backend,
+            key=None if event else f"pull:{order.name}",
+            detail=error,
+            retry_target=event or None,
+        )
+
+    @api.model
     def _import_order_once(self, backend, order, event):
         self._lock(backend, order.external_ref)
         try:
@@ -99,19 +157,20 @@ class ChannelOrderBinding(models.Model):
         binding = self.search(
             [("backend_id", "=", backend.id), ("external_ref", "=", order.external_ref)]
         )
-        if binding and (
-            binding.payload_digest == order.source_payload_digest
-            or binding._has_version(order)
-        ):
+        if binding and binding._has_applied(order):
             return binding, DUPLICATE
         if binding and binding._is_newer_than(order):
             return binding, IGNORED
         action = backend._get_order_action(order)
         if binding:
-            return binding, binding._update_from(order, action, event)
-        if action in ("wait", "cancel"):
+            outcome = binding._update_from(order, action, event)
+        elif action in ("wait", "cancel"):
             return binding, IGNORED
-        return self._create_from(backend, order, action, event)
+        else:
+            binding, outcome = self._create_from(backend, order, action, event)
+        if binding:
+            binding.is_import_pending = outcome == FAILED
+        return binding, outcome
 
     def _lock(self, backend, external_ref):
         """Serialize imports of one channel order across workers (until commit).
@@ -128,12 +187,21 @@ class ChannelOrderBinding(models.Model):
         self.env.cr.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
         raise _concurrent_import(external_ref, ignore_retry=True)
 
-    def _has_version(self, order):
-        """Whether this exact channel version was applied (same updated_at),
-        whichever way it came: webhook body or GraphQL pull digest differently."""
-        if not self.channel_updated_at or not order.updated_at:
-            return False
-        return self.channel_updated_at == order.updated_at.replace(tzinfo=None)
+    def _has_applied(self, order):
+        """Whether this exact content was imported completely already.
+
+        Only the payload digest says so: channels stamp `updated_at` in whole
+        seconds (WooCommerce's `date_modified_gmt`, Shopify's `updated_at`),
+        so two changes within a second share it, and the later one delivered
+        must still be applied. The same version read another way (webhook
+        body, then GraphQL) digests differently and is applied again, which
+        the import makes harmless. An import that stopped on an exception has
+        applied nothing for good: it is rebuilt whatever the digest.
+        """
+        return (
+            not self.is_import_pending
+            and self.payload_digest == order.source_payload_digest
+        )
 
     def _is_newer_than(self, order):
         if not self.channel_updated_at or not order.updated_at:
@@ -212,6 +280,8 @@ class ChannelOrderBinding(models.Model):
         if not self._check_total(order, event):
             self.is_on_hold = True
             return FAILED
+        # The totals agree (again): only the risk still holds the order.
+        self.is_on_hold = sale_order.channel_risk_hold
         if action != "confirm" or not backend.order_confirm:
             return DONE
         if sale_order.state in ("draft", "sent"):

@@ -4,7 +4,7 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -13,7 +13,7 @@ from simulator.util import utc_now
 
 from ..adapters import shopify as shopify_adapter
 from ..adapters import woocommerce as woocommerce_adapter
-from ..const import JOB_CHANNEL_ORDERS
+from ..const import JOB_CHANNEL_ORDERS, ORDER_PULL_TOPIC
 from ..models.channel_backend_backfill import BACKFILL_PRIORITY
 from .test_channel_http import SimulatorCommon
 
@@ -102,6 +102,101 @@ class TestOrderBackfill(SimulatorCommon):
         self.assertEqual(self.woo.backfill_processed, 3)
         self.assertEqual(self.woo.backfill_imported, 0)
         self.assertEqual(len(self._sale_orders(self.woo, orders).sale_order_id), 3)
+
+    def _break_orders(self, unreadable, invalid):
+        """Shopify cannot answer for `unreadable` (a currency its schema does
+        not know); importing `invalid` raises a ValidationError.
+
+        :return: the context manager of the ValidationError
+        """
+        book = self.sim.state.shopify_orders[str(unreadable["id"])]
+        self.shop_currency = book["currency"]
+        book["currency"] = "ZZZ"
+        SaleOrder = type(self.env["sale.order"])
+        prepare = SaleOrder._prepare_channel_order
+
+        def refuse(sale_order, backend, order, *args, **kwargs):
+            if order.external_ref == str(invalid["id"]):
+                raise ValidationError("The delivery address is not valid.")
+            return prepare(sale_order, backend, order, *args, **kwargs)
+
+        return patch.object(SaleOrder, "_prepare_channel_order", refuse)
+
+    def _pull_failures(self, backend):
+        return self.env["channel.exception"].search(
+            [("backend_id", "=", backend.id), ("exception_type", "=", "validation")]
+        )
+
+    def _assert_retry_reads_them_again(self, failures, orders, unreadable):
+        """Each failure waits on its order's `orders/pull` event; once the
+        channel answers, Retry reads and imports the orders."""
+        targets = [failure._get_retry_target() for failure in failures]
+        self.assertEqual({t.topic for t in targets}, {ORDER_PULL_TOPIC})
+        self.sim.state.shopify_orders[str(unreadable["id"])]["currency"] = (
+            self.shop_currency
+        )
+        failures.with_user(self.ops_user).action_retry()
+        self.assertEqual(set(failures.mapped("state")), {"resolved"})
+        bindings = self._sale_orders(self.shopify, orders)
+        self.assertEqual(len(bindings), len(orders))
+        self.assertEqual(set(bindings.sale_order_id.mapped("state")), {"sale"})
+
+    def test_a_bad_order_fails_alone_and_the_backfill_goes_on(self):
+        orders = self._orders("shopify", 4, days_ago=1)
+        unreadable, invalid = orders[0], orders[2]
+        self.shopify.backfill_since = fields.Datetime.now() - timedelta(days=2)
+        with (
+            patch.object(shopify_adapter, "ORDERS_PAGE_SIZE", 2),
+            self._break_orders(unreadable, invalid),
+        ):
+            self._run_backfill(self.shopify)
+        self.assertEqual(self.shopify.backfill_state, "done")
+        self.assertEqual(
+            (
+                self.shopify.backfill_processed,
+                self.shopify.backfill_imported,
+                self.shopify.backfill_failed,
+            ),
+            (4, 2, 2),
+        )
+        self.assertEqual(len(self._sale_orders(self.shopify, orders)), 2)
+        failures = self._pull_failures(self.shopify)
+        self.assertEqual(len(failures), 2)
+        self.assertIn(unreadable["name"], " ".join(failures.mapped("name")))
+        self.assertIn("not valid", " ".join(failures.mapped("name")))
+        self.assertEqual(
+            {f._get_retry_target().resource_ref for f in failures},
+            {str(unreadable["id"]), str(invalid["id"])},
+        )
+        self._assert_retry_reads_them_again(failures, orders, unreadable)
+
+    def test_a_bad_order_fails_alone_in_the_reconciliation_pull(self):
+        orders = self._orders("shopify", 3)
+        unreadable, invalid = orders[0], orders[1]
+        self.shopify.last_reconciliation = fields.Datetime.now() - timedelta(hours=1)
+        with self._break_orders(unreadable, invalid):
+            result = self.shopify._job_reconcile_orders()
+        self.assertIn("3 orders pulled", result)
+        self.assertEqual(len(self._sale_orders(self.shopify, orders)), 1)
+        failures = self._pull_failures(self.shopify)
+        self.assertEqual(len(failures), 2)
+        self._assert_retry_reads_them_again(failures, orders, unreadable)
+
+    def test_woocommerce_order_that_does_not_parse_fails_alone(self):
+        orders = self._orders("woocommerce", 3, days_ago=1)
+        book = self.sim.state.woo_orders[str(orders[1]["id"])]
+        currency, book["presentment_currency"] = book["presentment_currency"], ""
+        self.woo.backfill_since = fields.Datetime.now() - timedelta(days=2)
+        with patch.object(woocommerce_adapter, "ORDERS_PAGE_SIZE", 2):
+            self._run_backfill(self.woo)
+        self.assertEqual(self.woo.backfill_state, "done")
+        self.assertEqual((self.woo.backfill_imported, self.woo.backfill_failed), (2, 1))
+        failure = self._pull_failures(self.woo)
+        self.assertIn("no currency", failure.name)
+        book["presentment_currency"] = currency
+        failure.with_user(self.ops_user).action_retry()
+        self.assertEqual(failure.state, "resolved")
+        self.assertEqual(len(self._sale_orders(self.woo, orders)), 3)
 
     def test_cancel_stops_before_the_next_page(self):
         self._orders("shopify", 3, days_ago=1)

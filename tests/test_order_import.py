@@ -392,6 +392,78 @@ class TestOrderImport(OrderImportCommon):
         self.assertIn("11.50", exception.name)
         self.assertEqual(exception.sale_order_id, order)
 
+    def _deliver_with_wrong_tax(self):
+        """A 10 % order whose 10 % channel tax is mapped to a 12 % Odoo tax:
+        a held quotation waiting on a total mismatch."""
+        wrong = self._tax("Sales tax 12%", 12, "tax_excluded")
+        mapping = self.env["channel.tax.mapping"].search(
+            [("backend_id", "=", self.backend.id), ("rate", "=", 10)]
+        )
+        mapping.tax_id = wrong
+        payload = self._order(lines=[("TS-RED-M", 501, 2, "10.00", "0.00", "0.1")])
+        event = self._deliver(payload)
+        exception = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("exception_type", "=", "total_mismatch"),
+            ]
+        )
+        self.assertEqual(exception.state, "open")
+        self.assertEqual(event.state, "failed")
+        return mapping, exception, event
+
+    def test_retry_without_a_fix_keeps_the_mismatch_open_and_the_quotation(self):
+        _mapping, exception, event = self._deliver_with_wrong_tax()
+        exception.with_user(self.ops_user).action_retry()
+        sale_order = self._sale_order(1001)
+        self.assertEqual(exception.state, "open", "the total still differs")
+        self.assertEqual(sale_order.state, "draft")
+        self.assertTrue(sale_order.channel_binding_ids.is_on_hold)
+        self.assertTrue(sale_order.channel_binding_ids.is_import_pending)
+        self.assertEqual(event.state, "failed")
+
+    def test_retry_after_fixing_the_tax_mapping_rebuilds_and_confirms(self):
+        mapping, exception, event = self._deliver_with_wrong_tax()
+        mapping.tax_id = self.tax_excluded
+        exception.with_user(self.ops_user).action_retry()
+        sale_order = self._sale_order(1001)
+        self.assertEqual(exception.state, "resolved")
+        self._assert_confirmed_at(sale_order, "22.00")
+        self.assertEqual(sale_order.order_line.tax_ids, self.tax_excluded)
+        binding = sale_order.channel_binding_ids
+        self.assertFalse(binding.is_on_hold, "the mismatch hold is lifted")
+        self.assertFalse(binding.is_import_pending)
+        self.assertEqual(event.state, "done")
+        # Complete now: the same body again is a plain duplicate.
+        again = self._deliver(
+            self._order(lines=[("TS-RED-M", 501, 2, "10.00", "0.00", "0.1")]),
+            event_id="evt-again",
+        )
+        self.assertEqual(again.state, "duplicate")
+
+    def test_same_second_change_is_applied_and_same_content_is_a_duplicate(self):
+        """Channels stamp updated_at in whole seconds: two changes within one
+        second share it, and the later one delivered must win."""
+        self.backend.order_confirm = False
+        stamp = "2026-11-01T10:00:00Z"
+        self._deliver(self._order(updated_at=stamp))
+        changed = self._order(
+            lines=[("TS-RED-M", 501, 4, "10.00", "0.00", "0.1")], updated_at=stamp
+        )
+        event = self._deliver(changed, topic="orders/updated", event_id="evt-same-1")
+        self.assertEqual(event.state, "done")
+        sale_order = self._sale_order(1001)
+        self.assertEqual(sale_order.order_line.product_uom_qty, 4)
+        again = self._deliver(changed, topic="orders/updated", event_id="evt-same-2")
+        self.assertEqual(again.state, "duplicate")
+        older = self._order(
+            lines=[("TS-RED-M", 501, 7, "10.00", "0.00", "0.1")],
+            updated_at="2026-11-01T09:59:59Z",
+        )
+        late = self._deliver(older, topic="orders/updated", event_id="evt-older")
+        self.assertEqual(late.state, "ignored")
+        self.assertEqual(sale_order.order_line.product_uom_qty, 4)
+
     def test_converted_order_books_rounding_only_within_the_conversion_gap(self):
         """Paid in GBP, amounts in the shop currency: a cent of conversion
         rounding gets a line; a euro off is still a mismatch."""

@@ -1,9 +1,12 @@
 import dataclasses
 import json
 
-from graphql import parse, validate
+from graphql import get_operation_ast, parse, validate
 
 from odoo.tests import BaseCase, tagged
+
+from simulator.shopify_graphql import SINGLE_QUERY_MAX_COST
+from simulator.throttle import CostCalculator
 
 from ..adapters import orders_shopify, shopify
 from ..adapters.orders_shopify import parse_shopify_graphql_order, parse_shopify_order
@@ -17,6 +20,8 @@ DOCUMENTS = {
     "webhook create": shopify.WEBHOOK_CREATE_MUTATION,
     "webhook delete": shopify.WEBHOOK_DELETE_MUTATION,
     "order": orders_shopify.ORDER_QUERY,
+    "order line items": orders_shopify.ORDER_CONNECTION_QUERIES["lineItems"],
+    "order shipping lines": orders_shopify.ORDER_CONNECTION_QUERIES["shippingLines"],
     "orders page": orders_shopify.ORDERS_PAGE_QUERY,
     "orders count": orders_shopify.ORDERS_COUNT_QUERY,
 }
@@ -39,6 +44,16 @@ class TestShopifyGraphqlDocuments(BaseCase):
         for name, document in DOCUMENTS.items():
             with self.subTest(document=name):
                 self.assertEqual(validate(self.schema, parse(document)), [])
+
+    def test_order_documents_stay_under_the_single_query_cost_cap(self):
+        """Shopify refuses a query that may cost over 1,000 points: the order
+        and each page of its lines must stay under, as the simulator counts."""
+        for name in ("order", "order line items", "order shipping lines"):
+            document = parse(DOCUMENTS[name])
+            operation = get_operation_ast(document)
+            cost = CostCalculator(self.schema, document, operation, {}).requested()
+            with self.subTest(document=name, cost=cost):
+                self.assertLess(cost, SINGLE_QUERY_MAX_COST)
 
     def test_a_typo_would_fail(self):
         typo = shopify.SHOP_QUERY.replace("myshopifyDomain", "myShopifyDomain")

@@ -374,6 +374,51 @@ class TestSimulatorOrders(SimulatorOrderCase):
         binding = sale_order.channel_binding_ids
         self.assertTrue(binding.is_on_hold)
 
+    def test_high_risk_quotation_of_a_status_rule_is_read_and_held(self):
+        """A status rule imports paid orders as quotations: the webhook body
+        has no risk assessment, so the order is read through GraphQL and the
+        high-risk quotation is held with an activity."""
+        self.env["channel.order.status.rule"].create(
+            {
+                "backend_id": self.shopify.id,
+                "financial_status": "paid",
+                "action": "quotation",
+            }
+        )
+        summary = self._import("shopify", tax_rate="0", shipping=None, high_risk=True)
+        sale_order = self._imported(summary)
+        self.assertEqual(sale_order.state, "draft")
+        self.assertGreaterEqual(self.sim.state.calls["order"], 1, "read, not body")
+        self.assertTrue(sale_order.channel_risk_hold)
+        self.assertTrue(sale_order.channel_binding_ids.is_on_hold)
+        activity = sale_order.activity_ids
+        self.assertEqual(len(activity), 1)
+        self.assertIn("high-risk IP address", activity.note)
+
+    def test_order_of_sixty_lines_is_read_whole_through_graphql(self):
+        """GraphQL reads 50 line items with the order (the query cost cap);
+        the other 10 come from a second page before the order is imported."""
+        # Like the channel, per line: globally, 60 lines round cents apart.
+        self.env.company.tax_calculation_rounding_method = "round_per_line"
+        summary = self._import(
+            "shopify",
+            lines=[("SIM-000001", 1)] * 30 + [("SIM-000002", 2)] * 30,
+            tax_rate="0.20",
+            shipping="4.90",
+        )
+        sale_order = self._imported(summary)
+        self.assertEqual(sale_order.state, "sale")
+        products = sale_order.order_line.filtered(
+            lambda line: line.product_id in self.catalogue.values()
+        )
+        self.assertEqual(len(products), 60)
+        self.assertEqual(sum(products.mapped("product_uom_qty")), 90)
+        self._assert_total(sale_order, float(summary["total"]))
+        # Two reads at least: the order, then its last 10 lines (Shopify may
+        # throttle the second, a 603-point query, and have it sent again).
+        self.assertGreaterEqual(self.sim.state.calls["order"], 2)
+        self.assertFalse(self._exceptions(self.shopify, "validation"))
+
     def test_out_of_order_updates_of_a_quotation_keep_the_newest(self):
         """Each delivered body is applied as is (no read of the current
         order): the late, older body must not overwrite the newer one."""
