@@ -27,8 +27,10 @@ class ProductProduct(models.Model):
 
         A shared product (no company) clashes with every company's products.
         Archived variants are left out, so restoring one is checked too
-        (`active` is a trigger). The search is sudo'ed: record rules and the
-        companies the user works in must not hide a clash.
+        (`active` is a trigger). Record rules and the companies the user
+        works in must not hide a clash: Odoo 19 runs constraints sudo'ed, and
+        the explicit sudo keeps it so for a direct call; the message names
+        the clashing product only to a user who may read it.
         """
         products_sudo = self.sudo().with_context(active_test=True)
         for product in self.filtered(lambda p: p.default_code and p.active):

@@ -201,7 +201,12 @@ class SaleOrder(models.Model):
             key = tuple(sorted({taxes[_tax_key(t)].id for t in line.taxes}))
             net = line.unit_price * line.quantity - line.discount_amount
             bases[key] = bases.get(key, ZERO) + net
-        currency = self.env["res.currency"].search([("name", "=", order.currency)])
+        # Inactive until `_channel_pricelist` runs for the first such order.
+        currency = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "=", order.currency)], limit=1)
+        )
         quantum = Decimal(1).scaleb(-currency.decimal_places)
         label = discount.code or discount.title
         shares = split_in_proportion(discount.amount, bases, quantum)
@@ -366,8 +371,8 @@ class SaleOrder(models.Model):
 def split_in_proportion(amount, weights, quantum):
     """`amount` split over the positive `weights` ({key: Decimal}) in
     proportion, each part a multiple of `quantum`, the parts summing exactly
-    to `amount`: every part is rounded down (floor), then the largest remainders take
-    the quanta left. Empty when no weight is positive."""
+    to `amount`: every part is floored, then the largest remainders take the
+    quanta left. Empty when no weight is positive."""
     weights = {key: weight for key, weight in weights.items() if weight > 0}
     total = sum(weights.values(), ZERO)
     if not total:

@@ -713,10 +713,7 @@ class TestOrderImport(OrderImportCommon):
         )
 
     def test_order_discount_is_spread_over_tax_groups_by_their_base(self):
-        reduced = self._tax("Sales tax 5%", 5, "tax_excluded")
-        self.env["channel.tax.mapping"].create(
-            {"backend_id": self.backend.id, "rate": 5, "tax_id": reduced.id}
-        )
+        reduced = self._reduced_tax()
         payload, total = self._with_order_discount(
             self._order(
                 order_id=9003,
@@ -739,6 +736,39 @@ class TestOrderImport(OrderImportCommon):
         # 5.40 + 0.90 + 0.50 of shipping
         self.assertAlmostEqual(sale_order.amount_tax, 6.80)
         self.assertAlmostEqual(sale_order.amount_total, 83.80)
+
+    def _reduced_tax(self):
+        """A 5 % tax-excluded tax, mapped: a second tax group."""
+        reduced = self._tax("Sales tax 5%", 5, "tax_excluded")
+        self.env["channel.tax.mapping"].create(
+            {"backend_id": self.backend.id, "rate": 5, "tax_id": reduced.id}
+        )
+        return reduced
+
+    def test_order_discount_in_a_currency_not_active_yet_is_split_in_cents(self):
+        chf = self.env.ref("base.CHF")
+        chf.active = False  # the first order in CHF activates it
+        reduced = self._reduced_tax()
+        payload, total = self._with_order_discount(
+            self._order(
+                order_id=9004,
+                lines=[
+                    ("TS-RED-M", 501, 1, "10.00", "0.00", "0.1"),
+                    ("TS-BLUE-L", 502, 2, "10.00", "0.00", "0.05"),
+                ],
+                currency="CHF",
+            ),
+            "1.00",
+        )
+        self._deliver(payload)
+        sale_order = self._sale_order(9004)
+        self.assertEqual(sale_order.currency_id, chf)
+        self._assert_confirmed_at(sale_order, total)
+        self.assertEqual(
+            self._order_discount_lines(sale_order),
+            {self.tax_excluded: -0.33, reduced: -0.67},
+        )
+        self.assertAlmostEqual(sale_order.amount_tax, 1.94)  # 0.97 + 0.97
 
     def test_order_discount_shares_sum_to_the_discount_to_the_cent(self):
         shares = split_in_proportion(
@@ -895,10 +925,10 @@ class TestOrderImport(OrderImportCommon):
 
     def test_sku_clash_hidden_from_the_user_is_still_found(self):
         """A user working in one company cannot read the other company's
-        products; their shared product clashes with them all the same, and
-        the message does not name what they may not read. (Odoo's rules
-        cannot hide a product of the user's own company from them, so a
-        same-company clash is never hidden.)"""
+        products; their shared product clashes with them all the same (the
+        constraint runs sudo'ed), and the message does not name what they may
+        not read. Odoo's rules cannot hide a product of the user's own
+        company from them, so a same-company clash is never hidden."""
         self._product("Their mug", "MUG-B", company_id=self.other_company.id)
         user = new_test_user(
             self.env,
