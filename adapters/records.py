@@ -100,7 +100,9 @@ class DiscountData:
 
     - ``line``: already inside the lines' `discount_amount`;
     - ``shipping``: already inside the shipping lines' `discount_amount`;
-    - ``order``: on no line: the importer books it as its own discount line.
+    - ``order``: on no line; tax-included when the order's prices are, and
+      reducing the taxable base (the channel taxed the discounted lines): the
+      importer spreads it over the product lines by tax group.
 
     Only ``order`` discounts count again in `OrderData.computed_total`; the
     others tell which code or promotion gave the line discounts.

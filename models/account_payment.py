@@ -1,4 +1,5 @@
-from odoo import api, models
+from odoo import api, fields, models
+from odoo.fields import Domain
 
 CAPTURING_KINDS = ("sale", "capture")
 
@@ -9,21 +10,34 @@ class AccountPayment(models.Model):
 
     _inherit = "account.payment"
 
+    # === FIELDS ===
+
+    channel_transaction_key = fields.Char(
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The channel capture this payment registers (backend, order and "
+        "transaction): a capture is never registered twice.",
+    )
+
+    # === BUSINESS METHODS ===
+
     @api.model
     def _channel_register_payments(self, backend, order, invoices, binding):
         """Register each successful capture of `order` against `invoices`.
 
-        Idempotent: a transaction whose reference is already the memo of a
-        payment of these invoices is skipped. A capture without a journal
-        records a `missing_mapping` exception whose Retry pays again (the
-        order binding's `_channel_retry`); the order's own import succeeding
-        does not resolve it.
+        Idempotent: a capture already registered (same
+        `channel_transaction_key`) is skipped; so is one whose transaction id
+        is the memo of a payment made before that key existed. A capture
+        without a journal records a `missing_mapping` exception whose Retry
+        pays again (the order binding's `_channel_retry`); the order's own
+        import succeeding does not resolve it.
 
         :return: whether every capture found its journal
         """
         Exception_ = self.env["channel.exception"]
         all_paid = True
-        for transaction in order.transactions:
+        for index, transaction in enumerate(order.transactions):
             if (
                 transaction.kind not in CAPTURING_KINDS
                 or transaction.status != "success"
@@ -37,9 +51,14 @@ class AccountPayment(models.Model):
                 all_paid = False
                 continue
             memo = transaction.transaction_ref or order.name
-            if self._channel_already_paid(invoices, memo):
+            capture = self._channel_capture_ref(transaction, index)
+            key = f"{backend.id}:{order.external_ref}:{capture}"
+            if self._channel_already_paid(invoices, key, transaction.transaction_ref):
                 continue
             payment = self._channel_pay(invoices, journal, transaction, memo)
+            # The wizard returns the payment outside the caller's sudo (a
+            # retry runs as the system on behalf of a finance user).
+            payment.sudo().channel_transaction_key = key
             if not transaction.transaction_ref:
                 Exception_._record(
                     "payment_missing_reference",
@@ -50,7 +69,7 @@ class AccountPayment(models.Model):
                         order=order.name,
                     ),
                     backend=backend,
-                    key=f"payment:{order.external_ref}:{transaction.external_ref}",
+                    key=f"payment:{order.external_ref}:{capture}",
                     documents=[payment, invoices.partner_id[:1]],
                 )
         return all_paid
@@ -99,16 +118,31 @@ class AccountPayment(models.Model):
         return self.env["account.journal"]
 
     @api.model
-    def _channel_already_paid(self, invoices, memo):
-        return bool(
-            self.search_count(
-                [
-                    ("memo", "=", memo),
-                    ("partner_id", "in", invoices.commercial_partner_id.ids),
-                    ("state", "!=", "canceled"),
-                ]
+    def _channel_capture_ref(self, transaction, index):
+        """What tells a capture from the order's others: the channel's own
+        transaction id, else the processor's, else gateway, amount and
+        position in the order (two captures without ids share the order-name
+        memo, so the memo cannot tell them apart)."""
+        ref = transaction.external_ref or transaction.transaction_ref
+        return ref or f"{transaction.gateway or '?'}:{transaction.amount}:{index}"
+
+    @api.model
+    def _channel_already_paid(self, invoices, key, transaction_ref):
+        """Whether the capture of `key` has a payment that is not canceled;
+        with a transaction id, a payment carrying it as memo counts too (one
+        registered before payments had a key)."""
+        same_capture = Domain("channel_transaction_key", "=", key)
+        if transaction_ref:
+            same_capture |= Domain("channel_transaction_key", "=", False) & Domain(
+                "memo", "=", transaction_ref
             )
+        domain = same_capture & Domain(
+            [
+                ("partner_id", "in", invoices.commercial_partner_id.ids),
+                ("state", "!=", "canceled"),
+            ]
         )
+        return bool(self.search_count(domain))
 
     @api.model
     def _channel_pay(self, invoices, journal, transaction, memo):
@@ -123,9 +157,13 @@ class AccountPayment(models.Model):
                     "journal_id": journal.id,
                     "amount": float(transaction.amount),
                     "currency_id": currency.id or invoices[:1].currency_id.id,
-                    "payment_date": transaction.processed_at
-                    and transaction.processed_at.date(),
                     "communication": memo,
+                    # Without a capture date, the wizard's default: today.
+                    **(
+                        {"payment_date": transaction.processed_at.date()}
+                        if transaction.processed_at
+                        else {}
+                    ),
                 }
             )
         )

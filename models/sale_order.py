@@ -1,4 +1,8 @@
+from decimal import ROUND_FLOOR, Decimal
+
 from odoo import Command, api, fields, models
+
+from ..adapters.records import ZERO
 
 
 class SaleOrder(models.Model):
@@ -41,7 +45,9 @@ class SaleOrder(models.Model):
 
         Discounts are separate lines right below the line they reduce, with
         its taxes (documented choice: finance sees each promotion, and with
-        tax-included prices the total stays exact).
+        tax-included prices the total stays exact). A discount on no line
+        (kind ``order``) is spread over the product lines, one line per tax
+        group (`_channel_order_discount_commands`).
         """
         Partner = self.env["channel.partner.binding"]
         partner = Partner._resolve_partner(
@@ -70,11 +76,9 @@ class SaleOrder(models.Model):
         for shipping in order.shipping_lines:
             lines += self._channel_shipping_commands(backend, shipping, taxes)
         for discount in order.discounts:
-            if discount.kind == "order":  # on no line: booked as its own line
-                lines.append(
-                    self._channel_discount_command(
-                        backend, discount.amount, discount.code or discount.title, []
-                    )
+            if discount.kind == "order":
+                lines += self._channel_order_discount_commands(
+                    backend, order, discount, taxes
                 )
         return {
             "partner_id": partner.id,
@@ -175,6 +179,44 @@ class SaleOrder(models.Model):
                 )
             )
         return commands
+
+    @api.model
+    def _channel_order_discount_commands(self, backend, order, discount, taxes):
+        """Discount lines of an order-level discount (one on no line).
+
+        A discount reduces the taxable base: the channel taxes the discounted
+        lines, so the discount must carry their taxes. Like Odoo's global
+        discount (`sale.order.discount`), it is split over the product lines
+        by tax group, in proportion to each group's base (lines net of their
+        own discounts, tax-included when the order is), one discount line
+        per group with the group's taxes; the parts are rounded to the cent
+        and sum exactly to the discount. Shipping and gift cards take no
+        share (channels apply order coupons to goods). With no product base
+        to spread over, the discount stays one untaxed line.
+        """
+        bases = {}
+        for line in order.lines:
+            if line.is_gift_card:
+                continue
+            key = tuple(sorted({taxes[_tax_key(t)].id for t in line.taxes}))
+            net = line.unit_price * line.quantity - line.discount_amount
+            bases[key] = bases.get(key, ZERO) + net
+        # Inactive until `_channel_pricelist` runs for the first such order.
+        currency = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "=", order.currency)], limit=1)
+        )
+        quantum = Decimal(1).scaleb(-currency.decimal_places)
+        label = discount.code or discount.title
+        shares = split_in_proportion(discount.amount, bases, quantum)
+        if not shares:
+            return [self._channel_discount_command(backend, discount.amount, label, [])]
+        return [
+            self._channel_discount_command(backend, share, label, list(tax_ids))
+            for tax_ids, share in shares.items()
+            if share
+        ]
 
     @api.model
     def _channel_discount_command(self, backend, amount, label, tax_ids):
@@ -324,6 +366,24 @@ class SaleOrder(models.Model):
             .with_company(self.company_id)
             ._channel_register_payments(backend, order, invoices, binding)
         )
+
+
+def split_in_proportion(amount, weights, quantum):
+    """`amount` split over the positive `weights` ({key: Decimal}) in
+    proportion, each part a multiple of `quantum`, the parts summing exactly
+    to `amount`: every part is floored, then the largest remainders take the
+    quanta left. Empty when no weight is positive."""
+    weights = {key: weight for key, weight in weights.items() if weight > 0}
+    total = sum(weights.values(), ZERO)
+    if not total:
+        return {}
+    exact = {key: amount * weight / total for key, weight in weights.items()}
+    parts = {key: value.quantize(quantum, ROUND_FLOOR) for key, value in exact.items()}
+    left = int((amount - sum(parts.values(), ZERO)) / quantum)
+    by_remainder = sorted(exact, key=lambda key: exact[key] - parts[key], reverse=True)
+    for key in by_remainder[:left]:
+        parts[key] += quantum
+    return parts
 
 
 def _tax_key(tax_line):

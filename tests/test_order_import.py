@@ -7,12 +7,15 @@ from decimal import Decimal
 from odoo import Command, fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
+from odoo.tests.common import new_test_user
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
+from ..adapters.records import PaymentTransactionData
 from ..adapters.signatures import sign_base64
 from ..const import ORDER_PULL_TOPIC
 from ..models.channel_partner_binding import normalize_phone
+from ..models.sale_order import split_in_proportion
 from .common import (
     SHOPIFY_VECTOR_SECRET,
     WOOCOMMERCE_VECTOR_SECRET,
@@ -664,8 +667,26 @@ class TestOrderImport(OrderImportCommon):
             )
 
     def _with_order_discount(self, payload, amount):
-        """Add a discount on no line (what Shopify leaves unallocated)."""
+        """Add a discount on no line (what Shopify leaves unallocated), taxed
+        as channels tax it: after the discount. The channel spreads it over
+        the product lines by their net (cents, the last line takes the rest)
+        and taxes what each line has left; only the total and the tax lines
+        say so, no allocation does."""
         amount = Decimal(amount)
+        included = payload["taxes_included"]
+        lines = payload["line_items"]
+        nets = [self._line_net(line) for line in lines]
+        left = amount
+        for position, (line, net) in enumerate(zip(lines, nets, strict=True)):
+            share = (amount * net / sum(nets)).quantize(Decimal("0.01"))
+            share = left if position == len(lines) - 1 else share
+            left -= share
+            for tax in line["tax_lines"]:
+                taxed = self._tax_lines(
+                    net - share, Decimal(str(tax["rate"])), included
+                )
+                tax["price_set"] = taxed[0]["price_set"]
+        self._fill_totals(payload, included)
         total = Decimal(payload["total_price_set"]["shop_money"]["amount"]) - amount
         discounts = Decimal(payload["total_discounts_set"]["shop_money"]["amount"])
         payload["total_price_set"] = shop_money(total)
@@ -674,12 +695,27 @@ class TestOrderImport(OrderImportCommon):
         payload["total_discounts"] = str(discounts + amount)
         return payload, total
 
-    def _order_discount_line(self, sale_order):
-        return sale_order.order_line.filtered(
+    @staticmethod
+    def _line_net(line):
+        return Decimal(line["price_set"]["shop_money"]["amount"]) * line[
+            "quantity"
+        ] - sum(
+            (
+                Decimal(a["amount_set"]["shop_money"]["amount"])
+                for a in line["discount_allocations"]
+            ),
+            Decimal(0),
+        )
+
+    def _order_discount_lines(self, sale_order, label="Unallocated discount"):
+        """The discount lines of the order-level discount: {taxes: price}."""
+        lines = sale_order.order_line.filtered(
             lambda line: (
-                line.product_id == self.backend.discount_product_id and not line.tax_ids
+                line.product_id == self.backend.discount_product_id
+                and label in line.name
             )
         )
+        return {line.tax_ids: line.price_unit for line in lines}
 
     def _assert_confirmed_at(self, sale_order, total):
         """Confirmed (else the exceptions say why) at the channel's total."""
@@ -696,25 +732,36 @@ class TestOrderImport(OrderImportCommon):
         )
 
     def test_order_discount_on_tax_excluded_order_keeps_the_channel_total(self):
-        payload, total = self._with_order_discount(
-            self._order(
-                order_id=9001,
-                lines=[
-                    ("TS-RED-M", 501, 3, "19.99", "0.00", "0.1"),
-                    ("TS-BLUE-L", 502, 1, "7.30", "0.00", "0.1"),
-                ],
-                shipping=[("4.90", "0.1")],
-            ),
-            "6.67",
-        )
-        self._deliver(payload)
-        sale_order = self._sale_order(9001)
-        self._assert_confirmed_at(sale_order, total)
-        # 67.27 of goods + 4.90 of shipping + 7.22 of tax - 6.67
-        self.assertAlmostEqual(sale_order.amount_total, 72.72)
-        discount = self._order_discount_line(sale_order)
-        self.assertEqual(discount.price_unit, -6.67)
-        self.assertFalse(discount.tax_ids, "on no line: on no tax either")
+        for order_id, rounding in ((9001, "round_per_line"), (9011, "round_globally")):
+            with self.subTest(rounding=rounding):
+                self.env.company.tax_calculation_rounding_method = rounding
+                payload, total = self._with_order_discount(
+                    self._order(
+                        order_id=order_id,
+                        lines=[
+                            ("TS-RED-M", 501, 3, "19.99", "0.00", "0.1"),
+                            ("TS-BLUE-L", 502, 1, "7.30", "0.00", "0.1"),
+                        ],
+                        shipping=[("4.90", "0.1")],
+                    ),
+                    "6.67",
+                )
+                # The channel taxes 59.97 - 5.95 and 7.30 - 0.72 (5.40 +
+                # 0.66) and 4.90 of shipping (0.49): 6.55, not the 7.22 of
+                # the undiscounted lines.
+                tax = payload["total_tax_set"]["shop_money"]["amount"]
+                self.assertEqual(tax, "6.55")
+                self._deliver(payload)
+                sale_order = self._sale_order(order_id)
+                self._assert_confirmed_at(sale_order, total)
+                # 67.27 of goods + 4.90 of shipping - 6.67 + 6.55 of tax
+                self.assertAlmostEqual(sale_order.amount_total, 72.05)
+                self.assertAlmostEqual(sale_order.amount_tax, 6.55)
+                self.assertEqual(
+                    self._order_discount_lines(sale_order),
+                    {self.tax_excluded: -6.67},
+                    "one tax group: one discount line, with its tax",
+                )
 
     def test_order_discount_on_tax_included_order_keeps_the_channel_total(self):
         payload, total = self._with_order_discount(
@@ -726,11 +773,91 @@ class TestOrderImport(OrderImportCommon):
             ),
             "3.33",
         )
+        # VAT of 58.97 - 3.33 (9.27) and of 4.90 of shipping (0.82).
+        self.assertEqual(payload["total_tax_set"]["shop_money"]["amount"], "10.09")
         self._deliver(payload)
         sale_order = self._sale_order(9002)
         self._assert_confirmed_at(sale_order, total)
         self.assertAlmostEqual(sale_order.amount_total, 60.54)  # 58.97 + 4.90 - 3.33
-        self.assertEqual(self._order_discount_line(sale_order).price_unit, -3.33)
+        self.assertAlmostEqual(sale_order.amount_tax, 10.09)
+        self.assertEqual(
+            self._order_discount_lines(sale_order), {self.tax_included: -3.33}
+        )
+
+    def test_order_discount_is_spread_over_tax_groups_by_their_base(self):
+        reduced = self._reduced_tax()
+        payload, total = self._with_order_discount(
+            self._order(
+                order_id=9003,
+                lines=[
+                    ("TS-RED-M", 501, 2, "30.00", "0.00", "0.1"),
+                    ("TS-BLUE-L", 502, 1, "20.00", "0.00", "0.05"),
+                ],
+                shipping=[("5.00", "0.1")],
+            ),
+            "8.00",
+        )
+        self._deliver(payload)
+        sale_order = self._sale_order(9003)
+        self._assert_confirmed_at(sale_order, total)
+        # 60 and 20 of goods share 8.00 as 6.00 and 2.00; shipping takes none.
+        self.assertEqual(
+            self._order_discount_lines(sale_order),
+            {self.tax_excluded: -6.00, reduced: -2.00},
+        )
+        # 5.40 + 0.90 + 0.50 of shipping
+        self.assertAlmostEqual(sale_order.amount_tax, 6.80)
+        self.assertAlmostEqual(sale_order.amount_total, 83.80)
+
+    def _reduced_tax(self):
+        """A 5 % tax-excluded tax, mapped: a second tax group."""
+        reduced = self._tax("Sales tax 5%", 5, "tax_excluded")
+        self.env["channel.tax.mapping"].create(
+            {"backend_id": self.backend.id, "rate": 5, "tax_id": reduced.id}
+        )
+        return reduced
+
+    def test_order_discount_in_a_currency_not_active_yet_is_split_in_cents(self):
+        chf = self.env.ref("base.CHF")
+        chf.active = False  # the first order in CHF activates it
+        reduced = self._reduced_tax()
+        payload, total = self._with_order_discount(
+            self._order(
+                order_id=9004,
+                lines=[
+                    ("TS-RED-M", 501, 1, "10.00", "0.00", "0.1"),
+                    ("TS-BLUE-L", 502, 2, "10.00", "0.00", "0.05"),
+                ],
+                currency="CHF",
+            ),
+            "1.00",
+        )
+        self._deliver(payload)
+        sale_order = self._sale_order(9004)
+        self.assertEqual(sale_order.currency_id, chf)
+        self._assert_confirmed_at(sale_order, total)
+        self.assertEqual(
+            self._order_discount_lines(sale_order),
+            {self.tax_excluded: -0.33, reduced: -0.67},
+        )
+        self.assertAlmostEqual(sale_order.amount_tax, 1.94)  # 0.97 + 0.97
+
+    def test_order_discount_shares_sum_to_the_discount_to_the_cent(self):
+        shares = split_in_proportion(
+            Decimal("1.00"),
+            {"a": Decimal("10"), "b": Decimal("10"), "c": Decimal("10")},
+            Decimal("0.01"),
+        )
+        self.assertEqual(
+            sorted(shares.values()), [Decimal("0.33")] * 2 + [Decimal("0.34")]
+        )
+        shares = split_in_proportion(
+            Decimal("6.67"),
+            {"a": Decimal("59.97"), "b": Decimal("7.30"), "c": Decimal("-2")},
+            Decimal("0.01"),
+        )
+        self.assertEqual(shares, {"a": Decimal("5.95"), "b": Decimal("0.72")})
+        self.assertEqual(split_in_proportion(Decimal("5"), {"a": Decimal(0)}, 1), {})
 
     def test_title_specific_tax_mapping_wins_over_the_rate_mapping(self):
         state_tax = self._tax("CA State Tax 10%", 10, "tax_excluded")
@@ -856,6 +983,39 @@ class TestOrderImport(OrderImportCommon):
         self.assertEqual(normalize_phone("(555) 123-4567", "1"), "+15551234567")
         self.assertEqual(normalize_phone("555-1234"), "5551234")
         self.assertIsNone(normalize_phone("123"))
+
+    def test_restoring_an_archived_product_checks_its_sku(self):
+        company = self.env.company
+        old = self._product("Old mug", "MUG-9", company_id=company.id)
+        old.active = False
+        new = self._product("New mug", "MUG-9", company_id=company.id)
+        with self.assertRaisesRegex(ValidationError, "MUG-9"):
+            old.active = True
+        new.active = False
+        old.active = True  # the SKU is free again
+        self.assertTrue(old.active)
+
+    def test_sku_clash_hidden_from_the_user_is_still_found(self):
+        """A user working in one company cannot read the other company's
+        products; their shared product clashes with them all the same (the
+        constraint runs sudo'ed), and the message does not name what they may
+        not read. Odoo's rules cannot hide a product of the user's own
+        company from them, so a same-company clash is never hidden."""
+        self._product("Their mug", "MUG-B", company_id=self.other_company.id)
+        user = new_test_user(
+            self.env,
+            login="channel_catalogue",
+            groups="base.group_user,product.group_product_manager",
+            company_id=self.env.company.id,
+            company_ids=[Command.set(self.env.company.ids)],
+        )
+        Product = self.env["product.product"].with_user(user)
+        self.assertFalse(Product.search([("default_code", "=", "MUG-B")]))
+        shared = Product.create({"name": "Shared mug", "default_code": "MUG-S"})
+        with self.assertRaisesRegex(
+            ValidationError, r"MUG-B is already used by a product of Other Company"
+        ):
+            shared.default_code = "MUG-B"
 
 
 class WooOrderCommon(OrderImportCommon):
@@ -1094,6 +1254,33 @@ class TestOrderToCash(WooOrderCommon):
         self.assertEqual(order.company_id, self.other_company)
         self.assertEqual(order.order_line.tax_ids, route_tax)
         self.assertEqual(order.state, "sale")
+
+    def test_two_captures_without_transaction_id_are_both_registered(self):
+        """Both share the order-name memo: the memo cannot tell them apart,
+        their gateway, amount and position do."""
+        payload = self._woo_order("")
+        payload["date_paid_gmt"] = None  # nothing captured at import
+        self._deliver_woo(payload)
+        sale_order = self._sale_order(727, backend=self.woo)
+        self.assertEqual(sale_order.invoice_ids.state, "posted")
+        capture = PaymentTransactionData(
+            None, "bacs", "sale", "success", Decimal("10.00"), "USD"
+        )
+        dated = dataclasses.replace(
+            capture, processed_at=fields.Datetime.now() - timedelta(days=1)
+        )
+        order = dataclasses.replace(
+            self.woo._get_adapter().parse_order(payload),
+            transactions=(dated, capture),  # the second one has no date either
+        )
+        Payment = self.env["account.payment"]
+        for _run in range(2):  # the second run finds both registered
+            Payment._channel_register_payments(
+                self.woo, order, sale_order.invoice_ids, sale_order.channel_binding_ids
+            )
+        payments = Payment.search([("memo", "=", sale_order.client_order_ref)])
+        self.assertEqual(payments.mapped("amount"), [10.0, 10.0])
+        self.assertEqual(len(set(payments.mapped("channel_transaction_key"))), 2)
 
 
 @tagged("post_install", "-at_install")
