@@ -111,30 +111,12 @@ class SaleOrder(models.Model):
             key = _tax_key(tax_line)
             if key in found or key in {_tax_key(t) for t in missing}:
                 continue
-            tax = self._channel_company_tax(
-                Mapping._find_tax(backend, tax_line), company
-            )
+            tax = Mapping._find_tax(backend, tax_line, company)
             if tax:
                 found[key] = tax
             else:
                 missing.append(tax_line)
         return found, missing
-
-    @api.model
-    def _channel_company_tax(self, tax, company):
-        """The tax itself, or its twin in the company an order was routed to."""
-        if not tax or tax.company_id == company:
-            return tax
-        return self.env["account.tax"].search(
-            [
-                ("company_id", "=", company.id),
-                ("type_tax_use", "=", "sale"),
-                ("amount_type", "=", tax.amount_type),
-                ("amount", "=", tax.amount),
-                ("price_include", "=", tax.price_include),
-            ],
-            limit=1,
-        )
 
     @api.model
     def _channel_line_commands(self, backend, line, product, taxes):
