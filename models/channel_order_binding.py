@@ -99,7 +99,8 @@ class ChannelOrderBinding(models.Model):
         in its own savepoint: a bad order never fails its page.
 
         An order the channel could not give (`UnreadableOrder`) or whose
-        import raised a data error is rolled back alone and recorded as a
+        import raised a data error (the ORM's or the database's) is rolled
+        back alone and recorded as a
         `validation` exception; its retry target is the order's
         `orders/pull` event, whose Retry reads the order again.
 
@@ -112,7 +113,10 @@ class ChannelOrderBinding(models.Model):
             try:
                 with self.env.cr.savepoint():
                     return self._import_order(backend, order)
-            except (ChannelPayloadError, UserError) as exc:  # ValidationError too
+            # Data errors, the ORM's or the database's (a NOT NULL or CHECK
+            # refused); a concurrent import's unique violation on our
+            # bindings became a RetryableJobError and passes through.
+            except (ChannelPayloadError, UserError, psycopg2.IntegrityError) as exc:
                 error = str(exc)
         self._record_pull_failure(backend, order, error)
         return self.browse(), FAILED

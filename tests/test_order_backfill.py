@@ -6,6 +6,7 @@ from unittest.mock import patch
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -103,11 +104,12 @@ class TestOrderBackfill(SimulatorCommon):
         self.assertEqual(self.woo.backfill_imported, 0)
         self.assertEqual(len(self._sale_orders(self.woo, orders).sale_order_id), 3)
 
-    def _break_orders(self, unreadable, invalid):
+    def _break_orders(self, unreadable, invalid, database_error=False):
         """Shopify cannot answer for `unreadable` (a currency its schema does
-        not know); importing `invalid` raises a ValidationError.
+        not know); importing `invalid` raises a ValidationError, or with
+        `database_error` the database refuses a row (a NOT NULL violation).
 
-        :return: the context manager of the ValidationError
+        :return: the context manager of the error
         """
         book = self.sim.state.shopify_orders[str(unreadable["id"])]
         self.shop_currency = book["currency"]
@@ -117,6 +119,11 @@ class TestOrderBackfill(SimulatorCommon):
 
         def refuse(sale_order, backend, order, *args, **kwargs):
             if order.external_ref == str(invalid["id"]):
+                if database_error:
+                    with mute_logger("odoo.sql_db"):
+                        sale_order.env.cr.execute(
+                            "INSERT INTO sale_order (id) VALUES (DEFAULT)"
+                        )
                 raise ValidationError("The delivery address is not valid.")
             return prepare(sale_order, backend, order, *args, **kwargs)
 
@@ -174,12 +181,13 @@ class TestOrderBackfill(SimulatorCommon):
         orders = self._orders("shopify", 3)
         unreadable, invalid = orders[0], orders[1]
         self.shopify.last_reconciliation = fields.Datetime.now() - timedelta(hours=1)
-        with self._break_orders(unreadable, invalid):
+        with self._break_orders(unreadable, invalid, database_error=True):
             result = self.shopify._job_reconcile_orders()
         self.assertIn("3 orders pulled", result)
         self.assertEqual(len(self._sale_orders(self.shopify, orders)), 1)
         failures = self._pull_failures(self.shopify)
         self.assertEqual(len(failures), 2)
+        self.assertIn("null value", " ".join(failures.mapped("name")))
         self._assert_retry_reads_them_again(failures, orders, unreadable)
 
     def test_woocommerce_order_that_does_not_parse_fails_alone(self):
