@@ -37,13 +37,13 @@ class AccountPayment(models.Model):
         """
         Exception_ = self.env["channel.exception"]
         all_paid = True
+        company = invoices.company_id[:1] or backend.company_id
         for index, transaction in enumerate(order.transactions):
             if (
                 transaction.kind not in CAPTURING_KINDS
                 or transaction.status != "success"
             ):
                 continue
-            company = invoices.company_id[:1] or backend.company_id
             journal = self._channel_journal(
                 backend, order, transaction, company, binding
             )

@@ -69,16 +69,26 @@ class ChannelStockLevel(models.Model):
             return
         self.flush_model(["dirty", "dirty_mark"])
         self.env.cr.execute(
-            "UPDATE channel_stock_level"
-            "   SET dirty = TRUE, dirty_mark = COALESCE(dirty_mark, 0) + 1"
-            " WHERE product_id = ANY(%s)"
-            " RETURNING backend_id, product_id",
+            """
+            UPDATE channel_stock_level level
+               SET dirty = TRUE, dirty_mark = COALESCE(level.dirty_mark, 0) + 1
+              FROM (SELECT id, dirty FROM channel_stock_level
+                     WHERE product_id = ANY(%s) FOR UPDATE) before
+             WHERE level.id = before.id
+         RETURNING level.backend_id, level.product_id, before.dirty
+            """,
             [list(product_ids)],
         )
-        flagged = self.env.cr.fetchall()
+        # Only levels that were clean may need a fast export scheduled: a
+        # dirty one already has its export on the way.
+        newly_dirty = [
+            (backend_id, product_id)
+            for backend_id, product_id, was_dirty in self.env.cr.fetchall()
+            if not was_dirty
+        ]
         self.invalidate_model(["dirty", "dirty_mark"])
-        if flagged:
-            self.env["channel.backend"]._schedule_fast_exports(flagged)
+        if newly_dirty:
+            self.env["channel.backend"]._schedule_fast_exports(newly_dirty)
 
     def _mark_levels_dirty(self):
         """Flag these levels for the next export: a setting that changes

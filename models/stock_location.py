@@ -20,7 +20,9 @@ class StockLocation(models.Model):
         result = super().write(vals)
         affected = before | self._mapping_channel_locations()
         if affected:
-            self.env["channel.stock.level"].search(
+            # sudo: a stock user moving a location need not read channel
+            # data, and no company's levels may stay unmarked.
+            self.env["channel.stock.level"].sudo().search(
                 [("stock_location_id", "in", affected.ids)]
             )._mark_levels_dirty()
         return result

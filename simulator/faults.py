@@ -35,7 +35,6 @@ API_KINDS = {
     "woocommerce_webhooks": DELIVERY_KINDS,
 }
 API_NAMES = tuple(API_KINDS)
-KINDS = (*REQUEST_KINDS, "throttled", *DELIVERY_KINDS)
 STATUS_ALIASES = {"500": 500, "502": 502, "503": 503, "504": 504}
 
 
