@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import Command, fields
 from odoo.tests import freeze_time, tagged
+from odoo.tests.common import new_test_user
 
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -347,6 +348,16 @@ class TestStockExportComputation(ChannelCommon):
         self.shelf.location_id = self.stock
         to_send, _skipped, _unchanged = self._export()
         self.assertEqual(to_send, {(self.shirt, self.main): 8})
+
+    def test_a_stock_user_without_channel_rights_moves_a_mapped_location(self):
+        self._receive(self.shirt, 3, self.shelf)
+        self._settle()
+        keeper = new_test_user(
+            self.env, login="keeper", groups="stock.group_stock_manager"
+        )
+        self.shelf.with_user(keeper).location_id = self.stock.location_id
+        to_send, _skipped, _unchanged = self._export()
+        self.assertEqual(to_send, {(self.shirt, self.main): 0})
 
     def test_archiving_goes_out_on_the_next_delta_by_policy(self):
         self.backend.stock_archived_policy = "zero"
