@@ -302,7 +302,12 @@ def copy_addon(addons_dir):
     shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(*COPY_IGNORED))
 
 
-def write_odoo_config(path, params, http_port, addons_dir):
+def write_odoo_config(path, params, http_port, addons_dir, background=True):
+    """Odoo's configuration; `background=False` starts no cron or job runner.
+
+    The test server must not run jobs and crons of its own: they would act
+    on rows a test commits (and race the test's own clean-up).
+    """
     path.write_text(
         "[options]\n"
         f"addons_path = {ODOO_PATH / 'addons'},{addons_dir}\n"
@@ -315,9 +320,9 @@ def write_odoo_config(path, params, http_port, addons_dir):
         f"http_port = {http_port}\n"
         "server_wide_modules = base,rpc,web,queue_job\n"
         "workers = 0\n"
-        "max_cron_threads = 1\n"
+        f"max_cron_threads = {1 if background else 0}\n"
         "\n[queue_job]\n"
-        f"channels = {JOB_CHANNELS}\n"
+        f"channels = {JOB_CHANNELS if background else 'root:0'}\n"
     )
     return path
 
@@ -444,7 +449,11 @@ def command_test(args):
     ensure_chromium()
     copy_addon(BUILD / "test-addons")
     config = write_odoo_config(
-        BUILD / "odoo-test.conf", params, TEST_HTTP_PORT, BUILD / "test-addons"
+        BUILD / "odoo-test.conf",
+        params,
+        TEST_HTTP_PORT,
+        BUILD / "test-addons",
+        background=False,
     )
     prepare_test_database(config, params)
     module_path = BUILD / "test-addons" / MODULE
