@@ -33,6 +33,7 @@ from . import (
     channel_tax_mapping,
     product_product,
     product_template,
+    queue_job,
     sale_order,
     stock_location,
     stock_picking,

@@ -242,10 +242,15 @@ class ChannelBackend(models.Model):
         """The backend a delivery is addressed to, or an empty recordset.
 
         One query that reads only `_get_webhook_field_names()`: loading all
-        the backend's columns was a third of the endpoint's own time.
+        the backend's columns was a third of the endpoint's own time. The
+        endpoint has no user: the row is read as superuser, by id, with the
+        ORM's `_fetch_query` (which fills the cache) instead of `search_fetch`,
+        whose domain handling cost twice the query itself.
         """
-        backend = self.search_fetch(
-            [("id", "=", backend_id)], self._get_webhook_field_names()
+        backend = self.sudo().browse(backend_id)
+        backend = backend._fetch_query(
+            backend._as_query(ordered=False),
+            [self._fields[name] for name in self._get_webhook_field_names()],
         )
         return backend if backend._accepts_webhooks() else self.browse()
 

@@ -37,6 +37,7 @@ from ..const import (
     WEBHOOK_MAX_BYTES_PARAM,
 )
 from .channel_exception import OPEN_STATES
+from .queue_job import INSERT_JOB_ROWS
 
 _logger = logging.getLogger(__name__)
 
@@ -113,8 +114,9 @@ class ChannelEvent(models.Model):
         readonly=True,
         help="Redeliveries of this event that were not stored again.",
     )
-    job_uuid = fields.Char(readonly=True, index="btree_not_null", copy=False)
-    job_id = fields.Many2one("queue.job", compute="_compute_job_id")
+    job_id = fields.Many2one(
+        "queue.job", compute="_compute_job_id", help="The event's latest job."
+    )
     queued_at = fields.Datetime(readonly=True)
     processed_at = fields.Datetime(readonly=True)
     error = fields.Text(readonly=True)
@@ -138,16 +140,16 @@ class ChannelEvent(models.Model):
             event.raw_body_text = raw.decode("utf-8", errors="replace")
 
     def _compute_job_id(self):
+        latest = {}
         jobs = (
             self.env["queue.job"]
             .sudo()
-            .search(
-                [("uuid", "in", [uuid for uuid in self.mapped("job_uuid") if uuid])]
-            )
+            .search([("channel_event_id", "in", self.ids)], order="id")
         )
-        by_uuid = {job.uuid: job for job in jobs}
+        for job in jobs:
+            latest[job.channel_event_id.id] = job
         for event in self:
-            event.job_id = by_uuid.get(event.job_uuid)
+            event.job_id = latest.get(event.id)
 
     # === CONSTRAINT METHODS ===
 
@@ -360,7 +362,8 @@ class ChannelEvent(models.Model):
         A new event cannot have a job yet, so only replays pay for the
         identity-key lookup that keeps one pending job per event attempt.
         The receiving request passes the `topic` and `company` it just stored:
-        that spares reading the row back.
+        that spares reading the row back. The job row carries the link to its
+        event (`_job_store_values`): a new event is not written again.
         """
         for event in self:
             identity_key = (
@@ -368,13 +371,15 @@ class ChannelEvent(models.Model):
                 if first
                 else f"{IDENTITY_KEY_PREFIX}.event.{event.id}.{event.attempts}"
             )
-            job = (
+            (
                 event.with_user(SUPERUSER_ID)
                 # The job record needs no chatter entry or follower; its
-                # company is the backend's (spares reading the user's).
+                # company is the backend's (spares reading the user's); its
+                # row is written with one INSERT (`queue.job.create`).
                 .with_context(
                     tracking_disable=True,
                     allowed_company_ids=(company or event.company_id).ids,
+                    **{INSERT_JOB_ROWS: True},
                 )
                 .with_delay(
                     identity_key=identity_key,
@@ -382,10 +387,8 @@ class ChannelEvent(models.Model):
                 )
                 ._job_process()
             )
-            values = {"job_uuid": job.uuid}
             if not first:
-                values.update(state="queued", queued_at=fields.Datetime.now())
-            event.write(values)
+                event.write({"state": "queued", "queued_at": fields.Datetime.now()})
 
     def _get_flow_handler(self):
         """The method that applies an event of this flow, or None if none yet.
@@ -655,6 +658,13 @@ class ChannelEvent(models.Model):
 
     # === JOBS ===
 
+    def _job_store_values(self, job):
+        """Override of `queue_job`: link each job of an event to it.
+
+        queue_job merges these values into the job row it inserts.
+        """
+        return {"channel_event_id": self.id} if len(self) == 1 else {}
+
     def _job_process(self):
         """Job (webhooks channel): route the event to its flow's job channel,
         or apply it here when its flow has no channel of its own."""
@@ -667,12 +677,11 @@ class ChannelEvent(models.Model):
             self.write({"state": "received", "error": f"No handler for {self.topic}"})
             return f"skipped: no handler for {self.topic}"
         if self.flow in FLOW_JOB_CHANNELS:
-            job = self.with_delay(
+            self.with_delay(
                 channel=FLOW_JOB_CHANNELS[self.flow],
                 identity_key=f"{IDENTITY_KEY_PREFIX}.apply.{self.id}.{self.attempts}",
                 description=f"Apply {self.topic} {self.resource_ref or ''}",
             )._job_apply()
-            self.job_uuid = job.uuid
             return f"routed to {FLOW_JOB_CHANNELS[self.flow]}"
         return "done" if self._process() else "failed"
 

@@ -2,14 +2,16 @@ import base64
 import json
 from datetime import timedelta
 
-from odoo import fields
+from odoo import SUPERUSER_ID, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import freeze_time, tagged
 
+from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64, sign_hex
 from ..const import JOB_CHANNEL_ORDERS, JOB_CHANNEL_WEBHOOKS, WEBHOOK_MAX_BYTES_PARAM
+from ..models.queue_job import INSERT_JOB_ROWS
 from .common import (
     SHOPIFY_VECTOR_SECRET,
     WOOCOMMERCE_VECTOR_SECRET,
@@ -187,19 +189,56 @@ class TestChannelEventReceive(ChannelEventCommon):
         self._receive(self.woocommerce, headers, body)
         self.assertEqual(len(self._events(self.woocommerce)), 2)
 
-    def test_a_delivery_costs_five_queries(self):
+    def test_a_delivery_costs_four_queries(self):
         """The hot path stays lean: read the backend's webhook fields, insert
-        the event, look up and insert its job, link the job to the event. A
-        field missing from `_get_webhook_field_names` adds a full read."""
+        the event, look up and insert its job (which carries the link to the
+        event). A field missing from `_get_webhook_field_names` adds a full
+        read."""
         Backend = self.env["channel.backend"]
         warm_up = self._signed_shopify("orders/create", {"id": 1}, event_id="evt-0")
         self._receive(Backend._get_webhook_receiver(self.shopify.id), *warm_up)
         headers, body = self._signed_shopify("orders/create", {"id": 2})
         self.env.invalidate_all()
-        with self.assertQueryCount(5):
+        with self.assertQueryCount(4):
             backend = Backend._get_webhook_receiver(self.shopify.id)
             self.assertEqual(self._receive(backend, headers, body), (200, "ok"))
-        self.assertEqual(self._events(self.shopify).mapped("state"), ["queued"] * 2)
+        events = self._events(self.shopify)
+        self.assertEqual(events.mapped("state"), ["queued"] * 2)
+        jobs = events.mapped("job_id")
+        self.assertEqual(len(jobs), 2, "each event shows its own job")
+        self.assertEqual(jobs.mapped("channel_event_id"), events)
+        self.assertEqual(set(jobs.mapped("channel")), {JOB_CHANNEL_WEBHOOKS})
+
+    def _job_row(self, job):
+        self.env.flush_all()
+        self.env.cr.execute("SELECT * FROM queue_job WHERE uuid = %s", [job.uuid])
+        names = [column.name for column in self.env.cr.description]
+        return dict(zip(names, self.env.cr.fetchone(), strict=True))
+
+    def test_inserted_job_row_equals_the_orm_row(self):
+        """The endpoint's one-statement job insert writes the row queue_job's
+        own ORM create writes (a queue_job upgrade that changes it fails
+        here), and queue_job loads and runs that job."""
+        self._receive(self.shopify, *self._signed_shopify("orders/create", {"id": 7}))
+        event = self._events(self.shopify)
+        delayed = event.with_user(SUPERUSER_ID).with_context(
+            tracking_disable=True, allowed_company_ids=event.company_id.ids
+        )
+        orm_job = delayed.with_delay(description="Process")._job_process()
+        inserted_job = (
+            delayed.with_context(**{INSERT_JOB_ROWS: True})
+            .with_delay(description="Process")
+            ._job_process()
+        )
+        orm_row, inserted_row = self._job_row(orm_job), self._job_row(inserted_job)
+        self.assertEqual(inserted_row["channel_event_id"], event.id)
+        for own in ("id", "uuid", "date_created"):
+            self.assertNotEqual(orm_row.pop(own), inserted_row.pop(own), own)
+        self.assertEqual(inserted_row, orm_row)
+        loaded = Job.load(self.env, inserted_job.uuid)
+        self.assertEqual(loaded.recordset, event)
+        self.assertNotIn(INSERT_JOB_ROWS, loaded.recordset.env.context)
+        self.assertEqual(loaded.perform(), f"routed to {JOB_CHANNEL_ORDERS}")
 
     def test_generic_signature_is_hex_with_prefix(self):
         body = json.dumps({"id": "G-1"}).encode()

@@ -108,8 +108,8 @@ class TestConcurrentDuplicate(BaseCase):
     def _delete_backend(self):
         with self.db.cursor() as cr:
             cr.execute(
-                "DELETE FROM queue_job WHERE uuid IN"
-                " (SELECT job_uuid FROM channel_event WHERE backend_id = %s)",
+                "DELETE FROM queue_job WHERE channel_event_id IN"
+                " (SELECT id FROM channel_event WHERE backend_id = %s)",
                 [self.backend_id],
             )
             api.Environment(cr, SUPERUSER_ID, {})["channel.backend"].browse(

@@ -52,7 +52,7 @@ class TestWebhookHttpAnswers(SimulatorWebhookCase):
         event = self._events(self.shopify)
         self.assertEqual(event.topic, "customers/create")
         self.assertEqual(event.state, "ignored")
-        self.assertFalse(event.job_uuid, "nothing to process: no job")
+        self.assertFalse(event.job_id, "nothing to process: no job")
 
     def test_bad_signature_is_401_audited_without_the_payload(self):
         headers, body = shopify_vector("orders/create")
