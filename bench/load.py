@@ -5,7 +5,8 @@ python bench/load.py URL REQUESTS CONCURRENCY [REQUEST_FILE]
 REQUEST_FILE is JSON {"body_file": path, "headers": {...}, "unique_headers": [...]}
 (POST; each request gets its own value of the unique headers, as a channel
 sends a new delivery id each time). Without it, GET. Prints one JSON line:
-latencies p50/p99 in ms, requests per second, status counts.
+every latency in ms, the wall time, the status counts (`summary` turns runs
+of one endpoint into p50/p99 and requests per second).
 """
 
 import http.client
@@ -67,12 +68,25 @@ def run(url, requests, concurrency, spec):
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - started
+    return {
+        "latencies_ms": [round(x * 1000, 2) for x in latencies],
+        "wall_s": time.perf_counter() - started,
+        "statuses": dict(statuses),
+    }
+
+
+def summary(runs):
+    """p50/p99 over every request of `runs`, requests per second of their
+    wall time together, status counts."""
+    latencies = [x for run in runs for x in run["latencies_ms"]]
+    statuses = Counter()
+    for run in runs:
+        statuses.update(run["statuses"])
     return {
         "requests": len(latencies),
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
-        "rps": round(len(latencies) / wall, 1),
+        "p50_ms": round(percentile(latencies, 0.50), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1),
+        "rps": round(len(latencies) / sum(run["wall_s"] for run in runs), 1),
         "statuses": dict(statuses),
     }
 

@@ -5,9 +5,11 @@ databases (channel_connector, and OCA shopify_connector 19.0 installed from
 PyPI for the benchmark only), a prefork Odoo server with 2 workers is started;
 a separate process sends N signed Shopify orders/create deliveries at
 concurrency C, each with its own X-Shopify-Webhook-Id/Event-Id, and the same
-number of GET /web/health on that server as the baseline. Prints p50/p99
-latency, requests/s and the ratio of each endpoint to the bare route of the
-same server. The queue_job runner is not loaded: both endpoints only enqueue.
+number of GET /web/health on that server as the baseline. The two loads
+alternate in R rounds (N/R requests each), so a change of machine speed
+during the run weighs on both alike. Prints p50/p99 latency, requests/s and
+the ratio of each endpoint to the bare route of the same server. The
+queue_job runner is not loaded: both endpoints only enqueue.
 """
 
 import argparse
@@ -26,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import devctl  # noqa: E402
+from load import summary  # noqa: E402
 
 SECRET = "bench_webhook_secret"
 OURS_DB = "channel_bench_ours"
@@ -159,18 +162,26 @@ def measure(config, database, route, args, spec):
         base = f"http://127.0.0.1:{PORT}"
         load(f"{base}/web/health", 100, args.concurrency)  # warm up the workers
         load(f"{base}{route}", 100, args.concurrency, spec)
-        bare = load(f"{base}/web/health", args.requests, args.concurrency)
-        endpoint = load(f"{base}{route}", args.requests, args.concurrency, spec)
+        bare, endpoint = [], []
+        for share in shares(args.requests, args.rounds):
+            bare.append(load(f"{base}/web/health", share, args.concurrency))
+            endpoint.append(load(f"{base}{route}", share, args.concurrency, spec))
     finally:
         server.terminate()
         server.wait(30)
-    return bare, endpoint
+    return summary(bare), summary(endpoint)
+
+
+def shares(requests, rounds):
+    share, rest = divmod(requests, rounds)
+    return [share + (i < rest) for i in range(rounds)]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     devctl.install_benchmark_package()
     _source, params = devctl.discover_postgres(os.environ)
@@ -209,7 +220,8 @@ def main():
 def report(args, ours_bare, ours, oca_bare, oca):
     print(
         f"\nWebhook ack: {args.requests} signed orders/create deliveries, "
-        f"concurrency {args.concurrency}, prefork server with 2 workers\n"
+        f"concurrency {args.concurrency}, {args.rounds} rounds alternating with "
+        "the bare route, prefork server with 2 workers\n"
     )
     print(
         f"{'endpoint':<34}{'p50 ms':>8}{'p99 ms':>8}{'req/s':>8}{'x bare':>8}  statuses"
