@@ -1,6 +1,6 @@
 import logging
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
 from .. import adapters
@@ -164,6 +164,26 @@ class ChannelBackend(models.Model):
         "The stock export interval must be positive.",
     )
 
+    # === CRUD METHODS ===
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        backends = super().create(vals_list)
+        # A delivery to an id that did not exist yet cached "no receiver".
+        self.env.registry.clear_cache()
+        return backends
+
+    def write(self, vals):
+        result = super().write(vals)
+        if not vals.keys().isdisjoint(self._get_webhook_field_names()):
+            self.env.registry.clear_cache()  # `_get_webhook_receiver_values`
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
+
     # === ACTION METHODS ===
 
     def action_test_connection(self):
@@ -239,20 +259,32 @@ class ChannelBackend(models.Model):
 
     @api.model
     def _get_webhook_receiver(self, backend_id):
-        """The backend a delivery is addressed to, or an empty recordset.
+        """The backend a delivery is addressed to (as superuser), or an empty
+        recordset; decided from the cached `_get_webhook_receiver_values`."""
+        if not self._get_webhook_receiver_values(backend_id):
+            return self.browse()
+        return self.sudo().browse(backend_id)
 
-        One query that reads only `_get_webhook_field_names()`: loading all
-        the backend's columns was a third of the endpoint's own time. The
-        endpoint has no user: the row is read as superuser, by id, with the
-        ORM's `_fetch_query` (which fills the cache) instead of `search_fetch`,
-        whose domain handling cost twice the query itself.
+    @api.model
+    @tools.ormcache("backend_id")
+    def _get_webhook_receiver_values(self, backend_id):
+        """(provider, company id, adapter config) of a backend that receives
+        webhooks, else None. Cached per worker: a delivery reads no backend
+        row.
+
+        Every delivery needs these and they rarely change; writing any field
+        they come from (`_get_webhook_field_names`) clears Odoo's caches in
+        every worker, as `ir.config_parameter` does for its values. The
+        config holds the signing secret: callers copy it, never log it.
         """
         backend = self.sudo().browse(backend_id)
         backend = backend._fetch_query(
             backend._as_query(ordered=False),
             [self._fields[name] for name in self._get_webhook_field_names()],
         )
-        return backend if backend._accepts_webhooks() else self.browse()
+        if not backend._accepts_webhooks():
+            return None
+        return backend.provider, backend.company_id.id, backend._get_adapter_config()
 
     def _get_adapter(self, transport=None, priority=None):
         """Build this backend's ORM-free adapter: the only place that does.
@@ -335,9 +367,10 @@ class ChannelBackend(models.Model):
         """Hook: the fields a webhook delivery reads (`_accepts_webhooks`, the
         adapter config, the event insert).
 
-        Providers add the fields their `_get_adapter_config` reads. A field
-        missing here still works, at the price of a second query that loads
-        every column (the query count test of the endpoint catches it).
+        Providers add the fields their `_get_adapter_config` reads. Writing
+        one of these clears the cache of `_get_webhook_receiver_values`, so
+        a field missing here would leave an old value in use (and cost a
+        second query: `test_receiver_values_are_read_in_one_query`).
         """
         return [
             "active",

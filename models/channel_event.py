@@ -14,6 +14,7 @@ from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from .. import adapters
 from ..adapters.exceptions import (
     ChannelPayloadError,
     ChannelRetryableError,
@@ -181,8 +182,14 @@ class ChannelEvent(models.Model):
         """Verify, store and enqueue one webhook delivery.
 
         :return: (HTTP status, short text) for the controller to answer
+
+        Reads nothing of the backend but its cached receiver values.
         """
-        adapter = backend._get_adapter()
+        receiver = backend._get_webhook_receiver_values(backend.id)
+        if not receiver:
+            return 404, "no such backend"
+        provider, company_id, config = receiver
+        adapter = adapters.get_adapter(provider, dict(config))
         if adapter.is_webhook_ping(headers, body):
             return 200, "pong"
         if len(body) > self._get_max_body_bytes():
@@ -197,9 +204,13 @@ class ChannelEvent(models.Model):
         except ChannelPayloadError as exc:
             self._store_malformed(backend, headers, body, exc)
             return 400, str(exc)
-        event, state = self._store(backend, delivery, body)
+        event, state = self._store(backend, delivery, body, provider, company_id)
         if state == "queued":
-            event._enqueue(first=True, topic=delivery.topic, company=backend.company_id)
+            event._enqueue(
+                first=True,
+                topic=delivery.topic,
+                company=self.env["res.company"].browse(company_id),
+            )
         return 200, "ok"
 
     @api.model
@@ -210,7 +221,7 @@ class ChannelEvent(models.Model):
         return int(value) if value else DEFAULT_WEBHOOK_MAX_BYTES
 
     @api.model
-    def _store(self, backend, delivery, body):
+    def _store(self, backend, delivery, body, provider, company_id):
         """Insert the event, or count a duplicate if it exists (race-safe).
 
         :return: (event, the state it was stored in, or "duplicate")
@@ -238,8 +249,8 @@ class ChannelEvent(models.Model):
             """,
             {
                 "backend": backend.id,
-                "provider": backend.provider,
-                "company": backend.company_id.id,
+                "provider": provider,
+                "company": company_id,
                 "topic": delivery.topic,
                 "flow": delivery.flow,
                 "key": delivery.dedupe_key,

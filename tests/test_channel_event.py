@@ -189,17 +189,16 @@ class TestChannelEventReceive(ChannelEventCommon):
         self._receive(self.woocommerce, headers, body)
         self.assertEqual(len(self._events(self.woocommerce)), 2)
 
-    def test_a_delivery_costs_four_queries(self):
-        """The hot path stays lean: read the backend's webhook fields, insert
-        the event, look up and insert its job (which carries the link to the
-        event). A field missing from `_get_webhook_field_names` adds a full
-        read."""
+    def test_a_delivery_costs_three_queries(self):
+        """The hot path stays lean: the backend's receiver values come from a
+        per-worker cache, then insert the event, look up and insert its job
+        (which carries the link to the event)."""
         Backend = self.env["channel.backend"]
         warm_up = self._signed_shopify("orders/create", {"id": 1}, event_id="evt-0")
         self._receive(Backend._get_webhook_receiver(self.shopify.id), *warm_up)
         headers, body = self._signed_shopify("orders/create", {"id": 2})
         self.env.invalidate_all()
-        with self.assertQueryCount(4):
+        with self.assertQueryCount(3):
             backend = Backend._get_webhook_receiver(self.shopify.id)
             self.assertEqual(self._receive(backend, headers, body), (200, "ok"))
         events = self._events(self.shopify)
@@ -208,6 +207,38 @@ class TestChannelEventReceive(ChannelEventCommon):
         self.assertEqual(len(jobs), 2, "each event shows its own job")
         self.assertEqual(jobs.mapped("channel_event_id"), events)
         self.assertEqual(set(jobs.mapped("channel")), {JOB_CHANNEL_WEBHOOKS})
+
+    def test_receiver_values_are_read_in_one_query(self):
+        """Every field the cached receiver values come from is listed in
+        `_get_webhook_field_names`: one missing would cost a second query
+        and, worse, writing it would not clear the cache."""
+        for backend in (self.shopify, self.woocommerce, self.generic):
+            self.env.registry.clear_cache()
+            self.env.invalidate_all()
+            with self.subTest(backend.provider), self.assertQueryCount(1):
+                self.assertTrue(backend._get_webhook_receiver_values(backend.id))
+
+    def test_a_backend_change_reaches_the_next_delivery(self):
+        """The cache never answers with an old secret or state."""
+        Backend = self.env["channel.backend"]
+        headers, body = self._signed_shopify("orders/create", {"id": 3})
+        self.assertEqual(self._receive(self.shopify, headers, body), (200, "ok"))
+        self.shopify.webhook_secret = "rotated"
+        headers, body = self._signed_shopify("orders/create", {"id": 4})
+        self.assertEqual(self._receive(self.shopify, headers, body)[0], 401)
+        headers["X-Shopify-Hmac-Sha256"] = sign_base64("rotated", body)
+        self.assertEqual(self._receive(self.shopify, headers, body), (200, "ok"))
+        self.shopify.state = "disabled"
+        self.assertFalse(Backend._get_webhook_receiver(self.shopify.id))
+        self.assertEqual(self._receive(self.shopify, headers, body)[0], 404)
+        self.shopify.state = "connected"
+        self.assertEqual(Backend._get_webhook_receiver(self.shopify.id), self.shopify)
+        self.env.cr.execute("SELECT last_value + 1 FROM channel_backend_id_seq")
+        missing_id = self.env.cr.fetchone()[0]  # the next backend's id
+        self.assertFalse(Backend._get_webhook_receiver(missing_id))
+        created = self._prepare_backend("generic", webhook_secret="new")
+        self.assertEqual(created.id, missing_id)
+        self.assertEqual(Backend._get_webhook_receiver(missing_id), created)
 
     def _job_row(self, job):
         self.env.flush_all()
