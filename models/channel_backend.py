@@ -1,4 +1,5 @@
 import logging
+from types import MappingProxyType
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
@@ -169,20 +170,28 @@ class ChannelBackend(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         backends = super().create(vals_list)
-        # A delivery to an id that did not exist yet cached "no receiver".
-        self.env.registry.clear_cache()
+        self._clear_webhook_receivers()
         return backends
 
     def write(self, vals):
+        watched = [name for name in self._get_webhook_field_names() if name in vals]
+        before = self.sudo().read(watched) if watched else None
         result = super().write(vals)
-        if not vals.keys().isdisjoint(self._get_webhook_field_names()):
-            self.env.registry.clear_cache()  # `_get_webhook_receiver_values`
+        if watched and self.sudo().read(watched) != before:
+            self._clear_webhook_receivers()
         return result
 
     def unlink(self):
         result = super().unlink()
-        self.env.registry.clear_cache()
+        self._clear_webhook_receivers()
         return result
+
+    def _clear_webhook_receivers(self):
+        """Drop `_get_webhook_receivers` in every worker, now and once more
+        after the commit: a thread of a threaded server may have cached the
+        old values in between."""
+        self.env.registry.clear_cache()
+        self.env.cr.postcommit.add(self.env.registry.clear_cache)
 
     # === ACTION METHODS ===
 
@@ -260,31 +269,42 @@ class ChannelBackend(models.Model):
     @api.model
     def _get_webhook_receiver(self, backend_id):
         """The backend a delivery is addressed to (as superuser), or an empty
-        recordset; decided from the cached `_get_webhook_receiver_values`."""
-        if not self._get_webhook_receiver_values(backend_id):
+        recordset; decided from the cached `_get_webhook_receivers`."""
+        if backend_id not in self._get_webhook_receivers():
             return self.browse()
         return self.sudo().browse(backend_id)
 
     @api.model
-    @tools.ormcache("backend_id")
     def _get_webhook_receiver_values(self, backend_id):
         """(provider, company id, adapter config) of a backend that receives
-        webhooks, else None. Cached per worker: a delivery reads no backend
-        row.
+        webhooks, else None."""
+        return self._get_webhook_receivers().get(backend_id)
 
-        Every delivery needs these and they rarely change; writing any field
-        they come from (`_get_webhook_field_names`) clears Odoo's caches in
-        every worker, as `ir.config_parameter` does for its values. The
-        config holds the signing secret: callers copy it, never log it.
+    @api.model
+    @tools.ormcache()
+    def _get_webhook_receivers(self):
+        """{backend id: (provider, company id, adapter config)} of every
+        backend that receives webhooks, read in one query and cached per
+        worker: a delivery reads no backend row, and an unknown id is
+        answered without a query or a cache entry of its own.
+
+        Writing a field the values come from (`_get_webhook_field_names`)
+        clears Odoo's caches in every worker, as `ir.config_parameter` does.
+        Read-only mappings: the config holds the signing secret, callers
+        copy it and never log it.
         """
-        backend = self.sudo().browse(backend_id)
-        backend = backend._fetch_query(
-            backend._as_query(ordered=False),
-            [self._fields[name] for name in self._get_webhook_field_names()],
+        backends = self.sudo().search_fetch([], self._get_webhook_field_names())
+        return MappingProxyType(
+            {
+                backend.id: (
+                    backend.provider,
+                    backend.company_id.id,
+                    MappingProxyType(backend._get_adapter_config()),
+                )
+                for backend in backends
+                if backend._accepts_webhooks()
+            }
         )
-        if not backend._accepts_webhooks():
-            return None
-        return backend.provider, backend.company_id.id, backend._get_adapter_config()
 
     def _get_adapter(self, transport=None, priority=None):
         """Build this backend's ORM-free adapter: the only place that does.

@@ -672,9 +672,13 @@ class ChannelEvent(models.Model):
     def _job_store_values(self, job):
         """Override of `queue_job`: link each job of an event to it.
 
-        queue_job merges these values into the job row it inserts.
+        queue_job merges these values into the job row it inserts (and into
+        every later write of it, which `queue.job.write` ignores).
         """
-        return {"channel_event_id": self.id} if len(self) == 1 else {}
+        values = super()._job_store_values(job)
+        if len(self) == 1:
+            values["channel_event_id"] = self.id
+        return values
 
     def _job_process(self):
         """Job (webhooks channel): route the event to its flow's job channel,
@@ -705,13 +709,28 @@ class ChannelEvent(models.Model):
 
     @api.model
     def _cron_requeue_stuck(self, minutes=30):
-        """Cron: re-enqueue events whose job vanished or died while queued."""
+        """Cron: re-enqueue events whose job vanished or died while queued.
+
+        An event with any job still to run is not stuck (after a replay, its
+        latest job may be done while the job it routed to still waits).
+        """
         limit = fields.Datetime.now() - timedelta(minutes=minutes)
-        stuck = self.search(
-            [("state", "=", "queued"), ("queued_at", "<", limit)]
-        ).filtered(
-            lambda e: not e.job_id or e.job_id.state in ("done", "failed", "cancelled")
+        queued = self.search([("state", "=", "queued"), ("queued_at", "<", limit)])
+        waiting = (
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [
+                    ("channel_event_id", "in", queued.ids),
+                    (
+                        "state",
+                        "in",
+                        ("wait_dependencies", "pending", "enqueued", "started"),
+                    ),
+                ]
+            )
         )
+        stuck = queued - waiting.channel_event_id
         stuck._enqueue()
         return len(stuck)
 

@@ -42,6 +42,18 @@ class QueueJob(models.Model):
             return super().create(vals_list)
         return self.browse([self._insert_job_row(vals) for vals in vals_list])
 
+    def write(self, vals):
+        """Override of `queue_job`: the link to the event is written at
+        creation only. queue_job sends `_job_store_values` again with every
+        state change, and the event may have been purged since."""
+        if "channel_event_id" in vals:
+            vals = {
+                name: value
+                for name, value in vals.items()
+                if name != "channel_event_id"
+            }
+        return super().write(vals)
+
     def _insert_job_row(self, vals):
         """Insert one job row from `Job._store_values` values; return its id."""
         values = dict(vals)

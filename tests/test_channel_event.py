@@ -239,6 +239,27 @@ class TestChannelEventReceive(ChannelEventCommon):
         created = self._prepare_backend("generic", webhook_secret="new")
         self.assertEqual(created.id, missing_id)
         self.assertEqual(Backend._get_webhook_receiver(missing_id), created)
+        # A write that changes nothing keeps the cache.
+        self.shopify.write({"state": self.shopify.state})
+        with self.assertQueryCount(0):
+            Backend._get_webhook_receivers()
+
+    def test_a_job_outlives_its_purged_event(self):
+        """queue_job rewrites a job's values at each state change; the link
+        to an event purged since is not written again (no foreign key
+        error)."""
+        self._receive(self.shopify, *self._signed_shopify("orders/create", {"id": 8}))
+        event = self._events(self.shopify)
+        job = event.job_id
+        event.unlink()
+        job.invalidate_recordset()
+        self.assertFalse(job.channel_event_id)
+        loaded = Job.load(self.env, job.uuid)
+        loaded.set_done(result="checked")
+        loaded.store()
+        self.env.flush_all()
+        self.assertEqual(job.state, "done")
+        self.assertFalse(job.channel_event_id)
 
     def _job_row(self, job):
         self.env.flush_all()
@@ -386,6 +407,24 @@ class TestChannelEventProcessing(ChannelEventCommon):
             trap.assert_jobs_count(1)
             trap.perform_enqueued_jobs()
         self.assertEqual(event.state, "done")
+
+    def test_event_with_a_job_still_to_run_is_not_requeued(self):
+        """After a replay the event's latest job may be done while an older
+        one (the job it was routed to) still waits: not stuck."""
+        with freeze_time("2026-11-01 10:00:00"):
+            self._receive(
+                self.shopify, *self._signed_shopify("orders/create", {"id": 9})
+            )
+        event = self._events(self.shopify)
+        waiting = event.job_id
+        latest = event.with_delay()._job_process()
+        latest.db_record().state = "done"
+        event.invalidate_recordset(["job_id"])
+        self.assertEqual(event.job_id.state, "done")
+        with freeze_time("2026-11-01 11:00:00"):
+            self.assertEqual(self.Event._cron_requeue_stuck(), 0)
+            waiting.state = "failed"
+            self.assertEqual(self.Event._cron_requeue_stuck(), 1)
 
     def test_event_without_handler_waits_and_is_not_requeued(self):
         headers, body = self._signed_shopify("products/update", {"id": 632910392})

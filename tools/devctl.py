@@ -477,6 +477,8 @@ def command_test(args):
     ]
     # The simulator is a top-level package of the repository, not of the addon.
     environ = {**os.environ, "PYTHONPATH": str(module_path)}
+    # It would win over the test configuration's `channels = root:0`.
+    environ.pop("ODOO_QUEUE_JOB_CHANNELS", None)
     return subprocess.run(
         command, check=False, cwd=str(module_path), env=environ
     ).returncode
