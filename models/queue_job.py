@@ -2,8 +2,11 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 # Context key under which `queue.job.create` writes each job row with one
-# INSERT (see `QueueJob.create`).
+# INSERT (see `QueueJob.create`). Its value must be this very object, which no
+# RPC caller can send (a context over RPC holds JSON values only), the same
+# guard as queue_job's own EDIT_SENTINEL.
 INSERT_JOB_ROWS = "channel_insert_job_rows"
+INSERT_JOB_ROWS_SENTINEL = object()
 
 
 class QueueJob(models.Model):
@@ -36,11 +39,20 @@ class QueueJob(models.Model):
         `test_inserted_job_row_equals_the_orm_row` compares both rows column
         by column, so an upgrade of queue_job that changes this fails it).
         """
-        if not self.env.context.get(INSERT_JOB_ROWS) or any(
+        if not self._may_insert_job_rows() or any(
             not self._fields[name].column_type for vals in vals_list for name in vals
         ):
             return super().create(vals_list)
         return self.browse([self._insert_job_row(vals) for vals in vals_list])
+
+    def _may_insert_job_rows(self):
+        """Whether `create` may write rows by hand: only for `channel.event`'s
+        own enqueuing, which runs as superuser and passes the sentinel object;
+        nothing an RPC caller sends (context, values) can open this path."""
+        return (
+            self.env.su
+            and self.env.context.get(INSERT_JOB_ROWS) is INSERT_JOB_ROWS_SENTINEL
+        )
 
     def write(self, vals):
         """Override of `queue_job`: the link to the event is written at

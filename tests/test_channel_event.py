@@ -11,7 +11,7 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64, sign_hex
 from ..const import JOB_CHANNEL_ORDERS, JOB_CHANNEL_WEBHOOKS, WEBHOOK_MAX_BYTES_PARAM
-from ..models.queue_job import INSERT_JOB_ROWS
+from ..models.queue_job import INSERT_JOB_ROWS, INSERT_JOB_ROWS_SENTINEL
 from .common import (
     SHOPIFY_VECTOR_SECRET,
     WOOCOMMERCE_VECTOR_SECRET,
@@ -278,7 +278,7 @@ class TestChannelEventReceive(ChannelEventCommon):
         )
         orm_job = delayed.with_delay(description="Process")._job_process()
         inserted_job = (
-            delayed.with_context(**{INSERT_JOB_ROWS: True})
+            delayed.with_context(**{INSERT_JOB_ROWS: INSERT_JOB_ROWS_SENTINEL})
             .with_delay(description="Process")
             ._job_process()
         )
