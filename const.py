@@ -37,4 +37,6 @@ SENSITIVE_KEYS = frozenset(
 # the system parameter overrides it.
 WEBHOOK_MAX_BYTES_PARAM = "channel_connector.webhook_max_bytes"
 DEFAULT_WEBHOOK_MAX_BYTES = 2 * 1024 * 1024
+# Only a body this small can be a channel's unsigned set-up ping.
+PING_MAX_BYTES = 64
 WEBHOOK_ROUTE = "/channel_connector/webhook/<int:backend_id>"

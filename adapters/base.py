@@ -78,12 +78,17 @@ class ChannelAdapter:
         return False
 
     def verify_webhook(self, headers, body):
-        """Raise ChannelSignatureError unless `body` carries our signature."""
-        if not matches(self.expected_signature(body), self.received_signature(headers)):
+        """Raise ChannelSignatureError unless `body` carries our signature.
+
+        Without a signing secret every delivery is refused.
+        """
+        expected = self.expected_signature(headers, body)
+        if not matches(expected, self.received_signature(headers)):
             raise ChannelSignatureError("The webhook signature does not match.")
 
-    def expected_signature(self, body):
-        """The signature the channel computes over `body` with our secret."""
+    def expected_signature(self, headers, body):
+        """The signature the channel computes with our secret over `body` (and
+        whatever else of the delivery its scheme signs)."""
         raise NotImplementedError
 
     def received_signature(self, headers):
@@ -96,6 +101,11 @@ class ChannelAdapter:
         Raise ChannelPayloadError for a malformed body or missing headers.
         """
         raise NotImplementedError
+
+    def confirms_app_uninstalled(self):
+        """Whether the channel confirms (through its API) that our app was
+        uninstalled, as a lifecycle delivery claims. Retryable errors raise."""
+        return False
 
     # Stock
 

@@ -1,10 +1,16 @@
 """The `generic` channel: any system that pushes our documented JSON format.
 
-It has no API of its own to call: its orders arrive as signed webhooks.
+It has no API of its own to call: its orders arrive as signed webhooks. The
+signature covers the timestamp, event id and topic headers as well as the body
+(`signed_message`), and a delivery older or newer than `TIMESTAMP_TOLERANCE`
+is refused, so a captured delivery can neither be replayed later nor re-sent
+under another topic or event id.
 """
 
+from datetime import datetime, timedelta, timezone
+
 from .base import ChannelAdapter
-from .exceptions import ChannelAuthError
+from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelSignatureError
 from .orders_generic import parse_generic_order
 from .signatures import sign_hex
 from .webhooks import (
@@ -20,6 +26,14 @@ from .webhooks import (
 GENERIC_TOPIC_FLOWS = {"orders/upsert": FLOW_ORDERS, "orders/cancel": FLOW_ORDERS}
 GENERIC_KEPT_HEADERS = ("X-Channel-Topic", "X-Channel-Event-Id", "X-Channel-Timestamp")
 SIGNATURE_PREFIX = "sha256="
+# How far X-Channel-Timestamp may be from our clock (a replay window).
+TIMESTAMP_TOLERANCE = timedelta(minutes=5)
+
+
+def signed_message(timestamp, event_id, topic, body):
+    """The bytes a generic sender signs: `<timestamp>.<event id>.<topic>.<body>`."""
+    prefix = f"{timestamp}.{event_id}.{topic}.".encode()
+    return prefix + body
 
 
 class GenericAdapter(ChannelAdapter):
@@ -37,11 +51,31 @@ class GenericAdapter(ChannelAdapter):
 
     # Webhooks
 
-    def expected_signature(self, body):
-        return SIGNATURE_PREFIX + sign_hex(self.config["webhook_secret"], body)
+    def expected_signature(self, headers, body):
+        message = signed_message(
+            header(headers, "X-Channel-Timestamp") or "",
+            header(headers, "X-Channel-Event-Id") or "",
+            header(headers, "X-Channel-Topic") or "",
+            body,
+        )
+        return SIGNATURE_PREFIX + sign_hex(self.config.get("webhook_secret"), message)
 
     def received_signature(self, headers):
         return header(headers, "X-Channel-Signature")
+
+    def verify_webhook(self, headers, body):
+        """Override of `ChannelAdapter`: the signature, then a fresh timestamp."""
+        super().verify_webhook(headers, body)
+        now = datetime.now(timezone.utc)
+        try:
+            sent = parse_timestamp(header(headers, "X-Channel-Timestamp"))
+        except ChannelPayloadError as exc:
+            raise ChannelSignatureError(str(exc)) from exc
+        if sent is None or abs(now - sent) > TIMESTAMP_TOLERANCE:
+            raise ChannelSignatureError(
+                "X-Channel-Timestamp is missing or more than "
+                f"{TIMESTAMP_TOLERANCE} away from our clock."
+            )
 
     def parse_webhook(self, headers, body):
         """Dedupe on X-Channel-Event-Id, which the sender keeps across retries."""
@@ -49,7 +83,7 @@ class GenericAdapter(ChannelAdapter):
         event_id = require_header(headers, "X-Channel-Event-Id")
         payload = load_json_object(body)
         resource_ref = payload.get("id")
-        timestamp = header(headers, "X-Channel-Timestamp") or payload.get("updated_at")
+        timestamp = header(headers, "X-Channel-Timestamp")
         return WebhookDelivery(
             topic=topic,
             dedupe_key=event_id,

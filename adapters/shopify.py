@@ -2,7 +2,7 @@
 
 from .base import ChannelAdapter
 from .catalogue import ChannelVariant
-from .exceptions import ChannelPayloadError, ChannelThrottledError
+from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelThrottledError
 from .orders_shopify import (
     ORDER_CONNECTION_QUERIES,
     ORDER_QUERY,
@@ -28,6 +28,7 @@ from .webhooks import (
     parse_timestamp,
     pick_headers,
     require_header,
+    shorten,
 )
 
 SHOP_QUERY = "query ChannelConnectorShop { shop { name myshopifyDomain currencyCode } }"
@@ -170,6 +171,23 @@ SHOPIFY_KEPT_HEADERS = (
     "X-Shopify-Name",
 )
 ORDER_ID_KEYS = {"refunds/create": "order_id", "order_transactions/create": "order_id"}
+# Topics that act on the whole shop or erase data, and the keys their body
+# must (True) or must not (False) have. Only the body is signed: a captured
+# body re-sent under one of these topics must not pass for it.
+SHOP_TOPIC_SHAPES = {
+    "app/uninstalled": {"myshopify_domain": True, "shop_domain": False},
+    "shop/redact": {"shop_domain": True, "customer": False},
+    "customers/redact": {
+        "shop_domain": True,
+        "customer": True,
+        "orders_to_redact": True,
+    },
+    "customers/data_request": {
+        "shop_domain": True,
+        "customer": True,
+        "data_request": True,
+    },
+}
 
 
 class ShopifyAdapter(ChannelAdapter):
@@ -479,8 +497,8 @@ class ShopifyAdapter(ChannelAdapter):
 
     # Webhooks
 
-    def expected_signature(self, body):
-        return sign_base64(self.config["webhook_secret"], body)
+    def expected_signature(self, headers, body):
+        return sign_base64(self.config.get("webhook_secret"), body)
 
     def received_signature(self, headers):
         return header(headers, "X-Shopify-Hmac-Sha256")
@@ -499,6 +517,7 @@ class ShopifyAdapter(ChannelAdapter):
         webhook_id = require_header(headers, "X-Shopify-Webhook-Id")
         event_id = header(headers, "X-Shopify-Event-Id")
         payload = load_json_object(body)
+        self._check_shop_topic(topic, payload)
         triggered_at = header(headers, "X-Shopify-Triggered-At")
         resource_ref = shopify_resource_ref(topic, payload)
         return WebhookDelivery(
@@ -513,6 +532,30 @@ class ShopifyAdapter(ChannelAdapter):
             headers=pick_headers(headers, SHOPIFY_KEPT_HEADERS),
             payload=payload,
         )
+
+    def _check_shop_topic(self, topic, payload):
+        """Raise ChannelPayloadError unless a shop-wide or privacy delivery's
+        body has its topic's shape and names this backend's shop."""
+        shape = SHOP_TOPIC_SHAPES.get(topic)
+        if shape is None:
+            return
+        for key, wanted in shape.items():
+            if (payload.get(key) is not None) != wanted:
+                raise ChannelPayloadError(f"The body is not a {topic} body ({key}).")
+        domain_key = "myshopify_domain" if topic == "app/uninstalled" else "shop_domain"
+        domain = str(payload[domain_key]).lower()
+        if domain != (self.config.get("shop_domain") or "").lower():
+            raise ChannelPayloadError(
+                f"The {topic} body names the shop {shorten(domain)}, not this one."
+            )
+
+    def confirms_app_uninstalled(self):
+        """Override of `ChannelAdapter`: the token stops working on uninstall."""
+        try:
+            self.test_connection()
+        except ChannelAuthError:
+            return True
+        return False
 
 
 def shopify_resource_ref(topic, payload):

@@ -4,9 +4,16 @@ import base64
 import hashlib
 import hmac
 
+from .exceptions import ChannelSignatureError
+
 
 def hmac_sha256(secret, body):
-    """Raw HMAC-SHA256 digest of `body` (bytes) keyed with `secret` (str)."""
+    """Raw HMAC-SHA256 digest of `body` (bytes) keyed with `secret` (str).
+
+    An empty key is refused: anyone can compute a signature with it.
+    """
+    if not secret:
+        raise ChannelSignatureError("No webhook signing secret is configured.")
     return hmac.new(secret.encode(), body, hashlib.sha256).digest()
 
 
@@ -24,4 +31,8 @@ def matches(expected, received):
     """Constant-time comparison of two signatures; a missing one never matches."""
     if not expected or not received:
         return False
-    return hmac.compare_digest(expected.encode(), received.strip().encode())
+    try:
+        received = received.strip().encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(expected.encode(), received)

@@ -13,6 +13,12 @@ FLOW_CATALOG = "catalog"
 FLOW_PRIVACY = "privacy"
 FLOW_APP = "app"
 
+# Longest topic, id or key a delivery may carry (characters): they are indexed
+# columns, and PostgreSQL refuses index entries over ~2.7 kB.
+MAX_TOPIC_LENGTH = 128
+MAX_REF_LENGTH = 255
+MAX_KEY_LENGTH = 700
+
 
 @dataclass(frozen=True)
 class WebhookDelivery:
@@ -30,6 +36,42 @@ class WebhookDelivery:
     channel_timestamp: datetime | None = None
     headers: dict = field(default_factory=dict)
     payload: dict | None = None
+
+    def __post_init__(self):
+        """Refuse what cannot be stored as it is: overlong or control-character
+        topics and ids, NUL in a kept header (ChannelPayloadError, a 400)."""
+        bounds = (
+            ("topic", self.topic, MAX_TOPIC_LENGTH),
+            ("delivery id", self.delivery_id, MAX_REF_LENGTH),
+            ("resource id", self.resource_ref, MAX_REF_LENGTH),
+            ("deduplication key", self.dedupe_key, MAX_KEY_LENGTH),
+        )
+        for name, value, limit in bounds:
+            check_text(name, value, limit)
+        for name, value in self.headers.items():
+            if "\x00" in str(value):
+                raise ChannelPayloadError(f"The {name} header holds a NUL character.")
+
+
+def check_text(name, value, limit):
+    """Raise ChannelPayloadError unless `value` is None or printable text of at
+    most `limit` characters."""
+    if value is None:
+        return
+    if len(value) > limit:
+        raise ChannelPayloadError(
+            f"The {name} is {len(value)} characters long (at most {limit})."
+        )
+    if not value.isprintable():
+        raise ChannelPayloadError(
+            f"The {name} {shorten(value)} holds control characters."
+        )
+
+
+def shorten(value, limit=60):
+    """`value` quoted for a message, cut to `limit` characters."""
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def header(headers, name):
@@ -59,6 +101,8 @@ def load_json_object(body):
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ChannelPayloadError(f"The body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ChannelPayloadError("The body is JSON nested too deeply.") from exc
     if not isinstance(payload, dict):
         raise ChannelPayloadError("The body is JSON but not an object.")
     return payload
@@ -70,8 +114,8 @@ def parse_timestamp(value):
         return None
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ChannelPayloadError(f"Unreadable timestamp {value!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError) as exc:
+        raise ChannelPayloadError(f"Unreadable timestamp {shorten(value)}") from exc

@@ -1,14 +1,20 @@
 import logging
 from urllib.parse import urlencode
 
-from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import NotFound
 
 from odoo import http
 from odoo.http import request
 
-from ..const import WEBHOOK_ROUTE
+from ..const import PING_MAX_BYTES, WEBHOOK_ROUTE
 
 _logger = logging.getLogger(__name__)
+
+
+def _max_body_bytes(_controller):
+    """The body limit, set on the request before Odoo reads or parses the body
+    (form and multipart bodies included, chunked ones while they stream)."""
+    return request.env["channel.event"].sudo()._get_max_body_bytes()
 
 
 class ChannelWebhookController(http.Controller):
@@ -19,35 +25,36 @@ class ChannelWebhookController(http.Controller):
         methods=["POST"],
         csrf=False,
         save_session=False,
+        max_content_length=_max_body_bytes,
     )
     def receive_webhook(self, backend_id, **_kwargs):
         """Receive one channel delivery: verify, store durably, enqueue, answer.
 
-        Unknown or disabled backend: 404. Oversized body: 413, from its
-        Content-Length before anything is read. The rest is done by
-        `channel.event._receive_delivery` in the request's transaction, which
-        Odoo commits before the answer leaves.
+        Oversized body: 413 before anything is read or parsed (the route's
+        `max_content_length`, enforced by `ir.http._pre_dispatch`). Unknown
+        or disabled backend: 404. The rest is done by
+        `channel.event._receive_delivery`, whose transaction Odoo commits
+        before the answer leaves.
         """
         backend_sudo = (
             request.env["channel.backend"].sudo()._get_webhook_receiver(backend_id)
         )
         if not backend_sudo:
             raise NotFound()
-        Event = request.env["channel.event"].sudo()
-        limit = Event._get_max_body_bytes()
-        if (request.httprequest.content_length or 0) > limit:
-            raise RequestEntityTooLarge()
-        # A chunked body has no length to check first: `_receive_delivery`
-        # refuses it once read (put a proxy body limit in front in production).
+        httprequest = request.httprequest
         # Cached: when Odoo replays the request after a serialization failure
         # (a concurrent twin committed first), the stream is already consumed.
-        body = request.httprequest.get_data()
-        if not body and request.httprequest.form:
-            # Odoo parsed a form-encoded body into the route's parameters
+        body = httprequest.get_data()
+        if not body and (httprequest.content_length or 0) <= PING_MAX_BYTES:
+            # Odoo parsed a tiny form-encoded body into the route's parameters
             # before calling us: WooCommerce's `webhook_id=N` creation ping.
-            body = urlencode(list(request.httprequest.form.items(multi=True))).encode()
-        status, text = Event._receive_delivery(
-            backend_sudo, request.httprequest.headers, body
+            body = urlencode(list(httprequest.form.items(multi=True))).encode()
+        status, text = (
+            request.env["channel.event"]
+            .sudo()
+            ._receive_delivery(
+                backend_sudo, httprequest.headers, body, peer=httprequest.remote_addr
+            )
         )
         _logger.debug("webhook for backend %s answered %s", backend_id, status)
         return request.make_response(

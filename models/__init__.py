@@ -31,6 +31,7 @@ from . import (
     channel_stock_level,
     channel_stock_location,
     channel_tax_mapping,
+    ir_http,
     product_product,
     product_template,
     queue_job,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import psycopg2
 from psycopg2 import IntegrityError
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models, sql_db
 from odoo.exceptions import UserError
 from odoo.tools import mute_logger
 
@@ -26,7 +26,11 @@ from ..adapters.webhooks import (
     FLOW_ORDERS,
     FLOW_PRIVACY,
     FLOW_STOCK,
+    MAX_TOPIC_LENGTH,
+    check_text,
+    header,
     load_json_object,
+    shorten,
 )
 from ..const import (
     DEFAULT_WEBHOOK_MAX_BYTES,
@@ -35,10 +39,11 @@ from ..const import (
     JOB_CHANNEL_ORDERS,
     JOB_CHANNEL_STOCK,
     ORDER_PULL_TOPIC,
+    PING_MAX_BYTES,
     WEBHOOK_MAX_BYTES_PARAM,
 )
 from .channel_exception import OPEN_STATES
-from .queue_job import INSERT_JOB_ROWS
+from .queue_job import INSERT_JOB_ROWS, INSERT_JOB_ROWS_SENTINEL
 
 _logger = logging.getLogger(__name__)
 
@@ -178,9 +183,10 @@ class ChannelEvent(models.Model):
     # === BUSINESS METHODS ===
 
     @api.model
-    def _receive_delivery(self, backend, headers, body):
+    def _receive_delivery(self, backend, headers, body, peer=None):
         """Verify, store and enqueue one webhook delivery.
 
+        :param peer: the address the request came from (for the audit)
         :return: (HTTP status, short text) for the controller to answer
 
         Reads nothing of the backend but its cached receiver values.
@@ -190,14 +196,15 @@ class ChannelEvent(models.Model):
             return 404, "no such backend"
         provider, company_id, config = receiver
         adapter = adapters.get_adapter(provider, dict(config))
-        if adapter.is_webhook_ping(headers, body):
+        if len(body) <= PING_MAX_BYTES and adapter.is_webhook_ping(headers, body):
             return 200, "pong"
         if len(body) > self._get_max_body_bytes():
             return 413, "payload too large"
+        self._begin_read_committed()
         try:
             adapter.verify_webhook(headers, body)
         except ChannelSignatureError as exc:
-            self._record_rejected_delivery(backend, headers, exc)
+            self._record_rejected_delivery(backend, headers, exc, peer)
             return 401, "invalid signature"
         try:
             delivery = adapter.parse_webhook(headers, body)
@@ -214,11 +221,42 @@ class ChannelEvent(models.Model):
         return 200, "ok"
 
     @api.model
+    def _begin_read_committed(self):
+        """Store a verified delivery in a READ COMMITTED transaction.
+
+        Under Odoo's REPEATABLE READ, a twin delivery committed after this
+        request's snapshot makes the insert fail to serialize, and Odoo
+        replays the whole request after a sleep: a burst of copies of one
+        delivery (or of forged ones, audited on one row) would cost seconds
+        each. In READ COMMITTED the insert waits for the twin and then counts
+        a duplicate. The request has only read so far, so ending its
+        transaction here loses nothing. A test cursor
+        (HttpCase) cannot end its transaction: it keeps its isolation.
+        """
+        if not isinstance(self.env.cr, sql_db.Cursor):
+            return  # a test cursor: its transaction is the test's
+        self.env.cr.commit()
+        self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+    @api.model
     def _get_max_body_bytes(self):
+        """The body limit: the system parameter, else the default (also when
+        the parameter is not a positive whole number)."""
         value = (
             self.env["ir.config_parameter"].sudo().get_param(WEBHOOK_MAX_BYTES_PARAM)
         )
-        return int(value) if value else DEFAULT_WEBHOOK_MAX_BYTES
+        try:
+            limit = int(value) if value else DEFAULT_WEBHOOK_MAX_BYTES
+        except ValueError:
+            limit = 0
+        if limit <= 0:
+            _logger.warning(
+                "Ignored the system parameter %s=%r: not a positive whole number.",
+                WEBHOOK_MAX_BYTES_PARAM,
+                value,
+            )
+            return DEFAULT_WEBHOOK_MAX_BYTES
+        return limit
 
     @api.model
     def _store(self, backend, delivery, body, provider, company_id):
@@ -294,9 +332,7 @@ class ChannelEvent(models.Model):
     def _store_malformed(self, backend, headers, body, error):
         """Keep a signed but unusable body as a failed event with an exception."""
         digest = hashlib.sha256(body).hexdigest()
-        topic = next(
-            (v for k, v in headers.items() if k.lower().endswith("-topic")), "unknown"
-        )
+        topic = self._malformed_topic(headers)
         values = {
             "backend_id": backend.id,
             "topic": topic,
@@ -321,21 +357,33 @@ class ChannelEvent(models.Model):
         return event
 
     @api.model
-    def _record_rejected_delivery(self, backend, headers, error):
+    def _malformed_topic(self, headers):
+        """The topic a malformed delivery claims, if it can be stored as one."""
+        topic = next(
+            (v for k, v in headers.items() if k.lower().endswith("-topic")), None
+        )
+        try:
+            check_text("topic", topic, MAX_TOPIC_LENGTH)
+        except ChannelPayloadError:
+            return "unreadable"
+        return topic or "unknown"
+
+    @api.model
+    def _record_rejected_delivery(self, backend, headers, error, peer=None):
         """Audit a bad signature without storing its payload.
 
         All rejected deliveries of a backend update one open exception, at
         most once per `REJECTED_AUDIT_INTERVAL`: a flood of forged requests
-        must not queue up on that one row. Every rejection is logged.
+        must not queue up on that one row. Every rejection is logged. The
+        peer address is the connection's; X-Forwarded-For is only what the
+        sender (or a proxy) claims, kept beside it and escaped.
         """
-        source = next(
-            (v for k, v in headers.items() if k.lower() == "x-forwarded-for"), None
-        )
+        forwarded = header(headers, "X-Forwarded-For")
+        source = f"peer {peer or 'unknown'}"
+        if forwarded:
+            source += f", X-Forwarded-For {shorten(forwarded, 100)}"
         _logger.warning(
-            "Rejected a delivery for backend %s from %s: %s",
-            backend.id,
-            source or "unknown",
-            error,
+            "Rejected a delivery for backend %s from %s: %s", backend.id, source, error
         )
         Exception_ = self.env["channel.exception"]
         recent = Exception_._find_open(
@@ -350,7 +398,7 @@ class ChannelEvent(models.Model):
             "rejected_delivery",
             self.env._("Webhook deliveries with an invalid signature were rejected."),
             backend=backend,
-            detail=f"{error}; last source: {source or 'unknown'}",
+            detail=f"{error}; last source: {source}",
             key="signature",
         )
 
@@ -390,7 +438,7 @@ class ChannelEvent(models.Model):
                 .with_context(
                     tracking_disable=True,
                     allowed_company_ids=(company or event.company_id).ids,
-                    **{INSERT_JOB_ROWS: True},
+                    **{INSERT_JOB_ROWS: INSERT_JOB_ROWS_SENTINEL},
                 )
                 .with_delay(
                     identity_key=identity_key,
@@ -578,8 +626,24 @@ class ChannelEvent(models.Model):
         )
 
     def _process_app(self):
-        """app/uninstalled: the token is dead; stop every flow of the backend."""
+        """app/uninstalled: stop every flow of the backend, once the channel's
+        API confirms the token is dead (the topic header is not signed)."""
         if self.topic != "app/uninstalled":
+            return "ignored"
+        try:
+            confirmed = self.backend_id._get_adapter().confirms_app_uninstalled()
+        except ChannelRetryableError as exc:
+            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
+        if not confirmed:
+            self.env["channel.exception"]._record(
+                "rejected_delivery",
+                self.env._(
+                    "An app/uninstalled delivery was not acted on: the channel "
+                    "still accepts our credentials."
+                ),
+                backend=self.backend_id,
+                key="app_uninstalled",
+            )
             return "ignored"
         self.backend_id.write(
             {

@@ -5,7 +5,7 @@ from datetime import timedelta
 from psycopg2 import IntegrityError
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import ConcurrencyError, UserError
 from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -26,6 +26,16 @@ EXCEPTION_TYPES = [
     ("rejected_delivery", "Rejected delivery"),
     ("delivery_gap", "Delivery gap"),
 ]
+
+
+class TwinCommittedError(RetryableJobError, ConcurrencyError):
+    """Retry the whole transaction: Odoo replays a request on a
+    `ConcurrencyError`, queue_job postpones a job on a `RetryableJobError`."""
+
+    def __init__(self, msg):
+        super().__init__(msg, seconds=1)
+
+
 DEFAULT_SEVERITY = {
     "auth_error": "critical",
     "total_mismatch": "error",
@@ -489,9 +499,14 @@ class ChannelException(models.Model):
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                 exception = self.sudo().create(values)
-        except IntegrityError:
+        except IntegrityError as exc:
             backend = self.env["channel.backend"].browse(values["backend_id"])
             exception = self._find_open(backend, values["fingerprint"])
+            if not exception:
+                # The twin committed after this transaction's snapshot began
+                # (REPEATABLE READ): only a new transaction can see it.
+                msg = "A concurrent transaction recorded the same exception."
+                raise TwinCommittedError(msg) from exc
             exception._add_occurrence({"last_seen": values["last_seen"]})
             return exception
         exception._assign_owner()

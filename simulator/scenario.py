@@ -349,7 +349,9 @@ class Scenario:
 
     @journaled
     def uninstall_app(self):
-        """The merchant uninstalls the app: app/uninstalled, then silence."""
+        """The merchant uninstalls the app: the token is revoked,
+        app/uninstalled is sent, then silence."""
+        self.state.app_installed = False
         self.sender.shopify_event(
             [("app/uninstalled", app_uninstalled_payload(self.state))]
         )

@@ -181,7 +181,8 @@ class ChannelSimulator:
     def _shopify(self, request):
         if request.path != SHOPIFY_PATH:
             return Response("Not Found", status=404)
-        if request.headers.get("X-Shopify-Access-Token") != self.access_token:
+        token = request.headers.get("X-Shopify-Access-Token")
+        if token != self.access_token or not self.state.app_installed:
             return _json(SHOPIFY_AUTH_ERROR, 401)
         if request.method != "POST":
             return Response("Method Not Allowed", status=405)

@@ -41,6 +41,8 @@ class SimulatorState:
         self.lock = threading.RLock()
         self.wall_clock = wall_clock
         self.shop_domain = shop_domain
+        # Shopify revokes the app's access token when the merchant uninstalls.
+        self.app_installed = True
         self.shop_name = "Simulated shop"
         self.currency = "USD"
         self.locations = {
