@@ -49,12 +49,10 @@ class ChannelWebhookController(http.Controller):
             # Odoo parsed a tiny form-encoded body into the route's parameters
             # before calling us: WooCommerce's `webhook_id=N` creation ping.
             body = urlencode(list(httprequest.form.items(multi=True))).encode()
-        status, text = (
-            request.env["channel.event"]
-            .sudo()
-            ._receive_delivery(
-                backend_sudo, httprequest.headers, body, peer=httprequest.remote_addr
-            )
+        event_sudo = request.env["channel.event"].sudo()
+        event_sudo._begin_read_committed()
+        status, text = event_sudo._receive_delivery(
+            backend_sudo, httprequest.headers, body, peer=httprequest.remote_addr
         )
         _logger.debug("webhook for backend %s answered %s", backend_id, status)
         return request.make_response(

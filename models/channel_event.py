@@ -200,7 +200,6 @@ class ChannelEvent(models.Model):
             return 200, "pong"
         if len(body) > self._get_max_body_bytes():
             return 413, "payload too large"
-        self._begin_read_committed()
         try:
             adapter.verify_webhook(headers, body)
         except ChannelSignatureError as exc:
@@ -222,7 +221,8 @@ class ChannelEvent(models.Model):
 
     @api.model
     def _begin_read_committed(self):
-        """Store a verified delivery in a READ COMMITTED transaction.
+        """Go on in a READ COMMITTED transaction (the webhook request does,
+        before `_receive_delivery`).
 
         Under Odoo's REPEATABLE READ, a twin delivery committed after this
         request's snapshot makes the insert fail to serialize, and Odoo

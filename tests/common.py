@@ -1,10 +1,14 @@
 import json
+import uuid
+from datetime import datetime, timezone
 
 from odoo import Command
 from odoo.tests.common import new_test_user
 
 from odoo.addons.base.tests.common import BaseCommon
 
+from ..adapters.generic import signed_message
+from ..adapters.signatures import sign_hex
 from .reference import reference_path
 
 SHOPIFY_VECTOR_SECRET = "test_app_client_secret_NOT_REAL"
@@ -25,6 +29,26 @@ def woocommerce_vector(topic):
     vectors = json.loads((folder / "hmac_test_vectors.json").read_text())["vectors"]
     vector = next(v for v in vectors if v["topic"] == topic)
     return dict(vector["headers"]), (folder / vector["body_file"]).read_bytes()
+
+
+def generic_delivery(body, secret, **headers):
+    """(headers, body) of a generic delivery signed as README documents:
+    HMAC of `<timestamp>.<event id>.<topic>.<body>`; `headers` override."""
+    headers = {
+        "Content-Type": "application/json",
+        "X-Channel-Topic": "orders/upsert",
+        "X-Channel-Event-Id": f"evt-{uuid.uuid4().hex}",
+        "X-Channel-Timestamp": datetime.now(timezone.utc).isoformat(),
+        **headers,
+    }
+    message = signed_message(
+        headers["X-Channel-Timestamp"],
+        headers["X-Channel-Event-Id"],
+        headers["X-Channel-Topic"],
+        body,
+    )
+    headers["X-Channel-Signature"] = "sha256=" + sign_hex(secret, message)
+    return headers, body
 
 
 PROVIDER_DEFAULTS = {

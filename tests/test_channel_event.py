@@ -6,16 +6,18 @@ from odoo import SUPERUSER_ID, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import freeze_time, tagged
 
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from ..adapters.signatures import sign_base64, sign_hex
+from ..adapters.signatures import sign_base64
 from ..const import JOB_CHANNEL_ORDERS, JOB_CHANNEL_WEBHOOKS, WEBHOOK_MAX_BYTES_PARAM
 from ..models.queue_job import INSERT_JOB_ROWS, INSERT_JOB_ROWS_SENTINEL
 from .common import (
     SHOPIFY_VECTOR_SECRET,
     WOOCOMMERCE_VECTOR_SECRET,
     ChannelCommon,
+    generic_delivery,
     shopify_vector,
     woocommerce_vector,
 )
@@ -43,6 +45,19 @@ class ChannelEventCommon(ChannelCommon):
     def _exceptions(self, backend, exception_type):
         return self.env["channel.exception"].search(
             [("backend_id", "=", backend.id), ("exception_type", "=", exception_type)]
+        )
+
+    def _data_request(self, event_id="evt-data"):
+        """A signed customers/data_request: a handled topic that calls no API."""
+        return self._signed_shopify(
+            "customers/data_request",
+            {
+                "shop_id": 1,
+                "shop_domain": "demo-shop.myshopify.com",
+                "customer": {"id": 191167},
+                "data_request": {"id": 9999},
+            },
+            event_id=event_id,
         )
 
     def _signed_shopify(self, topic, payload, event_id="evt-1", webhook_id="wh-1"):
@@ -294,32 +309,34 @@ class TestChannelEventReceive(ChannelEventCommon):
 
     def test_generic_signature_is_hex_with_prefix(self):
         body = json.dumps({"id": "G-1"}).encode()
-        headers = {
-            "X-Channel-Topic": "orders/upsert",
-            "X-Channel-Event-Id": "g-evt-1",
-            "X-Channel-Signature": "sha256=" + sign_hex("generic", body),
-        }
+        headers, body = generic_delivery(body, "generic")
+        self.assertTrue(headers["X-Channel-Signature"].startswith("sha256="))
         self.assertEqual(self._receive(self.generic, headers, body), (200, "ok"))
-        headers["X-Channel-Signature"] = "sha256=" + sign_hex("other", body)
+        _other, body = generic_delivery(body, "other")
+        headers["X-Channel-Signature"] = _other["X-Channel-Signature"]
         self.assertEqual(self._receive(self.generic, headers, body)[0], 401)
         self.assertEqual(self._events(self.generic).resource_ref, "G-1")
 
 
 @tagged("post_install", "-at_install")
 class TestChannelEventProcessing(ChannelEventCommon):
-    def test_app_uninstalled_is_enqueued_on_webhooks_channel_and_pauses(self):
+    def test_app_uninstalled_waits_for_the_api_to_confirm(self):
+        """Enqueued on the webhooks channel; the backend is paused only once
+        the API confirms (tests/test_security_webhook.py, with the simulator):
+        no API answering here, so the job is retried and nothing changes."""
         self.shopify.state = "connected"
-        headers, body = shopify_vector("app/uninstalled")
+        headers, body = self._signed_shopify(
+            "app/uninstalled", {"id": 1, "myshopify_domain": "demo-shop.myshopify.com"}
+        )
         with trap_jobs() as trap:
             self._receive(self.shopify, headers, body)
             event = self._events(self.shopify)
             self.assertEqual(event.state, "queued")
             trap.assert_jobs_count(1)
             self.assertEqual(trap.enqueued_jobs[0].channel, JOB_CHANNEL_WEBHOOKS)
-            trap.perform_enqueued_jobs()
-        self.assertEqual(event.state, "done")
-        self.assertEqual(self.shopify.state, "error")
-        self.assertIn("uninstalled", self.shopify.state_message)
+            with self.assertRaises(RetryableJobError):
+                trap.perform_enqueued_jobs()
+        self.assertEqual(self.shopify.state, "connected")
 
     def test_order_event_is_routed_to_the_orders_channel(self):
         headers, body = shopify_vector("orders/create")
@@ -333,7 +350,7 @@ class TestChannelEventProcessing(ChannelEventCommon):
             self.assertEqual(trap.enqueued_jobs[1].method_name, "_job_apply")
 
     def test_replay_of_done_event_needs_force(self):
-        headers, body = shopify_vector("app/uninstalled")
+        headers, body = self._data_request()
         with trap_jobs() as trap:
             self._receive(self.shopify, headers, body)
             trap.perform_enqueued_jobs()
@@ -367,6 +384,8 @@ class TestChannelEventProcessing(ChannelEventCommon):
         headers, redact_body = self._signed_shopify(
             "customers/redact",
             {
+                "shop_id": 1,
+                "shop_domain": "demo-shop.myshopify.com",
                 "customer": {"id": 191167, "email": "john@example.com"},
                 "orders_to_redact": [299938, 280263],
             },
@@ -396,7 +415,7 @@ class TestChannelEventProcessing(ChannelEventCommon):
         self.assertIn(b"111", base64.b64decode(kept.raw_body))
 
     def test_stuck_queued_event_is_requeued(self):
-        headers, body = shopify_vector("app/uninstalled")
+        headers, body = self._data_request()
         with freeze_time("2026-11-01 10:00:00"), trap_jobs():
             self._receive(self.shopify, headers, body)
         event = self._events(self.shopify)
@@ -465,7 +484,7 @@ class TestDeadLetterCorrection(ChannelEventCommon):
     def _receive_malformed(self):
         body = b'{"id": 548380009, "name": "Super Toys"'  # truncated by a proxy
         headers = {
-            "X-Shopify-Topic": "app/uninstalled",
+            "X-Shopify-Topic": "customers/data_request",
             "X-Shopify-Webhook-Id": "wh-dead",
             "X-Shopify-Hmac-Sha256": sign_base64(SHOPIFY_VECTOR_SECRET, body),
         }

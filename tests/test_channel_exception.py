@@ -123,11 +123,18 @@ class TestChannelException(ChannelCommon):
             exception.action_retry()
 
     def test_retry_of_a_failed_event_resolves_on_success(self):
-        """A failed app/uninstalled event becomes processable: Retry resolves."""
+        """A failed event becomes processable: Retry resolves."""
         self.backend.webhook_secret = "secret"
-        body = json.dumps({"id": 1}).encode()
+        body = json.dumps(
+            {
+                "shop_id": 1,
+                "shop_domain": "demo-shop.myshopify.com",
+                "customer": {"id": 1},
+                "data_request": {"id": 1},
+            }
+        ).encode()
         headers = {
-            "X-Shopify-Topic": "app/uninstalled",
+            "X-Shopify-Topic": "customers/data_request",
             "X-Shopify-Webhook-Id": "wh-1",
             "X-Shopify-Event-Id": "evt-1",
             "X-Shopify-Hmac-Sha256": sign_base64("secret", body),

@@ -13,32 +13,18 @@ from odoo.tests import HttpCase, freeze_time, get_db_name, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 
 from ..adapters.generic import signed_message
-from ..adapters.signatures import sign_base64, sign_hex
+from ..adapters.signatures import sign_base64
 from ..const import WEBHOOK_MAX_BYTES_PARAM
 from ..models.channel_exception import TwinCommittedError
 from .common import SHOPIFY_VECTOR_SECRET, ChannelCommon, shopify_vector
+from .common import generic_delivery as common_generic_delivery
 from .test_simulator_webhooks import SIM_SHOPIFY_SECRET, SimulatorWebhookCase
 
 GENERIC_SECRET = "generic_webhook_secret"
 
 
-def generic_delivery(body, secret=GENERIC_SECRET, **overrides):
-    """(headers, body) of a generic delivery signed the documented way."""
-    headers = {
-        "Content-Type": "application/json",
-        "X-Channel-Topic": "orders/upsert",
-        "X-Channel-Event-Id": f"evt-{uuid.uuid4().hex}",
-        "X-Channel-Timestamp": datetime.now(timezone.utc).isoformat(),
-    }
-    headers.update(overrides)
-    message = signed_message(
-        headers["X-Channel-Timestamp"],
-        headers["X-Channel-Event-Id"],
-        headers["X-Channel-Topic"],
-        body,
-    )
-    headers["X-Channel-Signature"] = "sha256=" + sign_hex(secret, message)
-    return headers, body
+def generic_delivery(body, secret=GENERIC_SECRET, **headers):
+    return common_generic_delivery(body, secret, **headers)
 
 
 def signed_shopify(topic, payload, secret=SHOPIFY_VECTOR_SECRET, event_id=None):

@@ -14,8 +14,8 @@ from odoo.tests import freeze_time, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from ..adapters.signatures import sign_base64, sign_hex
-from .common import SHOPIFY_VECTOR_SECRET, shopify_vector
+from ..adapters.signatures import sign_base64
+from .common import SHOPIFY_VECTOR_SECRET, generic_delivery, shopify_vector
 from .reference import reference_path
 from .test_simulator_webhooks import SimulatorWebhookCase
 
@@ -24,6 +24,8 @@ def signed_shopify_reference(topic, event_id, secret=SHOPIFY_VECTOR_SECRET):
     """(headers, body) of Shopify's reference sample of `topic`, signed."""
     name = topic.replace("/", "__")
     body = reference_path("shopify", "webhooks", f"{name}.json").read_bytes()
+    # The samples name a placeholder shop; a privacy body must name ours.
+    body = body.replace(b"{shop}.myshopify.com", b"demo-shop.myshopify.com")
     headers = {
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
@@ -184,13 +186,7 @@ class TestGenericWebhookHttp(SimulatorWebhookCase):
 
     def test_generic_delivery_and_its_duplicate(self):
         body = json.dumps({"id": "G-1001", "updated_at": "2026-11-02T10:00:00Z"})
-        body = body.encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Channel-Topic": "orders/upsert",
-            "X-Channel-Event-Id": "generic-evt-1",
-            "X-Channel-Signature": "sha256=" + sign_hex("generic_webhook_secret", body),
-        }
+        headers, body = generic_delivery(body.encode(), "generic_webhook_secret")
         first = self._post(self.generic, headers, body)
         again = self._post(self.generic, headers, body)
         self.assertEqual((first.status_code, again.status_code), (200, 200))
@@ -261,10 +257,15 @@ class TestAppUninstalledHttp(SimulatorWebhookCase):
     def setUp(self):
         super().setUp()
         self.shopify.webhook_secret = SHOPIFY_VECTOR_SECRET
-        headers, body = shopify_vector("app/uninstalled")
+        headers, body = signed_shopify_reference("app/uninstalled", "evt-uninstall")
+        shop = {**json.loads(body), "myshopify_domain": "demo-shop.myshopify.com"}
+        body = json.dumps(shop).encode()
+        headers["X-Shopify-Hmac-Sha256"] = sign_base64(SHOPIFY_VECTOR_SECRET, body)
         self.assertEqual(self._post(self.shopify, headers, body).status_code, 200)
         event = self._events(self.shopify, "app/uninstalled")
-        self.assertEqual(event._job_process(), "done")
+        self.sim.state.app_installed = False  # Shopify revokes the token
+        with self.allow_requests(all_requests=True):
+            self.assertEqual(event._job_process(), "done")
         self.assertEqual(self.shopify.state, "error")
 
     def _enqueued_by(self, cron):
