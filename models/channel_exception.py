@@ -582,6 +582,7 @@ class ChannelException(models.Model):
         open_exceptions = self.sudo().search(
             [("state", "in", OPEN_STATES), ("user_id", "!=", False)]
         )
+        mailed = 0
         for user, exceptions_sudo in open_exceptions.grouped("user_id").items():
             exceptions = exceptions_sudo._visible_to(user)
             if not exceptions:
@@ -590,7 +591,8 @@ class ChannelException(models.Model):
                 digest_exceptions=exceptions,
                 digest_overdue_count=len(exceptions.filtered("is_overdue")),
             ).send_mail(user.id, email_layout_xmlid="mail.mail_notification_light")
-        return len(open_exceptions.user_id)
+            mailed += 1
+        return mailed
 
     def _visible_to(self, user):
         """The exceptions `user` may read in any of their companies."""
