@@ -9,7 +9,7 @@ import psycopg2
 from psycopg2 import IntegrityError
 
 from odoo import SUPERUSER_ID, api, fields, models, sql_db
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -49,8 +49,23 @@ _logger = logging.getLogger(__name__)
 
 REDACTED_BODY = b'{"redacted": true}'
 REDACTED_PAYLOAD = {"redacted": True}
+# System parameter: days a payload correction (its audit) is kept, with its event.
+CORRECTION_RETENTION_PARAM = "channel_connector.correction_retention_days"
+DEFAULT_CORRECTION_RETENTION_DAYS = 365
 # How often the open audit of bad signatures of a backend is updated.
 REJECTED_AUDIT_INTERVAL = timedelta(minutes=1)
+# What was received and the audited correction: stored by trusted code only
+# (the receiving request, the correction wizard, a redaction), never over RPC.
+PAYLOAD_FIELDS = frozenset({"raw_body", "headers", "corrected_payload"})
+# ... and what identifies an event, fixed once it is stored.
+PROTECTED_FIELDS = PAYLOAD_FIELDS | {
+    "backend_id",
+    "company_id",
+    "provider",
+    "dedupe_key",
+    "topic",
+    "flow",
+}
 # Flows applied by a job of their own channel after the webhooks job routed them.
 FLOW_JOB_CHANNELS = {
     FLOW_ORDERS: JOB_CHANNEL_ORDERS,
@@ -161,11 +176,46 @@ class ChannelEvent(models.Model):
 
     _dedupe_key_unique = models.UniqueIndex("(backend_id, dedupe_key)")
 
+    # === CRUD METHODS ===
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Only trusted code stores a payload; see `PROTECTED_FIELDS`."""
+        if not self.env.su:
+            for vals in vals_list:
+                self._check_unprotected(PAYLOAD_FIELDS.intersection(vals))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        """A payload is changed by an audited correction only."""
+        if not self.env.su:
+            self._check_unprotected(vals)
+        return super().write(vals)
+
+    def _check_unprotected(self, field_names):
+        refused = PROTECTED_FIELDS.intersection(field_names)
+        if refused:
+            raise AccessError(
+                self.env._(
+                    "These fields of a channel event are set by the connector only "
+                    "(a payload is changed by an audited correction): %s",
+                    ", ".join(sorted(refused)),
+                )
+            )
+
     # === ACTION METHODS ===
 
     def action_replay(self):
-        """Process the events again; a `done` event only with `force` in context."""
-        force = self.env.context.get("channel_force_replay")
+        """Process the events again, except those done already."""
+        return self._replay(force=False)
+
+    def action_force_replay(self):
+        """Process the events again, even those done already."""
+        return self._replay(force=True)
+
+    def _replay(self, force):
+        """Enqueue the events again; channel users may, on events they read."""
+        self._check_channel_user()
         replayable = self if force else self.filtered(lambda e: e.state != "done")
         if not replayable:
             raise UserError(self.env._("These events were processed already."))
@@ -177,8 +227,11 @@ class ChannelEvent(models.Model):
         replayable._enqueue()
         return True
 
-    def action_force_replay(self):
-        return self.with_context(channel_force_replay=True).action_replay()
+    def _check_channel_user(self, group="channel_connector.group_channel_user"):
+        """Actions on events need the group and read access to each event."""
+        if not self.env.su and not self.env.user.has_group(group):
+            raise AccessError(self.env._("You are not allowed to act on events."))
+        self.check_access("read")
 
     # === BUSINESS METHODS ===
 
@@ -447,7 +500,9 @@ class ChannelEvent(models.Model):
                 ._job_process()
             )
             if not first:
-                event.write({"state": "queued", "queued_at": fields.Datetime.now()})
+                event.sudo().write(
+                    {"state": "queued", "queued_at": fields.Datetime.now()}
+                )
 
     def _get_flow_handler(self):
         """The method that applies an event of this flow, or None if none yet.
@@ -479,11 +534,13 @@ class ChannelEvent(models.Model):
         }
 
     def _apply_correction(self, corrected):
-        """Store a corrected payload and its audit record."""
+        """Store a corrected payload and its audit record (managers only)."""
         self.ensure_one()
-        self.env["channel.event.correction"].create(
+        self._check_channel_user("channel_connector.group_channel_manager")
+        self.env["channel.event.correction"].sudo().create(
             {
                 "event_id": self.id,
+                "user_id": self.env.uid,
                 "previous_payload": self.corrected_payload
                 or self._get_original_payload(),
                 "corrected_payload": corrected,
@@ -492,7 +549,7 @@ class ChannelEvent(models.Model):
         values = {"corrected_payload": corrected}
         if not self.resource_ref and corrected.get("id") is not None:
             values["resource_ref"] = str(corrected["id"])
-        self.write(values)
+        self.sudo().write(values)
 
     def _get_payload(self):
         """The payload to process: the manager's correction, else the raw body."""
@@ -537,6 +594,9 @@ class ChannelEvent(models.Model):
             )
             return False
         state = outcome or "done"
+        if state == "received":
+            # The handler left the event waiting and said why in its error.
+            return False
         values = {"state": state, "processed_at": fields.Datetime.now()}
         if state != "failed":
             values["error"] = False
@@ -572,7 +632,12 @@ class ChannelEvent(models.Model):
             )
 
     def _process_orders(self):
-        """Import the order the event carries (or refresh it)."""
+        """Import the order the event carries (or refresh it); a backend that
+        is not live or does not import orders leaves it waiting (`received`)."""
+        waiting = self._orders_waiting_reason()
+        if waiting:
+            self.write({"state": "received", "error": waiting})
+            return "received"
         adapter = self.backend_id._get_adapter()
         if self.topic == ORDER_PULL_TOPIC:
             order = self._fetch_order(adapter, self.resource_ref)
@@ -590,6 +655,23 @@ class ChannelEvent(models.Model):
         if outcome == "failed":
             self.error = self.env._("Waiting for the exceptions of this order.")
         return outcome
+
+    def _orders_waiting_reason(self):
+        """Why the backend may not import this order now; None if it may."""
+        backend = self.backend_id
+        if not backend.import_orders:
+            return self.env._(
+                "Order import is switched off on %s: the order waits, not "
+                "imported. Replay it once order import is on.",
+                backend.name,
+            )
+        if not backend.active or backend.state != "connected":
+            return self.env._(
+                "%s is not connected: the order waits, not imported. Replay it "
+                "once the backend is connected.",
+                backend.name,
+            )
+        return None
 
     @api.model
     def _fetch_order(self, adapter, external_ref):
@@ -801,21 +883,14 @@ class ChannelEvent(models.Model):
     @api.model
     def _cron_purge(self, batch_size=1000, max_batches=10):
         """Cron: delete events older than their backend's retention
-        (`channel.backend.event_retention_days`).
-
-        Processed events (done, ignored, duplicate) go; a failed one goes once
-        every exception recorded about it is closed (resolved or ignored), so
-        an open one can still be retried from its event. A failed event no
-        exception points at is kept for someone to look at; received and
-        queued events are still to be processed and are kept.
+        (`channel.backend.event_retention_days`), see `_get_purgeable_ids`.
 
         Bounded work: `batch_size` ids per unlink, at most `max_batches` per
-        run, in the cron's one transaction; when more remain the cron triggers
-        itself again, so a backlog of millions never makes one huge
-        transaction.
+        run; when more remain the cron triggers itself again.
 
         :return: how many events were deleted
         """
+        self._report_stale_received()
         purged = 0
         for _batch in range(max_batches):
             ids = self._get_purgeable_ids(batch_size)
@@ -828,7 +903,13 @@ class ChannelEvent(models.Model):
 
     @api.model
     def _get_purgeable_ids(self, limit):
-        """Ids of at most `limit` events past retention (see `_cron_purge`)."""
+        """Ids of at most `limit` events past retention: processed ones; failed
+        ones whose exceptions are all closed; received ones no flow handles.
+
+        An event with a correction younger than the corrections' retention
+        (`channel_connector.correction_retention_days`) is kept: its audit
+        trail goes with it, so not before that. Queued events are kept.
+        """
         self.env.flush_all()
         self.env.cr.execute(
             """
@@ -839,6 +920,8 @@ class ChannelEvent(models.Model):
                    < %(now)s - make_interval(days => backend.event_retention_days)
                AND (
                     event.state IN ('done', 'ignored', 'duplicate')
+                    OR (event.state = 'received'
+                        AND COALESCE(event.flow, '') = ANY(%(unhandled)s))
                     OR (event.state = 'failed'
                         AND EXISTS (
                             SELECT 1 FROM channel_exception exception
@@ -850,12 +933,86 @@ class ChannelEvent(models.Model):
                                AND exception.retry_res_id = event.id
                                AND exception.state IN %(open)s))
                )
+               AND NOT EXISTS (
+                    SELECT 1 FROM channel_event_correction correction
+                     WHERE correction.event_id = event.id
+                       AND correction.create_date >= %(corrections_since)s)
              ORDER BY event.id
              LIMIT %(limit)s
             """,
-            {"now": fields.Datetime.now(), "open": OPEN_STATES, "limit": limit},
+            {
+                "now": fields.Datetime.now(),
+                "open": OPEN_STATES,
+                "unhandled": self._get_unhandled_received_flows(),
+                "corrections_since": fields.Datetime.now()
+                - timedelta(days=self._get_correction_retention_days()),
+                "limit": limit,
+            },
         )
         return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _get_correction_retention_days(self):
+        value = (
+            self.env["ir.config_parameter"].sudo().get_param(CORRECTION_RETENTION_PARAM)
+        )
+        return int(value) if value else DEFAULT_CORRECTION_RETENTION_DAYS
+
+    @api.model
+    def _get_stale_received_flows(self):
+        """Flows ('' for none) of the `received` events past retention."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT COALESCE(event.flow, '')
+              FROM channel_event event
+              JOIN channel_backend backend ON backend.id = event.backend_id
+             WHERE event.state = 'received'
+               AND event.received_at
+                   < %s - make_interval(days => backend.event_retention_days)
+            """,
+            [fields.Datetime.now()],
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _get_unhandled_received_flows(self):
+        """Stale `received` flows no handler processes: nothing will, purge."""
+        return [
+            flow
+            for flow in self._get_stale_received_flows()
+            if not flow or not self.new({"flow": flow})._get_flow_handler()
+        ]
+
+    @api.model
+    def _report_stale_received(self):
+        """One exception per backend whose events a flow handles but still
+        wait (`received`) past retention: kept, and someone is told."""
+        handled = set(self._get_stale_received_flows()) - set(
+            self._get_unhandled_received_flows()
+        )
+        if not handled:
+            return
+        stale_by_backend = {}
+        stale = self.search([("state", "=", "received"), ("flow", "in", list(handled))])
+        now = fields.Datetime.now()
+        for event in stale:
+            retention = timedelta(days=event.backend_id.event_retention_days)
+            if event.received_at < now - retention:
+                stale_by_backend.setdefault(event.backend_id, []).append(event)
+        for backend, events in stale_by_backend.items():
+            self.env["channel.exception"]._record(
+                "validation",
+                self.env._(
+                    "%(count)s events of %(backend)s wait unprocessed past their "
+                    "retention: they are kept. Replay them, or see their error.",
+                    count=len(events),
+                    backend=backend.name,
+                ),
+                backend=backend,
+                key="stale_received",
+                severity="warning",
+            )
 
 
 def _naive_utc(moment):

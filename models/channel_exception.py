@@ -5,7 +5,7 @@ from datetime import timedelta
 from psycopg2 import IntegrityError
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import ConcurrencyError, UserError
+from odoo.exceptions import AccessError, ConcurrencyError, UserError
 from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -57,6 +57,10 @@ DOCUMENT_FIELDS = {
 OPEN_STATES = ("open", "in_progress")
 # Events in these states wait on nothing: Retry skips them.
 SETTLED_EVENT_STATES = ("done", "ignored", "duplicate")
+# The only fields a channel user may write directly (form, RPC); the rest are
+# written by the connector's code, through the action methods.
+USER_WRITABLE_FIELDS = frozenset({"user_id", "owner_group_id", "severity"})
+MANAGER_WRITABLE_FIELDS = USER_WRITABLE_FIELDS | {"sla_deadline"}
 
 
 class ChannelException(models.Model):
@@ -210,10 +214,39 @@ class ChannelException(models.Model):
         "(backend_id, fingerprint) WHERE state IN ('open', 'in_progress')"
     )
 
+    # === CRUD METHODS ===
+
+    def write(self, vals):
+        """Users write only the triage fields; the rest is the connector's."""
+        if not self.env.su:
+            self._check_user_writable(vals)
+        return super().write(vals)
+
+    def _check_user_writable(self, vals):
+        """Refuse fields the current user may not write directly (any RPC)."""
+        allowed = (
+            MANAGER_WRITABLE_FIELDS
+            if self.env.user.has_group("channel_connector.group_channel_manager")
+            else USER_WRITABLE_FIELDS
+        )
+        mail_fields = set(self.env["mail.thread"]._fields) | set(
+            self.env["mail.activity.mixin"]._fields
+        )
+        refused = set(vals) - allowed - mail_fields
+        if refused:
+            raise AccessError(
+                self.env._(
+                    "These fields of a channel exception are set by the connector "
+                    "and its actions only: %s",
+                    ", ".join(sorted(refused)),
+                )
+            )
+
     # === ACTION METHODS ===
 
     def action_retry(self):
         """Re-run the failed step of each exception; success resolves it."""
+        self.check_access("write")
         retried = self.filtered("can_retry")
         if not retried:
             raise UserError(self.env._("There is nothing to retry here."))
@@ -222,7 +255,9 @@ class ChannelException(models.Model):
         return True
 
     def action_start(self):
-        self.filtered(lambda e: e.state == "open").write(
+        """Take open exceptions in hand: in progress, assigned to the user."""
+        self.check_access("write")
+        self.filtered(lambda e: e.state == "open").sudo().write(
             {"state": "in_progress", "user_id": self.env.uid}
         )
 
@@ -230,9 +265,18 @@ class ChannelException(models.Model):
         self.write({"user_id": self.env.uid})
 
     def action_reopen(self):
-        self.filtered(lambda e: e.state in ("resolved", "ignored")).write(
+        """Open closed exceptions again (the user must be allowed to handle them)."""
+        self.check_access("write")
+        self.filtered(lambda e: e.state in ("resolved", "ignored")).sudo().write(
             {"state": "open", "resolved_by_id": False, "resolved_at": False}
         )
+
+    def _action_ignore(self, reason):
+        """Ignore the open exceptions with a reason kept for audit."""
+        self.check_access("write")
+        exceptions = self.filtered(lambda e: e.state in OPEN_STATES)
+        exceptions.sudo().write({"state": "ignored", "ignore_reason": reason})
+        return exceptions
 
     def action_open_ignore_wizard(self):
         return {
@@ -344,7 +388,8 @@ class ChannelException(models.Model):
         return exceptions
 
     def _mark_resolved(self):
-        self.write(
+        """Close the exceptions as resolved by the current user (trusted code)."""
+        self.sudo().write(
             {
                 "state": "resolved",
                 "resolved_by_id": self.env.uid,
@@ -360,8 +405,10 @@ class ChannelException(models.Model):
         """Re-run the step behind one exception and resolve it on success."""
         self.ensure_one()
         succeeded = True
+        targets = self._get_retry_targets()
+        self._check_retry_targets(targets)
         # Every order waiting on the problem is retried, each in its savepoint.
-        for target in self._get_retry_targets():
+        for target in targets:
             succeeded &= self._retry_target(target)
         if succeeded:
             if self.state in OPEN_STATES:
@@ -387,13 +434,40 @@ class ChannelException(models.Model):
             self._link_retry_result(target)
         return succeeded
 
+    def _check_retry_targets(self, targets):
+        """Refuse to run (as the system) a target outside this exception's
+        backend and company: Retry must never reach another company's data."""
+        self.ensure_one()
+        backend_sudo = self.sudo().backend_id
+        foreign = backend_sudo.company_id != self.sudo().company_id or any(
+            not self._is_own_target(target.sudo(), backend_sudo) for target in targets
+        )
+        if foreign:
+            raise AccessError(
+                self.env._(
+                    "The retry target of exception %s does not belong to its "
+                    "backend and company: it is not run.",
+                    self.id,
+                )
+            )
+
+    @api.model
+    def _is_own_target(self, target_sudo, backend_sudo):
+        """Whether a retry target is the backend itself or one of its records."""
+        if target_sudo._name == "channel.backend":
+            return target_sudo == backend_sudo
+        return (
+            "backend_id" in target_sudo._fields
+            and target_sudo.backend_id == backend_sudo
+        )
+
     def _link_retry_result(self, target):
         """Point the exception at the document its retry produced (e.g. the
         sale order an event finally created), for whoever reads it next."""
         result_model = target._fields.get("res_model") and target.res_model
         field_name = DOCUMENT_FIELDS.get(result_model)
         if field_name and target.res_id and not self[field_name]:
-            self[field_name] = target.res_id
+            self.sudo()[field_name] = target.res_id
 
     def action_open_map_product(self):
         """Map the unknown SKU of this exception to a product, then retry."""
@@ -517,17 +591,32 @@ class ChannelException(models.Model):
 
     @api.model
     def _cron_send_digest(self):
-        """Cron (off by default): mail each assignee their open exceptions."""
+        """Cron (off by default): mail each assignee their open exceptions,
+        only those of companies (and under rights) the assignee may read."""
         template = self.env.ref("channel_connector.mail_template_exception_digest")
         open_exceptions = self.sudo().search(
             [("state", "in", OPEN_STATES), ("user_id", "!=", False)]
         )
-        for user, exceptions in open_exceptions.grouped("user_id").items():
+        mailed = 0
+        for user, exceptions_sudo in open_exceptions.grouped("user_id").items():
+            exceptions = exceptions_sudo._visible_to(user)
+            if not exceptions:
+                continue
             template.with_context(
                 digest_exceptions=exceptions,
                 digest_overdue_count=len(exceptions.filtered("is_overdue")),
             ).send_mail(user.id, email_layout_xmlid="mail.mail_notification_light")
-        return len(open_exceptions.user_id)
+            mailed += 1
+        return mailed
+
+    def _visible_to(self, user):
+        """The exceptions `user` may read in any of their companies."""
+        return (
+            self.with_user(user)
+            .with_context(allowed_company_ids=user.company_ids.ids)
+            ._filtered_access("read")
+            .sudo()
+        )
 
     def _assign_owner(self):
         """Apply the ownership matrix: assignee, team, SLA and a to-do activity."""

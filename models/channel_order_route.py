@@ -20,6 +20,8 @@ class ChannelOrderRoute(models.Model):
     backend_id = fields.Many2one(
         "channel.backend", required=True, index=True, ondelete="cascade"
     )
+    # The backend's: the route is its configuration (the multi-company rule).
+    company_id = fields.Many2one(related="backend_id.company_id", store=True)
     criterion = fields.Selection(
         [
             ("ship_country", "Ship-to country"),

@@ -3,6 +3,7 @@ from decimal import ROUND_FLOOR, Decimal
 from odoo import Command, api, fields, models
 
 from ..adapters.records import ZERO
+from .stock_picking import check_risk_hold_rights
 
 
 class SaleOrder(models.Model):
@@ -25,6 +26,12 @@ class SaleOrder(models.Model):
     )
 
     # === CRUD METHODS ===
+
+    def write(self, vals):
+        """The risk hold is changed by a channel manager or the connector only."""
+        if "channel_risk_hold" in vals:
+            check_risk_hold_rights(self.env)
+        return super().write(vals)
 
     def _action_confirm(self):
         """Override of `sale_stock` to hold the deliveries of a high-risk
@@ -311,7 +318,7 @@ class SaleOrder(models.Model):
         self.ensure_one()
         if self.channel_risk_hold:
             return  # held already: a released delivery is not held again
-        self.channel_risk_hold = True
+        self.sudo().channel_risk_hold = True
         self._channel_hold_pickings()
         reasons = "; ".join(order.risk_reasons or ()) or self.env._(
             "flagged by channel"
@@ -325,7 +332,9 @@ class SaleOrder(models.Model):
         )
 
     def _channel_hold_pickings(self):
-        self.picking_ids.filtered(lambda p: p.state not in ("done", "cancel")).write(
+        """Hold the open deliveries (the connector's code: whoever confirms)."""
+        pickings_sudo = self.sudo().picking_ids
+        pickings_sudo.filtered(lambda p: p.state not in ("done", "cancel")).write(
             {"channel_risk_hold": True}
         )
 

@@ -23,7 +23,7 @@ class TestEventRetention(ChannelCommon):
         cls.Event = cls.env["channel.event"]
         cls.cron = cls.env.ref("channel_connector.ir_cron_channel_purge_events")
 
-    def _event(self, backend, days_old, state="done"):
+    def _event(self, backend, days_old, state="done", **values):
         return self.Event.create(
             {
                 "backend_id": backend.id,
@@ -31,6 +31,7 @@ class TestEventRetention(ChannelCommon):
                 "dedupe_key": f"{state}:{days_old}:{len(self.Event.search([]))}",
                 "state": state,
                 "received_at": NOW - timedelta(days=days_old),
+                **values,
             }
         )
 
@@ -70,7 +71,7 @@ class TestEventRetention(ChannelCommon):
         )
         recent = self._event(self.shopify, 29)
         pending = self._event(self.shopify, 60, "queued") | self._event(
-            self.shopify, 60, "received"
+            self.shopify, 60, "received", flow="orders"
         )
         self.assertEqual(self._purge(), 3)
         self.assertFalse(old.exists())

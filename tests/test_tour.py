@@ -11,8 +11,10 @@ class TestFixSkuTour(HttpCase, OrderImportCommon):
 
     def test_ops_user_fixes_an_unknown_sku(self):
         self.backend.name = "Tour Shop"
+        # Setting a product's reference takes the right to change products.
         self.ops_user.group_ids = [
-            Command.link(self.env.ref("sales_team.group_sale_salesman_all_leads").id)
+            Command.link(self.env.ref("sales_team.group_sale_salesman_all_leads").id),
+            Command.link(self.env.ref("product.group_product_manager").id),
         ]
         product = self._product("T-shirt green", "TS-GREEN-OLD")
         self._deliver(

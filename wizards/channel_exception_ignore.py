@@ -11,10 +11,7 @@ class ChannelExceptionIgnore(models.TransientModel):
     reason = fields.Text(required=True)
 
     def action_ignore(self):
-        exceptions = self.exception_ids.filtered(
-            lambda e: e.state in ("open", "in_progress")
-        )
-        exceptions.write({"state": "ignored", "ignore_reason": self.reason})
+        exceptions = self.exception_ids._action_ignore(self.reason)
         for exception in exceptions:
             exception.message_post(
                 body=self.env._(

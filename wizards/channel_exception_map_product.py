@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 
 class ChannelExceptionMapProduct(models.TransientModel):
@@ -16,7 +16,12 @@ class ChannelExceptionMapProduct(models.TransientModel):
     exception_id = fields.Many2one("channel.exception", required=True)
     sku = fields.Char(related="exception_id.channel_sku")
     variant_ref = fields.Char(related="exception_id.channel_variant_ref")
-    product_id = fields.Many2one("product.product", required=True)
+    exception_company_id = fields.Many2one(related="exception_id.company_id")
+    product_id = fields.Many2one(
+        "product.product",
+        required=True,
+        domain="[('company_id', 'in', [exception_company_id, False])]",
+    )
     mode = fields.Selection(
         [
             ("reference", "Set the product's internal reference to the SKU"),
@@ -32,21 +37,26 @@ class ChannelExceptionMapProduct(models.TransientModel):
             self.mode = "reference"
 
     def action_map_and_retry(self):
-        """Apply the mapping as the system (audited on the exception), retry."""
+        """Apply the mapping (audited on the exception), then retry.
+
+        The product must be of the exception's company (or shared) and the
+        user allowed to change it: its reference is written as the user.
+        """
         self.ensure_one()
         exception = self.exception_id
+        exception.check_access("write")
         if self.mode == "bind" and not self.variant_ref:
             raise UserError(self.env._("The channel sent no variant id to bind."))
-        product_sudo = self.product_id.sudo()
+        product = self._check_product()
         if self.mode == "reference":
-            product_sudo.default_code = self.sku
+            product.default_code = self.sku
         else:
             self.env["channel.product.binding"].sudo().create(
                 {
                     "backend_id": exception.backend_id.id,
                     "company_id": exception.company_id.id,
                     "external_ref": self.variant_ref,
-                    "product_id": product_sudo.id,
+                    "product_id": product.id,
                     "sku": self.sku,
                 }
             )
@@ -55,9 +65,25 @@ class ChannelExceptionMapProduct(models.TransientModel):
                 "%(user)s mapped SKU %(sku)s to %(product)s.",
                 user=self.env.user.name,
                 sku=self.sku,
-                product=product_sudo.display_name,
+                product=product.display_name,
             )
         )
-        exception.product_id = product_sudo
+        exception.sudo().product_id = product
         exception.action_retry()
         return {"type": "ir.actions.act_window_close"}
+
+    def _check_product(self):
+        """The chosen product, if of the exception's company (or shared) and
+        the user may change it (reference) or read it (binding)."""
+        product = self.product_id.with_env(self.env)
+        company = self.exception_id.company_id
+        if product.sudo().company_id not in (company, company.browse()):
+            raise AccessError(
+                self.env._(
+                    "%(product)s is not a product of %(company)s.",
+                    product=product.sudo().display_name,
+                    company=company.name,
+                )
+            )
+        product.check_access("write" if self.mode == "reference" else "read")
+        return product
