@@ -26,9 +26,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT)]
 import devctl  # noqa: E402
 from load import summary  # noqa: E402
+
+from simulator.reference import reference_path  # noqa: E402
 
 SECRET = "bench_webhook_secret"
 OURS_DB = "channel_bench_ours"
@@ -54,14 +56,6 @@ if not instance:
 env.cr.commit()
 print("RECORD_ID", instance.id)
 """
-
-
-def reference_file():
-    for folder in ROOT.parents:
-        candidate = folder / "shared" / "reference"
-        if candidate.is_dir():
-            return candidate.joinpath(*SAMPLE)
-    raise SystemExit("No ../shared/reference folder beside the repository.")
 
 
 def ensure_database(params, config, name, module):
@@ -193,7 +187,7 @@ def main():
     ensure_database(params, config, OCA_DB, "shopify_connector")
     ours_id = record_id(config, OURS_DB, SETUP_OURS)
     oca_id = record_id(config, OCA_DB, SETUP_OCA)
-    body_path = reference_file()
+    body_path = reference_path(*SAMPLE)
     body = body_path.read_bytes()
     signature = base64.b64encode(
         hmac.new(SECRET.encode(), body, hashlib.sha256).digest()

@@ -25,7 +25,7 @@ class ChannelBackend(models.Model):
     - `adapters/<code>.py` (ORM-free HTTP and payloads) and `adapters.ADAPTERS`;
     - `models/channel_backend_<code>.py`: `selection_add`, credentials, hooks;
     - `views/channel_backend_<code>_views.xml`: its credentials page;
-    - tests with real fixtures from ../shared/reference.
+    - tests with real fixtures in simulator/reference/.
     """
 
     _name = "channel.backend"

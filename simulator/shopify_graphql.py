@@ -1,7 +1,7 @@
 """Shopify Admin GraphQL 2026-07 on Shopify's own schema.
 
 Every document is parsed and validated against the real introspection schema
-(shared/reference/shopify/admin_2026-07.json.gz); errors come back in the
+(simulator/reference/shopify/admin_2026-07.json.gz); errors come back in the
 shape Shopify's graphql-ruby server gives them (HTTP 200, `errors[]` with
 `message`, `locations`, `extensions.code`). Valid documents are costed and
 charged to the leaky bucket, then executed by graphql-core with dict

@@ -1,7 +1,7 @@
 """Shopify webhook bodies (REST-style snake_case JSON, API 2026-07).
 
 Built from the canonical order (orders.py) with the keys and value forms of
-the official samples in shared/reference/shopify/webhooks/: ids as JSON
+the official samples in simulator/reference/shopify/webhooks/: ids as JSON
 numbers (beyond 2**53), amounts as strings, `*_set` money bags, except where
 the sample itself uses numbers (refund line `subtotal` / `total_tax`).
 """

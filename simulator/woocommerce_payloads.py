@@ -1,6 +1,6 @@
 """WooCommerce REST v3 JSON (what GET returns, and what webhooks carry).
 
-Shapes follow shared/reference/woocommerce/*.json (the REST docs examples):
+Shapes follow simulator/reference/woocommerce/*.json (the REST docs examples):
 amounts as strings with two decimals, dates without zone (`date_*`, site
 time, UTC here) and with (`date_*_gmt`), line `price` as a JSON number.
 WooCommerce keeps line amounts without tax even when prices include tax;

@@ -2,7 +2,7 @@
 delivery is answered and what it leaves behind.
 
 Bodies come from the channel simulator's webhook sender, or from
-../shared/reference signed with the reference vectors' secrets (tests/common.py).
+simulator/reference/ signed with the reference vectors' secrets (tests/common.py).
 """
 
 import base64

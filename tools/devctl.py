@@ -45,7 +45,7 @@ for backend in backends:
 """
 EMBEDDED_ROLE = "odoo"
 # Odoo's requirements.txt pins versions that do not install from wheels on
-# Python 3.11 (see ../shared/ODOO19-NOTES.md): pin -> replacement, None drops it.
+# Python 3.11: pin -> replacement, None drops it (python-ldap serves auth_ldap only).
 REQUIREMENT_REPLACEMENTS = {
     "cbor2==5.4.2": "cbor2==5.4.6",
     "psycopg2==2.9.2": "psycopg2-binary==2.9.9",
@@ -398,10 +398,15 @@ def install_module(config, database, with_demo):
 
 
 def prepare_test_database(config, params):
-    """Copy the test database from a template rebuilt only when the module changed."""
+    """Copy the test database from a template rebuilt only when the module changed.
+
+    A template is reused only with its filestore, which is in the `.build` of
+    the checkout that built it: another checkout (`.ci/run`'s copy) rebuilds it.
+    """
     template = f"{TEMPLATE_PREFIX}{module_digest()}"
     existing = database_names(params)
-    if template not in existing:
+    filestore = BUILD / "data" / "filestore" / template
+    if template not in existing or not filestore.is_dir():
         for stale in sorted(n for n in existing if n.startswith(TEMPLATE_PREFIX)):
             drop_database(params, stale)
         try:
@@ -592,6 +597,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="install if needed and serve Odoo with the addon")
+    sub.add_parser("venv", help="create or update .venv only (for .ci/run)")
     test = sub.add_parser("test", help="lint and run the test suite")
     test.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="pytest targets and options"
@@ -604,7 +610,12 @@ def main():
     bench.add_argument("name", help="script name without .py, e.g. webhook_ack")
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
-    commands = {"run": command_run, "test": command_test, "bench": command_bench}
+    commands = {
+        "run": command_run,
+        "test": command_test,
+        "bench": command_bench,
+        "venv": lambda args: 0,
+    }
     try:
         sys.exit(commands[args.command](args))
     except subprocess.CalledProcessError as exc:

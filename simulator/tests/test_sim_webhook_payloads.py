@@ -1,4 +1,4 @@
-"""Webhook bodies and headers against the reference samples in shared/reference."""
+"""Webhook bodies and headers against the reference samples (simulator/reference)."""
 
 import json
 import re
