@@ -13,7 +13,7 @@ from .exceptions import (
     ChannelThrottledError,
 )
 from .signatures import matches
-from .transport import ChannelTransport
+from .transport import ChannelTransport, clamp_wait
 
 
 class ChannelAdapter:
@@ -54,7 +54,7 @@ class ChannelAdapter:
                     budget.throttled(exc.retry_after)
                 if attempt == self.throttle_retries:
                     raise
-                sleep(min(exc.retry_after or 2**attempt, 60))
+                sleep(min(clamp_wait(exc.retry_after) or 2**attempt, 60))
         raise AssertionError("unreachable")
 
     def test_connection(self):

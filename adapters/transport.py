@@ -5,7 +5,14 @@ call has a timeout, every failure maps onto `adapters.exceptions` and no
 credential reaches a log line.
 """
 
+import contextlib
+import email.utils
 import logging
+import math
+import socket
+import threading
+import time
+from datetime import UTC, datetime
 
 import requests
 
@@ -13,13 +20,26 @@ from .exceptions import (
     ChannelAuthError,
     ChannelError,
     ChannelPayloadError,
+    ChannelRedirectError,
+    ChannelResponseTooLargeError,
     ChannelRetryableError,
     ChannelThrottledError,
 )
 
 _logger = logging.getLogger(__name__)
 
+# Seconds one socket operation (connect, one read) may take.
 DEFAULT_TIMEOUT = 20
+# Seconds a whole call may take, body included: `requests` timeouts are per
+# socket operation, so a channel trickling bytes would hold a worker forever.
+DEFAULT_DEADLINE = 120
+# Largest answer read (decoded bytes): our largest pages (250 orders with their
+# lines) stay under a few MiB; past this the body is dropped unread.
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+READ_CHUNK_BYTES = 64 * 1024
+# Longest wait a Retry-After (or a throttle status) may impose: a channel asks
+# for seconds, a broken or hostile one for `inf`; the job retries later anyway.
+MAX_RETRY_AFTER = 3600
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 REDACTED = "REDACTED"
 
@@ -32,34 +52,123 @@ def redact(mapping, sensitive_keys):
     }
 
 
-def parse_retry_after(value):
-    """Seconds to wait from a Retry-After header (seconds form), else None."""
+def clamp_wait(seconds):
+    """`seconds` as a finite wait in 0..MAX_RETRY_AFTER (None if not a number)."""
     try:
-        return max(float(value), 0.0)
-    except (TypeError, ValueError):
+        seconds = float(seconds)
+    except (TypeError, ValueError, OverflowError):
         return None
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a Retry-After header (seconds or HTTP-date form),
+    clamped to 0..MAX_RETRY_AFTER; None when absent or unreadable."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    try:
+        return clamp_wait(float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return clamp_wait((moment - (now or datetime.now(UTC))).total_seconds())
 
 
 class ChannelTransport:
-    """Send requests to one channel account with a shared session and timeout."""
+    """Send requests to one channel account with a shared session, a timeout
+    per socket operation, a deadline per call and a cap on the answer's size."""
 
-    def __init__(self, session=None, timeout=DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        session=None,
+        timeout=DEFAULT_TIMEOUT,
+        deadline=DEFAULT_DEADLINE,
+        max_bytes=MAX_RESPONSE_BYTES,
+        clock=time.monotonic,
+    ):
         self.session = session or requests.Session()
         self.timeout = timeout
+        self.deadline = deadline
+        self.max_bytes = max_bytes
+        self.clock = clock
 
     def request(self, method, url, **kwargs):
-        """Send a request and return the response, or raise a ChannelError."""
-        kwargs.setdefault("timeout", self.timeout)
+        """Send a request and return the response, its body read whole, or
+        raise a ChannelError. Redirects are not followed (see
+        `_raise_for_redirect`)."""
+        kwargs.setdefault("timeout", min(self.timeout, self.deadline))
+        kwargs.update(stream=True, allow_redirects=False)
+        deadline = self.clock() + self.deadline
         try:
             response = self.session.request(method, url, **kwargs)
+            with response:
+                self._read_body(method, url, response, deadline)
         except requests.Timeout as exc:
             raise ChannelRetryableError(f"{method} {url} timed out") from exc
         except requests.ConnectionError as exc:
             raise ChannelRetryableError(f"{method} {url}: connection failed") from exc
         except requests.RequestException as exc:
             raise ChannelError(f"{method} {url}: {exc}") from exc
+        self._raise_for_redirect(method, url, response)
         self._raise_for_status(method, url, response)
         return response
+
+    def _read_body(self, method, url, response, deadline):
+        """Read the body in chunks into `response.content`, at most
+        `max_bytes`, before `deadline` (a watchdog shuts the socket then, as a
+        read blocked on a trickle would not return to check the clock)."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise self._too_large(method, url)
+        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+        watchdog = threading.Timer(
+            max(deadline - self.clock(), 0), _shutdown, args=(sock,)
+        )
+        watchdog.start()
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(READ_CHUNK_BYTES):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise self._too_large(method, url)
+                if self.clock() > deadline:
+                    break
+                chunks.append(chunk)
+        except requests.RequestException:
+            if self.clock() <= deadline:
+                raise
+        finally:
+            watchdog.cancel()
+        if self.clock() > deadline:
+            raise ChannelRetryableError(
+                f"{method} {url} took more than {self.deadline} seconds"
+            )
+        response._content = b"".join(chunks)
+
+    def _too_large(self, method, url):
+        return ChannelResponseTooLargeError(
+            f"{method} {url}: the answer is larger than {self.max_bytes} bytes; "
+            "it was not read."
+        )
+
+    def _raise_for_redirect(self, method, url, response):
+        if not 300 <= response.status_code < 400:
+            return
+        location = response.headers.get("Location")
+        raise ChannelRedirectError(
+            f"{method} {url} answered HTTP {response.status_code} redirecting to "
+            f"{location}. A channel API never redirects an API call, so it was "
+            "not followed (that would send the credentials elsewhere): check "
+            "the backend's URL (https, exact host)."
+        )
 
     def _raise_for_status(self, method, url, response):
         status = response.status_code
@@ -74,3 +183,11 @@ class ChannelTransport:
             raise error(summary, retry_after=retry_after)
         _logger.info("%s: %s", summary, response.text[:500])
         raise ChannelPayloadError(f"{summary}: {response.text[:500]}")
+
+
+def _shutdown(sock):
+    """Watchdog of `_read_body`: end a read blocked past the deadline."""
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)

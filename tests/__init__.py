@@ -21,6 +21,7 @@ from . import (
     test_stock_export,
     test_stock_simulator,
     test_tour,
+    test_transport_limits,
     test_webhook_controller,
     test_webhook_http,
     test_webhook_subscriptions,
