@@ -1,5 +1,6 @@
 from . import (
     test_adapter_orders,
+    test_bounded_work,
     test_catalogue_match,
     test_channel_backend,
     test_channel_event,
