@@ -8,6 +8,7 @@ HTTP and payloads into plain Python values and `adapters.exceptions`.
 import time
 
 from .exceptions import (
+    ChannelPayloadError,
     ChannelRetryableError,
     ChannelSignatureError,
     ChannelThrottledError,
@@ -68,6 +69,15 @@ class ChannelAdapter:
     # Webhooks
 
     topic_flows = {}
+    # Most pages of webhook subscriptions read: an app has a few dozen; a
+    # listing that never ends is the channel's fault, not a reason to loop.
+    max_subscription_pages = 20
+
+    def _too_many_subscription_pages(self):
+        return ChannelPayloadError(
+            f"The channel lists more than {self.max_subscription_pages} pages of "
+            "webhook subscriptions; stopped reading."
+        )
 
     def topic_flow(self, topic):
         """The flow (`webhooks.FLOW_*`) a topic belongs to, None if unhandled."""

@@ -452,7 +452,7 @@ class ShopifyAdapter(ChannelAdapter):
         keep failing, so every listed subscription is active.
         """
         subscriptions, cursor = [], None
-        while True:
+        for _page in range(self.max_subscription_pages):
             page = self.graphql(WEBHOOKS_QUERY, {"after": cursor})[
                 "webhookSubscriptions"
             ]
@@ -468,6 +468,7 @@ class ShopifyAdapter(ChannelAdapter):
             if not page["pageInfo"]["hasNextPage"]:
                 return subscriptions
             cursor = page["pageInfo"]["endCursor"]
+        raise self._too_many_subscription_pages()
 
     def create_webhook_subscription(self, topic, address):
         data = self.graphql(
