@@ -11,6 +11,7 @@ from email.utils import format_datetime
 from odoo.tests import BaseCase, tagged
 
 from ..adapters.exceptions import (
+    ChannelPayloadError,
     ChannelRedirectError,
     ChannelResponseTooLargeError,
     ChannelRetryableError,
@@ -18,6 +19,7 @@ from ..adapters.exceptions import (
 )
 from ..adapters.shopify import ShopifyAdapter, refill_seconds
 from ..adapters.transport import MAX_RETRY_AFTER, ChannelTransport, parse_retry_after
+from ..adapters.woocommerce import WooCommerceAdapter
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -30,6 +32,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.server.seen.append((self.path, dict(self.headers)))
+        if self.path.startswith("/wp-json/"):
+            # A listing that claims a million pages.
+            return self._answer(200, b"[]", X_WP_TotalPages="1000000")
         getattr(self, "_" + self.path.strip("/").split("/")[0])()
 
     do_POST = do_GET
@@ -167,3 +172,11 @@ class TestTransportLimits(BaseCase):
         self.assertEqual(refill_seconds(cost(1e-300)), MAX_RETRY_AFTER)
         self.assertEqual(refill_seconds(cost(50, requested=math.inf)), 0.1)
         self.assertAlmostEqual(refill_seconds(cost(50)), 2.1)
+
+    def test_an_endless_subscription_listing_stops(self):
+        adapter = WooCommerceAdapter(
+            {"base_url": self.server.url, "consumer_key": "ck", "consumer_secret": "cs"}
+        )
+        with self.assertRaisesRegex(ChannelPayloadError, "more than 20 pages"):
+            adapter.list_webhook_subscriptions()
+        self.assertEqual(len(self.server.seen), 20)
