@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime
 
 import requests
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 
 from .exceptions import (
     ChannelAuthError,
@@ -94,7 +95,7 @@ class ChannelTransport:
         max_bytes=MAX_RESPONSE_BYTES,
         clock=time.monotonic,
     ):
-        self.session = session or requests.Session()
+        self.session = session or _deadline_session()
         self.timeout = timeout
         self.deadline = deadline
         self.max_bytes = max_bytes
@@ -103,55 +104,63 @@ class ChannelTransport:
     def request(self, method, url, **kwargs):
         """Send a request and return the response, its body read whole, or
         raise a ChannelError. Redirects are not followed (see
-        `_raise_for_redirect`)."""
+        `_raise_for_redirect`). A watchdog shuts the call's socket at the
+        deadline: a read blocked on a trickle never returns to check a clock."""
         kwargs.setdefault("timeout", min(self.timeout, self.deadline))
         kwargs.update(stream=True, allow_redirects=False)
         deadline = self.clock() + self.deadline
+        call = _inflight.call = _Call()
+        watchdog = threading.Timer(self.deadline, call.abort)
+        watchdog.start()
         try:
-            response = self.session.request(method, url, **kwargs)
-            with response:
-                self._read_body(method, url, response, deadline)
-        except requests.Timeout as exc:
-            raise ChannelRetryableError(f"{method} {url} timed out") from exc
-        except requests.ConnectionError as exc:
-            raise ChannelRetryableError(f"{method} {url}: connection failed") from exc
-        except requests.RequestException as exc:
-            raise ChannelError(f"{method} {url}: {exc}") from exc
+            response = self._send(method, url, deadline, call, kwargs)
+        finally:
+            watchdog.cancel()
+            _inflight.call = None
         self._raise_for_redirect(method, url, response)
         self._raise_for_status(method, url, response)
         return response
 
+    def _send(self, method, url, deadline, call, kwargs):
+        try:
+            response = self.session.request(method, url, **kwargs)
+            call.connection = call.connection or response.raw.connection
+            with response:
+                self._read_body(method, url, response, deadline)
+        except requests.RequestException as exc:
+            if self.clock() > deadline:
+                raise self._overrun(method, url) from exc
+            if isinstance(exc, requests.Timeout):
+                raise ChannelRetryableError(f"{method} {url} timed out") from exc
+            if isinstance(exc, requests.ConnectionError):
+                msg = f"{method} {url}: connection failed"
+                raise ChannelRetryableError(msg) from exc
+            raise ChannelError(f"{method} {url}: {exc}") from exc
+        return response
+
     def _read_body(self, method, url, response, deadline):
-        """Read the body in chunks into `response.content`, at most
-        `max_bytes`, before `deadline` (a watchdog shuts the socket then, as a
-        read blocked on a trickle would not return to check the clock)."""
+        """Read the body in chunks into `response.content`: at most
+        `max_bytes`, before `deadline`."""
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise self._too_large(method, url)
-        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
-        watchdog = threading.Timer(
-            max(deadline - self.clock(), 0), _shutdown, args=(sock,)
-        )
-        watchdog.start()
         chunks, size = [], 0
-        try:
-            for chunk in response.iter_content(READ_CHUNK_BYTES):
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise self._too_large(method, url)
-                if self.clock() > deadline:
-                    break
-                chunks.append(chunk)
-        except requests.RequestException:
-            if self.clock() <= deadline:
-                raise
-        finally:
-            watchdog.cancel()
+        for chunk in response.iter_content(READ_CHUNK_BYTES):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise self._too_large(method, url)
+            if self.clock() > deadline:
+                raise self._overrun(method, url)
+            chunks.append(chunk)
         if self.clock() > deadline:
-            raise ChannelRetryableError(
-                f"{method} {url} took more than {self.deadline} seconds"
-            )
+            # The watchdog's shutdown reads as an end of headers or body.
+            raise self._overrun(method, url)
         response._content = b"".join(chunks)
+
+    def _overrun(self, method, url):
+        return ChannelRetryableError(
+            f"{method} {url} took more than {self.deadline} seconds"
+        )
 
     def _too_large(self, method, url):
         return ChannelResponseTooLargeError(
@@ -185,9 +194,51 @@ class ChannelTransport:
         raise ChannelPayloadError(f"{summary}: {response.text[:500]}")
 
 
-def _shutdown(sock):
-    """Watchdog of `_read_body`: end a read blocked past the deadline."""
-    if sock is None:
-        return
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
+# The call in flight on this thread, so that the pool hands it its connection.
+_inflight = threading.local()
+
+
+class _Call:
+    """One request in flight: the connection the watchdog shuts at the
+    deadline (shutdown wakes a read blocked in another thread; close does not)."""
+
+    connection = None
+
+    def abort(self):
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _track(pool_class):
+    """A connection pool that gives the call in flight its connection as
+    soon as it takes one, before connecting and sending."""
+
+    class TrackingPool(pool_class):
+        def _get_conn(self, timeout=None):
+            connection = super()._get_conn(timeout=timeout)
+            call = getattr(_inflight, "call", None)
+            if call is not None:
+                call.connection = connection
+            return connection
+
+    return TrackingPool
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """Pools whose connections the deadline watchdog can reach."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _track(HTTPConnectionPool),
+            "https": _track(HTTPSConnectionPool),
+        }
+
+
+def _deadline_session():
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, _DeadlineAdapter())
+    return session

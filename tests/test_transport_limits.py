@@ -60,6 +60,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(0.1)
 
+    def _slowheaders(self):
+        """A header trickled one byte every 0.1 s for 4 s."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        for _byte in range(40):
+            self.wfile.write(b"a")
+            self.wfile.flush()
+            time.sleep(0.1)
+        self.wfile.write(b"\r\nContent-Length: 0\r\n\r\n")
+
     def _huge(self):
         """Declares no length and streams 4 MiB."""
         self.send_response(200)
@@ -102,6 +111,13 @@ class TestTransportLimits(BaseCase):
         start = time.monotonic()
         with self.assertRaisesRegex(ChannelRetryableError, "more than 1 seconds"):
             transport.request("GET", f"{self.server.url}/trickle")
+        self.assertLess(time.monotonic() - start, 2.5)
+
+    def test_trickling_headers_end_at_the_deadline(self):
+        transport = ChannelTransport(timeout=5, deadline=1)
+        start = time.monotonic()
+        with self.assertRaisesRegex(ChannelRetryableError, "more than 1 seconds"):
+            transport.request("GET", f"{self.server.url}/slowheaders")
         self.assertLess(time.monotonic() - start, 2.5)
 
     def test_a_quick_answer_is_read_whole(self):
