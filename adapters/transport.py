@@ -1,8 +1,8 @@
 """HTTP for the adapters: timeouts, error mapping and redaction in one place.
 
 Channel APIs are only ever reached through `ChannelTransport.request`, so every
-call has a timeout, every failure maps onto `adapters.exceptions` and no
-credential reaches a log line.
+call has a timeout and a deadline, a capped answer, no redirect followed, every
+failure maps onto `adapters.exceptions` and no credential reaches a log line.
 """
 
 import contextlib
@@ -34,8 +34,8 @@ DEFAULT_TIMEOUT = 20
 # Seconds a whole call may take, body included: `requests` timeouts are per
 # socket operation, so a channel trickling bytes would hold a worker forever.
 DEFAULT_DEADLINE = 120
-# Largest answer read (decoded bytes): our largest pages (250 orders with their
-# lines) stay under a few MiB; past this the body is dropped unread.
+# Largest answer read (decoded bytes): a page of orders or variants, a stock
+# batch's answer stay under a few MiB; past this the body is dropped unread.
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 READ_CHUNK_BYTES = 64 * 1024
 # Longest wait a Retry-After (or a throttle status) may impose: a channel asks
