@@ -8,12 +8,13 @@ HTTP and payloads into plain Python values and `adapters.exceptions`.
 import time
 
 from .exceptions import (
+    ChannelPayloadError,
     ChannelRetryableError,
     ChannelSignatureError,
     ChannelThrottledError,
 )
 from .signatures import matches
-from .transport import ChannelTransport
+from .transport import ChannelTransport, clamp_wait
 
 
 class ChannelAdapter:
@@ -54,7 +55,7 @@ class ChannelAdapter:
                     budget.throttled(exc.retry_after)
                 if attempt == self.throttle_retries:
                     raise
-                sleep(min(exc.retry_after or 2**attempt, 60))
+                sleep(min(clamp_wait(exc.retry_after) or 2**attempt, 60))
         raise AssertionError("unreachable")
 
     def test_connection(self):
@@ -68,6 +69,15 @@ class ChannelAdapter:
     # Webhooks
 
     topic_flows = {}
+    # Most pages of webhook subscriptions read: an app has a few dozen; a
+    # listing that never ends is the channel's fault, not a reason to loop.
+    max_subscription_pages = 20
+
+    def _too_many_subscription_pages(self):
+        return ChannelPayloadError(
+            f"The channel lists more than {self.max_subscription_pages} pages of "
+            "webhook subscriptions; stopped reading."
+        )
 
     def topic_flow(self, topic):
         """The flow (`webhooks.FLOW_*`) a topic belongs to, None if unhandled."""

@@ -36,3 +36,14 @@ class ChannelPayloadError(ChannelError):
 
 class ChannelSignatureError(ChannelError):
     """A webhook delivery's signature is missing or does not match."""
+
+
+class ChannelRedirectError(ChannelPayloadError):
+    """The channel answered an API call with a redirect (3xx). A channel API
+    never redirects one: the base URL is wrong (http instead of https, another
+    host), and following it would send our credentials elsewhere."""
+
+
+class ChannelResponseTooLargeError(ChannelPayloadError):
+    """The channel's answer is larger than `transport.MAX_RESPONSE_BYTES`: it
+    is dropped unread rather than held in a worker's memory."""

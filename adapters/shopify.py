@@ -1,5 +1,7 @@
 """Shopify Admin GraphQL API."""
 
+import math
+
 from .base import ChannelAdapter
 from .catalogue import ChannelVariant
 from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelThrottledError
@@ -16,6 +18,7 @@ from .orders_shopify import (
 from .records import UnreadableOrder
 from .signatures import sign_base64
 from .stock import ChannelStockReport, StockWriteResult
+from .transport import clamp_wait
 from .webhooks import (
     FLOW_APP,
     FLOW_CATALOG,
@@ -119,15 +122,26 @@ def rest_topic(enum_value):
 
 
 def refill_seconds(cost):
-    """Seconds until the bucket holds the requested cost again (None: unknown)."""
+    """Seconds until the bucket holds the requested cost again (None: unknown),
+    at most `MAX_RETRY_AFTER`: a zero, negative or absurd restore rate or cost
+    never makes a division by zero nor an endless wait."""
     status = cost.get("throttleStatus") or {}
-    rate = status.get("restoreRate")
-    if not rate:
+    rate = _finite(status.get("restoreRate"))
+    if not rate or rate <= 0:
         return None
-    missing = (cost.get("requestedQueryCost") or 0) - (
-        status.get("currentlyAvailable") or 0
+    missing = (_finite(cost.get("requestedQueryCost")) or 0) - (
+        _finite(status.get("currentlyAvailable")) or 0
     )
-    return max(missing, 0) / rate + 0.1
+    return clamp_wait(max(missing, 0) / rate + 0.1)
+
+
+def _finite(value):
+    """`value` as a finite float, None if it is none."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def gid(kind, ref):
@@ -456,7 +470,7 @@ class ShopifyAdapter(ChannelAdapter):
         keep failing, so every listed subscription is active.
         """
         subscriptions, cursor = [], None
-        while True:
+        for _page in range(self.max_subscription_pages):
             page = self.graphql(WEBHOOKS_QUERY, {"after": cursor})[
                 "webhookSubscriptions"
             ]
@@ -472,6 +486,7 @@ class ShopifyAdapter(ChannelAdapter):
             if not page["pageInfo"]["hasNextPage"]:
                 return subscriptions
             cursor = page["pageInfo"]["endCursor"]
+        raise self._too_many_subscription_pages()
 
     def create_webhook_subscription(self, topic, address):
         data = self.graphql(

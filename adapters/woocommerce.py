@@ -191,6 +191,8 @@ class WooCommerceAdapter(ChannelAdapter):
                 for item in response.json()
             ]
             total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
+            if page < total_pages and page == self.max_subscription_pages:
+                raise self._too_many_subscription_pages()
             page += 1
         return subscriptions
 

@@ -1,4 +1,5 @@
 import logging
+import math
 import time
 
 from odoo import api, fields, models
@@ -10,6 +11,10 @@ _logger = logging.getLogger(__name__)
 # catalogue never the last 40 %.
 PRIORITY_FLOORS = {"orders": 0.0, "stock": 0.2, "catalog": 0.4}
 MAX_WAIT_SECONDS = 60
+# Longest every worker of the account is held back by one 429's Retry-After:
+# a longer wait asked for (or a broken `inf`) is left to the retry of the job
+# that met it, not imposed on every flow of the account.
+MAX_BLOCK_SECONDS = 300
 
 
 class ChannelApiBudget(models.Model):
@@ -77,7 +82,7 @@ class SharedBudget:
         if blocked_until and blocked_until > now:
             self._wait(blocked_until - now)
             now = self.clock()
-        if not rate:
+        if not rate or rate <= 0:
             return
         projected = min(maximum, available + (now - measured_at) * rate)
         needed = cost + self.floor_share * maximum - projected
@@ -85,7 +90,7 @@ class SharedBudget:
             self._wait(needed / rate)
 
     def _wait(self, seconds):
-        seconds = min(seconds, MAX_WAIT_SECONDS)
+        seconds = min(_measure(seconds), MAX_WAIT_SECONDS)
         self.waited += seconds
         self.sleep(seconds)
 
@@ -110,16 +115,19 @@ class SharedBudget:
                 """,
                 {
                     "backend": self.backend_id,
-                    "max": status.get("maximumAvailable") or 0,
-                    "available": status.get("currentlyAvailable") or 0,
-                    "rate": status.get("restoreRate") or 0,
+                    "max": _measure(status.get("maximumAvailable")),
+                    "available": _measure(status.get("currentlyAvailable")),
+                    "rate": _measure(status.get("restoreRate")),
                     "at": self.clock(),
                 },
             )
 
     def throttled(self, retry_after):
         """Record that the channel asked to wait `retry_after` seconds (429):
-        every worker's next `before` waits until then."""
+        every worker's next `before` waits until then, at most
+        MAX_BLOCK_SECONDS from now (an absurd or unreadable value blocks
+        nobody for long)."""
+        retry_after = min(_measure(retry_after), MAX_BLOCK_SECONDS)
         if not retry_after:
             return
         with self.registry.cursor() as cr:
@@ -149,3 +157,13 @@ class SharedBudget:
                 [self.backend_id],
             )
             return cr.fetchone()
+
+
+def _measure(value):
+    """A channel's number as a finite float >= 0 (0 when absurd or absent):
+    NaN, infinities and negatives never reach a division or a sleep."""
+    try:
+        value = float(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+    return value if math.isfinite(value) and value > 0 else 0.0

@@ -6,6 +6,9 @@ from ..adapters.exceptions import ChannelRetryableError
 from ..const import IDENTITY_KEY_PREFIX, JOB_CHANNEL_CATALOG
 
 # How many unmatched SKUs the summary names (the count is always complete).
+# Pages of variants one match job walks: past them it hands the channel's
+# cursor to a next job, so one transaction never grows with the catalogue.
+CATALOGUE_PAGES_PER_JOB = 20
 UNMATCHED_SHOWN = 20
 
 
@@ -29,32 +32,39 @@ class ChannelBackend(models.Model):
     def action_match_catalogue(self):
         """Read the channel's catalogue (a job) and bind its variants by SKU."""
         for backend in self:
-            backend.with_delay(
-                channel=JOB_CHANNEL_CATALOG,
-                identity_key=f"{IDENTITY_KEY_PREFIX}.catalogue_match.{backend.id}",
-                description=f"Match the catalogue of {backend.name}",
-            )._job_match_catalogue()
+            backend._enqueue_catalogue_match()
+
+    def _enqueue_catalogue_match(self, cursor=None):
+        """Enqueue a catalogue match, from the channel's `cursor` if given."""
+        self.ensure_one()
+        return self.with_delay(
+            channel=JOB_CHANNEL_CATALOG,
+            identity_key=f"{IDENTITY_KEY_PREFIX}.catalogue_match.{self.id}",
+            description=f"Match the catalogue of {self.name}",
+        )._job_match_catalogue(cursor=cursor)
 
     # === BUSINESS METHODS ===
 
-    def _match_catalogue(self):
-        """Walk the channel's variants page by page and bind them.
+    def _match_catalogue(self, cursor=None, max_pages=None):
+        """Walk the channel's variants page by page (at most `max_pages`,
+        default `CATALOGUE_PAGES_PER_JOB`, from `cursor`) and bind them.
 
         A variant already bound keeps its product and gets its channel refs
         refreshed; an unbound one is bound to the variant whose internal
         reference equals its SKU in the backend's company.
 
-        :return: {"bound": n, "refreshed": n, "unmatched": [SKU or ref]}
+        :return: {"bound": n, "refreshed": n, "unmatched": [SKU or ref],
+            "cursor": where a next walk goes on, None when all was read}
         """
         self.ensure_one()
         adapter = self._get_adapter(priority="catalog")
         summary = {"bound": 0, "refreshed": 0, "unmatched": []}
-        cursor = None
-        while True:
+        for _page in range(max_pages or CATALOGUE_PAGES_PER_JOB):
             variants, cursor = adapter.fetch_variants(cursor)
             self._bind_variants(variants, summary)
             if not cursor:
                 break
+        summary["cursor"] = cursor
         unmatched = summary["unmatched"]
         self.write(
             {
@@ -68,7 +78,8 @@ class ChannelBackend(models.Model):
                     names=f": {', '.join(unmatched[:UNMATCHED_SHOWN])}"
                     if unmatched
                     else "",
-                ),
+                )
+                + (self.env._("; more pages in a next job") if cursor else ""),
             }
         )
         return summary
@@ -130,13 +141,16 @@ class ChannelBackend(models.Model):
 
     # === JOBS ===
 
-    def _job_match_catalogue(self):
-        """Job (catalogue channel): see `_match_catalogue`."""
+    def _job_match_catalogue(self, cursor=None):
+        """Job (catalogue channel): see `_match_catalogue`; a catalogue longer
+        than `CATALOGUE_PAGES_PER_JOB` pages goes on in a next job."""
         self.ensure_one()
         if not self.active or self.state != "connected":
             return "skipped: the backend is not connected"
         try:
-            self._match_catalogue()
+            summary = self._match_catalogue(cursor)
         except ChannelRetryableError as exc:
             raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
+        if summary["cursor"]:
+            self._enqueue_catalogue_match(cursor=summary["cursor"])
         return self.catalogue_match_message

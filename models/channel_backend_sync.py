@@ -20,6 +20,10 @@ _logger = logging.getLogger(__name__)
 # A pull looks this much further back than the last one, so that an order
 # updated while the previous pull ran is not missed.
 PULL_OVERLAP = timedelta(minutes=5)
+# Pages of orders one reconciliation job walks (50 orders a page): past them it
+# hands the channel's cursor to a next job, so that one transaction never grows
+# with the size of the channel's backlog.
+RECONCILE_PAGES_PER_JOB = 20
 
 
 class ChannelBackend(models.Model):
@@ -110,25 +114,29 @@ class ChannelBackend(models.Model):
             adapter.create_webhook_subscription(topic, address)
             result["created"].append(topic)
 
-    def _enqueue_reconciliation(self):
+    def _enqueue_reconciliation(self, **continuation):
+        """Enqueue a pull; `continuation` (since, until, cursor) resumes one."""
         self.ensure_one()
         return self.with_delay(
             channel=JOB_CHANNEL_ORDERS,
             priority=20,
             identity_key=f"{IDENTITY_KEY_PREFIX}.reconcile.{self.id}",
             description=f"Reconcile orders of {self.name}",
-        )._job_reconcile_orders()
+        )._job_reconcile_orders(**continuation)
 
-    def _reconcile_orders(self, since, until):
-        """Import every order the channel changed since `since`; report gaps.
-        A bad order becomes an exception to retry, not a failed pull.
+    def _reconcile_orders(self, since, until, cursor=None, max_pages=None):
+        """Import the orders the channel changed since `since`, at most
+        `max_pages` (default `RECONCILE_PAGES_PER_JOB`) pages from `cursor`;
+        report gaps. A bad order becomes an exception to retry, not a failed
+        pull.
 
-        :return: (orders seen, orders whose change no webhook brought)
+        :return: (orders seen, orders whose change no webhook brought, the
+            cursor to go on from, None when every page was read)
         """
         adapter = self._get_adapter(priority="orders")
         Binding = self.env["channel.order.binding"]
-        seen, missing, cursor = 0, [], None
-        while True:
+        seen, missing = 0, []
+        for _page in range(max_pages or RECONCILE_PAGES_PER_JOB):
             orders, cursor = adapter.fetch_orders_updated_since(
                 since.replace(tzinfo=timezone.utc), cursor
             )
@@ -141,7 +149,7 @@ class ChannelBackend(models.Model):
                 break
         if missing:
             self._record_delivery_gap(seen, missing, since, until)
-        return seen, missing
+        return seen, missing, cursor
 
     def _had_delivery_for(self, order, since):
         return bool(
@@ -175,21 +183,27 @@ class ChannelBackend(models.Model):
 
     # === JOBS ===
 
-    def _job_reconcile_orders(self):
+    def _job_reconcile_orders(self, since=None, until=None, cursor=None):
         """Job (orders channel, low priority): pull what changed since the
-        last pull and import it; missed webhooks are repaired here."""
+        last pull and import it; missed webhooks are repaired here. A pull
+        longer than `RECONCILE_PAGES_PER_JOB` pages goes on in a next job
+        (given `since`, `until` and the channel's `cursor`)."""
         self.ensure_one()
         if not (self.active and self.import_orders and self.state == "connected"):
             return "skipped: order import is off or the backend is not connected"
-        until = fields.Datetime.now()
-        since = (
-            self.last_reconciliation
-            or until - timedelta(minutes=self.reconcile_interval)
-        ) - PULL_OVERLAP
+        if not cursor:
+            until = fields.Datetime.now()
+            since = (
+                self.last_reconciliation
+                or until - timedelta(minutes=self.reconcile_interval)
+            ) - PULL_OVERLAP
         try:
-            seen, missing = self._reconcile_orders(since, until)
+            seen, missing, cursor = self._reconcile_orders(since, until, cursor)
         except ChannelRetryableError as exc:
             raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
+        if cursor:
+            self._enqueue_reconciliation(since=since, until=until, cursor=cursor)
+            return f"{seen} orders pulled, {len(missing)} without webhook; more next"
         self.last_reconciliation = until
         self._mark_flow_success("orders")
         return f"{seen} orders pulled, {len(missing)} without webhook"

@@ -775,26 +775,57 @@ class ChannelEvent(models.Model):
         )
         return "done"
 
-    def _malformed_mentioning(self, refs, email):
+    def _malformed_mentioning(self, refs, email, batch_size=1000):
         """Malformed deliveries of this backend whose body names one of the
-        resources (as a whole number) or the email: they have no resource."""
+        resources (as a whole number) or the email (any case): they have no
+        resource. Matched in PostgreSQL, `batch_size` events per query."""
         patterns = [
-            rb"(?<![0-9])" + re.escape(ref.encode()) + rb"(?![0-9])"
-            for ref in refs
-            if ref
+            rf"(?<![0-9]){self._sql_regex_literal(ref)}(?![0-9])" for ref in refs if ref
         ]
         if email:
-            patterns.append(re.escape(email.encode()))
+            # Bodies are compared as LATIN1 text: every byte is one character.
+            patterns.append(self._sql_regex_literal(email.encode().decode("latin-1")))
         if not patterns:
             return self.browse()
-        mention = re.compile(b"|".join(patterns), re.IGNORECASE)
-        malformed = self.search(
-            [
-                ("backend_id", "=", self.backend_id.id),
-                ("dedupe_key", "=like", "malformed:%"),
-            ]
+        self.env.flush_all()
+        found, last_id = [], 0
+        while True:
+            batch = self._malformed_matching(last_id, "|".join(patterns), batch_size)
+            found += [event_id for event_id, matches in batch if matches]
+            if len(batch) < batch_size:
+                return self.browse(found)
+            last_id = batch[-1][0]
+
+    def _malformed_matching(self, after_id, pattern, limit):
+        """[(id, whether its body matches `pattern`)] of the next `limit`
+        malformed events of this backend after `after_id`. `raw_body` holds
+        the body base64-encoded (`_store_malformed`), decoded here."""
+        self.env.cr.execute(
+            """
+            SELECT id,
+                   convert_from(
+                       decode(encode(raw_body, 'escape'), 'base64'), 'LATIN1'
+                   ) ~* %(pattern)s
+              FROM channel_event
+             WHERE backend_id = %(backend)s
+               AND dedupe_key LIKE 'malformed:%%'
+               AND id > %(after)s
+             ORDER BY id
+             LIMIT %(limit)s
+            """,
+            {
+                "backend": self.backend_id.id,
+                "pattern": pattern,
+                "after": after_id,
+                "limit": limit,
+            },
         )
-        return malformed.filtered(lambda e: mention.search(e._get_raw_body()))
+        return self.env.cr.fetchall()
+
+    @staticmethod
+    def _sql_regex_literal(text):
+        """`text` as a literal in a PostgreSQL regular expression."""
+        return re.sub(r"([\\^$.|?*+()\[\]{}])", r"\\\1", text)
 
     def _redact(self):
         """Replace stored payloads and corrections by a marker; headers lose
@@ -854,31 +885,48 @@ class ChannelEvent(models.Model):
         return "done" if self._process() else "failed"
 
     @api.model
-    def _cron_requeue_stuck(self, minutes=30):
+    def _cron_requeue_stuck(self, minutes=30, batch_size=500):
         """Cron: re-enqueue events whose job vanished or died while queued.
 
         An event with any job still to run is not stuck (after a replay, its
         latest job may be done while the job it routed to still waits).
+        Bounded work: at most `batch_size` events per run, oldest first; when
+        more remain the cron triggers itself again.
         """
-        limit = fields.Datetime.now() - timedelta(minutes=minutes)
-        queued = self.search([("state", "=", "queued"), ("queued_at", "<", limit)])
-        waiting = (
-            self.env["queue.job"]
-            .sudo()
-            .search(
-                [
-                    ("channel_event_id", "in", queued.ids),
-                    (
-                        "state",
-                        "in",
-                        ("wait_dependencies", "pending", "enqueued", "started"),
-                    ),
-                ]
-            )
-        )
-        stuck = queued - waiting.channel_event_id
+        stuck = self.browse(self._get_stuck_ids(minutes, batch_size))
         stuck._enqueue()
+        if len(stuck) == batch_size:
+            self.env.ref(
+                "channel_connector.ir_cron_channel_requeue_stuck_events"
+            )._trigger()
         return len(stuck)
+
+    @api.model
+    def _get_stuck_ids(self, minutes, limit):
+        """Ids of at most `limit` events queued over `minutes` ago with no job
+        still to run, oldest first (the filter in SQL: a backlog of events
+        still waiting never hides the stuck ones behind it)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT event.id
+              FROM channel_event event
+             WHERE event.state = 'queued'
+               AND event.queued_at < %(limit_date)s
+               AND NOT EXISTS (
+                    SELECT 1 FROM queue_job job
+                     WHERE job.channel_event_id = event.id
+                       AND job.state IN %(waiting)s)
+             ORDER BY event.queued_at, event.id
+             LIMIT %(limit)s
+            """,
+            {
+                "limit_date": fields.Datetime.now() - timedelta(minutes=minutes),
+                "waiting": ("wait_dependencies", "pending", "enqueued", "started"),
+                "limit": limit,
+            },
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
 
     @api.model
     def _cron_purge(self, batch_size=1000, max_batches=10):

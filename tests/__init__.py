@@ -1,5 +1,6 @@
 from . import (
     test_adapter_orders,
+    test_bounded_work,
     test_catalogue_match,
     test_channel_backend,
     test_channel_event,
@@ -21,6 +22,7 @@ from . import (
     test_stock_export,
     test_stock_simulator,
     test_tour,
+    test_transport_limits,
     test_webhook_controller,
     test_webhook_http,
     test_webhook_subscriptions,

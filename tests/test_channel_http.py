@@ -293,3 +293,22 @@ class TestSharedBudget(SimulatorCommon):
         now[0] += 3  # the bucket refilled to 55 meanwhile
         budget("catalog").before(10)
         self.assertEqual(waits["catalog"], [2.5])
+
+    def test_absurd_waits_never_block_the_account_for_long(self):
+        now = [1000.0]
+        waits = []
+        budget = self.env["channel.api.budget"]._for_backend(
+            self.shopify, "orders", clock=lambda: now[0], sleep=waits.append
+        )
+        for retry_after in (math.inf, 1e308, math.nan, -30):
+            budget.throttled(retry_after)
+        row = self.env["channel.api.budget"].search(
+            [("backend_id", "=", self.shopify.id)]
+        )
+        self.assertLessEqual(row.blocked_until, now[0] + 300)
+        budget.after(
+            {"maximumAvailable": math.inf, "currentlyAvailable": 0, "restoreRate": -5}
+        )
+        now[0] += 400
+        budget.before(10)
+        self.assertTrue(all(0 <= wait <= 60 for wait in waits), waits)
