@@ -118,6 +118,65 @@ class TestJobFastPathRpc(HttpCase, ChannelCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestWritesOverRpc(HttpCase, ChannelCommon):
+    """What the web client's RPC lets each channel group change: no payload,
+    state or retry target of an event or exception, whatever context it sends."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.backend = cls._prepare_backend("shopify")
+        cls.event = cls.env["channel.event"].create(
+            {
+                "backend_id": cls.backend.id,
+                "topic": "orders/create",
+                "flow": "orders",
+                "dedupe_key": "rpc-1",
+                "raw_body": base64.b64encode(b'{"id": 1}'),
+                "state": "failed",
+            }
+        )
+        cls.exception = cls.env["channel.exception"]._record(
+            "validation", "could not apply", backend=cls.backend, retry_target=cls.event
+        )
+
+    def _save(self, login, record, values):
+        self.authenticate(login, login)
+        with self.assertRaises(JsonRpcException) as caught:
+            self.make_jsonrpc_request(
+                f"/web/dataset/call_kw/{record._name}/web_save",
+                {
+                    "model": record._name,
+                    "method": "web_save",
+                    "args": [record.ids, values],
+                    "kwargs": {
+                        "specification": {},
+                        "context": {"active_test": False, "channel_force_replay": True},
+                    },
+                },
+            )
+        self.assertEqual(caught.exception.args[0], "odoo.exceptions.AccessError")
+
+    def test_channel_users_cannot_forge_events_or_retry_targets(self):
+        forged = base64.b64encode(b'{"id": 666}').decode()
+        partner = self.env.company.partner_id
+        for user in (self.ops_user, self.finance_user):
+            with self.subTest(user=user.login):
+                self._save(user.login, self.event, {"raw_body": forged})
+                self._save(user.login, self.event, {"state": "queued"})
+                self._save(
+                    user.login,
+                    self.exception,
+                    {"retry_model": "res.partner", "retry_res_id": partner.id},
+                )
+        self.event.invalidate_recordset()
+        self.exception.invalidate_recordset()
+        self.assertEqual(base64.b64decode(self.event.raw_body), b'{"id": 1}')
+        self.assertEqual(self.event.state, "failed")
+        self.assertEqual(self.exception.retry_model, "channel.event")
+
+
+@tagged("post_install", "-at_install")
 class TestSignatureSecrets(EndpointCase):
     def test_backend_without_secret_refuses_even_an_empty_key_signature(self):
         backend = self._prepare_backend("generic", webhook_secret=False)
