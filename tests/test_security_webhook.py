@@ -426,32 +426,22 @@ class TestExceptionTwins(ChannelCommon):
                 {"name": "Twins", "provider": "generic"}
             )
         self.addCleanup(self._drop, db, backend.id)
-        with db.cursor() as first, db.cursor() as second:
-            second_env = api.Environment(second, SUPERUSER_ID, {})
-            second.execute("SELECT 1")  # the second transaction's snapshot
-            first_env = api.Environment(first, SUPERUSER_ID, {})
-            first_env["channel.exception"]._record(
-                "validation",
-                "Twin",
-                backend=first_env["channel.backend"].browse(backend.id),
-                key="k",
+
+        def record(cr):
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend_there = env["channel.backend"].browse(backend.id)
+            return env["channel.exception"]._record(
+                "validation", "Twin", backend=backend_there, key="k"
             )
+
+        with db.cursor() as first, db.cursor() as second:
+            second.execute("SELECT 1")  # the second transaction's snapshot
+            record(first)
             first.commit()
             with self.assertRaises(TwinCommittedError):
-                second_env["channel.exception"]._record(
-                    "validation",
-                    "Twin",
-                    backend=second_env["channel.backend"].browse(backend.id),
-                    key="k",
-                )
+                record(second)
             second.rollback()
-            again = second_env["channel.exception"]._record(
-                "validation",
-                "Twin",
-                backend=second_env["channel.backend"].browse(backend.id),
-                key="k",
-            )
-            self.assertEqual(again.occurrences, 2)
+            self.assertEqual(record(second).occurrences, 2)
 
     def _drop(self, db, backend_id):
         with db.cursor() as cr:
