@@ -19,6 +19,13 @@ ORDER_PULL_TOPIC = "orders/pull"
 # Prefix of every queue_job identity key, followed by "<flow>.<backend id>...".
 IDENTITY_KEY_PREFIX = "channel_connector"
 
+
+def channel_identity_key(flow, *parts):
+    """The queue_job identity key naming one piece of work of `flow`: the same
+    parts always give the same key, so queue_job keeps one pending job each."""
+    return ".".join(map(str, (IDENTITY_KEY_PREFIX, flow, *parts)))
+
+
 # Keys whose values are replaced by REDACTED before anything is logged.
 SENSITIVE_KEYS = frozenset(
     {

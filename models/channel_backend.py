@@ -1,12 +1,20 @@
 import logging
+from contextlib import contextmanager
 from types import MappingProxyType
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
+from odoo.addons.queue_job.exception import RetryableJobError
+
 from .. import adapters
-from ..adapters.exceptions import ChannelAuthError, ChannelError
-from ..const import IDENTITY_KEY_PREFIX
+from ..adapters.exceptions import (
+    ChannelAuthError,
+    ChannelError,
+    ChannelRetryableError,
+    ChannelThrottledError,
+)
+from ..const import channel_identity_key
 
 _logger = logging.getLogger(__name__)
 
@@ -365,7 +373,21 @@ class ChannelBackend(models.Model):
 
     def _identity_key(self, flow, *parts):
         """queue_job identity key naming the work: one job per piece of work."""
-        return ".".join(map(str, (IDENTITY_KEY_PREFIX, flow, self.id, *parts)))
+        return channel_identity_key(flow, self.id, *parts)
+
+    @contextmanager
+    def _map_channel_errors(self, delay=60):
+        """Turn a transient channel error raised inside into a queue_job retry
+        after the wait the channel asked for (else `delay` seconds). Throttling
+        is waiting, not failing: its retry is not counted."""
+        try:
+            yield
+        except ChannelRetryableError as exc:
+            raise RetryableJobError(
+                str(exc),
+                seconds=exc.retry_after or delay,
+                ignore_retry=isinstance(exc, ChannelThrottledError),
+            ) from exc
 
     # === PROVIDER HOOKS ===
 

@@ -12,12 +12,9 @@ from odoo import SUPERUSER_ID, api, fields, models, sql_db
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import mute_logger
 
-from odoo.addons.queue_job.exception import RetryableJobError
-
 from .. import adapters
 from ..adapters.exceptions import (
     ChannelPayloadError,
-    ChannelRetryableError,
     ChannelSignatureError,
 )
 from ..adapters.webhooks import (
@@ -34,13 +31,13 @@ from ..adapters.webhooks import (
 )
 from ..const import (
     DEFAULT_WEBHOOK_MAX_BYTES,
-    IDENTITY_KEY_PREFIX,
     JOB_CHANNEL_CATALOG,
     JOB_CHANNEL_ORDERS,
     JOB_CHANNEL_STOCK,
     ORDER_PULL_TOPIC,
     PING_MAX_BYTES,
     WEBHOOK_MAX_BYTES_PARAM,
+    channel_identity_key,
 )
 from .channel_exception import OPEN_STATES
 from .queue_job import INSERT_JOB_ROWS, INSERT_JOB_ROWS_SENTINEL
@@ -481,7 +478,7 @@ class ChannelEvent(models.Model):
             identity_key = (
                 None
                 if first
-                else f"{IDENTITY_KEY_PREFIX}.event.{event.id}.{event.attempts}"
+                else channel_identity_key("event", event.id, event.attempts)
             )
             (
                 event.with_user(SUPERUSER_ID)
@@ -676,10 +673,8 @@ class ChannelEvent(models.Model):
     @api.model
     def _fetch_order(self, adapter, external_ref):
         """The order as the channel holds it now; a transient error retries."""
-        try:
+        with self.env["channel.backend"]._map_channel_errors():
             return adapter.fetch_order(external_ref)
-        except ChannelRetryableError as exc:
-            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
 
     @api.model
     def _get_pull_event(self, backend, order):
@@ -712,10 +707,8 @@ class ChannelEvent(models.Model):
         API confirms the token is dead (the topic header is not signed)."""
         if self.topic != "app/uninstalled":
             return "ignored"
-        try:
+        with self.backend_id._map_channel_errors():
             confirmed = self.backend_id._get_adapter().confirms_app_uninstalled()
-        except ChannelRetryableError as exc:
-            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
         if not confirmed:
             self.env["channel.exception"]._record(
                 "rejected_delivery",
@@ -871,7 +864,7 @@ class ChannelEvent(models.Model):
         if self.flow in FLOW_JOB_CHANNELS:
             self.with_delay(
                 channel=FLOW_JOB_CHANNELS[self.flow],
-                identity_key=f"{IDENTITY_KEY_PREFIX}.apply.{self.id}.{self.attempts}",
+                identity_key=channel_identity_key("apply", self.id, self.attempts),
                 description=f"Apply {self.topic} {self.resource_ref or ''}",
             )._job_apply()
             return f"routed to {FLOW_JOB_CHANNELS[self.flow]}"
