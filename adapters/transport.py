@@ -41,6 +41,9 @@ READ_CHUNK_BYTES = 64 * 1024
 # Longest wait a Retry-After (or a throttle status) may impose: a channel asks
 # for seconds, a broken or hostile one for `inf`; the job retries later anyway.
 MAX_RETRY_AFTER = 3600
+# Longest a call waits in place (throttling, the shared budget) inside its
+# job's transaction: a longer wait ends the job, retried after the delay.
+MAX_WAIT_IN_PLACE = 5
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 REDACTED = "REDACTED"
 
