@@ -26,20 +26,6 @@ def channel_identity_key(flow, *parts):
     return ".".join(map(str, (IDENTITY_KEY_PREFIX, flow, *parts)))
 
 
-# Keys whose values are replaced by REDACTED before anything is logged.
-SENSITIVE_KEYS = frozenset(
-    {
-        "access_token",
-        "api_secret",
-        "authorization",
-        "consumer_key",
-        "consumer_secret",
-        "password",
-        "webhook_secret",
-        "x-shopify-access-token",
-    }
-)
-
 # Webhook bodies above this size are refused with 413 before being verified;
 # the system parameter overrides it.
 WEBHOOK_MAX_BYTES_PARAM = "channel_connector.webhook_max_bytes"

@@ -1,13 +1,13 @@
-import logging
 import math
 import time
 
 from odoo import api, fields, models
 
 from ..adapters.exceptions import ChannelBudgetWaitError
+from ..adapters.redaction import get_logger
 from ..adapters.transport import MAX_WAIT_IN_PLACE, clamp_wait
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 # Share of the channel's bucket each priority leaves to the ones above it:
 # stock never takes the last 20 % (kept for orders and fulfilments), the

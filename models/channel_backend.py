@@ -1,4 +1,3 @@
-import logging
 from contextlib import contextmanager
 from types import MappingProxyType
 
@@ -14,9 +13,10 @@ from ..adapters.exceptions import (
     ChannelRetryableError,
     ChannelThrottledError,
 )
+from ..adapters.redaction import get_logger
 from ..const import channel_identity_key
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 MANAGER_GROUP = "channel_connector.group_channel_manager"
 

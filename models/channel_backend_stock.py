@@ -1,5 +1,4 @@
 import hashlib
-import logging
 import math
 import uuid
 from collections import defaultdict
@@ -8,10 +7,11 @@ from odoo import api, fields, models
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..adapters.redaction import get_logger
 from ..adapters.stock import StockQuantity
 from ..const import JOB_CHANNEL_STOCK
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 # A stale compare-and-set is retried from the channel's quantity this often.
 STALE_RETRIES = 3

@@ -1,9 +1,9 @@
-import logging
 from datetime import timedelta, timezone
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 
+from ..adapters.redaction import get_logger
 from ..const import (
     JOB_CHANNEL_CATALOG,
     JOB_CHANNEL_ORDERS,
@@ -11,7 +11,7 @@ from ..const import (
     WEBHOOK_ROUTE,
 )
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 # A pull looks this much further back than the last one, so that an order
 # updated while the previous pull ran is not missed.

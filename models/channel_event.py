@@ -1,7 +1,6 @@
 import base64
 import hashlib
 import json
-import logging
 import re
 from datetime import timedelta
 
@@ -17,6 +16,7 @@ from ..adapters.exceptions import (
     ChannelPayloadError,
     ChannelSignatureError,
 )
+from ..adapters.redaction import get_logger
 from ..adapters.webhooks import (
     FLOW_APP,
     FLOW_CATALOG,
@@ -42,7 +42,7 @@ from ..const import (
 from .channel_exception import OPEN_STATES
 from .queue_job import INSERT_JOB_ROWS, INSERT_JOB_ROWS_SENTINEL
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 REDACTED_BODY = b'{"redacted": true}'
 REDACTED_PAYLOAD = {"redacted": True}

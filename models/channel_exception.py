@@ -1,5 +1,4 @@
 import hashlib
-import logging
 from datetime import timedelta
 
 from psycopg2 import IntegrityError
@@ -10,7 +9,9 @@ from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-_logger = logging.getLogger(__name__)
+from ..adapters.redaction import get_logger
+
+_logger = get_logger(__name__)
 
 EXCEPTION_TYPES = [
     ("missing_mapping", "Missing mapping"),
