@@ -18,8 +18,6 @@ EXCEPTION_TYPES = [
     ("validation", "Validation"),
     ("total_mismatch", "Total mismatch"),
     ("payment_missing_reference", "Payment without reference"),
-    ("payment_mismatch", "Payment mismatch"),
-    ("refund_incomplete", "Refund incomplete"),
     ("stock_skipped", "Stock skipped"),
     ("inventory_difference", "Inventory difference"),
     ("api_error", "API error"),
@@ -40,7 +38,6 @@ class TwinCommittedError(RetryableJobError, ConcurrencyError):
 DEFAULT_SEVERITY = {
     "auth_error": "critical",
     "total_mismatch": "error",
-    "payment_mismatch": "error",
     "payment_missing_reference": "warning",
     "stock_skipped": "warning",
     "inventory_difference": "warning",
