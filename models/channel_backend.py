@@ -15,6 +15,7 @@ from ..adapters.exceptions import (
 )
 from ..adapters.redaction import get_logger
 from ..const import channel_identity_key
+from .channel_exception import failed_job_type
 
 _logger = get_logger(__name__)
 
@@ -360,7 +361,7 @@ class ChannelBackend(models.Model):
         """on_fail hook of this model's jobs: a failed job is an exception."""
         for backend in self:
             self.env["channel.exception"]._record(
-                "auth_error" if exc_name == "ChannelAuthError" else "api_error",
+                failed_job_type(exc_name),
                 self.env._(
                     "A job of %(name)s failed: %(error)s",
                     name=backend.name,

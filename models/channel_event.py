@@ -39,7 +39,7 @@ from ..const import (
     WEBHOOK_MAX_BYTES_PARAM,
     channel_identity_key,
 )
-from .channel_exception import OPEN_STATES
+from .channel_exception import OPEN_STATES, failed_job_type
 from .queue_job import INSERT_JOB_ROWS, INSERT_JOB_ROWS_SENTINEL
 
 _logger = get_logger(__name__)
@@ -616,7 +616,7 @@ class ChannelEvent(models.Model):
         for event in self:
             event.write({"state": "failed", "error": exc_message or exc_name})
             self.env["channel.exception"]._record(
-                "auth_error" if exc_name == "ChannelAuthError" else "api_error",
+                failed_job_type(exc_name),
                 self.env._(
                     "Processing the %(topic)s event for %(ref)s failed: %(error)s",
                     topic=event.topic,

@@ -27,6 +27,13 @@ EXCEPTION_TYPES = [
 ]
 
 
+def failed_job_type(exc_name):
+    """The exception type a failed job records. queue_job's on_fail names the
+    error with its module (`...adapters.exceptions.ChannelAuthError`)."""
+    name = (exc_name or "").rpartition(".")[2]
+    return "auth_error" if name == "ChannelAuthError" else "api_error"
+
+
 class TwinCommittedError(RetryableJobError, ConcurrencyError):
     """Retry the whole transaction: Odoo replays a request on a
     `ConcurrencyError`, queue_job postpones a job on a `RetryableJobError`."""

@@ -1,15 +1,20 @@
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.controllers.main import RunJobController
 from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import FAILED, Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.exceptions import (
+    ChannelAuthError,
+    ChannelError,
     ChannelPayloadError,
     ChannelRetryableError,
     ChannelThrottledError,
 )
 from ..const import IDENTITY_KEY_PREFIX
 from .common import ChannelCommon
+from .test_channel_http import SimulatorCommon
 
 
 @tagged("post_install", "-at_install")
@@ -94,3 +99,42 @@ class TestIdentityKeys(ChannelCommon):
             self.assertTrue(key.startswith(f"{IDENTITY_KEY_PREFIX}."), key)
         self.assertIn(f"{IDENTITY_KEY_PREFIX}.stock_export.{backend.id}", keys)
         self.assertIn(f"{IDENTITY_KEY_PREFIX}.event.{event.id}.0", keys)
+
+
+@tagged("post_install", "-at_install")
+class TestFailedJobHook(SimulatorCommon):
+    """A job that fails, run the way queue_job's runner runs it: the on_fail
+    hook of data/queue_job_data.xml records the exception."""
+
+    def setUp(self):
+        super().setUp()
+        # The runner handles a failure on a cursor of its own.
+        self.enterContext(self.enter_registry_test_mode())
+
+    def _run_failing_job(self, error_class):
+        job = Job.load(self.env, self.shopify.with_delay()._job_sync_webhooks().uuid)
+        job.set_started()
+        job.store()
+        # Not assertRaises: its savepoint would roll back what the runner
+        # wrote on failure.
+        raised = None
+        try:
+            RunJobController._runjob(self.env, job)
+        except ChannelError as exc:
+            raised = exc
+        self.assertIsInstance(raised, error_class)
+        self.assertEqual(Job.load(self.env, job.uuid).state, FAILED)
+        return self.env["channel.exception"].search(
+            [("backend_id", "=", self.shopify.id)]
+        )
+
+    def test_failed_job_records_an_api_error(self):
+        self.sim.state.inject("shopify", "5xx", 1, status=422)
+        exception = self._run_failing_job(ChannelPayloadError)
+        self.assertEqual(exception.exception_type, "api_error")
+        self.assertIn("HTTP 422", exception.name)
+
+    def test_job_refused_credentials_records_an_auth_error(self):
+        self.shopify.shopify_access_token = "revoked"
+        exception = self._run_failing_job(ChannelAuthError)
+        self.assertEqual(exception.exception_type, "auth_error")
