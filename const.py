@@ -19,19 +19,12 @@ ORDER_PULL_TOPIC = "orders/pull"
 # Prefix of every queue_job identity key, followed by "<flow>.<backend id>...".
 IDENTITY_KEY_PREFIX = "channel_connector"
 
-# Keys whose values are replaced by REDACTED before anything is logged.
-SENSITIVE_KEYS = frozenset(
-    {
-        "access_token",
-        "api_secret",
-        "authorization",
-        "consumer_key",
-        "consumer_secret",
-        "password",
-        "webhook_secret",
-        "x-shopify-access-token",
-    }
-)
+
+def channel_identity_key(flow, *parts):
+    """The queue_job identity key naming one piece of work of `flow`: the same
+    parts always give the same key, so queue_job keeps one pending job each."""
+    return ".".join(map(str, (IDENTITY_KEY_PREFIX, flow, *parts)))
+
 
 # Webhook bodies above this size are refused with 413 before being verified;
 # the system parameter overrides it.

@@ -8,13 +8,14 @@ HTTP and payloads into plain Python values and `adapters.exceptions`.
 import time
 
 from .exceptions import (
+    ChannelBudgetWaitError,
     ChannelPayloadError,
     ChannelRetryableError,
     ChannelSignatureError,
     ChannelThrottledError,
 )
 from .signatures import matches
-from .transport import ChannelTransport, clamp_wait
+from .transport import MAX_WAIT_IN_PLACE, ChannelTransport, clamp_wait
 
 
 class ChannelAdapter:
@@ -33,12 +34,14 @@ class ChannelAdapter:
             self._transport = ChannelTransport(timeout=self.config.get("timeout") or 20)
         return self._transport
 
-    # How often a throttled (THROTTLED, 429) call is retried in place, after
-    # the wait the channel asked for, before the job itself is retried.
+    # How often a transient error (THROTTLED, 429, 5xx) is retried in place,
+    # within MAX_WAIT_IN_PLACE seconds in all, before the job is retried.
     throttle_retries = 5
 
     def call_with_backoff(self, function, *args, **kwargs):
-        """Run one API call; wait and retry while the channel says "slow down".
+        """Run one API call; retry it in place while the waits the channel asks
+        for fit in MAX_WAIT_IN_PLACE seconds, else raise: the job is retried
+        after the channel's delay, and no lock or transaction is held meanwhile.
 
         A throttling answer that states its wait (Retry-After) is also written
         to the shared budget (`config["budget"]`), so that every other worker
@@ -47,15 +50,23 @@ class ChannelAdapter:
         """
         sleep = self.config.get("sleep") or time.sleep
         budget = self.config.get("budget")
+        waited = 0.0
         for attempt in range(self.throttle_retries + 1):
             try:
                 return function(*args, **kwargs)
+            except ChannelBudgetWaitError:
+                raise
             except ChannelRetryableError as exc:
                 if budget and isinstance(exc, ChannelThrottledError):
                     budget.throttled(exc.retry_after)
-                if attempt == self.throttle_retries:
+                wait = clamp_wait(exc.retry_after) or 2**attempt
+                if (
+                    attempt == self.throttle_retries
+                    or waited + wait > MAX_WAIT_IN_PLACE
+                ):
                     raise
-                sleep(min(clamp_wait(exc.retry_after) or 2**attempt, 60))
+                waited += wait
+                sleep(wait)
         raise AssertionError("unreachable")
 
     def test_connection(self):

@@ -26,6 +26,11 @@ class ChannelThrottledError(ChannelRetryableError):
     is fine, only busy. Waiting is always the answer; it is no failure."""
 
 
+class ChannelBudgetWaitError(ChannelThrottledError):
+    """The account's shared rate-limit budget needs a longer wait than a call
+    may spend in place: the job retries after `retry_after` seconds."""
+
+
 class ChannelAuthError(ChannelError):
     """The channel rejected our credentials (401/403): retrying will not help."""
 

@@ -79,10 +79,6 @@ class CustomerData:
     def __post_init__(self):
         object.__setattr__(self, "email", normalize_email(self.email))
 
-    @property
-    def is_guest(self):
-        return not self.external_ref
-
 
 @dataclass(frozen=True)
 class TaxLineData:

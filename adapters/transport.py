@@ -1,13 +1,13 @@
-"""HTTP for the adapters: timeouts, error mapping and redaction in one place.
+"""HTTP for the adapters: timeouts and error mapping in one place.
 
 Channel APIs are only ever reached through `ChannelTransport.request`, so every
 call has a timeout and a deadline, a capped answer, no redirect followed, every
-failure maps onto `adapters.exceptions` and no credential reaches a log line.
+failure maps onto `adapters.exceptions`; its log lines go through
+`redaction.get_logger`, so no credential or email reaches a log.
 """
 
 import contextlib
 import email.utils
-import logging
 import math
 import socket
 import threading
@@ -26,8 +26,9 @@ from .exceptions import (
     ChannelRetryableError,
     ChannelThrottledError,
 )
+from .redaction import get_logger
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 # Seconds one socket operation (connect, one read) may take.
 DEFAULT_TIMEOUT = 20
@@ -41,16 +42,10 @@ READ_CHUNK_BYTES = 64 * 1024
 # Longest wait a Retry-After (or a throttle status) may impose: a channel asks
 # for seconds, a broken or hostile one for `inf`; the job retries later anyway.
 MAX_RETRY_AFTER = 3600
+# Longest a call waits in place (throttling, the shared budget) inside its
+# job's transaction: a longer wait ends the job, retried after the delay.
+MAX_WAIT_IN_PLACE = 5
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-REDACTED = "REDACTED"
-
-
-def redact(mapping, sensitive_keys):
-    """Return a copy of `mapping` with the values of sensitive keys hidden."""
-    return {
-        key: REDACTED if key.lower() in sensitive_keys else value
-        for key, value in mapping.items()
-    }
 
 
 def clamp_wait(seconds):

@@ -1,4 +1,3 @@
-import logging
 from urllib.parse import urlencode
 
 from werkzeug.exceptions import NotFound
@@ -6,9 +5,10 @@ from werkzeug.exceptions import NotFound
 from odoo import http
 from odoo.http import request
 
+from ..adapters.redaction import get_logger
 from ..const import PING_MAX_BYTES, WEBHOOK_ROUTE
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 
 def _max_body_bytes(_controller):

@@ -1,16 +1,18 @@
-import logging
 import math
 import time
 
 from odoo import api, fields, models
 
-_logger = logging.getLogger(__name__)
+from ..adapters.exceptions import ChannelBudgetWaitError
+from ..adapters.redaction import get_logger
+from ..adapters.transport import MAX_WAIT_IN_PLACE, clamp_wait
+
+_logger = get_logger(__name__)
 
 # Share of the channel's bucket each priority leaves to the ones above it:
 # stock never takes the last 20 % (kept for orders and fulfilments), the
 # catalogue never the last 40 %.
 PRIORITY_FLOORS = {"orders": 0.0, "stock": 0.2, "catalog": 0.4}
-MAX_WAIT_SECONDS = 60
 # Longest every worker of the account is held back by one 429's Retry-After:
 # a longer wait asked for (or a broken `inf`) is left to the retry of the job
 # that met it, not imposed on every flow of the account.
@@ -72,27 +74,36 @@ class SharedBudget:
     def before(self, cost):
         """Sleep while the account is blocked (another worker was told to
         retry after a while), then until the bucket, refilled since last
-        measured, covers `cost` above this priority's floor (each wait at
-        most MAX_WAIT_SECONDS)."""
+        measured, covers `cost` above this priority's floor. A wait longer
+        than MAX_WAIT_IN_PLACE in all raises `ChannelBudgetWaitError`."""
         row = self._read()
         if not row:
             return
         maximum, available, rate, measured_at, blocked_until = row
         now = self.clock()
+        waited = 0.0
         if blocked_until and blocked_until > now:
-            self._wait(blocked_until - now)
+            waited = self._wait(blocked_until - now, waited)
             now = self.clock()
         if not rate or rate <= 0:
             return
         projected = min(maximum, available + (now - measured_at) * rate)
         needed = cost + self.floor_share * maximum - projected
         if needed > 0:
-            self._wait(needed / rate)
+            self._wait(needed / rate, waited)
 
-    def _wait(self, seconds):
-        seconds = min(_measure(seconds), MAX_WAIT_SECONDS)
+    def _wait(self, seconds, waited):
+        """Sleep `seconds` unless, added to what this check `waited`, it passes
+        MAX_WAIT_IN_PLACE: then the job retries after `seconds` instead."""
+        seconds = _measure(seconds)
+        if waited + seconds > MAX_WAIT_IN_PLACE:
+            raise ChannelBudgetWaitError(
+                f"The channel account's rate limit asks to wait {seconds:.1f} s.",
+                retry_after=clamp_wait(seconds),
+            )
         self.waited += seconds
         self.sleep(seconds)
+        return waited + seconds
 
     def after(self, status):
         """Store the bucket state a response reported."""

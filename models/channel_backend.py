@@ -1,14 +1,23 @@
-import logging
+from contextlib import contextmanager
 from types import MappingProxyType
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
-from .. import adapters
-from ..adapters.exceptions import ChannelAuthError, ChannelError
-from ..const import IDENTITY_KEY_PREFIX
+from odoo.addons.queue_job.exception import RetryableJobError
 
-_logger = logging.getLogger(__name__)
+from .. import adapters
+from ..adapters.exceptions import (
+    ChannelAuthError,
+    ChannelError,
+    ChannelRetryableError,
+    ChannelThrottledError,
+)
+from ..adapters.redaction import get_logger
+from ..const import channel_identity_key
+from .channel_exception import failed_job_type
+
+_logger = get_logger(__name__)
 
 MANAGER_GROUP = "channel_connector.group_channel_manager"
 
@@ -352,7 +361,7 @@ class ChannelBackend(models.Model):
         """on_fail hook of this model's jobs: a failed job is an exception."""
         for backend in self:
             self.env["channel.exception"]._record(
-                "auth_error" if exc_name == "ChannelAuthError" else "api_error",
+                failed_job_type(exc_name),
                 self.env._(
                     "A job of %(name)s failed: %(error)s",
                     name=backend.name,
@@ -365,7 +374,21 @@ class ChannelBackend(models.Model):
 
     def _identity_key(self, flow, *parts):
         """queue_job identity key naming the work: one job per piece of work."""
-        return ".".join(map(str, (IDENTITY_KEY_PREFIX, flow, self.id, *parts)))
+        return channel_identity_key(flow, self.id, *parts)
+
+    @contextmanager
+    def _map_channel_errors(self, delay=60):
+        """Turn a transient channel error raised inside into a queue_job retry
+        after the wait the channel asked for (else `delay` seconds). Throttling
+        is waiting, not failing: its retry is not counted."""
+        try:
+            yield
+        except ChannelRetryableError as exc:
+            raise RetryableJobError(
+                str(exc),
+                seconds=exc.retry_after or delay,
+                ignore_retry=isinstance(exc, ChannelThrottledError),
+            ) from exc
 
     # === PROVIDER HOOKS ===
 

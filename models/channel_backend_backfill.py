@@ -3,9 +3,6 @@ from datetime import timezone
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from odoo.addons.queue_job.exception import RetryableJobError
-
-from ..adapters.exceptions import ChannelRetryableError
 from ..const import DONE, FAILED, JOB_CHANNEL_ORDERS
 
 # Below the webhook and reconciliation jobs of the orders channel: a backfill
@@ -169,10 +166,8 @@ class ChannelBackend(models.Model):
             return f"skipped: backfill {self.backfill_state}"
         if page != self.backfill_pages:
             return "skipped: this page was already imported"
-        try:
+        with self._map_channel_errors():
             next_cursor = self._import_backfill_page(cursor)
-        except ChannelRetryableError as exc:
-            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
         if next_cursor:
             self._enqueue_backfill_page()
         else:

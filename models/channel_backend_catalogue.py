@@ -1,9 +1,6 @@
 from odoo import fields, models
 
-from odoo.addons.queue_job.exception import RetryableJobError
-
-from ..adapters.exceptions import ChannelRetryableError
-from ..const import IDENTITY_KEY_PREFIX, JOB_CHANNEL_CATALOG
+from ..const import JOB_CHANNEL_CATALOG
 
 # How many unmatched SKUs the summary names (the count is always complete).
 # Pages of variants one match job walks: past them it hands the channel's
@@ -39,7 +36,7 @@ class ChannelBackend(models.Model):
         self.ensure_one()
         return self.with_delay(
             channel=JOB_CHANNEL_CATALOG,
-            identity_key=f"{IDENTITY_KEY_PREFIX}.catalogue_match.{self.id}",
+            identity_key=self._identity_key("catalogue_match"),
             description=f"Match the catalogue of {self.name}",
         )._job_match_catalogue(cursor=cursor)
 
@@ -147,10 +144,8 @@ class ChannelBackend(models.Model):
         self.ensure_one()
         if not self.active or self.state != "connected":
             return "skipped: the backend is not connected"
-        try:
+        with self._map_channel_errors():
             summary = self._match_catalogue(cursor)
-        except ChannelRetryableError as exc:
-            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
         if summary["cursor"]:
             self._enqueue_catalogue_match(cursor=summary["cursor"])
         return self.catalogue_match_message

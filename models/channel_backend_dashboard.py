@@ -1,4 +1,3 @@
-import logging
 from collections import defaultdict
 from datetime import timedelta
 
@@ -7,12 +6,13 @@ import psycopg2
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..adapters.redaction import get_logger
 from ..adapters.webhooks import FLOW_CATALOG, FLOW_ORDERS, FLOW_STOCK
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 ORDER_CORRECTION_TYPES = ("missing_mapping", "validation", "total_mismatch")
-PAYMENT_TYPES = ("payment_missing_reference", "payment_mismatch", "refund_incomplete")
+PAYMENT_TYPES = ("payment_missing_reference",)
 OPEN_STATES = ("open", "in_progress")
 # KPI field -> how it is shown on the dashboard and stored in snapshots.
 KPI_FIELDS = (

@@ -1,5 +1,4 @@
 import hashlib
-import logging
 import math
 import uuid
 from collections import defaultdict
@@ -8,11 +7,11 @@ from odoo import api, fields, models
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from ..adapters.exceptions import ChannelRetryableError, ChannelThrottledError
+from ..adapters.redaction import get_logger
 from ..adapters.stock import StockQuantity
-from ..const import IDENTITY_KEY_PREFIX, JOB_CHANNEL_STOCK
+from ..const import JOB_CHANNEL_STOCK
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 # A stale compare-and-set is retried from the channel's quantity this often.
 STALE_RETRIES = 3
@@ -97,7 +96,7 @@ class ChannelBackend(models.Model):
         return self.with_delay(
             channel=JOB_CHANNEL_STOCK,
             eta=eta,
-            identity_key=f"{IDENTITY_KEY_PREFIX}.stock_export.{self.id}",
+            identity_key=self._identity_key("stock_export"),
             description=f"Export stock to {self.name}",
         )._job_export_stock()
 
@@ -392,15 +391,9 @@ class ChannelBackend(models.Model):
         adapter = self._get_adapter(priority="stock")
         token = self.env.context.get("job_uuid") or uuid.uuid4().hex
         calls = 0
-        try:
+        with self._map_channel_errors(delay=30):
             for batch in self._stock_batches(adapter, to_send):
                 calls += self._push_stock_batch(adapter, batch, token, marks)
-        except ChannelThrottledError as exc:
-            raise RetryableJobError(
-                str(exc), seconds=exc.retry_after or 30, ignore_retry=True
-            ) from exc
-        except ChannelRetryableError as exc:
-            raise RetryableJobError(str(exc), seconds=exc.retry_after or 30) from exc
         if full_requested:
             self.stock_full_requested = False
         self._mark_flow_success("stock")

@@ -1,9 +1,6 @@
 from odoo import api, fields, models
 
-from odoo.addons.queue_job.exception import RetryableJobError
-
-from ..adapters.exceptions import ChannelRetryableError, ChannelThrottledError
-from ..const import IDENTITY_KEY_PREFIX, JOB_CHANNEL_STOCK
+from ..const import JOB_CHANNEL_STOCK
 
 
 class ChannelBackend(models.Model):
@@ -42,7 +39,7 @@ class ChannelBackend(models.Model):
         return self.with_delay(
             channel=JOB_CHANNEL_STOCK,
             priority=30,
-            identity_key=f"{IDENTITY_KEY_PREFIX}.stock_check.{self.id}",
+            identity_key=self._identity_key("stock_check"),
             description=f"Compare channel quantities of {self.name}",
         )._job_check_stock_differences()
 
@@ -133,15 +130,8 @@ class ChannelBackend(models.Model):
         self.ensure_one()
         if not (self.active and self.export_stock and self.state == "connected"):
             return "skipped: stock export is off or the backend is not connected"
-        try:
+        with self._map_channel_errors():
             self._check_stock_differences()
-        except ChannelThrottledError as exc:
-            # Throttling is waiting, not failing: it counts no retry.
-            raise RetryableJobError(
-                str(exc), seconds=exc.retry_after or 60, ignore_retry=True
-            ) from exc
-        except ChannelRetryableError as exc:
-            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
         return self.stock_check_message
 
     @api.model

@@ -1,21 +1,17 @@
-import logging
 from datetime import timedelta, timezone
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 
-from odoo.addons.queue_job.exception import RetryableJobError
-
-from ..adapters.exceptions import ChannelRetryableError
+from ..adapters.redaction import get_logger
 from ..const import (
-    IDENTITY_KEY_PREFIX,
     JOB_CHANNEL_CATALOG,
     JOB_CHANNEL_ORDERS,
     ORDER_PULL_TOPIC,
     WEBHOOK_ROUTE,
 )
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 # A pull looks this much further back than the last one, so that an order
 # updated while the previous pull ran is not missed.
@@ -120,7 +116,7 @@ class ChannelBackend(models.Model):
         return self.with_delay(
             channel=JOB_CHANNEL_ORDERS,
             priority=20,
-            identity_key=f"{IDENTITY_KEY_PREFIX}.reconcile.{self.id}",
+            identity_key=self._identity_key("reconcile"),
             description=f"Reconcile orders of {self.name}",
         )._job_reconcile_orders(**continuation)
 
@@ -197,10 +193,8 @@ class ChannelBackend(models.Model):
                 self.last_reconciliation
                 or until - timedelta(minutes=self.reconcile_interval)
             ) - PULL_OVERLAP
-        try:
+        with self._map_channel_errors():
             seen, missing, cursor = self._reconcile_orders(since, until, cursor)
-        except ChannelRetryableError as exc:
-            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
         if cursor:
             self._enqueue_reconciliation(since=since, until=until, cursor=cursor)
             return f"{seen} orders pulled, {len(missing)} without webhook; more next"
@@ -213,10 +207,8 @@ class ChannelBackend(models.Model):
         self.ensure_one()
         if not self.active or self.state != "connected" or not self.supports_webhooks:
             return "skipped"
-        try:
+        with self._map_channel_errors():
             return self._sync_webhook_subscriptions()
-        except ChannelRetryableError as exc:
-            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
 
     @api.model
     def _cron_reconcile_orders(self):

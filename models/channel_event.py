@@ -1,7 +1,6 @@
 import base64
 import hashlib
 import json
-import logging
 import re
 from datetime import timedelta
 
@@ -12,14 +11,12 @@ from odoo import SUPERUSER_ID, api, fields, models, sql_db
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import mute_logger
 
-from odoo.addons.queue_job.exception import RetryableJobError
-
 from .. import adapters
 from ..adapters.exceptions import (
     ChannelPayloadError,
-    ChannelRetryableError,
     ChannelSignatureError,
 )
+from ..adapters.redaction import get_logger
 from ..adapters.webhooks import (
     FLOW_APP,
     FLOW_CATALOG,
@@ -34,18 +31,18 @@ from ..adapters.webhooks import (
 )
 from ..const import (
     DEFAULT_WEBHOOK_MAX_BYTES,
-    IDENTITY_KEY_PREFIX,
     JOB_CHANNEL_CATALOG,
     JOB_CHANNEL_ORDERS,
     JOB_CHANNEL_STOCK,
     ORDER_PULL_TOPIC,
     PING_MAX_BYTES,
     WEBHOOK_MAX_BYTES_PARAM,
+    channel_identity_key,
 )
-from .channel_exception import OPEN_STATES
+from .channel_exception import OPEN_STATES, failed_job_type
 from .queue_job import INSERT_JOB_ROWS, INSERT_JOB_ROWS_SENTINEL
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 REDACTED_BODY = b'{"redacted": true}'
 REDACTED_PAYLOAD = {"redacted": True}
@@ -481,7 +478,7 @@ class ChannelEvent(models.Model):
             identity_key = (
                 None
                 if first
-                else f"{IDENTITY_KEY_PREFIX}.event.{event.id}.{event.attempts}"
+                else channel_identity_key("event", event.id, event.attempts)
             )
             (
                 event.with_user(SUPERUSER_ID)
@@ -619,7 +616,7 @@ class ChannelEvent(models.Model):
         for event in self:
             event.write({"state": "failed", "error": exc_message or exc_name})
             self.env["channel.exception"]._record(
-                "auth_error" if exc_name == "ChannelAuthError" else "api_error",
+                failed_job_type(exc_name),
                 self.env._(
                     "Processing the %(topic)s event for %(ref)s failed: %(error)s",
                     topic=event.topic,
@@ -676,10 +673,8 @@ class ChannelEvent(models.Model):
     @api.model
     def _fetch_order(self, adapter, external_ref):
         """The order as the channel holds it now; a transient error retries."""
-        try:
+        with self.env["channel.backend"]._map_channel_errors():
             return adapter.fetch_order(external_ref)
-        except ChannelRetryableError as exc:
-            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
 
     @api.model
     def _get_pull_event(self, backend, order):
@@ -712,10 +707,8 @@ class ChannelEvent(models.Model):
         API confirms the token is dead (the topic header is not signed)."""
         if self.topic != "app/uninstalled":
             return "ignored"
-        try:
+        with self.backend_id._map_channel_errors():
             confirmed = self.backend_id._get_adapter().confirms_app_uninstalled()
-        except ChannelRetryableError as exc:
-            raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
         if not confirmed:
             self.env["channel.exception"]._record(
                 "rejected_delivery",
@@ -871,7 +864,7 @@ class ChannelEvent(models.Model):
         if self.flow in FLOW_JOB_CHANNELS:
             self.with_delay(
                 channel=FLOW_JOB_CHANNELS[self.flow],
-                identity_key=f"{IDENTITY_KEY_PREFIX}.apply.{self.id}.{self.attempts}",
+                identity_key=channel_identity_key("apply", self.id, self.attempts),
                 description=f"Apply {self.topic} {self.resource_ref or ''}",
             )._job_apply()
             return f"routed to {FLOW_JOB_CHANNELS[self.flow]}"

@@ -1,5 +1,4 @@
 import hashlib
-import logging
 from datetime import timedelta
 
 from psycopg2 import IntegrityError
@@ -10,15 +9,15 @@ from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-_logger = logging.getLogger(__name__)
+from ..adapters.redaction import get_logger
+
+_logger = get_logger(__name__)
 
 EXCEPTION_TYPES = [
     ("missing_mapping", "Missing mapping"),
     ("validation", "Validation"),
     ("total_mismatch", "Total mismatch"),
     ("payment_missing_reference", "Payment without reference"),
-    ("payment_mismatch", "Payment mismatch"),
-    ("refund_incomplete", "Refund incomplete"),
     ("stock_skipped", "Stock skipped"),
     ("inventory_difference", "Inventory difference"),
     ("api_error", "API error"),
@@ -26,6 +25,13 @@ EXCEPTION_TYPES = [
     ("rejected_delivery", "Rejected delivery"),
     ("delivery_gap", "Delivery gap"),
 ]
+
+
+def failed_job_type(exc_name):
+    """The exception type a failed job records. queue_job's on_fail names the
+    error with its module (`...adapters.exceptions.ChannelAuthError`)."""
+    name = (exc_name or "").rpartition(".")[2]
+    return "auth_error" if name == "ChannelAuthError" else "api_error"
 
 
 class TwinCommittedError(RetryableJobError, ConcurrencyError):
@@ -39,7 +45,6 @@ class TwinCommittedError(RetryableJobError, ConcurrencyError):
 DEFAULT_SEVERITY = {
     "auth_error": "critical",
     "total_mismatch": "error",
-    "payment_mismatch": "error",
     "payment_missing_reference": "warning",
     "stock_skipped": "warning",
     "inventory_difference": "warning",

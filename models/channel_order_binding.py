@@ -1,5 +1,4 @@
 import hashlib
-import logging
 
 import psycopg2
 
@@ -11,10 +10,11 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters.exceptions import ChannelPayloadError
 from ..adapters.records import UnreadableOrder
+from ..adapters.redaction import get_logger
 from ..adapters.webhooks import FLOW_ORDERS
 from ..const import DONE, DUPLICATE, FAILED, IGNORED, ORDER_PULL_TOPIC
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 
 class ChannelOrderBinding(models.Model):

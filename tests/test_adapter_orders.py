@@ -327,7 +327,7 @@ class TestShopifyOrderParser(BaseCase):
         self.assertEqual(order.created_at.utcoffset().total_seconds(), 0)
         self.assertEqual(order.tags, ("tag1", "tag2"))
         self.assertEqual(order.customer.email, "john@example.com")
-        self.assertFalse(order.customer.is_guest)
+        self.assertTrue(order.customer.external_ref, "not a guest")
         self.assertEqual(order.shipping_address.state_code, "KY")
         self.assertEqual(order.currency, "USD")
 
@@ -397,8 +397,7 @@ class TestShopifyOrderParser(BaseCase):
         payload = spring_order(included=True)
         payload.update(customer=None, email="  Jon.Doe@Example.COM ")
         order = parse_shopify_order(payload)
-        self.assertIsNone(order.customer.external_ref)
-        self.assertTrue(order.customer.is_guest)
+        self.assertIsNone(order.customer.external_ref, "a guest")
         self.assertEqual(order.customer.email, "jon.doe@example.com")
 
     def test_foreign_buyer_amounts_are_in_shop_currency(self):
@@ -588,7 +587,7 @@ class TestWooCommerceOrderParser(BaseCase):
 
     def test_guest_customer_and_bank_transfer_payment(self):
         order = parse_woocommerce_order(self.payload)
-        self.assertTrue(order.customer.is_guest)
+        self.assertIsNone(order.customer.external_ref, "a guest")
         self.assertEqual(order.customer.email, "john.doe@example.com")
         (payment,) = order.transactions
         self.assertEqual((payment.gateway, payment.status), ("bacs", "success"))

@@ -94,11 +94,3 @@ class TestChannelBackend(ChannelCommon):
         exception.action_retry()
         self.assertEqual(backend.state, "connected")
         self.assertEqual(exception.state, "resolved")
-
-    def test_failed_job_records_an_api_error(self):
-        backend = self._prepare_backend("shopify")
-        backend._on_job_failed(exc_name="ChannelPayloadError", exc_message="HTTP 422")
-        exception = self.env["channel.exception"].search(
-            [("backend_id", "=", backend.id), ("exception_type", "=", "api_error")]
-        )
-        self.assertIn("HTTP 422", exception.name)

@@ -8,6 +8,7 @@ from odoo.tests import tagged
 
 from simulator import ChannelSimulator
 
+from ..adapters.transport import MAX_WAIT_IN_PLACE
 from .common import ChannelCommon
 
 
@@ -311,4 +312,4 @@ class TestSharedBudget(SimulatorCommon):
         )
         now[0] += 400
         budget.before(10)
-        self.assertTrue(all(0 <= wait <= 60 for wait in waits), waits)
+        self.assertTrue(all(0 <= wait <= MAX_WAIT_IN_PLACE for wait in waits), waits)

@@ -2,6 +2,7 @@ from datetime import datetime
 
 from odoo.tests import freeze_time, tagged
 
+from ..const import JOB_CHANNEL_ORDERS
 from .common import ChannelCommon
 
 
@@ -38,7 +39,7 @@ class TestDashboard(ChannelCommon):
         with freeze_time("2026-11-01 08:00:00"):
             self._exception("missing_mapping", "sku-1")
             self._exception("total_mismatch", "order-1")
-            self._exception("payment_mismatch", "pay-1")
+            self._exception("payment_missing_reference", "pay-1")
             self._exception("inventory_difference", "inv-1")
             fixed = self._exception("missing_mapping", "sku-2")
             slow_fix = self._exception("api_error", "api-1")
@@ -115,11 +116,7 @@ class TestDashboard(ChannelCommon):
         action = self.backend.with_context(kpi="payments").action_open_exceptions()
         self.assertIn(("backend_id", "=", self.backend.id), action["domain"])
         self.assertIn(
-            (
-                "exception_type",
-                "in",
-                ("payment_missing_reference", "payment_mismatch", "refund_incomplete"),
-            ),
+            ("exception_type", "in", ("payment_missing_reference",)),
             action["domain"],
         )
 
@@ -154,7 +151,7 @@ class TestIntegrationMapAndDigest(ChannelCommon):
         )
         self.assertEqual(report_type, "html")
         self.assertIn(b"Integration map", html)
-        self.assertIn(b"root.channel_connector.orders", html)
+        self.assertIn(JOB_CHANNEL_ORDERS.encode(), html)
         self.assertIn("Order import", self.backend.integration_map_html)
 
     def test_digest_mails_each_assignee(self):

@@ -574,8 +574,9 @@ class TestOrderImport(OrderImportCommon):
         self.assertTrue(binding.is_on_hold)
         picking = binding.sale_order_id.picking_ids
         self.assertTrue(picking.channel_risk_hold)
-        with self.assertRaises(Exception):  # noqa: B017 - UserError from stock
+        with self.assertRaisesRegex(UserError, "high-risk channel orders"):
             picking.button_validate()
+        self.assertNotEqual(picking.state, "done")
         self.assertTrue(binding.sale_order_id.activity_ids)
 
     def test_high_risk_quotation_is_held_and_stays_held_once_confirmed(self):

@@ -67,8 +67,16 @@ class TestStockDifferences(SimulatorCommon):
         self.sim.scenario.set_inventory(self.refs[3], 1, notify=False)
         self.assertEqual(self.shopify._check_stock_differences(), (4, 0))
 
+
+@tagged("post_install", "-at_install")
+class TestStockDifferencesPaging(SimulatorCommon):
+    """251 levels: the channel's quantities are read 250 at a time."""
+
+    catalogue_size = 251
+
     def test_channel_read_is_one_call_per_250(self):
+        self.shopify._job_export_stock(full=True)
         calls = self.sim.state.calls
         before = sum(calls.values())
-        self.shopify._check_stock_differences()
-        self.assertEqual(sum(calls.values()) - before, 1)
+        self.assertEqual(self.shopify._check_stock_differences(), (251, 0))
+        self.assertEqual(sum(calls.values()) - before, 2)

@@ -1,6 +1,7 @@
 """Stock export against the channel simulator: what the channel received."""
 
 import math
+import time
 from unittest.mock import patch
 
 from odoo import Command
@@ -10,9 +11,10 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import DONE, Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from ..adapters.exceptions import ChannelThrottledError
+from ..adapters.exceptions import ChannelBudgetWaitError, ChannelThrottledError
 from ..adapters.shopify import ShopifyAdapter
 from ..adapters.stock import StockQuantity
+from ..adapters.transport import MAX_WAIT_IN_PLACE
 from .test_channel_http import SimulatorCommon
 
 
@@ -341,15 +343,15 @@ class TestWooCommerceSharedThrottle(StockSimulatorCommon):
     def test_retry_after_of_one_worker_is_waited_by_the_others(self):
         ref = next(iter(self.catalogue))
         self.sim.scenario.set_woo_stock(ref, 7, notify=False)
-        self.sim.state.inject("woocommerce", "429", 1, retry_after=30)
+        self.sim.state.inject("woocommerce", "429", 1, retry_after=3)
         slept = []
         adapter = self.woo._get_adapter(priority="stock")
         adapter.config["sleep"] = slept.append
         adapter.config["budget"].sleep = slept.append
         quantity = StockQuantity(variant_ref=ref, location_ref="store", quantity=0)
-        # A read (GET) is waited out in place too.
+        # A short wait (within MAX_WAIT_IN_PLACE) is waited out in place.
         self.assertEqual(adapter.read_stock([quantity]), {quantity: 7})
-        self.assertEqual(slept[0], 30)
+        self.assertEqual(slept[0], 3)
         budget = self.env["channel.api.budget"].search(
             [("backend_id", "=", self.woo.id)]
         )
@@ -360,4 +362,27 @@ class TestWooCommerceSharedThrottle(StockSimulatorCommon):
         )
         other_worker.before(0)
         self.assertEqual(len(other_waits), 1)
-        self.assertGreater(other_waits[0], 25)
+        self.assertGreater(other_waits[0], 0)
+
+    def test_long_retry_after_is_left_to_the_job_retry(self):
+        """A 429 asking for more than MAX_WAIT_IN_PLACE: the export ends with
+        a retry after the channel's delay instead of sleeping, and so does
+        another worker of the account that meets the block."""
+        self.sim.state.inject("woocommerce", "429", 1, retry_after=30)
+        started = time.monotonic()
+        with self.assertRaises(RetryableJobError) as caught:
+            self.woo._job_export_stock(full=True)
+        self.assertLess(time.monotonic() - started, MAX_WAIT_IN_PLACE)
+        self.assertEqual(caught.exception.seconds, 30)
+        self.assertTrue(caught.exception.ignore_retry, "throttling is no failure")
+        other_waits = []
+        other_worker = self.env["channel.api.budget"]._for_backend(
+            self.woo, "orders", sleep=other_waits.append
+        )
+        # The block that 429 wrote (on the budget's own cursor in production,
+        # rolled back here with the failed export's savepoint).
+        other_worker.throttled(30)
+        with self.assertRaises(ChannelBudgetWaitError) as caught:
+            other_worker.before(0)
+        self.assertGreater(caught.exception.retry_after, 25)
+        self.assertEqual(other_waits, [])

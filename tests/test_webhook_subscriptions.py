@@ -6,6 +6,7 @@ from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
+from ..const import JOB_CHANNEL_CATALOG
 from .test_simulator_webhooks import SimulatorWebhookCase
 
 WOO_TOPICS = ["order.created", "order.updated"]
@@ -47,9 +48,7 @@ class TestWebhookSubscriptionHealing(SimulatorWebhookCase):
             {(self.shopify, "_job_sync_webhooks"), (self.woo, "_job_sync_webhooks")},
             "a draft or failing backend is not checked",
         )
-        self.assertEqual(
-            {job.channel for job in jobs}, {"root.channel_connector.catalog"}
-        )
+        self.assertEqual({job.channel for job in jobs}, {JOB_CHANNEL_CATALOG})
         address = self.woo._get_webhook_address()
         self.assertEqual(sorted(self._woo_hooks(address)), WOO_TOPICS)
         self.assertEqual(
