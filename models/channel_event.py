@@ -66,7 +66,8 @@ PROTECTED_FIELDS = PAYLOAD_FIELDS | {
     "topic",
     "flow",
 }
-# Flows applied by a job of their own channel after the webhooks job routed them.
+# Job channel of each flow's events; other flows' events run on the webhooks
+# channel (the job function's default).
 FLOW_JOB_CHANNELS = {
     FLOW_ORDERS: JOB_CHANNEL_ORDERS,
     FLOW_STOCK: JOB_CHANNEL_STOCK,
@@ -268,6 +269,7 @@ class ChannelEvent(models.Model):
             event._enqueue(
                 first=True,
                 topic=delivery.topic,
+                flow=delivery.flow,
                 company=self.env["res.company"].browse(company_id),
             )
         return 200, "ok"
@@ -468,14 +470,16 @@ class ChannelEvent(models.Model):
             return {"state": "queued", "queued_at": fields.Datetime.now()}
         return {"state": "received"}
 
-    def _enqueue(self, first=False, topic=None, company=None):
-        """Enqueue processing jobs; they run as the superuser, whoever asked.
+    def _enqueue(self, first=False, topic=None, flow=None, company=None):
+        """Enqueue each event's processing job on its flow's job channel;
+        the jobs run as the superuser, whoever asked.
 
         A new event cannot have a job yet, so only replays pay for the
         identity-key lookup that keeps one pending job per event attempt.
-        The receiving request passes the `topic` and `company` it just stored:
-        that spares reading the row back. The job row carries the link to its
-        event (`_job_store_values`): a new event is not written again.
+        The receiving request passes the `topic`, `flow` and `company` it just
+        stored: that spares reading the row back. The job row carries the
+        link to its event (`_job_store_values`): a new event is not written
+        again.
         """
         for event in self:
             identity_key = (
@@ -494,6 +498,7 @@ class ChannelEvent(models.Model):
                     **{INSERT_JOB_ROWS: INSERT_JOB_ROWS_SENTINEL},
                 )
                 .with_delay(
+                    channel=FLOW_JOB_CHANNELS.get(flow or event.flow),
                     identity_key=identity_key,
                     description=f"Process {topic or event.topic}",
                 )
@@ -858,8 +863,8 @@ class ChannelEvent(models.Model):
         return values
 
     def _job_process(self):
-        """Job (webhooks channel): route the event to its flow's job channel,
-        or apply it here when its flow has no channel of its own."""
+        """Job (the flow's channel, see `FLOW_JOB_CHANNELS`): apply the event;
+        idempotent, so a replay is safe."""
         self.ensure_one()
         if self.state == "done":
             return "skipped: already done"
@@ -868,28 +873,13 @@ class ChannelEvent(models.Model):
             # cron would requeue it forever.
             self.write({"state": "received", "error": f"No handler for {self.topic}"})
             return f"skipped: no handler for {self.topic}"
-        if self.flow in FLOW_JOB_CHANNELS:
-            self.with_delay(
-                channel=FLOW_JOB_CHANNELS[self.flow],
-                identity_key=f"{IDENTITY_KEY_PREFIX}.apply.{self.id}.{self.attempts}",
-                description=f"Apply {self.topic} {self.resource_ref or ''}",
-            )._job_apply()
-            return f"routed to {FLOW_JOB_CHANNELS[self.flow]}"
-        return "done" if self._process() else "failed"
-
-    def _job_apply(self):
-        """Job (flow channel): apply the event; idempotent, so a replay is safe."""
-        self.ensure_one()
-        if self.state == "done":
-            return "skipped: already done"
         return "done" if self._process() else "failed"
 
     @api.model
     def _cron_requeue_stuck(self, minutes=30, batch_size=500):
         """Cron: re-enqueue events whose job vanished or died while queued.
 
-        An event with any job still to run is not stuck (after a replay, its
-        latest job may be done while the job it routed to still waits).
+        An event with any job still to run is not stuck.
         Bounded work: at most `batch_size` events per run, oldest first; when
         more remain the cron triggers itself again.
         """

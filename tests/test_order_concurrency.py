@@ -98,7 +98,7 @@ class TestConcurrentOrderImport(BaseCase):
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 event = env["channel.event"].browse(event_id)
                 try:
-                    event._job_apply()
+                    event._job_process()
                     imported.set()
                     may_commit.wait(20)
                     return

@@ -235,8 +235,8 @@ class OrderImportCommon(ChannelCommon):
                 backend, headers, body
             )
             self.assertEqual(status, 200)
+            trap.assert_jobs_count(1)
             trap.perform_enqueued_jobs()
-            trap.perform_enqueued_jobs()  # the flow job the webhooks job routed
         return self.env["channel.event"].search(
             [("backend_id", "=", backend.id)], limit=1
         )
