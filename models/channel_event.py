@@ -148,6 +148,13 @@ class ChannelEvent(models.Model):
         help="Payload a manager corrected; processed instead of the raw body.",
     )
     correction_ids = fields.One2many("channel.event.correction", "event_id")
+    backfill_id = fields.Many2one(
+        "channel.backfill",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The backfill run that read this order (`orders/pull` events).",
+    )
     res_model = fields.Char(string="Linked model", readonly=True)
     res_id = fields.Many2oneReference(
         model_field="res_model", string="Linked record", readonly=True
@@ -583,7 +590,10 @@ class ChannelEvent(models.Model):
         try:
             with self.env.cr.savepoint():
                 outcome = handler()
-        except (ChannelPayloadError, UserError) as exc:
+        # Data errors, the ORM's or the database's (a NOT NULL or CHECK
+        # refused); a concurrent import's unique violation on our bindings
+        # became a RetryableJobError and passes through.
+        except (ChannelPayloadError, UserError, psycopg2.IntegrityError) as exc:
             self.write({"state": "failed", "error": str(exc)})
             self.env["channel.exception"]._record(
                 "validation",
@@ -687,15 +697,19 @@ class ChannelEvent(models.Model):
             raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
 
     @api.model
-    def _get_pull_event(self, backend, order):
+    def _get_pull_event(self, backend, order, backfill=None):
         """The `orders/pull` event standing for an order a backfill or the
-        reconciliation read from the channel: no body, the retry target of its
-        exceptions. Processing it reads the order from the channel again."""
+        reconciliation read from the channel: no body; its job reads the order
+        from the channel and imports it, and it is the retry target of its
+        exceptions. Queued again at each pull.
+        """
         dedupe_key = f"pull:{order.external_ref}"
         event = self.search(
             [("backend_id", "=", backend.id), ("dedupe_key", "=", dedupe_key)]
         )
-        values = {"state": "failed", "attempts": 1}
+        values = {"state": "queued", "queued_at": fields.Datetime.now(), "error": False}
+        if backfill:
+            values["backfill_id"] = backfill.id
         if event:
             event.write(values)
             return event
@@ -708,9 +722,22 @@ class ChannelEvent(models.Model):
                 "dedupe_key": dedupe_key,
                 "resource_ref": order.external_ref,
                 "channel_timestamp": _naive_utc(order.updated_at),
-                "error": self.env._("Waiting for the exceptions of this order."),
             }
         )
+
+    def _enqueue_import(self, priority):
+        """Enqueue the job importing the order of this `orders/pull` event:
+        one per backend and order, so a pull meeting an order whose import
+        still waits adds no second job."""
+        self.ensure_one()
+        return self.with_delay(
+            channel=JOB_CHANNEL_ORDERS,
+            priority=priority,
+            identity_key=self.backend_id._identity_key(
+                "order_import", self.resource_ref
+            ),
+            description=f"Import order {self.resource_ref}",
+        )._job_process()
 
     def _process_app(self):
         """app/uninstalled: stop every flow of the backend, once the channel's

@@ -1320,8 +1320,9 @@ class TestMissingSkuRetry(OrderImportCommon, SimulatorCommon):
         self.backend.backfill_since = fields.Datetime.now() - timedelta(days=1)
         with trap_jobs() as trap:
             self.backend.action_start_backfill()
-            trap.perform_enqueued_jobs()
-        self.assertEqual(self.backend.backfill_failed, 1)
+            while trap.enqueued_jobs:  # the page, then its orders
+                trap.perform_enqueued_jobs()
+        self.assertEqual(self.backend.backfill_id.failed, 1)
         self.assertEqual(events.mapped("state"), ["failed", "failed"])
         exception = self.env["channel.exception"].search(
             [
