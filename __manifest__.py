@@ -2,7 +2,7 @@
     "name": "Channel Connector",
     "summary": "Odoo as the system of record for Shopify, WooCommerce and other "
     "sales channels: orders in, stock out, every failure an owned exception",
-    "version": "19.0.1.1.0",
+    "version": "19.0.1.2.0",
     "category": "Sales/Sales",
     "license": "LGPL-3",
     "author": "channel_connector",
@@ -20,6 +20,7 @@
         "views/channel_backend_shopify_views.xml",
         "views/channel_backend_woocommerce_views.xml",
         "views/channel_backend_dashboard_views.xml",
+        "views/channel_backfill_views.xml",
         "views/channel_event_views.xml",
         "views/channel_exception_views.xml",
         "views/channel_exception_owner_views.xml",

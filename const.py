@@ -13,7 +13,7 @@ DUPLICATE = "duplicate"
 IGNORED = "ignored"
 
 # Topic of the bodiless event standing for an order read from the channel (a
-# backfill or the reconciliation) whose import waits on an exception.
+# backfill or the reconciliation): its job imports the order.
 ORDER_PULL_TOPIC = "orders/pull"
 
 # Prefix of every queue_job identity key, followed by "<flow>.<backend id>...".

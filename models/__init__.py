@@ -15,6 +15,7 @@ from . import (
     channel_backend_stock_check,
     channel_backend_sync,
     channel_backend_woocommerce,
+    channel_backfill,
     channel_binding_mixin,
     channel_event,
     channel_event_correction,

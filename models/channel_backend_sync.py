@@ -20,6 +20,8 @@ PULL_OVERLAP = timedelta(minutes=5)
 # hands the channel's cursor to a next job, so that one transaction never grows
 # with the size of the channel's backlog.
 RECONCILE_PAGES_PER_JOB = 20
+# Above a backfill's jobs, below the webhooks' (the default, 10).
+RECONCILE_PRIORITY = 20
 
 
 class ChannelBackend(models.Model):
@@ -115,16 +117,15 @@ class ChannelBackend(models.Model):
         self.ensure_one()
         return self.with_delay(
             channel=JOB_CHANNEL_ORDERS,
-            priority=20,
+            priority=RECONCILE_PRIORITY,
             identity_key=self._identity_key("reconcile"),
             description=f"Reconcile orders of {self.name}",
         )._job_reconcile_orders(**continuation)
 
     def _reconcile_orders(self, since, until, cursor=None, max_pages=None):
-        """Import the orders the channel changed since `since`, at most
-        `max_pages` (default `RECONCILE_PAGES_PER_JOB`) pages from `cursor`;
-        report gaps. A bad order becomes an exception to retry, not a failed
-        pull.
+        """Enqueue the import of each order the channel changed since `since`
+        (one job per order), at most `max_pages` (default
+        `RECONCILE_PAGES_PER_JOB`) pages from `cursor`; report gaps.
 
         :return: (orders seen, orders whose change no webhook brought, the
             cursor to go on from, None when every page was read)
@@ -140,7 +141,7 @@ class ChannelBackend(models.Model):
                 seen += 1
                 if not self._had_delivery_for(order, since):
                     missing.append(order.name)
-                Binding._import_pulled_order(self, order)
+            Binding._enqueue_pulled_orders(self, orders, RECONCILE_PRIORITY)
             if not cursor:
                 break
         if missing:
@@ -181,7 +182,7 @@ class ChannelBackend(models.Model):
 
     def _job_reconcile_orders(self, since=None, until=None, cursor=None):
         """Job (orders channel, low priority): pull what changed since the
-        last pull and import it; missed webhooks are repaired here. A pull
+        last pull and enqueue its import; missed webhooks are repaired here. A pull
         longer than `RECONCILE_PAGES_PER_JOB` pages goes on in a next job
         (given `since`, `until` and the channel's `cursor`)."""
         self.ensure_one()

@@ -63,7 +63,8 @@ PROTECTED_FIELDS = PAYLOAD_FIELDS | {
     "topic",
     "flow",
 }
-# Flows applied by a job of their own channel after the webhooks job routed them.
+# Job channel of each flow's events; other flows' events run on the webhooks
+# channel (the job function's default).
 FLOW_JOB_CHANNELS = {
     FLOW_ORDERS: JOB_CHANNEL_ORDERS,
     FLOW_STOCK: JOB_CHANNEL_STOCK,
@@ -144,6 +145,13 @@ class ChannelEvent(models.Model):
         help="Payload a manager corrected; processed instead of the raw body.",
     )
     correction_ids = fields.One2many("channel.event.correction", "event_id")
+    backfill_id = fields.Many2one(
+        "channel.backfill",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The backfill run that read this order (`orders/pull` events).",
+    )
     res_model = fields.Char(string="Linked model", readonly=True)
     res_id = fields.Many2oneReference(
         model_field="res_model", string="Linked record", readonly=True
@@ -265,6 +273,7 @@ class ChannelEvent(models.Model):
             event._enqueue(
                 first=True,
                 topic=delivery.topic,
+                flow=delivery.flow,
                 company=self.env["res.company"].browse(company_id),
             )
         return 200, "ok"
@@ -465,14 +474,16 @@ class ChannelEvent(models.Model):
             return {"state": "queued", "queued_at": fields.Datetime.now()}
         return {"state": "received"}
 
-    def _enqueue(self, first=False, topic=None, company=None):
-        """Enqueue processing jobs; they run as the superuser, whoever asked.
+    def _enqueue(self, first=False, topic=None, flow=None, company=None):
+        """Enqueue each event's processing job on its flow's job channel;
+        the jobs run as the superuser, whoever asked.
 
         A new event cannot have a job yet, so only replays pay for the
         identity-key lookup that keeps one pending job per event attempt.
-        The receiving request passes the `topic` and `company` it just stored:
-        that spares reading the row back. The job row carries the link to its
-        event (`_job_store_values`): a new event is not written again.
+        The receiving request passes the `topic`, `flow` and `company` it just
+        stored: that spares reading the row back. The job row carries the
+        link to its event (`_job_store_values`): a new event is not written
+        again.
         """
         for event in self:
             identity_key = (
@@ -491,6 +502,7 @@ class ChannelEvent(models.Model):
                     **{INSERT_JOB_ROWS: INSERT_JOB_ROWS_SENTINEL},
                 )
                 .with_delay(
+                    channel=FLOW_JOB_CHANNELS.get(flow or event.flow),
                     identity_key=identity_key,
                     description=f"Process {topic or event.topic}",
                 )
@@ -575,7 +587,10 @@ class ChannelEvent(models.Model):
         try:
             with self.env.cr.savepoint():
                 outcome = handler()
-        except (ChannelPayloadError, UserError) as exc:
+        # Data errors, the ORM's or the database's (a NOT NULL or CHECK
+        # refused); a concurrent import's unique violation on our bindings
+        # became a RetryableJobError and passes through.
+        except (ChannelPayloadError, UserError, psycopg2.IntegrityError) as exc:
             self.write({"state": "failed", "error": str(exc)})
             self.env["channel.exception"]._record(
                 "validation",
@@ -677,15 +692,19 @@ class ChannelEvent(models.Model):
             return adapter.fetch_order(external_ref)
 
     @api.model
-    def _get_pull_event(self, backend, order):
+    def _get_pull_event(self, backend, order, backfill=None):
         """The `orders/pull` event standing for an order a backfill or the
-        reconciliation read from the channel: no body, the retry target of its
-        exceptions. Processing it reads the order from the channel again."""
+        reconciliation read from the channel: no body; its job reads the order
+        from the channel and imports it, and it is the retry target of its
+        exceptions. Queued again at each pull.
+        """
         dedupe_key = f"pull:{order.external_ref}"
         event = self.search(
             [("backend_id", "=", backend.id), ("dedupe_key", "=", dedupe_key)]
         )
-        values = {"state": "failed", "attempts": 1}
+        values = {"state": "queued", "queued_at": fields.Datetime.now(), "error": False}
+        if backfill:
+            values["backfill_id"] = backfill.id
         if event:
             event.write(values)
             return event
@@ -698,9 +717,22 @@ class ChannelEvent(models.Model):
                 "dedupe_key": dedupe_key,
                 "resource_ref": order.external_ref,
                 "channel_timestamp": _naive_utc(order.updated_at),
-                "error": self.env._("Waiting for the exceptions of this order."),
             }
         )
+
+    def _enqueue_import(self, priority):
+        """Enqueue the job importing the order of this `orders/pull` event:
+        one per backend and order, so a pull meeting an order whose import
+        still waits adds no second job."""
+        self.ensure_one()
+        return self.with_delay(
+            channel=JOB_CHANNEL_ORDERS,
+            priority=priority,
+            identity_key=self.backend_id._identity_key(
+                "order_import", self.resource_ref
+            ),
+            description=f"Import order {self.resource_ref}",
+        )._job_process()
 
     def _process_app(self):
         """app/uninstalled: stop every flow of the backend, once the channel's
@@ -851,8 +883,8 @@ class ChannelEvent(models.Model):
         return values
 
     def _job_process(self):
-        """Job (webhooks channel): route the event to its flow's job channel,
-        or apply it here when its flow has no channel of its own."""
+        """Job (the flow's channel, see `FLOW_JOB_CHANNELS`): apply the event;
+        idempotent, so a replay is safe."""
         self.ensure_one()
         if self.state == "done":
             return "skipped: already done"
@@ -861,28 +893,13 @@ class ChannelEvent(models.Model):
             # cron would requeue it forever.
             self.write({"state": "received", "error": f"No handler for {self.topic}"})
             return f"skipped: no handler for {self.topic}"
-        if self.flow in FLOW_JOB_CHANNELS:
-            self.with_delay(
-                channel=FLOW_JOB_CHANNELS[self.flow],
-                identity_key=channel_identity_key("apply", self.id, self.attempts),
-                description=f"Apply {self.topic} {self.resource_ref or ''}",
-            )._job_apply()
-            return f"routed to {FLOW_JOB_CHANNELS[self.flow]}"
-        return "done" if self._process() else "failed"
-
-    def _job_apply(self):
-        """Job (flow channel): apply the event; idempotent, so a replay is safe."""
-        self.ensure_one()
-        if self.state == "done":
-            return "skipped: already done"
         return "done" if self._process() else "failed"
 
     @api.model
     def _cron_requeue_stuck(self, minutes=30, batch_size=500):
         """Cron: re-enqueue events whose job vanished or died while queued.
 
-        An event with any job still to run is not stuck (after a replay, its
-        latest job may be done while the job it routed to still waits).
+        An event with any job still to run is not stuck.
         Bounded work: at most `batch_size` events per run, oldest first; when
         more remain the cron triggers itself again.
         """

@@ -8,7 +8,6 @@ from odoo.tools import float_compare
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from ..adapters.exceptions import ChannelPayloadError
 from ..adapters.records import UnreadableOrder
 from ..adapters.redaction import get_logger
 from ..adapters.webhooks import FLOW_ORDERS
@@ -65,71 +64,53 @@ class ChannelOrderBinding(models.Model):
     def _import_order(self, backend, order, event=None):
         """Create or update the sale order of one canonical order.
 
-        An order read from the channel (backfill, reconciliation) comes
-        without an event; if its import waits on an exception, it is imported
-        again with an `orders/pull` event as the exception's retry target.
-
+        :param event: the event delivering the order, retry target of the
+            exceptions its import records
         :return: (binding or empty, outcome), outcome being one of DONE,
             DUPLICATE (nothing changed), IGNORED (older than what we have, or
             waiting for payment) or FAILED (exceptions recorded)
         :raise RetryableJobError: another worker imported the order
             concurrently; a new transaction will see its work
         """
-        if event is not None:
-            return self._import_order_once(backend, order, event)
-        try:
-            with self.env.cr.savepoint():
-                binding, outcome = self._import_order_once(backend, order, None)
-                if outcome == FAILED:
-                    raise _WaitsOnException
-            return binding, outcome
-        except _WaitsOnException:
-            pass
-        event = self.env["channel.event"]._get_pull_event(backend, order)
-        binding, outcome = self._import_order_once(backend, order, event)
-        values = {} if outcome == FAILED else {"state": outcome, "error": False}
-        if binding.sale_order_id:
-            values.update(res_model="sale.order", res_id=binding.sale_order_id.id)
-        event.write(values)
-        return binding, outcome
+        return self._import_order_once(backend, order, event)
 
     @api.model
-    def _import_pulled_order(self, backend, order):
-        """Import one order a backfill or the reconciliation read from a page,
-        in its own savepoint: a bad order never fails its page.
+    def _enqueue_pulled_orders(self, backend, orders, priority, backfill=None):
+        """Enqueue one import job per order a backfill or the reconciliation
+        read from a page, on the order's `orders/pull` event: a bad or
+        contended order never rolls back its neighbours.
 
-        An order the channel could not give (`UnreadableOrder`) or whose
-        import raised a data error (the ORM's or the database's) is rolled
-        back alone and recorded as a
-        `validation` exception; its retry target is the order's
-        `orders/pull` event, whose Retry reads the order again.
+        An order whose exact content was imported already gets no job; one the
+        channel could not give (`UnreadableOrder`) is recorded as an exception.
 
-        :param order: `OrderData` or `UnreadableOrder`
-        :return: (binding or empty, outcome), FAILED for a bad order
+        :param orders: `OrderData` or `UnreadableOrder` records
         """
-        if isinstance(order, UnreadableOrder):
-            error = order.error
-        else:
-            try:
-                with self.env.cr.savepoint():
-                    return self._import_order(backend, order)
-            # Data errors, the ORM's or the database's (a NOT NULL or CHECK
-            # refused); a concurrent import's unique violation on our
-            # bindings became a RetryableJobError and passes through.
-            except (ChannelPayloadError, UserError, psycopg2.IntegrityError) as exc:
-                error = str(exc)
-        self._record_pull_failure(backend, order, error)
-        return self.browse(), FAILED
+        refs = [order.external_ref for order in orders if order.external_ref]
+        bindings = {
+            binding.external_ref: binding
+            for binding in self.search(
+                [("backend_id", "=", backend.id), ("external_ref", "in", refs)]
+            )
+        }
+        Event = self.env["channel.event"]
+        for order in orders:
+            if isinstance(order, UnreadableOrder):
+                self._record_pull_failure(backend, order, order.error, backfill)
+                continue
+            binding = bindings.get(order.external_ref)
+            if binding and binding._has_applied(order):
+                continue
+            Event._get_pull_event(backend, order, backfill)._enqueue_import(priority)
 
     @api.model
-    def _record_pull_failure(self, backend, order, error):
+    def _record_pull_failure(self, backend, order, error, backfill=None):
         """A `validation` exception on the order's `orders/pull` event (the
         fingerprint its own failed Retry records under); without the order's
         id there is nothing to read again, so nothing to retry."""
         event = self.env["channel.event"]
         if order.external_ref:
-            event = event._get_pull_event(backend, order)
-            event.error = error
+            event = event._get_pull_event(backend, order, backfill)
+            event.write({"state": "failed", "error": error})
         self.env["channel.exception"]._record(
             "validation",
             self.env._(
@@ -401,10 +382,6 @@ class ChannelOrderBinding(models.Model):
         sale_order._action_cancel()
         self.write(self._binding_values(self.backend_id, order))
         return DONE
-
-
-class _WaitsOnException(Exception):
-    """Rolls back the first import of a pulled order that waits on an exception."""
 
 
 def _concurrent_import(order_or_ref, ignore_retry):

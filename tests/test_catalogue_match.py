@@ -116,7 +116,7 @@ class TestCatalogueMatch(SimulatorCommon):
             tax_rate="0",
             shipping=None,
         )
-        self.woo._job_reconcile_orders()
+        self._reconcile(self.woo)
         binding = self._bindings(self.woo)
         self.assertEqual(binding.external_ref, variation)
         self.assertEqual(

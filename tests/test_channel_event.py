@@ -221,7 +221,7 @@ class TestChannelEventReceive(ChannelEventCommon):
         jobs = events.mapped("job_id")
         self.assertEqual(len(jobs), 2, "each event shows its own job")
         self.assertEqual(jobs.mapped("channel_event_id"), events)
-        self.assertEqual(set(jobs.mapped("channel")), {JOB_CHANNEL_WEBHOOKS})
+        self.assertEqual(set(jobs.mapped("channel")), {JOB_CHANNEL_ORDERS})
 
     def test_receiver_values_are_read_in_one_query(self):
         """Every field the cached receiver values come from is listed in
@@ -305,7 +305,9 @@ class TestChannelEventReceive(ChannelEventCommon):
         loaded = Job.load(self.env, inserted_job.uuid)
         self.assertEqual(loaded.recordset, event)
         self.assertNotIn(INSERT_JOB_ROWS, loaded.recordset.env.context)
-        self.assertEqual(loaded.perform(), f"routed to {JOB_CHANNEL_ORDERS}")
+        # Applied there (the backend is not connected: the order waits).
+        self.assertEqual(loaded.perform(), "failed")
+        self.assertIn("the order waits", event.error)
 
     def test_generic_signature_is_hex_with_prefix(self):
         body = json.dumps({"id": "G-1"}).encode()
@@ -338,16 +340,17 @@ class TestChannelEventProcessing(ChannelEventCommon):
                 trap.perform_enqueued_jobs()
         self.assertEqual(self.shopify.state, "connected")
 
-    def test_order_event_is_routed_to_the_orders_channel(self):
+    def test_order_event_is_processed_by_one_job_of_the_orders_channel(self):
         headers, body = shopify_vector("orders/create")
         with trap_jobs() as trap:
             self._receive(self.shopify, headers, body)
             trap.assert_jobs_count(1)
-            self.assertEqual(trap.enqueued_jobs[0].channel, JOB_CHANNEL_WEBHOOKS)
+            self.assertEqual(trap.enqueued_jobs[0].channel, JOB_CHANNEL_ORDERS)
+            self.assertEqual(trap.enqueued_jobs[0].method_name, "_job_process")
             trap.enqueued_jobs[0].perform()
-            trap.assert_jobs_count(2)
-            self.assertEqual(trap.enqueued_jobs[1].channel, JOB_CHANNEL_ORDERS)
-            self.assertEqual(trap.enqueued_jobs[1].method_name, "_job_apply")
+            trap.assert_jobs_count(1)  # applied there, nothing enqueued
+        # Applied by its handler: the backend is not connected, so it waits.
+        self.assertIn("the order waits", self._events(self.shopify).error)
 
     def test_replay_of_done_event_needs_force(self):
         headers, body = self._data_request()
@@ -429,7 +432,7 @@ class TestChannelEventProcessing(ChannelEventCommon):
 
     def test_event_with_a_job_still_to_run_is_not_requeued(self):
         """After a replay the event's latest job may be done while an older
-        one (the job it was routed to) still waits: not stuck."""
+        one still waits: not stuck."""
         with freeze_time("2026-11-01 10:00:00"):
             self._receive(
                 self.shopify, *self._signed_shopify("orders/create", {"id": 9})

@@ -6,6 +6,8 @@ from datetime import timedelta
 from odoo import Command, fields
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+
 from simulator import ChannelSimulator
 
 from ..adapters.transport import MAX_WAIT_IN_PLACE
@@ -47,6 +49,13 @@ class SimulatorCommon(ChannelCommon):
         self.addCleanup(self.sim.stop)
         self.sim.state.seed_catalogue(self.catalogue_size, quantity=0)
         (self.shopify | self.woo).api_url = self.sim.base_url
+
+    def _reconcile(self, backend):
+        """Run the reconciliation job, then the order imports it enqueued."""
+        with trap_jobs() as trap:
+            result = backend._job_reconcile_orders()
+            trap.perform_enqueued_jobs()
+        return result
 
     @classmethod
     def _catalogue(cls, count, quantity=4):
@@ -222,7 +231,7 @@ class TestReconciliationPull(SimulatorCommon):
             customer="guest",
             financial_status="paid",
         )
-        result = self.shopify._job_reconcile_orders()
+        result = self._reconcile(self.shopify)
         self.assertIn("1 orders pulled, 1 without webhook", result)
         binding = self.env["channel.order.binding"].search(
             [
@@ -244,7 +253,7 @@ class TestReconciliationPull(SimulatorCommon):
         self.assertIn(order["name"], gap.technical_detail)
         # The next pull meets the same version again: nothing is imported twice.
         self.shopify.last_reconciliation = fields.Datetime.now() - timedelta(hours=1)
-        self.shopify._job_reconcile_orders()
+        self._reconcile(self.shopify)
         orders = self.env["sale.order"].search(
             [("client_order_ref", "=", order["name"])]
         )

@@ -15,7 +15,7 @@ from simulator.util import utc_now
 from ..adapters import shopify as shopify_adapter
 from ..adapters import woocommerce as woocommerce_adapter
 from ..const import JOB_CHANNEL_ORDERS, ORDER_PULL_TOPIC
-from ..models.channel_backend_backfill import BACKFILL_PRIORITY
+from ..models.channel_backfill import BACKFILL_PRIORITY
 from .test_channel_http import SimulatorCommon
 
 ORDER = {
@@ -44,7 +44,8 @@ class TestOrderBackfill(SimulatorCommon):
             self.sim.state.wall_clock = clock
 
     def _run_backfill(self, backend):
-        """Start, then run every page job as the runner would, in order.
+        """Start, then run every job (pages, and the orders' imports they
+        enqueue) as the runner would, in order.
 
         :return: the page jobs performed
         """
@@ -55,7 +56,7 @@ class TestOrderBackfill(SimulatorCommon):
                 job = trap.enqueued_jobs[len(performed)]
                 performed.append(job)
                 job.perform()
-        return performed
+        return [job for job in performed if job.method_name == "_job_import_page"]
 
     def _sale_orders(self, backend, orders):
         return self.env["channel.order.binding"].search(
@@ -78,11 +79,12 @@ class TestOrderBackfill(SimulatorCommon):
                 for job in jobs
             )
         )
-        self.assertEqual(self.shopify.backfill_state, "done")
-        self.assertEqual(self.shopify.backfill_total, 5)
-        self.assertEqual(self.shopify.backfill_processed, 5)
-        self.assertEqual(self.shopify.backfill_imported, 5)
-        self.assertEqual(self.shopify.backfill_progress, 100.0)
+        backfill = self.shopify.backfill_id
+        self.assertEqual(backfill.state, "done")
+        self.assertEqual(backfill.total, 5)
+        self.assertEqual(backfill.processed, 5)
+        self.assertEqual(backfill.imported, 5)
+        self.assertEqual(backfill.progress, 100.0)
         bindings = self._sale_orders(self.shopify, recent)
         self.assertEqual(len(bindings), 5)
         self.assertEqual(set(bindings.sale_order_id.mapped("state")), {"sale"})
@@ -96,12 +98,16 @@ class TestOrderBackfill(SimulatorCommon):
         self.woo.backfill_since = fields.Datetime.now() - timedelta(days=5)
         with patch.object(woocommerce_adapter, "ORDERS_PAGE_SIZE", 2):
             self._run_backfill(self.woo)
-            self.assertEqual(self.woo.backfill_imported, 3)
+            first = self.woo.backfill_id
+            self.assertEqual(first.imported, 3)
             # A second backfill over the same history creates nothing new.
             self._run_backfill(self.woo)
-        self.assertEqual(self.woo.backfill_state, "done")
-        self.assertEqual(self.woo.backfill_processed, 3)
-        self.assertEqual(self.woo.backfill_imported, 0)
+        second = self.woo.backfill_id
+        self.assertNotEqual(second, first, "one record per run")
+        self.assertEqual(second.state, "done")
+        self.assertEqual(second.processed, 3)
+        self.assertEqual(second.imported, 0)
+        self.assertEqual(first.imported, 3, "the first run keeps its figures")
         self.assertEqual(len(self._sale_orders(self.woo, orders).sale_order_id), 3)
 
     def _break_orders(self, unreadable, invalid, database_error=False):
@@ -157,14 +163,10 @@ class TestOrderBackfill(SimulatorCommon):
             self._break_orders(unreadable, invalid),
         ):
             self._run_backfill(self.shopify)
-        self.assertEqual(self.shopify.backfill_state, "done")
+        backfill = self.shopify.backfill_id
+        self.assertEqual(backfill.state, "done")
         self.assertEqual(
-            (
-                self.shopify.backfill_processed,
-                self.shopify.backfill_imported,
-                self.shopify.backfill_failed,
-            ),
-            (4, 2, 2),
+            (backfill.processed, backfill.imported, backfill.failed), (4, 2, 2)
         )
         self.assertEqual(len(self._sale_orders(self.shopify, orders)), 2)
         failures = self._pull_failures(self.shopify)
@@ -182,13 +184,35 @@ class TestOrderBackfill(SimulatorCommon):
         unreadable, invalid = orders[0], orders[1]
         self.shopify.last_reconciliation = fields.Datetime.now() - timedelta(hours=1)
         with self._break_orders(unreadable, invalid, database_error=True):
-            result = self.shopify._job_reconcile_orders()
+            result = self._reconcile(self.shopify)
         self.assertIn("3 orders pulled", result)
         self.assertEqual(len(self._sale_orders(self.shopify, orders)), 1)
         failures = self._pull_failures(self.shopify)
         self.assertEqual(len(failures), 2)
         self.assertIn("null value", " ".join(failures.mapped("name")))
         self._assert_retry_reads_them_again(failures, orders, unreadable)
+
+    def test_a_reconciliation_page_of_50_orders_makes_50_import_jobs(self):
+        """One job per order, keyed per backend and order; the page imports
+        nothing itself, and pulling again while they wait adds no job."""
+        orders = self._orders("shopify", 50)
+        refs = {str(order["id"]) for order in orders}
+        self.shopify.last_reconciliation = fields.Datetime.now() - timedelta(hours=1)
+        with trap_jobs() as trap:
+            self.assertIn("50 orders pulled", self.shopify._job_reconcile_orders())
+            self.shopify._reconcile_orders(
+                fields.Datetime.now() - timedelta(hours=1), fields.Datetime.now()
+            )
+            imports = [j for j in trap.enqueued_jobs if j.method_name == "_job_process"]
+        self.assertEqual(len(imports), 50)
+        self.assertEqual(
+            {job.identity_key for job in imports},
+            {f"channel_connector.order_import.{self.shopify.id}.{r}" for r in refs},
+        )
+        self.assertEqual({job.channel for job in imports}, {JOB_CHANNEL_ORDERS})
+        self.assertEqual({job.recordset.resource_ref for job in imports}, refs)
+        self.assertEqual(set(imports[0].recordset.mapped("topic")), {ORDER_PULL_TOPIC})
+        self.assertFalse(self._sale_orders(self.shopify, orders), "not imported yet")
 
     def test_woocommerce_order_that_does_not_parse_fails_alone(self):
         orders = self._orders("woocommerce", 3, days_ago=1)
@@ -197,8 +221,9 @@ class TestOrderBackfill(SimulatorCommon):
         self.woo.backfill_since = fields.Datetime.now() - timedelta(days=2)
         with patch.object(woocommerce_adapter, "ORDERS_PAGE_SIZE", 2):
             self._run_backfill(self.woo)
-        self.assertEqual(self.woo.backfill_state, "done")
-        self.assertEqual((self.woo.backfill_imported, self.woo.backfill_failed), (2, 1))
+        backfill = self.woo.backfill_id
+        self.assertEqual(backfill.state, "done")
+        self.assertEqual((backfill.imported, backfill.failed), (2, 1))
         failure = self._pull_failures(self.woo)
         self.assertIn("no currency", failure.name)
         book["presentment_currency"] = currency
@@ -214,14 +239,22 @@ class TestOrderBackfill(SimulatorCommon):
             trap_jobs() as trap,
         ):
             self.shopify.action_start_backfill()
-            self.assertEqual(self.shopify.backfill_progress, 0.0)
+            backfill = self.shopify.backfill_id
+            self.assertEqual(backfill.progress, 0.0)
             trap.enqueued_jobs[0].perform()
-            self.assertEqual(self.shopify.backfill_processed, 2)
-            self.assertAlmostEqual(self.shopify.backfill_progress, 200 / 3)
+            self.assertEqual(backfill.processed, 2)
+            self.assertAlmostEqual(backfill.progress, 200 / 3)
             self.shopify.action_cancel_backfill()
-            result = trap.enqueued_jobs[1].perform()
+            pages = [
+                job
+                for job in trap.enqueued_jobs
+                if job.method_name == "_job_import_page"
+            ]
+            self.assertEqual(len(pages), 2)
+            result = pages[1].perform()
         self.assertIn("cancelled", result)
-        self.assertEqual(self.shopify.backfill_processed, 2)
+        self.assertEqual(backfill.state, "cancelled")
+        self.assertEqual(backfill.processed, 2)
 
     def test_a_replayed_page_job_imports_nothing_twice(self):
         self._orders("shopify", 1, days_ago=1)
@@ -230,9 +263,10 @@ class TestOrderBackfill(SimulatorCommon):
             self.shopify.action_start_backfill()
             first = trap.enqueued_jobs[0]
             first.perform()
-            self.shopify.backfill_state = "running"  # as if it were still going
+            backfill = self.shopify.backfill_id
+            backfill.state = "running"  # as if it were still going
             self.assertIn("already imported", first.perform())
-        self.assertEqual(self.shopify.backfill_processed, 1)
+        self.assertEqual(backfill.processed, 1)
 
     def test_backfill_needs_a_date_and_a_channel_that_lists_orders(self):
         with self.assertRaisesRegex(UserError, "date"):

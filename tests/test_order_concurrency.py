@@ -1,16 +1,20 @@
-"""Two workers import one channel order at once, on real committed cursors."""
+"""Concurrent imports of channel orders, on real committed cursors."""
 
 import base64
 import json
 import threading
 import time
+from datetime import timedelta
 
 import psycopg2
 
-from odoo import SUPERUSER_ID, api, sql_db
+from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.tests import BaseCase, get_db_name, tagged
 
 from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from simulator import ChannelSimulator
 
 from .reference import reference_path
 from .test_order_import import OrderImportCommon
@@ -98,7 +102,7 @@ class TestConcurrentOrderImport(BaseCase):
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 event = env["channel.event"].browse(event_id)
                 try:
-                    event._job_apply()
+                    event._job_process()
                     imported.set()
                     may_commit.wait(20)
                     return
@@ -162,3 +166,116 @@ class TestConcurrentOrderImport(BaseCase):
                 [("backend_id", "=", self.backend_id)]
             )
             self.assertEqual(len(bindings.partner_id), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestContendedPulledOrder(BaseCase):
+    """A reconciliation page meets an order whose binding another transaction
+    holds locked: the page and the other orders' imports go through; only
+    that order's job waits, and imports once the lock is gone.
+
+    No test transaction here: everything is committed, then deleted.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.sim = ChannelSimulator(seed=3, bucket_size=1000, restore_rate=100).start()
+        self.addCleanup(self.sim.stop)
+        self.sim.state.seed_catalogue(1, quantity=0)
+        self.db = sql_db.db_connect(get_db_name())
+        self.since = fields.Datetime.now() - timedelta(hours=1)
+        with self.db.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["channel.backend"].create(
+                {
+                    "name": "Contention test",
+                    "provider": "shopify",
+                    "api_url": self.sim.base_url,
+                    "shopify_access_token": "shpat_sim_token",
+                    "state": "connected",
+                    "order_confirm": False,
+                }
+            )
+            product = env["product.product"].create(
+                {"name": "Pulled shirt", "default_code": "SIM-000001", "type": "consu"}
+            )
+            self.backend_id, self.product_id = backend.id, product.id
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        with self.db.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["channel.backend"].browse(self.backend_id)
+            orders = env["sale.order"].search([("channel_backend_id", "=", backend.id)])
+            partners = orders.partner_id
+            orders.unlink()
+            env["queue.job"].search(
+                [("identity_key", "like", f"channel_connector.%.{backend.id}.%")]
+            ).unlink()
+            backend.unlink()
+            partners.with_context(active_test=False).child_ids.unlink()
+            partners.unlink()
+            env["product.product"].browse(self.product_id).unlink()
+
+    def _order(self):
+        return self.sim.scenario.create_order(
+            channel="shopify",
+            notify=False,
+            lines=[("SIM-000001", 1)],
+            tax_rate="0",
+            shipping=None,
+            financial_status="paid",
+        )
+
+    def _pull(self):
+        """The reconciliation page, committed: the ids of the events it queued."""
+        with self.db.cursor() as cr, trap_jobs() as trap:
+            cr.execute("SET LOCAL lock_timeout = '2s'")
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["channel.backend"].browse(self.backend_id)
+            backend._reconcile_orders(self.since, fields.Datetime.now())
+            return [job.recordset.id for job in trap.enqueued_jobs]
+
+    def _run(self, event_id):
+        """One order's import job in its own transaction, as the runner does."""
+        with self.db.cursor() as cr:
+            cr.execute("SET LOCAL lock_timeout = '2s'")
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            event = env["channel.event"].browse(event_id)
+            return event._job_process(), event.resource_ref
+
+    def test_a_contended_order_does_not_fail_its_page(self):
+        contended = self._order()
+        (first,) = self._pull()
+        self._run(first)
+        with self.db.cursor() as cr:
+            cr.execute(
+                "UPDATE channel_order_binding SET is_import_pending = TRUE"
+                " WHERE backend_id = %s",
+                [self.backend_id],
+            )
+        others = {str(self._order()["id"]) for _n in range(2)}
+        with self.db.cursor() as lock_cr:
+            lock_cr.execute(
+                "SELECT id FROM channel_order_binding WHERE backend_id = %s FOR UPDATE",
+                [self.backend_id],
+            )
+            event_ids = self._pull()
+            self.assertEqual(len(event_ids), 3, "one job per order of the page")
+            done, waiting = {}, []
+            for event_id in event_ids:
+                try:
+                    outcome, ref = self._run(event_id)
+                    done[ref] = outcome
+                except psycopg2.errors.LockNotAvailable:
+                    waiting.append(event_id)
+            self.assertEqual(done, dict.fromkeys(others, "done"))
+            self.assertEqual(len(waiting), 1)
+            lock_cr.rollback()
+        self.assertEqual(self._run(waiting[0]), ("done", str(contended["id"])))
+        with self.db.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            orders = env["sale.order"].search(
+                [("channel_backend_id", "=", self.backend_id)]
+            )
+            self.assertEqual(len(orders), 3)

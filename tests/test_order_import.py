@@ -235,8 +235,8 @@ class OrderImportCommon(ChannelCommon):
                 backend, headers, body
             )
             self.assertEqual(status, 200)
+            trap.assert_jobs_count(1)
             trap.perform_enqueued_jobs()
-            trap.perform_enqueued_jobs()  # the flow job the webhooks job routed
         return self.env["channel.event"].search(
             [("backend_id", "=", backend.id)], limit=1
         )
@@ -1321,8 +1321,9 @@ class TestMissingSkuRetry(OrderImportCommon, SimulatorCommon):
         self.backend.backfill_since = fields.Datetime.now() - timedelta(days=1)
         with trap_jobs() as trap:
             self.backend.action_start_backfill()
-            trap.perform_enqueued_jobs()
-        self.assertEqual(self.backend.backfill_failed, 1)
+            while trap.enqueued_jobs:  # the page, then its orders
+                trap.perform_enqueued_jobs()
+        self.assertEqual(self.backend.backfill_id.failed, 1)
         self.assertEqual(events.mapped("state"), ["failed", "failed"])
         exception = self.env["channel.exception"].search(
             [

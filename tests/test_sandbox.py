@@ -4,6 +4,8 @@ from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+
 from simulator.sandbox import CATALOGUE_SIZE, UNMAPPED_SKU, SandboxTraffic
 
 from .test_channel_http import SimulatorCommon
@@ -86,7 +88,9 @@ class TestSandbox(SimulatorCommon):
             channel="shopify", notify=False, lines=[(UNMAPPED_SKU, 1)]
         )
         since = fields.Datetime.now() - timedelta(hours=1)
-        shopify._reconcile_orders(since, fields.Datetime.now())
+        with trap_jobs() as trap:
+            shopify._reconcile_orders(since, fields.Datetime.now())
+            trap.perform_enqueued_jobs()
         orders = self.env["channel.order.binding"].search(
             [("backend_id", "=", shopify.id)]
         )

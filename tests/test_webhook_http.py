@@ -154,7 +154,7 @@ class TestWebhookHttpDelivery(SimulatorWebhookCase):
             )
             jobs = [j for j in trap.enqueued_jobs if j.recordset == self.shopify]
             self.assertEqual(len(jobs), 1)
-            result = self.shopify._job_reconcile_orders()
+        result = self._reconcile(self.shopify)
         self.assertEqual(result, "1 orders pulled, 1 without webhook")
         sale_order = self._sale_order(self.shopify, order)
         self.assertEqual(sale_order.state, "sale")
