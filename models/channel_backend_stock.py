@@ -43,8 +43,7 @@ class ChannelBackend(models.Model):
         "publish nothing (a 'stock skipped' exception says so) or publish 0.",
     )
     stock_full_requested = fields.Boolean(
-        readonly=True,
-        copy=False,
+        compute="_compute_run_state",
         help="A full resync was asked for: the next stock export job sends "
         "every quantity.",
     )
@@ -93,7 +92,7 @@ class ChannelBackend(models.Model):
         """
         self.ensure_one()
         if full and not self.stock_full_requested:
-            self.stock_full_requested = True
+            self._get_sync_status("stock").full_requested = True
         return self.with_delay(
             channel=JOB_CHANNEL_STOCK,
             eta=eta,
@@ -402,7 +401,7 @@ class ChannelBackend(models.Model):
         except ChannelRetryableError as exc:
             raise RetryableJobError(str(exc), seconds=exc.retry_after or 30) from exc
         if full_requested:
-            self.stock_full_requested = False
+            self._get_sync_status("stock").full_requested = False
         self._mark_flow_success("stock")
         return f"sent {len(to_send)} in {calls} calls, skipped {len(skipped)}"
 
