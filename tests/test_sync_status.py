@@ -130,6 +130,21 @@ class TestRunStateConcurrency(BaseCase):
             bindings = cr.fetchone()[0]
         self.assertEqual(bindings, len(jobs), "every insert committed")
 
+    def test_a_connection_check_writes_the_backend_only_on_a_new_state(self):
+        def check(cr):
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["channel.backend"].browse(self.backend_id)
+            self.assertFalse(backend._check_connection(), "no signing secret")
+            return backend.last_connection_check
+
+        with self.db.cursor() as cr:
+            first = check(cr)  # connected -> error: the backend is written
+        row_version = self._backend_row_version()
+        with self.db.cursor() as cr:
+            second = check(cr)
+        self.assertEqual(self._backend_row_version(), row_version, "not written")
+        self.assertTrue(first and second >= first, "each check is recorded")
+
 
 @tagged("post_install", "-at_install")
 class TestSyncStatusMigration(ChannelCommon):
@@ -188,6 +203,9 @@ class TestSyncStatusMigration(ChannelCommon):
         )
         self.assertFalse(cr.fetchall(), "the old columns are dropped")
 
+
+@tagged("post_install", "-at_install")
+class TestSyncStatus(ChannelCommon):
     def test_a_new_backend_has_a_status_per_flow(self):
         backend = self._prepare_backend("generic")
         self.assertEqual(
