@@ -31,6 +31,7 @@ from . import (
     channel_product_binding,
     channel_stock_level,
     channel_stock_location,
+    channel_sync_status,
     channel_tax_mapping,
     ir_http,
     product_product,

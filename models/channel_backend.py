@@ -70,7 +70,7 @@ class ChannelBackend(models.Model):
     state_message = fields.Text(
         string="Last connection result", readonly=True, copy=False
     )
-    last_connection_check = fields.Datetime(readonly=True, copy=False)
+    last_connection_check = fields.Datetime(compute="_compute_run_state")
     company_id = fields.Many2one(
         "res.company",
         required=True,
@@ -179,6 +179,7 @@ class ChannelBackend(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         backends = super().create(vals_list)
+        self.env["channel.sync.status"]._create_missing(backends)
         self._clear_webhook_receivers()
         return backends
 
@@ -234,13 +235,14 @@ class ChannelBackend(models.Model):
     # === BUSINESS METHODS ===
 
     def _check_connection(self):
-        """Test the connection and store the result on the backend.
+        """Test the connection and store the result: the time on the flow's
+        status, the state on the backend only when it changes (a check is
+        run state; a new state is what configures the flows).
 
         Return True when the channel answered; never raise for a channel error,
         so that a scheduled check of many backends goes on after one fails.
         """
         self.ensure_one()
-        values = {"last_connection_check": fields.Datetime.now()}
         failure_type = None
         try:
             description = self._get_adapter().test_connection()
@@ -252,10 +254,10 @@ class ChannelBackend(models.Model):
             message = self.env._("The channel could not be reached: %s", exc)
         else:
             message = self.env._("Connected to %s", description)
-        values.update(
-            state="error" if failure_type else "connected", state_message=message
-        )
-        self.write(values)
+        self._get_sync_status("connection").last_run_at = fields.Datetime.now()
+        state = "error" if failure_type else "connected"
+        if (self.state, self.state_message) != (state, message):
+            self.write({"state": state, "state_message": message})
         _logger.info("channel.backend %s connection check: %s", self.id, self.state)
         Exception_ = self.env["channel.exception"]
         if failure_type:

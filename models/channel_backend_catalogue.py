@@ -21,8 +21,8 @@ class ChannelBackend(models.Model):
 
     # === FIELDS ===
 
-    catalogue_match_message = fields.Char(readonly=True, copy=False)
-    last_catalogue_match = fields.Datetime(readonly=True, copy=False)
+    catalogue_match_message = fields.Char(compute="_compute_run_state")
+    last_catalogue_match = fields.Datetime(compute="_compute_run_state")
 
     # === ACTION METHODS ===
 
@@ -63,10 +63,10 @@ class ChannelBackend(models.Model):
                 break
         summary["cursor"] = cursor
         unmatched = summary["unmatched"]
-        self.write(
+        self._get_sync_status("catalogue_match").write(
             {
-                "last_catalogue_match": fields.Datetime.now(),
-                "catalogue_match_message": self.env._(
+                "last_run_at": fields.Datetime.now(),
+                "message": self.env._(
                     "%(bound)s bound, %(refreshed)s refreshed, %(unmatched)s "
                     "without an Odoo variant%(names)s",
                     bound=summary["bound"],

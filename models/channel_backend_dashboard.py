@@ -1,15 +1,9 @@
 from collections import defaultdict
 from datetime import timedelta
 
-import psycopg2
-
 from odoo import api, fields, models
-from odoo.tools import SQL
 
-from ..adapters.redaction import get_logger
 from ..adapters.webhooks import FLOW_CATALOG, FLOW_ORDERS, FLOW_STOCK
-
-_logger = get_logger(__name__)
 
 ORDER_CORRECTION_TYPES = ("missing_mapping", "validation", "total_mismatch")
 PAYMENT_TYPES = ("payment_missing_reference",)
@@ -25,6 +19,20 @@ KPI_FIELDS = (
     "kpi_inventory_differences",
     "kpi_queue_backlog",
 )
+# Backend field shown from a `channel.sync.status` -> (flow, status field).
+RUN_STATE_FIELDS = {
+    "last_sync_orders": ("orders", "last_run_at"),
+    "last_sync_stock": ("stock", "last_run_at"),
+    "last_sync_catalog": ("catalog", "last_run_at"),
+    "stock_full_requested": ("stock", "full_requested"),
+    "last_reconciliation": ("order_pull", "last_run_at"),
+    "last_catalogue_match": ("catalogue_match", "last_run_at"),
+    "catalogue_match_message": ("catalogue_match", "message"),
+    "last_stock_check": ("stock_check", "last_run_at"),
+    "stock_check_message": ("stock_check", "message"),
+    "webhook_check_message": ("webhooks", "message"),
+    "last_connection_check": ("connection", "last_run_at"),
+}
 
 
 class ChannelBackend(models.Model):
@@ -65,14 +73,15 @@ class ChannelBackend(models.Model):
         compute="_compute_kpis",
         help="Events received or queued and not processed yet.",
     )
+    sync_status_ids = fields.One2many("channel.sync.status", "backend_id")
     last_sync_orders = fields.Datetime(
-        string="Last order sync", readonly=True, copy=False
+        string="Last order sync", compute="_compute_run_state"
     )
     last_sync_stock = fields.Datetime(
-        string="Last stock sync", readonly=True, copy=False
+        string="Last stock sync", compute="_compute_run_state"
     )
     last_sync_catalog = fields.Datetime(
-        string="Last catalogue sync", readonly=True, copy=False
+        string="Last catalogue sync", compute="_compute_run_state"
     )
 
     # === COMPUTE METHODS ===
@@ -81,6 +90,30 @@ class ChannelBackend(models.Model):
         values = self._get_kpi_values()
         for backend in self:
             backend.update(values[backend.id])
+
+    @api.depends(
+        "sync_status_ids.last_run_at",
+        "sync_status_ids.message",
+        "sync_status_ids.full_requested",
+    )
+    def _compute_run_state(self):
+        """Show each flow's run state (`RUN_STATE_FIELDS`) on the backend.
+
+        Read as superuser: a job run by whoever moved stock reads the run
+        state of its backend, and the state says nothing the backend hides.
+        """
+        statuses_sudo = (
+            self.env["channel.sync.status"]
+            .sudo()
+            .search([("backend_id", "in", self._origin.ids)])
+        )
+        by_key = {(s.backend_id.id, s.flow): s for s in statuses_sudo}
+        for backend in self:
+            for field_name, (flow, status_field) in RUN_STATE_FIELDS.items():
+                status_sudo = by_key.get((backend._origin.id, flow))
+                backend[field_name] = (
+                    status_sudo[status_field] if status_sudo else False
+                )
 
     # === ACTION METHODS ===
 
@@ -165,48 +198,21 @@ class ChannelBackend(models.Model):
             values[backend.id]["kpi_queue_backlog"] = count
 
     def _mark_flow_success(self, flow, moment=None):
-        """Record that a flow just synced successfully (dashboard, map).
-
-        Stamped after the commit on a cursor of its own, skipping a row that
-        another transaction holds: every order job stamps its backend, and two
-        jobs writing one row in their transactions fail to serialize (and are
-        retried whole) under Odoo's repeatable-read isolation.
-        """
-        field_name = {
-            FLOW_ORDERS: "last_sync_orders",
-            FLOW_STOCK: "last_sync_stock",
-            FLOW_CATALOG: "last_sync_catalog",
-        }.get(flow)
-        if not field_name or not self:
+        """Record that a flow just synced successfully (dashboard, map), on
+        the flow's `channel.sync.status`, after the commit."""
+        if flow not in (FLOW_ORDERS, FLOW_STOCK, FLOW_CATALOG) or not self:
             return
-        registry, backend_ids = self.env.registry, self.ids
-        moment = moment or fields.Datetime.now()
+        self.env["channel.sync.status"]._stamp_after_commit(
+            self, flow, moment or fields.Datetime.now()
+        )
 
-        @self.env.cr.postcommit.add
-        def stamp():
-            try:
-                with registry.cursor() as cr:
-                    cr.execute(_stamp_query(field_name, backend_ids, moment))
-            except psycopg2.errors.SerializationFailure:
-                _logger.debug("flow success of %s not stamped: row busy", backend_ids)
+    def _get_sync_status(self, flow):
+        """This backend's (superuser) run state of `flow`."""
+        self.ensure_one()
+        return self.env["channel.sync.status"]._for(self, flow)
 
     @api.model
     def _cron_snapshot_kpis(self):
         """Cron: store today's figures of every backend (one row per day)."""
         backends = self.with_context(active_test=False).search([])
         return self.env["channel.kpi.snapshot"]._store_for(backends)
-
-
-def _stamp_query(field_name, backend_ids, moment):
-    """Move a flow's last success forward on the rows nobody holds."""
-    column = SQL.identifier(field_name)
-    return SQL(
-        """
-        UPDATE channel_backend SET %(column)s = GREATEST(%(column)s, %(moment)s)
-         WHERE id IN (SELECT id FROM channel_backend
-                       WHERE id = ANY(%(ids)s) FOR UPDATE SKIP LOCKED)
-        """,
-        column=column,
-        moment=moment,
-        ids=backend_ids,
-    )

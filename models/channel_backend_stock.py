@@ -42,8 +42,7 @@ class ChannelBackend(models.Model):
         "publish nothing (a 'stock skipped' exception says so) or publish 0.",
     )
     stock_full_requested = fields.Boolean(
-        readonly=True,
-        copy=False,
+        compute="_compute_run_state",
         help="A full resync was asked for: the next stock export job sends "
         "every quantity.",
     )
@@ -92,7 +91,7 @@ class ChannelBackend(models.Model):
         """
         self.ensure_one()
         if full and not self.stock_full_requested:
-            self.stock_full_requested = True
+            self._get_sync_status("stock").full_requested = True
         return self.with_delay(
             channel=JOB_CHANNEL_STOCK,
             eta=eta,
@@ -395,7 +394,7 @@ class ChannelBackend(models.Model):
             for batch in self._stock_batches(adapter, to_send):
                 calls += self._push_stock_batch(adapter, batch, token, marks)
         if full_requested:
-            self.stock_full_requested = False
+            self._get_sync_status("stock").full_requested = False
         self._mark_flow_success("stock")
         return f"sent {len(to_send)} in {calls} calls, skipped {len(skipped)}"
 

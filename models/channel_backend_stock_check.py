@@ -16,8 +16,8 @@ class ChannelBackend(models.Model):
         default=0,
         help="A channel quantity this far from Odoo's published one is not reported.",
     )
-    last_stock_check = fields.Datetime(readonly=True, copy=False)
-    stock_check_message = fields.Char(readonly=True, copy=False)
+    last_stock_check = fields.Datetime(compute="_compute_run_state")
+    stock_check_message = fields.Char(compute="_compute_run_state")
 
     # === CONSTRAINT METHODS ===
 
@@ -78,10 +78,10 @@ class ChannelBackend(models.Model):
                 differences += self._compare_level(
                     level, published, channel.get(quantity)
                 )
-        self.write(
+        self._get_sync_status("stock_check").write(
             {
-                "last_stock_check": fields.Datetime.now(),
-                "stock_check_message": self.env._(
+                "last_run_at": fields.Datetime.now(),
+                "message": self.env._(
                     "%(compared)s quantities compared, %(differences)s differ",
                     compared=compared,
                     differences=differences,

@@ -38,8 +38,8 @@ class ChannelBackend(models.Model):
         required=True,
         help="Minutes between two pulls of the orders the channel changed.",
     )
-    last_reconciliation = fields.Datetime(readonly=True, copy=False)
-    webhook_check_message = fields.Char(readonly=True, copy=False)
+    last_reconciliation = fields.Datetime(compute="_compute_run_state")
+    webhook_check_message = fields.Char(compute="_compute_run_state")
 
     # === ACTION METHODS ===
 
@@ -86,7 +86,7 @@ class ChannelBackend(models.Model):
                 if s["topic"] == topic and _url_path(s["address"]) == _url_path(address)
             ]
             self._heal_webhook_subscription(adapter, topic, address, mine, result)
-        self.webhook_check_message = self.env._(
+        self._get_sync_status("webhooks").message = self.env._(
             "%(checked)s topics checked, %(created)s created, %(replaced)s misrouted "
             "replaced, %(reactivated)s re-activated",
             checked=len(topics),
@@ -199,7 +199,7 @@ class ChannelBackend(models.Model):
         if cursor:
             self._enqueue_reconciliation(since=since, until=until, cursor=cursor)
             return f"{seen} orders pulled, {len(missing)} without webhook; more next"
-        self.last_reconciliation = until
+        self._get_sync_status("order_pull").last_run_at = until
         self._mark_flow_success("orders")
         return f"{seen} orders pulled, {len(missing)} without webhook"
 

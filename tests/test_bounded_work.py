@@ -32,7 +32,7 @@ class TestPagesPerJob(SimulatorCommon):
 
     def test_a_long_reconciliation_goes_on_in_a_next_job(self):
         started = fields.Datetime.now() - timedelta(hours=1)
-        self.shopify.last_reconciliation = started
+        self.shopify._get_sync_status("order_pull").last_run_at = started
         for _order in range(3):
             self.sim.scenario.create_order(
                 channel="shopify", notify=False, lines=[("SIM-000001", 1)]

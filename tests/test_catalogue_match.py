@@ -108,7 +108,9 @@ class TestCatalogueMatch(SimulatorCommon):
         )
         sku = self.sim.state.variants[variation]["sku"]
         self._products([sku])
-        self.woo.last_reconciliation = fields.Datetime.now() - timedelta(hours=1)
+        self.woo._get_sync_status("order_pull").last_run_at = (
+            fields.Datetime.now() - timedelta(hours=1)
+        )
         self.sim.scenario.create_order(
             channel="woocommerce",
             notify=False,

@@ -221,7 +221,9 @@ class TestReconciliationPull(SimulatorCommon):
     catalogue_size = 2
 
     def test_pull_imports_an_order_whose_webhook_was_dropped(self):
-        self.shopify.last_reconciliation = fields.Datetime.now() - timedelta(hours=1)
+        self.shopify._get_sync_status("order_pull").last_run_at = (
+            fields.Datetime.now() - timedelta(hours=1)
+        )
         order = self.sim.scenario.create_order(
             channel="shopify",
             notify=False,  # the webhook never arrives
@@ -252,7 +254,9 @@ class TestReconciliationPull(SimulatorCommon):
         self.assertIn("1 of the 1 orders", gap.name)
         self.assertIn(order["name"], gap.technical_detail)
         # The next pull meets the same version again: nothing is imported twice.
-        self.shopify.last_reconciliation = fields.Datetime.now() - timedelta(hours=1)
+        self.shopify._get_sync_status("order_pull").last_run_at = (
+            fields.Datetime.now() - timedelta(hours=1)
+        )
         self._reconcile(self.shopify)
         orders = self.env["sale.order"].search(
             [("client_order_ref", "=", order["name"])]

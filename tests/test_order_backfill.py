@@ -182,7 +182,9 @@ class TestOrderBackfill(SimulatorCommon):
     def test_a_bad_order_fails_alone_in_the_reconciliation_pull(self):
         orders = self._orders("shopify", 3)
         unreadable, invalid = orders[0], orders[1]
-        self.shopify.last_reconciliation = fields.Datetime.now() - timedelta(hours=1)
+        self.shopify._get_sync_status("order_pull").last_run_at = (
+            fields.Datetime.now() - timedelta(hours=1)
+        )
         with self._break_orders(unreadable, invalid, database_error=True):
             result = self._reconcile(self.shopify)
         self.assertIn("3 orders pulled", result)

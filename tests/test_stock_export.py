@@ -445,7 +445,7 @@ class TestStockExportScheduling(ChannelCommon):
 
     def test_interval_cron_enqueues_a_delta_when_the_interval_is_due(self):
         now = fields.Datetime.now()
-        self.backend.last_sync_stock = now - timedelta(minutes=5)
+        self.backend._get_sync_status("stock").last_run_at = now - timedelta(minutes=5)
         with freeze_time(now):
             self.assertFalse(self._run_cron("ir_cron_channel_export_stock"))
         with freeze_time(now + timedelta(minutes=6)):
@@ -453,7 +453,7 @@ class TestStockExportScheduling(ChannelCommon):
         self.assertFalse(self.backend.stock_full_requested, "a delta")
 
     def test_nightly_cron_enqueues_a_full_resync(self):
-        self.backend.last_sync_stock = fields.Datetime.now()
+        self.backend._get_sync_status("stock").last_run_at = fields.Datetime.now()
         self._assert_stock_job(self._run_cron("ir_cron_channel_resync_stock"))
         self.assertTrue(self.backend.stock_full_requested)
 

@@ -138,7 +138,9 @@ class TestWebhookHttpDelivery(SimulatorWebhookCase):
     def test_reconciliation_pull_imports_the_order_of_a_dropped_webhook(self):
         self.shopify.export_stock = False  # only order topics are subscribed
         self._channel_acts(self.shopify._sync_webhook_subscriptions)
-        self.shopify.last_reconciliation = fields.Datetime.now() - timedelta(hours=2)
+        self.shopify._get_sync_status("order_pull").last_run_at = (
+            fields.Datetime.now() - timedelta(hours=2)
+        )
         self.sim.scenario.inject("shopify_webhooks", "drop")
         order = self._channel_acts(lambda: self._order("shopify"))
         dropped = [d for d in self.sim.deliveries if d.status == "dropped"]
