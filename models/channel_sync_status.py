@@ -1,11 +1,11 @@
-import logging
-
 import psycopg2
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-_logger = logging.getLogger(__name__)
+from ..adapters.redaction import get_logger
+
+_logger = get_logger(__name__)
 
 FLOWS = [
     ("orders", "Orders"),
