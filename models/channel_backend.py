@@ -7,6 +7,7 @@ from odoo.exceptions import UserError
 from .. import adapters
 from ..adapters.exceptions import ChannelAuthError, ChannelError
 from ..const import IDENTITY_KEY_PREFIX
+from .channel_api_budget import PRIORITY_FLOORS
 
 _logger = logging.getLogger(__name__)
 
@@ -234,7 +235,7 @@ class ChannelBackend(models.Model):
         values = {"last_connection_check": fields.Datetime.now()}
         failure_type = None
         try:
-            description = self._get_adapter().test_connection()
+            description = self._get_adapter(priority="orders").test_connection()
         except ChannelAuthError as exc:
             failure_type = "auth_error"
             message = self.env._("The channel refused the credentials: %s", exc)
@@ -306,23 +307,39 @@ class ChannelBackend(models.Model):
             }
         )
 
-    def _get_adapter(self, transport=None, priority=None):
-        """Build this backend's ORM-free adapter: the only place that does.
+    def _get_adapter(self, priority, transport=None):
+        """Build this backend's ORM-free adapter: the only place that does
+        (with `_get_webhook_adapter`, for the receive path).
 
-        :param priority: "orders", "stock" or "catalog": the calls then share
-            the account's rate-limit budget with every worker, at that priority
+        :param priority: "orders", "stock" or "catalog", the flow the calls
+            serve: they share the account's rate-limit budget with every
+            worker, leaving the floor of that priority to the ones above it
         """
         self.ensure_one()
+        if priority not in PRIORITY_FLOORS:
+            raise ValueError(f"Unknown adapter priority {priority!r}")
         if self.provider not in adapters.ADAPTERS:
             raise UserError(
                 self.env._("Backend %(name)s has no provider.", name=self.name)
             )
         config = self.sudo()._get_adapter_config()
-        if priority:
-            config["budget"] = self.env["channel.api.budget"]._for_backend(
-                self, priority
-            )
+        config["budget"] = self.env["channel.api.budget"]._for_backend(self, priority)
         return adapters.get_adapter(self.provider, config, transport=transport)
+
+    @api.model
+    def _get_webhook_adapter(self, backend_id):
+        """(adapter, provider, company id) of a backend that receives webhooks,
+        else None; built from the cached receiver values, no row read.
+
+        The receive path only checks a ping, verifies the signature and
+        parses the body: its adapter makes no HTTP call, so it carries no
+        rate-limit budget (which would cost the request a query).
+        """
+        receiver = self._get_webhook_receiver_values(backend_id)
+        if not receiver:
+            return None
+        provider, company_id, config = receiver
+        return adapters.get_adapter(provider, dict(config)), provider, company_id
 
     # === JOBS ===
 

@@ -14,7 +14,6 @@ from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from .. import adapters
 from ..adapters.exceptions import (
     ChannelPayloadError,
     ChannelRetryableError,
@@ -244,11 +243,10 @@ class ChannelEvent(models.Model):
 
         Reads nothing of the backend but its cached receiver values.
         """
-        receiver = backend._get_webhook_receiver_values(backend.id)
+        receiver = backend._get_webhook_adapter(backend.id)
         if not receiver:
             return 404, "no such backend"
-        provider, company_id, config = receiver
-        adapter = adapters.get_adapter(provider, dict(config))
+        adapter, provider, company_id = receiver
         if len(body) <= PING_MAX_BYTES and adapter.is_webhook_ping(headers, body):
             return 200, "pong"
         if len(body) > self._get_max_body_bytes():
@@ -261,7 +259,7 @@ class ChannelEvent(models.Model):
         try:
             delivery = adapter.parse_webhook(headers, body)
         except ChannelPayloadError as exc:
-            self._store_malformed(backend, headers, body, exc)
+            self._store_malformed(backend, adapter, headers, body, exc)
             return 400, str(exc)
         event, state = self._store(backend, delivery, body, provider, company_id)
         if state == "queued":
@@ -382,14 +380,14 @@ class ChannelEvent(models.Model):
         return event
 
     @api.model
-    def _store_malformed(self, backend, headers, body, error):
+    def _store_malformed(self, backend, adapter, headers, body, error):
         """Keep a signed but unusable body as a failed event with an exception."""
         digest = hashlib.sha256(body).hexdigest()
         topic = self._malformed_topic(headers)
         values = {
             "backend_id": backend.id,
             "topic": topic,
-            "flow": backend._get_adapter().topic_flow(topic) or False,
+            "flow": adapter.topic_flow(topic) or False,
             "dedupe_key": f"malformed:{digest}",
             "raw_body": base64.b64encode(body),
             "state": "failed",
@@ -638,7 +636,7 @@ class ChannelEvent(models.Model):
         if waiting:
             self.write({"state": "received", "error": waiting})
             return "received"
-        adapter = self.backend_id._get_adapter()
+        adapter = self.backend_id._get_adapter(priority="orders")
         if self.topic == ORDER_PULL_TOPIC:
             order = self._fetch_order(adapter, self.resource_ref)
         elif not adapter.is_order_payload_topic(self.topic):
@@ -713,7 +711,9 @@ class ChannelEvent(models.Model):
         if self.topic != "app/uninstalled":
             return "ignored"
         try:
-            confirmed = self.backend_id._get_adapter().confirms_app_uninstalled()
+            confirmed = self.backend_id._get_adapter(
+                priority="orders"
+            ).confirms_app_uninstalled()
         except ChannelRetryableError as exc:
             raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
         if not confirmed:

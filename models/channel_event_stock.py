@@ -21,7 +21,7 @@ class ChannelEvent(models.Model):
             (an echo of our own write, an older report, an unmapped level)
         """
         backend = self.backend_id
-        report = backend._get_adapter().parse_stock_report(
+        report = backend._get_adapter(priority="stock").parse_stock_report(
             self.topic, self._get_payload()
         )
         if report is None:

@@ -315,7 +315,7 @@ class ChannelOrderBinding(models.Model):
         """The canonical order as the channel holds it now, when the backend
         reads orders; else as its latest delivered body says."""
         backend = self.backend_id
-        adapter = backend._get_adapter()
+        adapter = backend._get_adapter(priority="orders")
         if backend.supports_order_pull and backend.order_read_from_channel:
             return self.env["channel.event"]._fetch_order(adapter, self.external_ref)
         event = self.env["channel.event"].search(
