@@ -25,6 +25,10 @@ from .webhooks import (
     FLOW_ORDERS,
     FLOW_PRIVACY,
     FLOW_STOCK,
+    PRIVACY_CUSTOMER_REDACT,
+    PRIVACY_DATA_REQUEST,
+    PRIVACY_SHOP_REDACT,
+    PrivacyRequest,
     WebhookDelivery,
     header,
     load_json_object,
@@ -201,6 +205,13 @@ SHOP_TOPIC_SHAPES = {
         "customer": True,
         "data_request": True,
     },
+}
+
+
+SHOPIFY_PRIVACY_KINDS = {
+    "shop/redact": PRIVACY_SHOP_REDACT,
+    "customers/redact": PRIVACY_CUSTOMER_REDACT,
+    "customers/data_request": PRIVACY_DATA_REQUEST,
 }
 
 
@@ -571,6 +582,23 @@ class ShopifyAdapter(ChannelAdapter):
         except ChannelAuthError:
             return True
         return False
+
+    def is_app_uninstall(self, topic):
+        """Override of `ChannelAdapter`: `app/uninstalled`."""
+        return topic == "app/uninstalled"
+
+    def parse_privacy_request(self, topic, payload):
+        """Override of `ChannelAdapter`: the mandatory compliance topics."""
+        kind = SHOPIFY_PRIVACY_KINDS.get(topic)
+        if kind is None:
+            return None
+        customer = payload.get("customer") or {}
+        return PrivacyRequest(
+            kind=kind,
+            customer_ref=str(customer["id"]) if customer.get("id") else None,
+            order_refs=tuple(str(ref) for ref in payload.get("orders_to_redact") or ()),
+            email=customer.get("email") or None,
+        )
 
 
 def shopify_resource_ref(topic, payload):

@@ -26,6 +26,8 @@ from ..adapters.webhooks import (
     FLOW_PRIVACY,
     FLOW_STOCK,
     MAX_TOPIC_LENGTH,
+    PRIVACY_CUSTOMER_REDACT,
+    PRIVACY_SHOP_REDACT,
     check_text,
     header,
     load_json_object,
@@ -706,22 +708,22 @@ class ChannelEvent(models.Model):
         )
 
     def _process_app(self):
-        """app/uninstalled: stop every flow of the backend, once the channel's
+        """App uninstalled: stop every flow of the backend, once the channel's
         API confirms the token is dead (the topic header is not signed)."""
-        if self.topic != "app/uninstalled":
+        adapter = self.backend_id._get_adapter(priority="orders")
+        if not adapter.is_app_uninstall(self.topic):
             return "ignored"
         try:
-            confirmed = self.backend_id._get_adapter(
-                priority="orders"
-            ).confirms_app_uninstalled()
+            confirmed = adapter.confirms_app_uninstalled()
         except ChannelRetryableError as exc:
             raise RetryableJobError(str(exc), seconds=exc.retry_after or 60) from exc
         if not confirmed:
             self.env["channel.exception"]._record(
                 "rejected_delivery",
                 self.env._(
-                    "An app/uninstalled delivery was not acted on: the channel "
-                    "still accepts our credentials."
+                    "An app uninstall delivery (%s) was not acted on: the channel "
+                    "still accepts our credentials.",
+                    self.topic,
                 ),
                 backend=self.backend_id,
                 key="app_uninstalled",
@@ -739,27 +741,30 @@ class ChannelEvent(models.Model):
         return "done"
 
     def _process_privacy(self):
-        """Shopify's mandatory privacy topics: erase or report customer data.
+        """A channel's privacy request (`webhooks.PrivacyRequest`): erase or
+        report customer data.
 
         A redaction erases every stored copy of the customer's data: the
         matching events' bodies, their corrections, malformed deliveries that
         mention the customer or the orders, and this request's own body.
         """
-        payload = self._get_payload()
-        if self.topic == "shop/redact":
+        request = self.backend_id._get_adapter(priority="orders").parse_privacy_request(
+            self.topic, self._get_payload()
+        )
+        if request is None:
+            return "ignored"
+        if request.kind == PRIVACY_SHOP_REDACT:
             self.search([("backend_id", "=", self.backend_id.id)])._redact()
             return "done"
-        if self.topic == "customers/redact":
-            customer = payload.get("customer") or {}
-            order_refs = [str(ref) for ref in payload.get("orders_to_redact") or ()]
-            refs = [*order_refs, self.resource_ref]
+        if request.kind == PRIVACY_CUSTOMER_REDACT:
+            refs = [*request.order_refs, request.customer_ref]
             events = self.search(
                 [
                     ("backend_id", "=", self.backend_id.id),
-                    ("resource_ref", "in", refs),
+                    ("resource_ref", "in", [ref for ref in refs if ref]),
                 ]
             )
-            events |= self._malformed_mentioning(refs, customer.get("email"))
+            events |= self._malformed_mentioning(refs, request.email)
             (events | self)._redact()
             return "done"
         self.env["channel.exception"]._record(
@@ -767,10 +772,10 @@ class ChannelEvent(models.Model):
             self.env._(
                 "The shop owner asked for the data held on customer %s: send it "
                 "to them within 30 days.",
-                self.resource_ref,
+                request.customer_ref,
             ),
             backend=self.backend_id,
-            key=f"data_request:{self.resource_ref}",
+            key=f"data_request:{request.customer_ref}",
             severity="warning",
         )
         return "done"

@@ -8,6 +8,7 @@ from odoo.tests import BaseCase, tagged
 
 from ..adapters import ADAPTERS
 from ..adapters.base import ChannelAdapter
+from ..adapters.webhooks import PRIVACY_CUSTOMER_REDACT, PrivacyRequest
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 ADAPTER_FACTORIES = {"_get_adapter", "get_adapter"}
@@ -78,3 +79,38 @@ PROVIDER_INTERNALS = {
     "shopify": {"graphql"},
     "woocommerce": {"url", "get", "post", "delete"},
 }
+
+
+@tagged("post_install", "-at_install")
+class TestLifecycleRecords(BaseCase):
+    """Privacy and uninstall topics reach the engine as canonical records."""
+
+    def test_shopify_customer_redact_becomes_a_privacy_request(self):
+        adapter = ADAPTERS["shopify"]({})
+        payload = {
+            "shop_domain": "demo-shop.myshopify.com",
+            "customer": {"id": 191167, "email": "john@example.com"},
+            "orders_to_redact": [299938, 280263],
+        }
+        request = adapter.parse_privacy_request("customers/redact", payload)
+        self.assertEqual(
+            request,
+            PrivacyRequest(
+                kind=PRIVACY_CUSTOMER_REDACT,
+                customer_ref="191167",
+                order_refs=("299938", "280263"),
+                email="john@example.com",
+            ),
+        )
+        self.assertIsNone(adapter.parse_privacy_request("orders/create", payload))
+        self.assertTrue(adapter.is_app_uninstall("app/uninstalled"))
+        self.assertFalse(adapter.is_app_uninstall("orders/create"))
+
+    def test_channels_without_privacy_topics_make_no_request(self):
+        for code in ("woocommerce", "generic"):
+            adapter = ADAPTERS[code]({})
+            with self.subTest(adapter=code):
+                self.assertIsNone(
+                    adapter.parse_privacy_request("customers/redact", {"id": 1})
+                )
+                self.assertFalse(adapter.is_app_uninstall("app/uninstalled"))
