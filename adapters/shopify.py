@@ -18,7 +18,7 @@ from .orders_shopify import (
 from .records import UnreadableOrder
 from .signatures import sign_base64
 from .stock import ChannelStockReport, StockWriteResult
-from .transport import clamp_wait
+from .transport import BucketStatus, clamp_wait
 from .webhooks import (
     FLOW_APP,
     FLOW_CATALOG,
@@ -123,6 +123,18 @@ def rest_topic(enum_value):
         return known[enum_value]
     resource, _sep, action = enum_value.lower().rpartition("_")
     return f"{resource}/{action}" if resource else action
+
+
+def bucket_status(cost):
+    """The `transport.BucketStatus` of a response's cost extension, or None."""
+    status = cost.get("throttleStatus")
+    if not status:
+        return None
+    return BucketStatus(
+        maximum=status.get("maximumAvailable"),
+        available=status.get("currentlyAvailable"),
+        restore_rate=status.get("restoreRate"),
+    )
 
 
 def refill_seconds(cost):
@@ -257,7 +269,7 @@ class ShopifyAdapter(ChannelAdapter):
         body = response.json()
         cost = (body.get("extensions") or {}).get("cost") or {}
         if budget:
-            budget.after(cost.get("throttleStatus"))
+            budget.after(bucket_status(cost))
         errors = body.get("errors")
         if errors:
             codes = {(e.get("extensions") or {}).get("code") for e in errors}

@@ -12,6 +12,7 @@ import math
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import requests
@@ -51,6 +52,17 @@ def redact(mapping, sensitive_keys):
         key: REDACTED if key.lower() in sensitive_keys else value
         for key, value in mapping.items()
     }
+
+
+@dataclass(frozen=True)
+class BucketStatus:
+    """A channel's rate-limit bucket as one response reported it: its size,
+    what is left, and how much refills per second (in the channel's cost
+    units). Given to the shared budget's `after()`."""
+
+    maximum: float
+    available: float
+    restore_rate: float
 
 
 def clamp_wait(seconds):

@@ -84,7 +84,7 @@ class ChannelBackend(models.Model):
     )
     api_url = fields.Char(
         string="API base URL",
-        help="Root URL of the channel API, e.g. https://my-shop.myshopify.com.",
+        help="Root URL of the channel API, e.g. https://shop.example.com.",
     )
     api_version = fields.Char(
         string="API version",
@@ -112,10 +112,10 @@ class ChannelBackend(models.Model):
         string="Read orders from the channel",
         default=True,
         help="Import an order as the channel holds it now (one API call) when "
-        "its event is replayed or retried, and when a Shopify order to confirm "
-        "arrives as a webhook body, which carries no payment transactions, gift "
-        "card payments or risk assessment. Off: the delivered body is imported "
-        "as it is.",
+        "its event is replayed or retried, and when an order to import arrives "
+        "as a webhook body that lacks what the import needs (payment "
+        "transactions, gift card payments, risk assessment). Off: the "
+        "delivered body is imported as it is.",
     )
     export_stock = fields.Boolean(string="Export stock", default=True)
     stock_export_interval = fields.Integer(
@@ -419,6 +419,30 @@ class ChannelBackend(models.Model):
             "request_timeout",
             "webhook_secret",
         ]
+
+    def _get_stock_binding_gap(self, binding):
+        """Hook: what the channel needs to write this binding's stock and
+        the binding lacks (a sentence for the skip), None if nothing.
+
+        :param binding: the `channel.product.binding` of the level
+        """
+        return None
+
+    @api.model
+    def _get_sandbox_providers(self):
+        """Hook: the providers the channel simulator plays; each gets a
+        sandbox backend."""
+        return []
+
+    def _get_sandbox_values(self):
+        """Hook: how this provider's sandbox backend meets the simulator.
+
+        :return: {"backend": field values (name, sequence, credentials),
+            "location": (name, ref) of the channel location,
+            "gateways": the payment gateways to map}
+        """
+        self.ensure_one()
+        return {"backend": {}, "location": ("", ""), "gateways": ()}
 
     def _get_adapter_config(self):
         """Hook: the plain dict the adapter is built from.

@@ -16,8 +16,9 @@ class ChannelBackend(models.Model):
     """Catalogue match: bind the channel's variants to Odoo variants by SKU.
 
     Odoo masters the products; nothing is created here. Matching fills what
-    stock export needs and an order line cannot tell: Shopify's inventory
-    item of each variant and the parent of each WooCommerce variation.
+    stock export needs and an order line cannot tell: the variant's stock
+    key on the channel (inventory item, parent product; see
+    `catalogue.ChannelVariant`).
     """
 
     _inherit = "channel.backend"

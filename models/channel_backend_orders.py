@@ -53,8 +53,8 @@ class ChannelBackend(models.Model):
 
     @api.depends("company_id.tax_calculation_rounding_method", "provider")
     def _compute_tax_rounding_warning(self):
-        """Shopify and WooCommerce round taxes per line: a company rounding
-        globally computes totals a cent or two apart, and such orders wait on
+        """The channels round taxes per line: a company rounding globally
+        computes totals a cent or two apart, and such orders wait on
         `total_mismatch` exceptions."""
         for backend in self:
             rounds_globally = (

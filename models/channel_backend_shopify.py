@@ -77,6 +77,36 @@ class ChannelBackend(models.Model):
             and self._get_order_action(order) not in ("wait", "cancel")
         )
 
+    def _get_stock_binding_gap(self, binding):
+        """Override of `channel_connector`: Shopify writes stock by inventory
+        item, which only the catalogue match records."""
+        if self.provider != "shopify":
+            return super()._get_stock_binding_gap(binding)
+        if not binding.inventory_item_ref:
+            return self.env._("the Shopify inventory item of the variant is unknown")
+        return None
+
+    @api.model
+    def _get_sandbox_providers(self):
+        """Override of `channel_connector`: the simulator plays a shop."""
+        return [*super()._get_sandbox_providers(), "shopify"]
+
+    def _get_sandbox_values(self):
+        """Override of `channel_connector`: the simulator's shop and token."""
+        if self.provider != "shopify":
+            return super()._get_sandbox_values()
+        return {
+            "backend": {
+                "name": "SANDBOX Shopify (simulator)",
+                "sequence": 1,
+                "shopify_shop_domain": "demo-shop.myshopify.com",
+                "shopify_access_token": "shpat_sim_token",
+                "webhook_secret": "sim_shopify_secret",
+            },
+            "location": ("Main warehouse", "1001"),
+            "gateways": ("shopify_payments", "paypal", "manual", "gift_card"),
+        }
+
     @api.model
     def _get_webhook_field_names(self):
         """Override of `channel_connector` to add the credentials the adapter reads."""

@@ -195,8 +195,7 @@ class ChannelOrderBinding(models.Model):
         """Whether this exact content was imported completely already.
 
         Only the payload digest says so: channels stamp `updated_at` in whole
-        seconds (WooCommerce's `date_modified_gmt`, Shopify's `updated_at`),
-        so two changes within a second share it, and the later one delivered
+        seconds, so two changes within a second share it, and the later one delivered
         must still be applied. The same version read another way (webhook
         body, then GraphQL) digests differently and is applied again, which
         the import makes harmless. An import that stopped on an exception has

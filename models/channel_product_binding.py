@@ -20,10 +20,12 @@ class ChannelProductBinding(models.Model):
     )
     sku = fields.Char(string="Channel SKU", index=True)
     product_ref = fields.Char(
-        string="Channel product id", help="Parent product of a WooCommerce variation."
+        string="Channel product id",
+        help="The variant's parent product, for channels that write stock under it.",
     )
     inventory_item_ref = fields.Char(
-        string="Inventory item id", help="Shopify's inventory item of the variant."
+        string="Inventory item id",
+        help="The variant's inventory item, for channels that write stock by item.",
     )
 
     # === CONSTRAINT METHODS ===
@@ -108,7 +110,7 @@ class ChannelProductBinding(models.Model):
                     "external_ref": line.variant_ref,
                     "product_id": product.id,
                     "sku": line.sku,
-                    # A WooCommerce variation's stock is written under its parent.
+                    # Some channels write a variation's stock under its parent.
                     "product_ref": line.product_ref
                     if line.product_ref != line.variant_ref
                     else False,

@@ -2,6 +2,7 @@
 class declares, and names no provider."""
 
 import ast
+import re
 from pathlib import Path
 
 from odoo.tests import BaseCase, tagged
@@ -114,3 +115,21 @@ class TestLifecycleRecords(BaseCase):
                     adapter.parse_privacy_request("customers/redact", {"id": 1})
                 )
                 self.assertFalse(adapter.is_app_uninstall("app/uninstalled"))
+
+
+@tagged("post_install", "-at_install")
+class TestEngineNamesNoProvider(BaseCase):
+    """Provider specifics live in `channel_backend_<code>.py` and adapters/:
+    the rest of models/ names no provider, not even in a help text."""
+
+    def test_models_outside_provider_files_name_no_provider(self):
+        provider_files = {f"channel_backend_{code}.py" for code in ADAPTERS}
+        pattern = re.compile("|".join(c for c in ADAPTERS if c != "generic"), re.I)
+        hits = [
+            f"{path.name}:{number}: {line.strip()}"
+            for path in sorted(MODELS.glob("*.py"))
+            if path.name not in provider_files | {"__init__.py"}
+            for number, line in enumerate(path.read_text().splitlines(), 1)
+            if pattern.search(line)
+        ]
+        self.assertEqual(hits, [])
