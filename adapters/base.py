@@ -187,6 +187,21 @@ class ChannelAdapter:
     # Orders
 
     order_payload_topics = frozenset()
+    # {financial status (lower case): import action} (`orders.IMPORT_ACTIONS`)
+    status_actions = {}
+
+    def order_status_action(self, financial_status, fulfillment_status, cancelled):
+        """The import action for an order in these channel statuses; an
+        unknown status is a quotation, for a person to look at.
+
+        The fulfilment status does not change the action today (a fulfilled
+        order is still imported and confirmed); it is part of the signature
+        so that a provider can make it matter without changing callers.
+        """
+        del fulfillment_status
+        if cancelled:
+            return "cancel"
+        return self.status_actions.get((financial_status or "").lower(), "quotation")
 
     def is_order_payload_topic(self, topic):
         """Whether the body of this topic is a whole order we can import."""

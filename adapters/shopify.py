@@ -232,6 +232,16 @@ class ShopifyAdapter(ChannelAdapter):
 
     code = "shopify"
     topic_flows = SHOPIFY_TOPIC_FLOWS
+    status_actions = {
+        "pending": "wait",
+        "authorized": "confirm",
+        "partially_paid": "confirm",
+        "paid": "confirm",
+        "partially_refunded": "confirm",
+        "refunded": "confirm",
+        "voided": "cancel",
+        "expired": "cancel",
+    }
     order_payload_topics = frozenset(
         {
             "orders/create",
