@@ -3,6 +3,7 @@ from types import MappingProxyType
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
+from odoo.fields import Domain
 
 from .. import adapters
 from ..adapters.exceptions import ChannelAuthError, ChannelError
@@ -427,6 +428,20 @@ class ChannelBackend(models.Model):
         :param binding: the `channel.product.binding` of the level
         """
         return None
+
+    def _get_variant_binding_values(self, variant):
+        """Hook: provider fields of the binding of a `catalogue.ChannelVariant`
+        (what stock export needs beyond the variant id)."""
+        return {}
+
+    def _get_stock_quantity_values(self, binding):
+        """Hook: provider keys of a binding's `stock.StockQuantity`."""
+        return {}
+
+    def _get_stock_report_binding_domain(self, report):
+        """Hook: the domain of the binding a `stock.ChannelStockReport` is
+        about (matching nothing by default: no stock reports)."""
+        return Domain.FALSE
 
     @api.model
     def _get_sandbox_providers(self):

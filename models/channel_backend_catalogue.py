@@ -116,7 +116,7 @@ class ChannelBackend(models.Model):
             refs = {
                 "sku": variant.sku,
                 "product_ref": variant.product_ref,
-                "inventory_item_ref": variant.inventory_item_ref,
+                **self._get_variant_binding_values(variant),
             }
             binding = bindings.get(variant.variant_ref)
             if binding:

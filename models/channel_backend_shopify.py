@@ -86,6 +86,24 @@ class ChannelBackend(models.Model):
             return self.env._("the Shopify inventory item of the variant is unknown")
         return None
 
+    def _get_variant_binding_values(self, variant):
+        """Override of `channel_connector`: the variant's inventory item."""
+        if self.provider != "shopify":
+            return super()._get_variant_binding_values(variant)
+        return {"inventory_item_ref": variant.inventory_item_ref}
+
+    def _get_stock_quantity_values(self, binding):
+        """Override of `channel_connector`: stock is written by inventory item."""
+        if self.provider != "shopify":
+            return super()._get_stock_quantity_values(binding)
+        return {"inventory_item_ref": binding.inventory_item_ref or None}
+
+    def _get_stock_report_binding_domain(self, report):
+        """Override of `channel_connector`: reports name the inventory item."""
+        if self.provider != "shopify":
+            return super()._get_stock_report_binding_domain(report)
+        return [("inventory_item_ref", "=", report.inventory_item_ref)]
+
     @api.model
     def _get_sandbox_providers(self):
         """Override of `channel_connector`: the simulator plays a shop."""

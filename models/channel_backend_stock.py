@@ -274,8 +274,8 @@ class ChannelBackend(models.Model):
             location_ref=level.stock_location_id.location_ref,
             quantity=quantity,
             change_from=level.channel_qty if level.has_channel_qty else None,
-            inventory_item_ref=binding.inventory_item_ref or None,
             product_ref=binding.product_ref or None,
+            **self._get_stock_quantity_values(binding),
         )
 
     def _stock_batches(self, adapter, to_send):

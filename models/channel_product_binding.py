@@ -20,12 +20,7 @@ class ChannelProductBinding(models.Model):
     )
     sku = fields.Char(string="Channel SKU", index=True)
     product_ref = fields.Char(
-        string="Channel product id",
-        help="The variant's parent product, for channels that write stock under it.",
-    )
-    inventory_item_ref = fields.Char(
-        string="Inventory item id",
-        help="The variant's inventory item, for channels that write stock by item.",
+        string="Channel product id", help="The channel's product of this variant."
     )
 
     # === CONSTRAINT METHODS ===

@@ -119,16 +119,17 @@ class TestLifecycleRecords(BaseCase):
 
 @tagged("post_install", "-at_install")
 class TestEngineNamesNoProvider(BaseCase):
-    """Provider specifics live in `channel_backend_<code>.py` and adapters/:
-    the rest of models/ names no provider, not even in a help text."""
+    """Provider specifics live in the provider files of models/
+    (`<model>_<code>.py`, `_inherit` only) and in adapters/: the rest of
+    models/ names no provider, not even in a help text."""
 
     def test_models_outside_provider_files_name_no_provider(self):
-        provider_files = {f"channel_backend_{code}.py" for code in ADAPTERS}
+        suffixes = tuple(f"_{code}.py" for code in ADAPTERS)
         pattern = re.compile("|".join(c for c in ADAPTERS if c != "generic"), re.I)
         hits = [
             f"{path.name}:{number}: {line.strip()}"
             for path in sorted(MODELS.glob("*.py"))
-            if path.name not in provider_files | {"__init__.py"}
+            if not path.name.endswith(suffixes) and path.name != "__init__.py"
             for number, line in enumerate(path.read_text().splitlines(), 1)
             if pattern.search(line)
         ]
