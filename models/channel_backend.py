@@ -25,7 +25,10 @@ class ChannelBackend(models.Model):
 
     Adding a channel touches:
     - `adapters/<code>.py` (ORM-free HTTP and payloads) and `adapters.ADAPTERS`;
-    - `models/channel_backend_<code>.py`: `selection_add`, credentials, hooks;
+    - `models/channel_backend_<code>.py`: `selection_add`, credentials,
+      capabilities (`supports_*`: operations its adapter lacks stay off), hooks;
+    - `models/<model>_<code>.py`: fields only this provider needs on another
+      model (`_inherit`), read through backend hooks;
     - `views/channel_backend_<code>_views.xml`: its credentials page;
     - tests with real fixtures in simulator/reference/.
     """
