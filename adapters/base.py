@@ -19,7 +19,13 @@ from .transport import MAX_WAIT_IN_PLACE, ChannelTransport, clamp_wait
 
 
 class ChannelAdapter:
-    """Base class: configuration, transport and the operations of a channel."""
+    """Base class: configuration, transport and the operations of a channel.
+
+    Every operation the engine calls is declared here, as `payment.provider`
+    declares its hooks: a documented default, or NotImplementedError for one
+    a provider may lack; its backend then says so through a capability
+    (`supports_*`), and the engine never calls it.
+    """
 
     code = None
 
@@ -128,6 +134,36 @@ class ChannelAdapter:
         uninstalled, as a lifecycle delivery claims. Retryable errors raise."""
         return False
 
+    def is_app_uninstall(self, topic):
+        """Whether a delivery of `topic` says our app was uninstalled."""
+        return False
+
+    def parse_privacy_request(self, topic, payload):
+        """The `webhooks.PrivacyRequest` of a privacy delivery, None if the
+        topic is not one (channels without privacy webhooks: always None)."""
+        return None
+
+    # Webhook subscriptions (capability `supports_webhooks` with a
+    # `_get_required_webhook_topics` that names topics)
+
+    def list_webhook_subscriptions(self):
+        """[{"id", "topic", "address", "active"}] of our app's subscriptions,
+        every page read (at most `max_subscription_pages`)."""
+        raise NotImplementedError
+
+    def create_webhook_subscription(self, topic, address):
+        """Subscribe `address` to `topic` (channel naming); return its id."""
+        raise NotImplementedError
+
+    def delete_webhook_subscription(self, subscription_id):
+        """Delete one subscription of ours."""
+        raise NotImplementedError
+
+    def reactivate_webhook_subscription(self, subscription_id):
+        """Set a paused or disabled subscription active again; only called
+        for one listed with `active` False."""
+        raise NotImplementedError
+
     # Stock
 
     # Most quantities one `push_stock` call takes.
@@ -144,9 +180,39 @@ class ChannelAdapter:
         carries none."""
         return None
 
+    # Capability `supports_stock_export`
+
+    def push_stock(self, quantities, idempotency_key):
+        """Write at most `stock_batch_size` `stock.StockQuantity` of one
+        `stock_batch_group` in one call.
+
+        :param idempotency_key: the same for a retry of the same batch
+        :return: one `stock.StockWriteResult` per quantity, in order
+        """
+        raise NotImplementedError
+
+    def read_stock(self, quantities):
+        """{StockQuantity: quantity the channel holds}; absent when unknown."""
+        raise NotImplementedError
+
     # Orders
 
     order_payload_topics = frozenset()
+    # {financial status (lower case): import action} (`orders.IMPORT_ACTIONS`)
+    status_actions = {}
+
+    def order_status_action(self, financial_status, fulfillment_status, cancelled):
+        """The import action for an order in these channel statuses; an
+        unknown status is a quotation, for a person to look at.
+
+        The fulfilment status does not change the action today (a fulfilled
+        order is still imported and confirmed); it is part of the signature
+        so that a provider can make it matter without changing callers.
+        """
+        del fulfillment_status
+        if cancelled:
+            return "cancel"
+        return self.status_actions.get((financial_status or "").lower(), "quotation")
 
     def is_order_payload_topic(self, topic):
         """Whether the body of this topic is a whole order we can import."""
@@ -154,4 +220,36 @@ class ChannelAdapter:
 
     def parse_order(self, payload):
         """The canonical `records.OrderData` of an order payload."""
+        raise NotImplementedError
+
+    def fetch_order(self, external_ref):
+        """The `records.OrderData` of one order as the channel holds it now
+        (capability `supports_order_pull`). ChannelPayloadError if unreadable.
+        """
+        raise NotImplementedError
+
+    def fetch_orders_updated_since(self, since, cursor=None):
+        """One page of orders updated at or after `since` (aware datetime).
+
+        :return: (orders, next cursor or None); an order that cannot be read
+            is a `records.UnreadableOrder` in the list
+        """
+        raise NotImplementedError
+
+    def fetch_orders_created_since(self, since, cursor=None):
+        """One page of orders created at or after `since`, oldest first;
+        same return value as `fetch_orders_updated_since`."""
+        raise NotImplementedError
+
+    def count_orders_created_since(self, since):
+        """How many orders were created at or after `since`."""
+        raise NotImplementedError
+
+    # Catalogue (capability `supports_stock_export`: variants to bind)
+
+    def fetch_variants(self, cursor=None):
+        """One page of the channel's variants.
+
+        :return: ([catalogue.ChannelVariant], next cursor or None)
+        """
         raise NotImplementedError

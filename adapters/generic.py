@@ -42,6 +42,12 @@ class GenericAdapter(ChannelAdapter):
     code = "generic"
     topic_flows = GENERIC_TOPIC_FLOWS
     order_payload_topics = frozenset({"orders/upsert", "orders/cancel"})
+    status_actions = {
+        "pending": "wait",
+        "quotation": "quotation",
+        "paid": "confirm",
+        "cancelled": "cancel",
+    }
 
     def test_connection(self):
         """A generic channel is usable once it has a webhook signing secret."""

@@ -161,7 +161,7 @@ class OrderData:
     Shopify the shop currency, not the buyer's `presentment_currency`), so
     that the invoice matches the payout. `gift_card_amount` is what gift cards
     paid: a payment, not a discount, so `total` includes it. Statuses are the
-    channel's own, lower-case; `adapters.orders.order_status_action` maps them.
+    channel's own, lower-case; `ChannelAdapter.order_status_action` maps them.
     """
 
     external_ref: str

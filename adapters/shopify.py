@@ -18,13 +18,17 @@ from .orders_shopify import (
 from .records import UnreadableOrder
 from .signatures import sign_base64
 from .stock import ChannelStockReport, StockWriteResult
-from .transport import clamp_wait
+from .transport import BucketStatus, clamp_wait
 from .webhooks import (
     FLOW_APP,
     FLOW_CATALOG,
     FLOW_ORDERS,
     FLOW_PRIVACY,
     FLOW_STOCK,
+    PRIVACY_CUSTOMER_REDACT,
+    PRIVACY_DATA_REQUEST,
+    PRIVACY_SHOP_REDACT,
+    PrivacyRequest,
     WebhookDelivery,
     header,
     load_json_object,
@@ -121,6 +125,18 @@ def rest_topic(enum_value):
     return f"{resource}/{action}" if resource else action
 
 
+def bucket_status(cost):
+    """The `transport.BucketStatus` of a response's cost extension, or None."""
+    status = cost.get("throttleStatus")
+    if not status:
+        return None
+    return BucketStatus(
+        maximum=status.get("maximumAvailable"),
+        available=status.get("currentlyAvailable"),
+        restore_rate=status.get("restoreRate"),
+    )
+
+
 def refill_seconds(cost):
     """Seconds until the bucket holds the requested cost again (None: unknown),
     at most `MAX_RETRY_AFTER`: a zero, negative or absurd restore rate or cost
@@ -204,11 +220,28 @@ SHOP_TOPIC_SHAPES = {
 }
 
 
+SHOPIFY_PRIVACY_KINDS = {
+    "shop/redact": PRIVACY_SHOP_REDACT,
+    "customers/redact": PRIVACY_CUSTOMER_REDACT,
+    "customers/data_request": PRIVACY_DATA_REQUEST,
+}
+
+
 class ShopifyAdapter(ChannelAdapter):
     """Talks to one shop through `POST /admin/api/<version>/graphql.json`."""
 
     code = "shopify"
     topic_flows = SHOPIFY_TOPIC_FLOWS
+    status_actions = {
+        "pending": "wait",
+        "authorized": "confirm",
+        "partially_paid": "confirm",
+        "paid": "confirm",
+        "partially_refunded": "confirm",
+        "refunded": "confirm",
+        "voided": "cancel",
+        "expired": "cancel",
+    }
     order_payload_topics = frozenset(
         {
             "orders/create",
@@ -246,7 +279,7 @@ class ShopifyAdapter(ChannelAdapter):
         body = response.json()
         cost = (body.get("extensions") or {}).get("cost") or {}
         if budget:
-            budget.after(cost.get("throttleStatus"))
+            budget.after(bucket_status(cost))
         errors = body.get("errors")
         if errors:
             codes = {(e.get("extensions") or {}).get("code") for e in errors}
@@ -571,6 +604,23 @@ class ShopifyAdapter(ChannelAdapter):
         except ChannelAuthError:
             return True
         return False
+
+    def is_app_uninstall(self, topic):
+        """Override of `ChannelAdapter`: `app/uninstalled`."""
+        return topic == "app/uninstalled"
+
+    def parse_privacy_request(self, topic, payload):
+        """Override of `ChannelAdapter`: the mandatory compliance topics."""
+        kind = SHOPIFY_PRIVACY_KINDS.get(topic)
+        if kind is None:
+            return None
+        customer = payload.get("customer") or {}
+        return PrivacyRequest(
+            kind=kind,
+            customer_ref=str(customer["id"]) if customer.get("id") else None,
+            order_refs=tuple(str(ref) for ref in payload.get("orders_to_redact") or ()),
+            email=customer.get("email") or None,
+        )
 
 
 def shopify_resource_ref(topic, payload):

@@ -12,6 +12,7 @@ import math
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import requests
@@ -46,6 +47,17 @@ MAX_RETRY_AFTER = 3600
 # job's transaction: a longer wait ends the job, retried after the delay.
 MAX_WAIT_IN_PLACE = 5
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class BucketStatus:
+    """A channel's rate-limit bucket as one response reported it: its size,
+    what is left, and how much refills per second (in the channel's cost
+    units). Given to the shared budget's `after()`."""
+
+    maximum: float
+    available: float
+    restore_rate: float
 
 
 def clamp_wait(seconds):

@@ -53,6 +53,23 @@ class WebhookDelivery:
                 raise ChannelPayloadError(f"The {name} header holds a NUL character.")
 
 
+# Kinds of privacy request a channel makes of the data we hold.
+PRIVACY_SHOP_REDACT = "shop_redact"
+PRIVACY_CUSTOMER_REDACT = "customer_redact"
+PRIVACY_DATA_REQUEST = "data_request"
+
+
+@dataclass(frozen=True)
+class PrivacyRequest:
+    """A channel's request to erase (`*_redact`) or report (`data_request`)
+    what we hold on a shop or a customer and the orders named."""
+
+    kind: str
+    customer_ref: str | None = None
+    order_refs: tuple[str, ...] = ()
+    email: str | None = None
+
+
 def check_text(name, value, limit):
     """Raise ChannelPayloadError unless `value` is None or printable text of at
     most `limit` characters."""

@@ -39,6 +39,16 @@ class WooCommerceAdapter(ChannelAdapter):
     """Talks to one store through `/wp-json/wc/v3/` with consumer key/secret."""
 
     code = "woocommerce"
+    status_actions = {
+        "pending": "wait",
+        "on-hold": "quotation",
+        "processing": "confirm",
+        "completed": "confirm",
+        "refunded": "confirm",
+        "cancelled": "cancel",
+        "failed": "cancel",
+        "checkout-draft": "wait",
+    }
     order_payload_topics = frozenset(
         {"order.created", "order.updated", "order.restored"}
     )

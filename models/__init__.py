@@ -29,6 +29,7 @@ from . import (
     channel_partner_binding,
     channel_payment_mapping,
     channel_product_binding,
+    channel_product_binding_shopify,
     channel_stock_level,
     channel_stock_location,
     channel_sync_status,

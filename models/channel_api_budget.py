@@ -22,10 +22,10 @@ MAX_BLOCK_SECONDS = 300
 class ChannelApiBudget(models.Model):
     """The rate-limit budget of one channel account, shared by every worker.
 
-    Each Shopify response states the bucket (maximum, currently available,
-    restore rate); it is written here on a separate, autocommitted cursor so
-    that every worker sees it at once, and read before each call to wait for
-    the refill instead of running the bucket dry. Lower priorities keep a floor
+    A channel that meters calls states its bucket in each response
+    (`transport.BucketStatus`); it is written here on a separate, autocommitted
+    cursor so that every worker sees it at once, and read before each call to
+    wait for the refill instead of running the bucket dry. Lower priorities keep a floor
     free for higher ones.
     """
 
@@ -106,7 +106,8 @@ class SharedBudget:
         return waited + seconds
 
     def after(self, status):
-        """Store the bucket state a response reported."""
+        """Store the bucket a response reported (`transport.BucketStatus`,
+        None when the channel states none)."""
         if not status:
             return
         with self.registry.cursor() as cr:
@@ -126,9 +127,9 @@ class SharedBudget:
                 """,
                 {
                     "backend": self.backend_id,
-                    "max": _measure(status.get("maximumAvailable")),
-                    "available": _measure(status.get("currentlyAvailable")),
-                    "rate": _measure(status.get("restoreRate")),
+                    "max": _measure(status.maximum),
+                    "available": _measure(status.available),
+                    "rate": _measure(status.restore_rate),
                     "at": self.clock(),
                 },
             )

@@ -3,6 +3,7 @@ from types import MappingProxyType
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
+from odoo.fields import Domain
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -15,6 +16,7 @@ from ..adapters.exceptions import (
 )
 from ..adapters.redaction import get_logger
 from ..const import channel_identity_key
+from .channel_api_budget import PRIORITY_FLOORS
 from .channel_exception import failed_job_type
 
 _logger = get_logger(__name__)
@@ -32,7 +34,10 @@ class ChannelBackend(models.Model):
 
     Adding a channel touches:
     - `adapters/<code>.py` (ORM-free HTTP and payloads) and `adapters.ADAPTERS`;
-    - `models/channel_backend_<code>.py`: `selection_add`, credentials, hooks;
+    - `models/channel_backend_<code>.py`: `selection_add`, credentials,
+      capabilities (`supports_*`: operations its adapter lacks stay off), hooks;
+    - `models/<model>_<code>.py`: fields only this provider needs on another
+      model (`_inherit`), read through backend hooks;
     - `views/channel_backend_<code>_views.xml`: its credentials page;
     - tests with real fixtures in simulator/reference/.
     """
@@ -92,7 +97,7 @@ class ChannelBackend(models.Model):
     )
     api_url = fields.Char(
         string="API base URL",
-        help="Root URL of the channel API, e.g. https://my-shop.myshopify.com.",
+        help="Root URL of the channel API, e.g. https://shop.example.com.",
     )
     api_version = fields.Char(
         string="API version",
@@ -120,10 +125,10 @@ class ChannelBackend(models.Model):
         string="Read orders from the channel",
         default=True,
         help="Import an order as the channel holds it now (one API call) when "
-        "its event is replayed or retried, and when a Shopify order to confirm "
-        "arrives as a webhook body, which carries no payment transactions, gift "
-        "card payments or risk assessment. Off: the delivered body is imported "
-        "as it is.",
+        "its event is replayed or retried, and when an order to import arrives "
+        "as a webhook body that lacks what the import needs (payment "
+        "transactions, gift card payments, risk assessment). Off: the "
+        "delivered body is imported as it is.",
     )
     export_stock = fields.Boolean(string="Export stock", default=True)
     stock_export_interval = fields.Integer(
@@ -245,7 +250,7 @@ class ChannelBackend(models.Model):
         self.ensure_one()
         failure_type = None
         try:
-            description = self._get_adapter().test_connection()
+            description = self._get_adapter(priority="orders").test_connection()
         except ChannelAuthError as exc:
             failure_type = "auth_error"
             message = self.env._("The channel refused the credentials: %s", exc)
@@ -317,23 +322,39 @@ class ChannelBackend(models.Model):
             }
         )
 
-    def _get_adapter(self, transport=None, priority=None):
-        """Build this backend's ORM-free adapter: the only place that does.
+    def _get_adapter(self, priority, transport=None):
+        """Build this backend's ORM-free adapter: the only place that does
+        (with `_get_webhook_adapter`, for the receive path).
 
-        :param priority: "orders", "stock" or "catalog": the calls then share
-            the account's rate-limit budget with every worker, at that priority
+        :param priority: "orders", "stock" or "catalog", the flow the calls
+            serve: they share the account's rate-limit budget with every
+            worker, leaving the floor of that priority to the ones above it
         """
         self.ensure_one()
+        if priority not in PRIORITY_FLOORS:
+            raise ValueError(f"Unknown adapter priority {priority!r}")
         if self.provider not in adapters.ADAPTERS:
             raise UserError(
                 self.env._("Backend %(name)s has no provider.", name=self.name)
             )
         config = self.sudo()._get_adapter_config()
-        if priority:
-            config["budget"] = self.env["channel.api.budget"]._for_backend(
-                self, priority
-            )
+        config["budget"] = self.env["channel.api.budget"]._for_backend(self, priority)
         return adapters.get_adapter(self.provider, config, transport=transport)
+
+    @api.model
+    def _get_webhook_adapter(self, backend_id):
+        """(adapter, provider, company id) of a backend that receives webhooks,
+        else None; built from the cached receiver values, no row read.
+
+        The receive path only checks a ping, verifies the signature and
+        parses the body: its adapter makes no HTTP call, so it carries no
+        rate-limit budget (which would cost the request a query).
+        """
+        receiver = self._get_webhook_receiver_values(backend_id)
+        if not receiver:
+            return None
+        provider, company_id, config = receiver
+        return adapters.get_adapter(provider, dict(config)), provider, company_id
 
     # === JOBS ===
 
@@ -427,6 +448,44 @@ class ChannelBackend(models.Model):
             "request_timeout",
             "webhook_secret",
         ]
+
+    def _get_stock_binding_gap(self, binding):
+        """Hook: what the channel needs to write this binding's stock and
+        the binding lacks (a sentence for the skip), None if nothing.
+
+        :param binding: the `channel.product.binding` of the level
+        """
+        return None
+
+    def _get_variant_binding_values(self, variant):
+        """Hook: provider fields of the binding of a `catalogue.ChannelVariant`
+        (what stock export needs beyond the variant id)."""
+        return {}
+
+    def _get_stock_quantity_values(self, binding):
+        """Hook: provider keys of a binding's `stock.StockQuantity`."""
+        return {}
+
+    def _get_stock_report_binding_domain(self, report):
+        """Hook: the domain of the binding a `stock.ChannelStockReport` is
+        about (matching nothing by default: no stock reports)."""
+        return Domain.FALSE
+
+    @api.model
+    def _get_sandbox_providers(self):
+        """Hook: the providers the channel simulator plays; each gets a
+        sandbox backend."""
+        return []
+
+    def _get_sandbox_values(self):
+        """Hook: how this provider's sandbox backend meets the simulator.
+
+        :return: {"backend": field values (name, sequence, credentials),
+            "location": (name, ref) of the channel location,
+            "gateways": the payment gateways to map}
+        """
+        self.ensure_one()
+        return {"backend": {}, "location": ("", ""), "gateways": ()}
 
     def _get_adapter_config(self):
         """Hook: the plain dict the adapter is built from.

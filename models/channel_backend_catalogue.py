@@ -13,8 +13,9 @@ class ChannelBackend(models.Model):
     """Catalogue match: bind the channel's variants to Odoo variants by SKU.
 
     Odoo masters the products; nothing is created here. Matching fills what
-    stock export needs and an order line cannot tell: Shopify's inventory
-    item of each variant and the parent of each WooCommerce variation.
+    stock export needs and an order line cannot tell: the variant's stock
+    key on the channel (inventory item, parent product; see
+    `catalogue.ChannelVariant`).
     """
 
     _inherit = "channel.backend"
@@ -112,7 +113,7 @@ class ChannelBackend(models.Model):
             refs = {
                 "sku": variant.sku,
                 "product_ref": variant.product_ref,
-                "inventory_item_ref": variant.inventory_item_ref,
+                **self._get_variant_binding_values(variant),
             }
             binding = bindings.get(variant.variant_ref)
             if binding:

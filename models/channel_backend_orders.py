@@ -1,7 +1,5 @@
 from odoo import api, fields, models
 
-from ..adapters.orders import DEFAULT_STATUS_ACTIONS, order_status_action
-
 
 class ChannelBackend(models.Model):
     """Order import settings of a backend: products used, mappings, routing."""
@@ -53,8 +51,8 @@ class ChannelBackend(models.Model):
 
     @api.depends("company_id.tax_calculation_rounding_method", "provider")
     def _compute_tax_rounding_warning(self):
-        """Shopify and WooCommerce round taxes per line: a company rounding
-        globally computes totals a cent or two apart, and such orders wait on
+        """The channels round taxes per line: a company rounding globally
+        computes totals a cent or two apart, and such orders wait on
         `total_mismatch` exceptions."""
         for backend in self:
             rounds_globally = (
@@ -96,8 +94,7 @@ class ChannelBackend(models.Model):
         rule = next((r for r in self.order_status_rule_ids if r._matches(order)), None)
         if rule:
             return rule.action
-        return order_status_action(
-            self.provider,
+        return self._get_adapter(priority="orders").order_status_action(
             order.financial_status,
             order.fulfillment_status,
             bool(order.cancelled_at),
@@ -115,12 +112,10 @@ class ChannelBackend(models.Model):
         )
 
     def _get_default_status_actions(self):
-        """The default table for this backend's provider, for display."""
-        return {
-            status: action
-            for (provider, status), action in DEFAULT_STATUS_ACTIONS.items()
-            if provider == self.provider
-        }
+        """The default table of this backend's provider, for display."""
+        if not self.supports_order_import:
+            return {}
+        return dict(self._get_adapter(priority="orders").status_actions)
 
     def _route_order(self, order):
         """(company, warehouse) an order is created in: the routing rules,

@@ -1,21 +1,6 @@
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-# What `make run` connects to the channel simulator (README, "Sandbox").
-SANDBOX_BACKENDS = {
-    "shopify": {
-        "name": "SANDBOX Shopify (simulator)",
-        "shopify_shop_domain": "demo-shop.myshopify.com",
-        "shopify_access_token": "shpat_sim_token",
-        "webhook_secret": "sim_shopify_secret",
-    },
-    "woocommerce": {
-        "name": "SANDBOX WooCommerce (simulator)",
-        "woocommerce_consumer_key": "ck_sim",
-        "woocommerce_consumer_secret": "cs_sim",
-        "webhook_secret": "sim_woo_secret",
-    },
-}
 SANDBOX_SETTINGS = {
     "order_confirm": True,
     "order_create_invoice": True,
@@ -24,14 +9,6 @@ SANDBOX_SETTINGS = {
     "stock_export_interval": 1,
     "fast_mover_debounce": 5,
     "reconcile_interval": 5,
-}
-SANDBOX_LOCATIONS = {
-    "shopify": ("Main warehouse", "1001"),
-    "woocommerce": ("Store", "store"),
-}
-SANDBOX_GATEWAYS = {
-    "shopify": ("shopify_payments", "paypal", "manual", "gift_card"),
-    "woocommerce": ("stripe", "paypal", "bacs", "cod"),
 }
 # The simulator charges 20 % tax on top of prices unless told otherwise.
 SANDBOX_TAX_RATE = 20
@@ -72,14 +49,15 @@ class ChannelBackend(models.Model):
         # The simulator rounds taxes per line, like both channels.
         self.env.company.tax_calculation_rounding_method = "round_per_line"
         backends = self.browse()
-        for provider in SANDBOX_BACKENDS:
+        for provider in self._get_sandbox_providers():
             backends |= self._sandbox_backend(provider, simulator_url)
-        shopify = backends.filtered(lambda b: b.provider == "shopify")
-        if not shopify._check_connection():
-            raise UserError(shopify.state_message)
-        self._sandbox_products(shopify, set(unmapped_skus))
+        # The first backend's catalogue seeds the demo products.
+        first = backends.sorted()[:1]
+        if not first._check_connection():
+            raise UserError(first.state_message)
+        self._sandbox_products(first, set(unmapped_skus))
         for backend in backends:
-            if backend != shopify and not backend._check_connection():
+            if backend != first and not backend._check_connection():
                 raise UserError(backend.state_message)
             backend._sync_webhook_subscriptions()
             backend._match_catalogue()
@@ -96,8 +74,9 @@ class ChannelBackend(models.Model):
             ],
             limit=1,
         )
+        sandbox = self.new({"provider": provider})._get_sandbox_values()
         values = {
-            **SANDBOX_BACKENDS[provider],
+            **sandbox["backend"],
             **SANDBOX_SETTINGS,
             "provider": provider,
             "api_url": simulator_url,
@@ -109,7 +88,7 @@ class ChannelBackend(models.Model):
             backend.write(values)
         else:
             backend = self.create(values)
-        name, ref = SANDBOX_LOCATIONS[provider]
+        name, ref = sandbox["location"]
         if not backend.stock_location_mapping_ids:
             warehouse = self.env["stock.warehouse"].search(
                 [("company_id", "=", company.id)], limit=1
@@ -123,10 +102,10 @@ class ChannelBackend(models.Model):
                     }
                 )
             ]
-        self._sandbox_mappings(backend)
+        self._sandbox_mappings(backend, sandbox["gateways"])
         return backend
 
-    def _sandbox_mappings(self, backend):
+    def _sandbox_mappings(self, backend, gateways):
         if not backend.tax_mapping_ids:
             backend.tax_mapping_ids = [
                 Command.create(
@@ -140,7 +119,7 @@ class ChannelBackend(models.Model):
         mapped = set(backend.payment_mapping_ids.mapped("gateway"))
         backend.payment_mapping_ids = [
             Command.create({"gateway": gateway, "journal_id": journal.id})
-            for gateway in SANDBOX_GATEWAYS[backend.provider]
+            for gateway in gateways
             if gateway not in mapped and journal
         ]
 

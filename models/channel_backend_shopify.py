@@ -77,6 +77,54 @@ class ChannelBackend(models.Model):
             and self._get_order_action(order) not in ("wait", "cancel")
         )
 
+    def _get_stock_binding_gap(self, binding):
+        """Override of `channel_connector`: Shopify writes stock by inventory
+        item, which only the catalogue match records."""
+        if self.provider != "shopify":
+            return super()._get_stock_binding_gap(binding)
+        if not binding.inventory_item_ref:
+            return self.env._("the Shopify inventory item of the variant is unknown")
+        return None
+
+    def _get_variant_binding_values(self, variant):
+        """Override of `channel_connector`: the variant's inventory item."""
+        if self.provider != "shopify":
+            return super()._get_variant_binding_values(variant)
+        return {"inventory_item_ref": variant.inventory_item_ref}
+
+    def _get_stock_quantity_values(self, binding):
+        """Override of `channel_connector`: stock is written by inventory item."""
+        if self.provider != "shopify":
+            return super()._get_stock_quantity_values(binding)
+        return {"inventory_item_ref": binding.inventory_item_ref or None}
+
+    def _get_stock_report_binding_domain(self, report):
+        """Override of `channel_connector`: reports name the inventory item."""
+        if self.provider != "shopify":
+            return super()._get_stock_report_binding_domain(report)
+        return [("inventory_item_ref", "=", report.inventory_item_ref)]
+
+    @api.model
+    def _get_sandbox_providers(self):
+        """Override of `channel_connector`: the simulator plays a shop."""
+        return [*super()._get_sandbox_providers(), "shopify"]
+
+    def _get_sandbox_values(self):
+        """Override of `channel_connector`: the simulator's shop and token."""
+        if self.provider != "shopify":
+            return super()._get_sandbox_values()
+        return {
+            "backend": {
+                "name": "SANDBOX Shopify (simulator)",
+                "sequence": 1,
+                "shopify_shop_domain": "demo-shop.myshopify.com",
+                "shopify_access_token": "shpat_sim_token",
+                "webhook_secret": "sim_shopify_secret",
+            },
+            "location": ("Main warehouse", "1001"),
+            "gateways": ("shopify_payments", "paypal", "manual", "gift_card"),
+        }
+
     @api.model
     def _get_webhook_field_names(self):
         """Override of `channel_connector` to add the credentials the adapter reads."""

@@ -237,12 +237,7 @@ class ChannelBackend(models.Model):
                 "channel location %s maps no Odoo location",
                 level.stock_location_id.name,
             )
-        if (
-            self.provider == "shopify"
-            and not level.product_binding_id.inventory_item_ref
-        ):
-            return self.env._("the Shopify inventory item of the variant is unknown")
-        return None
+        return self._get_stock_binding_gap(level.product_binding_id)
 
     def _publishable_quantity(self, level, free_quantity):
         """Free quantity minus the buffer, never below 0; 0 for an archived
@@ -277,8 +272,8 @@ class ChannelBackend(models.Model):
             location_ref=level.stock_location_id.location_ref,
             quantity=quantity,
             change_from=level.channel_qty if level.has_channel_qty else None,
-            inventory_item_ref=binding.inventory_item_ref or None,
             product_ref=binding.product_ref or None,
+            **self._get_stock_quantity_values(binding),
         )
 
     def _stock_batches(self, adapter, to_send):
@@ -369,11 +364,11 @@ class ChannelBackend(models.Model):
         Retries redo the work already done, on purpose (no commit inside a
         job). queue_job rolls the attempt back, so the batches already sent
         are sent again, and that is harmless: a batch with the same content
-        in the same job has the same idempotency key, so Shopify replays its
-        first answer and applies nothing twice; if the quantities moved
-        since, the compare-and-set refuses the write, the channel's figures
-        are read, and levels it already holds at our quantity are not written
-        again. WooCommerce writes absolute quantities: a repeat sets the same.
+        in the same job has the same idempotency key, so a channel that honours
+        it replays its first answer and applies nothing twice; if the
+        quantities moved since, a compare-and-set refuses the write, the
+        channel's figures are read, and levels it already holds at our
+        quantity are not written again. Absolute writes just set the same.
         """
         self.ensure_one()
         if not (self.active and self.export_stock and self.state == "connected"):
@@ -427,8 +422,8 @@ def _idempotency_key(backend_id, token, quantities):
     """The key of one write: the export attempt (`token`, the job's uuid,
     the same across the job's retries) and the batch's content.
 
-    A retry of the same batch reuses its key, so Shopify replays the first
-    answer instead of applying it twice; a later export with the same
+    A retry of the same batch reuses its key, so the channel replays the
+    first answer instead of applying it twice; a later export with the same
     content is another job, so another key: it is applied, not replayed.
     """
     digest = hashlib.sha256(

@@ -65,8 +65,8 @@ class ChannelBackend(models.Model):
         A subscription is ours when its URL path is exactly this backend's
         route (`/channel_connector/webhook/1` is not `.../webhook/12`); one of
         ours at another host is deleted and created again; one at our address
-        that the channel paused or disabled (WooCommerce does after repeated
-        failed deliveries) is re-activated. Subscriptions of other apps and
+        that the channel paused or disabled (some do after repeated failed
+        deliveries) is re-activated. Subscriptions of other apps and
         other backends are left alone.
 
         :return: {"created": [topic], "replaced": [topic], "reactivated": [topic]}

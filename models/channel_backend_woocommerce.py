@@ -53,6 +53,27 @@ class ChannelBackend(models.Model):
         return ["order.created", "order.updated"] if self.import_orders else []
 
     @api.model
+    def _get_sandbox_providers(self):
+        """Override of `channel_connector`: the simulator plays a store."""
+        return [*super()._get_sandbox_providers(), "woocommerce"]
+
+    def _get_sandbox_values(self):
+        """Override of `channel_connector`: the simulator's store keys."""
+        if self.provider != "woocommerce":
+            return super()._get_sandbox_values()
+        return {
+            "backend": {
+                "name": "SANDBOX WooCommerce (simulator)",
+                "sequence": 2,
+                "woocommerce_consumer_key": "ck_sim",
+                "woocommerce_consumer_secret": "cs_sim",
+                "webhook_secret": "sim_woo_secret",
+            },
+            "location": ("Store", "store"),
+            "gateways": ("stripe", "paypal", "bacs", "cod"),
+        }
+
+    @api.model
     def _get_webhook_field_names(self):
         """Override of `channel_connector` to add the credentials the adapter reads."""
         return [

@@ -11,7 +11,6 @@ from odoo import SUPERUSER_ID, api, fields, models, sql_db
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import mute_logger
 
-from .. import adapters
 from ..adapters.exceptions import (
     ChannelPayloadError,
     ChannelSignatureError,
@@ -24,6 +23,8 @@ from ..adapters.webhooks import (
     FLOW_PRIVACY,
     FLOW_STOCK,
     MAX_TOPIC_LENGTH,
+    PRIVACY_CUSTOMER_REDACT,
+    PRIVACY_SHOP_REDACT,
     check_text,
     header,
     load_json_object,
@@ -249,11 +250,10 @@ class ChannelEvent(models.Model):
 
         Reads nothing of the backend but its cached receiver values.
         """
-        receiver = backend._get_webhook_receiver_values(backend.id)
+        receiver = backend._get_webhook_adapter(backend.id)
         if not receiver:
             return 404, "no such backend"
-        provider, company_id, config = receiver
-        adapter = adapters.get_adapter(provider, dict(config))
+        adapter, provider, company_id = receiver
         if len(body) <= PING_MAX_BYTES and adapter.is_webhook_ping(headers, body):
             return 200, "pong"
         if len(body) > self._get_max_body_bytes():
@@ -266,7 +266,7 @@ class ChannelEvent(models.Model):
         try:
             delivery = adapter.parse_webhook(headers, body)
         except ChannelPayloadError as exc:
-            self._store_malformed(backend, headers, body, exc)
+            self._store_malformed(backend, adapter, headers, body, exc)
             return 400, str(exc)
         event, state = self._store(backend, delivery, body, provider, company_id)
         if state == "queued":
@@ -388,14 +388,14 @@ class ChannelEvent(models.Model):
         return event
 
     @api.model
-    def _store_malformed(self, backend, headers, body, error):
+    def _store_malformed(self, backend, adapter, headers, body, error):
         """Keep a signed but unusable body as a failed event with an exception."""
         digest = hashlib.sha256(body).hexdigest()
         topic = self._malformed_topic(headers)
         values = {
             "backend_id": backend.id,
             "topic": topic,
-            "flow": backend._get_adapter().topic_flow(topic) or False,
+            "flow": adapter.topic_flow(topic) or False,
             "dedupe_key": f"malformed:{digest}",
             "raw_body": base64.b64encode(body),
             "state": "failed",
@@ -650,7 +650,7 @@ class ChannelEvent(models.Model):
         if waiting:
             self.write({"state": "received", "error": waiting})
             return "received"
-        adapter = self.backend_id._get_adapter()
+        adapter = self.backend_id._get_adapter(priority="orders")
         if self.topic == ORDER_PULL_TOPIC:
             order = self._fetch_order(adapter, self.resource_ref)
         elif not adapter.is_order_payload_topic(self.topic):
@@ -735,18 +735,20 @@ class ChannelEvent(models.Model):
         )._job_process()
 
     def _process_app(self):
-        """app/uninstalled: stop every flow of the backend, once the channel's
+        """App uninstalled: stop every flow of the backend, once the channel's
         API confirms the token is dead (the topic header is not signed)."""
-        if self.topic != "app/uninstalled":
+        adapter = self.backend_id._get_adapter(priority="orders")
+        if not adapter.is_app_uninstall(self.topic):
             return "ignored"
         with self.backend_id._map_channel_errors():
-            confirmed = self.backend_id._get_adapter().confirms_app_uninstalled()
+            confirmed = adapter.confirms_app_uninstalled()
         if not confirmed:
             self.env["channel.exception"]._record(
                 "rejected_delivery",
                 self.env._(
-                    "An app/uninstalled delivery was not acted on: the channel "
-                    "still accepts our credentials."
+                    "An app uninstall delivery (%s) was not acted on: the channel "
+                    "still accepts our credentials.",
+                    self.topic,
                 ),
                 backend=self.backend_id,
                 key="app_uninstalled",
@@ -764,27 +766,30 @@ class ChannelEvent(models.Model):
         return "done"
 
     def _process_privacy(self):
-        """Shopify's mandatory privacy topics: erase or report customer data.
+        """A channel's privacy request (`webhooks.PrivacyRequest`): erase or
+        report customer data.
 
         A redaction erases every stored copy of the customer's data: the
         matching events' bodies, their corrections, malformed deliveries that
         mention the customer or the orders, and this request's own body.
         """
-        payload = self._get_payload()
-        if self.topic == "shop/redact":
+        request = self.backend_id._get_adapter(priority="orders").parse_privacy_request(
+            self.topic, self._get_payload()
+        )
+        if request is None:
+            return "ignored"
+        if request.kind == PRIVACY_SHOP_REDACT:
             self.search([("backend_id", "=", self.backend_id.id)])._redact()
             return "done"
-        if self.topic == "customers/redact":
-            customer = payload.get("customer") or {}
-            order_refs = [str(ref) for ref in payload.get("orders_to_redact") or ()]
-            refs = [*order_refs, self.resource_ref]
+        if request.kind == PRIVACY_CUSTOMER_REDACT:
+            refs = [*request.order_refs, request.customer_ref]
             events = self.search(
                 [
                     ("backend_id", "=", self.backend_id.id),
-                    ("resource_ref", "in", refs),
+                    ("resource_ref", "in", [ref for ref in refs if ref]),
                 ]
             )
-            events |= self._malformed_mentioning(refs, customer.get("email"))
+            events |= self._malformed_mentioning(refs, request.email)
             (events | self)._redact()
             return "done"
         self.env["channel.exception"]._record(
@@ -792,10 +797,10 @@ class ChannelEvent(models.Model):
             self.env._(
                 "The shop owner asked for the data held on customer %s: send it "
                 "to them within 30 days.",
-                self.resource_ref,
+                request.customer_ref,
             ),
             backend=self.backend_id,
-            key=f"data_request:{self.resource_ref}",
+            key=f"data_request:{request.customer_ref}",
             severity="warning",
         )
         return "done"

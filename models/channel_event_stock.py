@@ -1,4 +1,5 @@
 from odoo import models
+from odoo.fields import Domain
 
 from ..adapters.webhooks import FLOW_STOCK
 
@@ -21,21 +22,19 @@ class ChannelEvent(models.Model):
             (an echo of our own write, an older report, an unmapped level)
         """
         backend = self.backend_id
-        report = backend._get_adapter().parse_stock_report(
+        report = backend._get_adapter(priority="stock").parse_stock_report(
             self.topic, self._get_payload()
         )
         if report is None:
             return "ignored"
         level = self.env["channel.stock.level"].search(
-            [
-                ("backend_id", "=", backend.id),
-                (
-                    "product_binding_id.inventory_item_ref",
-                    "=",
-                    report.inventory_item_ref,
-                ),
-                ("stock_location_id.location_ref", "=", report.location_ref),
-            ],
+            Domain("backend_id", "=", backend.id)
+            & Domain(
+                "product_binding_id",
+                "any",
+                backend._get_stock_report_binding_domain(report),
+            )
+            & Domain("stock_location_id.location_ref", "=", report.location_ref),
             limit=1,
         )
         if not level:

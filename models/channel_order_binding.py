@@ -176,8 +176,7 @@ class ChannelOrderBinding(models.Model):
         """Whether this exact content was imported completely already.
 
         Only the payload digest says so: channels stamp `updated_at` in whole
-        seconds (WooCommerce's `date_modified_gmt`, Shopify's `updated_at`),
-        so two changes within a second share it, and the later one delivered
+        seconds, so two changes within a second share it, and the later one delivered
         must still be applied. The same version read another way (webhook
         body, then GraphQL) digests differently and is applied again, which
         the import makes harmless. An import that stopped on an exception has
@@ -296,7 +295,7 @@ class ChannelOrderBinding(models.Model):
         """The canonical order as the channel holds it now, when the backend
         reads orders; else as its latest delivered body says."""
         backend = self.backend_id
-        adapter = backend._get_adapter()
+        adapter = backend._get_adapter(priority="orders")
         if backend.supports_order_pull and backend.order_read_from_channel:
             return self.env["channel.event"]._fetch_order(adapter, self.external_ref)
         event = self.env["channel.event"].search(

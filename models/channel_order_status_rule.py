@@ -33,14 +33,14 @@ class ChannelOrderStatusRule(models.Model):
     )
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
     financial_status = fields.Char(
-        help="The channel's payment status, e.g. paid, authorized, pending "
-        "(Shopify) or processing, on-hold (WooCommerce). Empty: any.",
+        help="The channel's payment status as the channel names it, e.g. paid, "
+        "authorized, pending, processing, on-hold (see the README's status "
+        "table). Empty: any.",
     )
     fulfillment_status = fields.Char(
         string="Fulfilment status",
         help="The channel's fulfilment status, e.g. unfulfilled, "
-        "partially_fulfilled, fulfilled (Shopify's words for both its webhooks and "
-        "its API). Empty: any.",
+        "partially_fulfilled, fulfilled (the channel's words). Empty: any.",
     )
     action = fields.Selection(
         [(action, ACTION_LABELS[action]) for action in IMPORT_ACTIONS],

@@ -5,8 +5,8 @@ from odoo.tools import escape_psql
 class ChannelPaymentMapping(models.Model):
     """Which journal receives the payments of a channel gateway.
 
-    `gateway` is the channel's name for it (Shopify `gateway`, WooCommerce
-    `payment_method`), e.g. "shopify_payments", "paypal", "stripe".
+    `gateway` is the channel's name for it (`records.PaymentTransactionData.gateway`),
+    e.g. "paypal", "stripe".
     """
 
     _name = "channel.payment.mapping"
@@ -50,7 +50,7 @@ class ChannelPaymentMapping(models.Model):
         mapping = self.search(
             [
                 ("backend_id", "=", backend.id),
-                # Case-insensitive but exact: "shopify_payments" has a `_`.
+                # Case-insensitive but exact: a gateway name may hold a `_`.
                 ("gateway", "=ilike", escape_psql((gateway or "").strip())),
             ],
             limit=1,

@@ -20,10 +20,7 @@ class ChannelProductBinding(models.Model):
     )
     sku = fields.Char(string="Channel SKU", index=True)
     product_ref = fields.Char(
-        string="Channel product id", help="Parent product of a WooCommerce variation."
-    )
-    inventory_item_ref = fields.Char(
-        string="Inventory item id", help="Shopify's inventory item of the variant."
+        string="Channel product id", help="The channel's product of this variant."
     )
 
     # === CONSTRAINT METHODS ===
@@ -108,7 +105,7 @@ class ChannelProductBinding(models.Model):
                     "external_ref": line.variant_ref,
                     "product_id": product.id,
                     "sku": line.sku,
-                    # A WooCommerce variation's stock is written under its parent.
+                    # Some channels write a variation's stock under its parent.
                     "product_ref": line.product_ref
                     if line.product_ref != line.variant_ref
                     else False,

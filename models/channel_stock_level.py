@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
-# Shopify stamps a report with its clock, we stamp a send with ours.
+# The channel stamps a report with its clock, we stamp a send with ours.
 CLOCK_SKEW = timedelta(seconds=5)
 
 
@@ -14,8 +14,8 @@ class ChannelStockLevel(models.Model):
     one grouped query and sends those whose publishable quantity differs from
     `last_sent_qty`. It then clears `dirty` only where `dirty_mark` is still
     the one it read: a move committed while the export ran is never lost.
-    `channel_qty` is the quantity we believe the channel holds, sent as
-    Shopify's compare-and-set `changeFromQuantity`.
+    `channel_qty` is the quantity we believe the channel holds, sent as the
+    compare-and-set base (`stock.StockQuantity.change_from`).
     """
 
     _name = "channel.stock.level"

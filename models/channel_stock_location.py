@@ -5,7 +5,7 @@ PUBLISHING_FIELDS = frozenset({"location_ids", "active"})
 
 
 class ChannelStockLocation(models.Model):
-    """A channel location (Shopify location, WooCommerce store) and the Odoo
+    """A channel location (a warehouse or store of the channel) and the Odoo
     locations whose free quantity it publishes (with their sub-locations)."""
 
     _name = "channel.stock.location"
@@ -23,7 +23,8 @@ class ChannelStockLocation(models.Model):
     location_ref = fields.Char(
         string="Channel location id",
         required=True,
-        help="Shopify: the location's numeric id; WooCommerce: 'store'.",
+        help="The channel's id of the location (see the provider's section "
+        "of the README).",
     )
     location_ids = fields.Many2many(
         "stock.location",

@@ -1,4 +1,5 @@
 from . import (
+    test_adapter_contract,
     test_adapter_orders,
     test_bounded_work,
     test_catalogue_match,

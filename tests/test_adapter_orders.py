@@ -10,12 +10,9 @@ from graphql import parse, validate
 
 from odoo.tests import BaseCase, tagged
 
+from ..adapters import ADAPTERS
 from ..adapters.exceptions import ChannelPayloadError
-from ..adapters.orders import (
-    DEFAULT_STATUS_ACTIONS,
-    IMPORT_ACTIONS,
-    order_status_action,
-)
+from ..adapters.orders import IMPORT_ACTIONS
 from ..adapters.orders_generic import parse_generic_order
 from ..adapters.orders_shopify import (
     ORDER_QUERY,
@@ -793,7 +790,7 @@ class TestGenericOrderParser(BaseCase):
 
 @tagged("post_install", "-at_install")
 class TestOrderStatusAction(BaseCase):
-    """The one table from channel statuses to import actions."""
+    """Each adapter's table from channel statuses to import actions."""
 
     def test_table_examples(self):
         examples = {
@@ -812,11 +809,17 @@ class TestOrderStatusAction(BaseCase):
         }
         for arguments, action in examples.items():
             with self.subTest(arguments):
-                self.assertEqual(order_status_action(*arguments), action)
+                provider, *statuses = arguments
+                adapter = ADAPTERS[provider]({})
+                self.assertEqual(adapter.order_status_action(*statuses), action)
 
     def test_every_entry_is_a_known_action(self):
-        self.assertLessEqual(set(DEFAULT_STATUS_ACTIONS.values()), set(IMPORT_ACTIONS))
-        shopify = {s for p, s in DEFAULT_STATUS_ACTIONS if p == "shopify"}
+        for code, adapter_class in ADAPTERS.items():
+            with self.subTest(adapter=code):
+                actions = set(adapter_class.status_actions.values())
+                self.assertTrue(actions)
+                self.assertLessEqual(actions, set(IMPORT_ACTIONS))
+        shopify = set(ADAPTERS["shopify"].status_actions)
         self.assertLessEqual(
             {
                 "pending",
@@ -833,8 +836,8 @@ class TestOrderStatusAction(BaseCase):
 
     def test_parsed_orders_feed_the_table(self):
         order = parse_shopify_order(spring_order(included=True))
-        action = order_status_action(
-            order.provider,
+        adapter = ADAPTERS["shopify"]({})
+        action = adapter.order_status_action(
             order.financial_status,
             order.fulfillment_status,
             bool(order.cancelled_at),
@@ -844,8 +847,7 @@ class TestOrderStatusAction(BaseCase):
             load_reference("shopify", "webhooks", "orders__create.json")
         )
         self.assertEqual(
-            order_status_action(
-                sample.provider,
+            adapter.order_status_action(
                 sample.financial_status,
                 None,
                 bool(sample.cancelled_at),

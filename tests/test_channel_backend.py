@@ -39,7 +39,9 @@ class TestChannelBackend(ChannelCommon):
         }
         for provider, adapter_class in expected.items():
             with self.subTest(provider=provider):
-                adapter = self._prepare_backend(provider)._get_adapter()
+                adapter = self._prepare_backend(provider)._get_adapter(
+                    priority="orders"
+                )
                 self.assertIsInstance(adapter, adapter_class)
 
     def test_adapter_config_carries_provider_credentials(self):
@@ -55,7 +57,10 @@ class TestChannelBackend(ChannelCommon):
         backend = self.env["channel.backend"].create({"name": "Unset"})
         self.assertEqual(backend.provider, "none")
         with self.assertRaises(UserError):
-            backend._get_adapter()
+            backend._get_adapter(priority="orders")
+        shopify = self._prepare_backend("shopify")
+        with self.assertRaises(ValueError, msg="every adapter has a budget priority"):
+            shopify._get_adapter(priority="whenever")
         with self.assertRaises(UserError):
             backend.action_test_connection()
 

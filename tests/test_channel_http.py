@@ -10,7 +10,7 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 
 from simulator import ChannelSimulator
 
-from ..adapters.transport import MAX_WAIT_IN_PLACE
+from ..adapters.transport import MAX_WAIT_IN_PLACE, BucketStatus
 from .common import ChannelCommon
 
 
@@ -296,9 +296,7 @@ class TestSharedBudget(SimulatorCommon):
             )
 
         # One worker's order calls left 25 of 100 points (10 points/s refill).
-        budget("orders").after(
-            {"maximumAvailable": 100, "currentlyAvailable": 25, "restoreRate": 10}
-        )
+        budget("orders").after(BucketStatus(maximum=100, available=25, restore_rate=10))
         for priority in waits:  # other workers, same account
             budget(priority).before(10)
         self.assertEqual(waits["orders"], [])
@@ -320,9 +318,7 @@ class TestSharedBudget(SimulatorCommon):
             [("backend_id", "=", self.shopify.id)]
         )
         self.assertLessEqual(row.blocked_until, now[0] + 300)
-        budget.after(
-            {"maximumAvailable": math.inf, "currentlyAvailable": 0, "restoreRate": -5}
-        )
+        budget.after(BucketStatus(maximum=math.inf, available=0, restore_rate=-5))
         now[0] += 400
         budget.before(10)
         self.assertTrue(all(0 <= wait <= MAX_WAIT_IN_PLACE for wait in waits), waits)

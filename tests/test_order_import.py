@@ -563,7 +563,7 @@ class TestOrderImport(OrderImportCommon):
 
     def test_high_risk_order_is_held(self):
         payload = self._order()
-        order_data = self.backend._get_adapter().parse_order(payload)
+        order_data = self.backend._get_adapter(priority="orders").parse_order(payload)
         risky = dataclasses.replace(
             order_data, is_high_risk=True, risk_reasons=("VPN",)
         )
@@ -581,7 +581,9 @@ class TestOrderImport(OrderImportCommon):
 
     def test_high_risk_quotation_is_held_and_stays_held_once_confirmed(self):
         self.backend.order_confirm = False
-        order_data = self.backend._get_adapter().parse_order(self._order())
+        order_data = self.backend._get_adapter(priority="orders").parse_order(
+            self._order()
+        )
         risky = dataclasses.replace(
             order_data, is_high_risk=True, risk_reasons=("Card declined twice",)
         )
@@ -651,7 +653,9 @@ class TestOrderImport(OrderImportCommon):
         other = self._prepare_backend("shopify", state="connected")
         self.assertEqual(
             other._get_order_action(
-                self.backend._get_adapter().parse_order(self._order(order_id=8004))
+                self.backend._get_adapter(priority="orders").parse_order(
+                    self._order(order_id=8004)
+                )
             ),
             "confirm",
             "rules are per backend",
@@ -1178,7 +1182,7 @@ class TestOrderToCash(WooOrderCommon):
         only the cancellation lifted from the parsed order (bytes untouched)."""
         for line in self.sample["line_items"]:
             self._product(line["name"], line["sku"])
-        parsed = self.backend._get_adapter().parse_order(self.sample)
+        parsed = self.backend._get_adapter(priority="orders").parse_order(self.sample)
         self.assertEqual(self.backend._get_order_action(parsed), "cancel")
         live = dataclasses.replace(parsed, cancelled_at=None, financial_status="paid")
         binding, outcome = self.env["channel.order.binding"]._import_order(
@@ -1271,7 +1275,7 @@ class TestOrderToCash(WooOrderCommon):
             capture, processed_at=fields.Datetime.now() - timedelta(days=1)
         )
         order = dataclasses.replace(
-            self.woo._get_adapter().parse_order(payload),
+            self.woo._get_adapter(priority="orders").parse_order(payload),
             transactions=(dated, capture),  # the second one has no date either
         )
         Payment = self.env["account.payment"]
@@ -1414,7 +1418,9 @@ class TestOrderRouting(OrderImportCommon):
             location_ref="eu",
             target_company_id=self.other_company.id,
         )
-        order = self.backend._get_adapter().parse_order(self._untaxed_order(7101))
+        order = self.backend._get_adapter(priority="orders").parse_order(
+            self._untaxed_order(7101)
+        )
         binding, _outcome = self.env["channel.order.binding"]._import_order(
             self.backend, dataclasses.replace(order, market="eu")
         )

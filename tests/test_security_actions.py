@@ -270,7 +270,7 @@ class TestOrderRights(OrderImportCommon):
         cls.Exception = cls.env["channel.exception"]
 
     def _risky_order(self):
-        order = self.backend._get_adapter().parse_order(self._order())
+        order = self.backend._get_adapter(priority="orders").parse_order(self._order())
         risky = dataclasses.replace(order, is_high_risk=True, risk_reasons=("VPN",))
         binding, _outcome = self.env["channel.order.binding"]._import_order(
             self.backend, risky

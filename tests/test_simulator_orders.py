@@ -226,6 +226,17 @@ class TestSimulatorOrders(SimulatorOrderCase):
         self.assertEqual(self.sim.state.calls["order"] - reads, int(read_from_channel))
         return summary, self._imported(summary)
 
+    def test_order_read_again_draws_from_the_shared_budget(self):
+        """The GraphQL re-read of a webhook order is measured in the account's
+        budget, like stock and reconciliation calls: it is not a free rider."""
+        Budget = self.env["channel.api.budget"]
+        Budget.search([("backend_id", "=", self.shopify.id)]).unlink()
+        self.env.flush_all()
+        self._import_shopify(True)
+        budget = Budget.search([("backend_id", "=", self.shopify.id)])
+        self.assertEqual(budget.maximum, 1000)  # the simulator's bucket
+        self.assertLess(budget.available, 1000)
+
     def test_tax_excluded_order_with_discounts_and_shipping(self):
         for read in (False, True):
             with self.subTest(read_from_channel=read):

@@ -141,10 +141,10 @@ class TestWebhookSubscriptionHealing(SimulatorWebhookCase):
         woo_other = self.woo._get_webhook_address() + "1"
         self._channel_sends(
             lambda: (
-                self.shopify._get_adapter().create_webhook_subscription(
-                    "orders/create", shopify_other
-                ),
-                self.woo._get_adapter().create_webhook_subscription(
+                self.shopify._get_adapter(
+                    priority="catalog"
+                ).create_webhook_subscription("orders/create", shopify_other),
+                self.woo._get_adapter(priority="catalog").create_webhook_subscription(
                     "order.created", woo_other
                 ),
             )
