@@ -1,7 +1,8 @@
 import math
 import time
+from contextlib import contextmanager
 
-from odoo import api, fields, models
+from odoo import api, fields, models, sql_db
 
 from ..adapters.exceptions import ChannelBudgetWaitError
 from ..adapters.redaction import get_logger
@@ -110,7 +111,7 @@ class SharedBudget:
         None when the channel states none)."""
         if not status:
             return
-        with self.registry.cursor() as cr:
+        with self._cursor() as cr:
             cr.execute(
                 """
                 INSERT INTO channel_api_budget
@@ -142,7 +143,7 @@ class SharedBudget:
         retry_after = min(_measure(retry_after), MAX_BLOCK_SECONDS)
         if not retry_after:
             return
-        with self.registry.cursor() as cr:
+        with self._cursor() as cr:
             cr.execute(
                 """
                 INSERT INTO channel_api_budget
@@ -160,8 +161,18 @@ class SharedBudget:
                 {"backend": self.backend_id, "until": self.clock() + retry_after},
             )
 
-    def _read(self):
+    @contextmanager
+    def _cursor(self):
+        """A cursor of its own, committed on exit, READ COMMITTED: workers
+        writing the account's row at once then wait for each other and the
+        last report wins, where REPEATABLE READ would fail one of them."""
         with self.registry.cursor() as cr:
+            if isinstance(cr, sql_db.Cursor):  # a test cursor is mid-transaction
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            yield cr
+
+    def _read(self):
+        with self._cursor() as cr:
             cr.execute(
                 "SELECT maximum, available, restore_rate, measured_at,"
                 " blocked_until"

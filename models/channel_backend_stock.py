@@ -162,26 +162,31 @@ class ChannelBackend(models.Model):
         self.env["channel.stock.location"].flush_model()
         self.env.cr.execute(
             """
-            INSERT INTO channel_stock_level
-                   (backend_id, company_id, product_id, stock_location_id,
-                    product_binding_id, dirty, dirty_mark, create_uid,
-                    create_date, write_uid, write_date)
-            SELECT binding.backend_id, %(company)s, binding.product_id, loc.id,
-                   binding.id, TRUE, 0, %(uid)s, now() at time zone 'utc',
-                   %(uid)s, now() at time zone 'utc'
-              FROM channel_product_binding binding
-              JOIN channel_stock_location loc
-                ON loc.backend_id = binding.backend_id AND loc.active
-              JOIN product_product product ON product.id = binding.product_id
-              JOIN product_template template
-                ON template.id = product.product_tmpl_id
-             WHERE binding.backend_id = %(backend)s
-               AND (template.company_id IS NULL
-                    OR template.company_id = %(company)s)
-            ON CONFLICT (backend_id, product_id, stock_location_id) DO NOTHING
+            WITH created AS (
+                INSERT INTO channel_stock_level
+                       (backend_id, company_id, product_id, stock_location_id,
+                        product_binding_id, create_uid, create_date, write_uid,
+                        write_date)
+                SELECT binding.backend_id, %(company)s, binding.product_id, loc.id,
+                       binding.id, %(uid)s, now() at time zone 'utc',
+                       %(uid)s, now() at time zone 'utc'
+                  FROM channel_product_binding binding
+                  JOIN channel_stock_location loc
+                    ON loc.backend_id = binding.backend_id AND loc.active
+                  JOIN product_product product ON product.id = binding.product_id
+                  JOIN product_template template
+                    ON template.id = product.product_tmpl_id
+                 WHERE binding.backend_id = %(backend)s
+                   AND (template.company_id IS NULL
+                        OR template.company_id = %(company)s)
+                ON CONFLICT (backend_id, product_id, stock_location_id) DO NOTHING
+                RETURNING id
+            )
+            INSERT INTO channel_stock_mark (level_id) SELECT id FROM created
             """,
             {"company": self.company_id.id, "uid": self.env.uid, "backend": self.id},
         )
+        self.env["channel.stock.level"]._invalidate_marks()
 
     def _prepare_stock_export(self, full=False):
         """Split the levels to look at into (to send, skipped, unchanged).
@@ -191,12 +196,12 @@ class ChannelBackend(models.Model):
         return self._plan_stock_export(full=full)[:3]
 
     def _plan_stock_export(self, full=False):
-        """`_prepare_stock_export`, plus the `dirty_mark` of every level read
-        with the quantities: the export clears only levels not marked since.
+        """`_prepare_stock_export`, plus the newest mark of every level read
+        with the quantities: the export clears only the marks it read.
 
         Levels of an archived channel location are left out.
 
-        :return: (to send, skipped, unchanged, {level id: dirty_mark})
+        :return: (to send, skipped, unchanged, {level id: newest mark id})
         """
         self.ensure_one()
         self._sync_stock_levels()
@@ -299,7 +304,7 @@ class ChannelBackend(models.Model):
         taken as sent without writing it again.
 
         :param token: the export attempt (job uuid), see `_idempotency_key`
-        :param marks: {level id: dirty_mark} read with the quantities
+        :param marks: {level id: newest mark id} read with the quantities
         :return: number of API calls made
         """
         pending = batch
@@ -331,8 +336,8 @@ class ChannelBackend(models.Model):
 
     def _mark_sent(self, sent, marks):
         """Stamp what was sent: one write per distinct quantity, so a batch
-        costs a few UPDATEs rather than one per level; then clear `dirty`
-        where no move marked the level since `marks` were read."""
+        costs a few UPDATEs rather than one per level; then delete the marks
+        read with the quantities (`marks`), not those added since."""
         now = fields.Datetime.now()
         level_ids_by_quantity = defaultdict(list)
         for level, quantity in sent:
@@ -401,6 +406,7 @@ class ChannelBackend(models.Model):
         )
         for backend in backends.filtered("supports_stock_export"):
             backend._enqueue_stock_export(full=True)
+        self.env["channel.stock.mark"]._compact(exporting=backends)
 
     @api.model
     def _cron_export_stock(self):

@@ -9,13 +9,13 @@ CLOCK_SKEW = timedelta(seconds=5)
 class ChannelStockLevel(models.Model):
     """What we last told a channel about one variant at one channel location.
 
-    One row per (backend, variant, channel location). Quant changes only set
-    `dirty` and bump `dirty_mark`; the export job recomputes the dirty rows in
-    one grouped query and sends those whose publishable quantity differs from
-    `last_sent_qty`. It then clears `dirty` only where `dirty_mark` is still
-    the one it read: a move committed while the export ran is never lost.
-    `channel_qty` is the quantity we believe the channel holds, sent as the
-    compare-and-set base (`stock.StockQuantity.change_from`).
+    One row per (backend, variant, channel location). A quant change inserts
+    a `channel.stock.mark` per level of the variant (insert-only: concurrent
+    order jobs never write the same row); the export recomputes the marked
+    levels in one grouped query, sends what differs from `last_sent_qty`,
+    then deletes only the marks it read, so a move committed meanwhile stays
+    marked. `channel_qty` is the channel's quantity as far as we know, sent
+    as the compare-and-set base (`stock.StockQuantity.change_from`).
     """
 
     _name = "channel.stock.level"
@@ -43,88 +43,106 @@ class ChannelStockLevel(models.Model):
         readonly=True, help="Quantity the channel holds as far as we know."
     )
     has_channel_qty = fields.Boolean(readonly=True)
-    dirty = fields.Boolean(default=True, index=True, readonly=True)
-    dirty_mark = fields.Integer(
-        default=0,
-        readonly=True,
-        help="Bumped by every change that makes the level dirty; the export "
-        "clears `dirty` only if it did not move since the export read it.",
+    mark_ids = fields.One2many("channel.stock.mark", "level_id", readonly=True)
+    dirty = fields.Boolean(
+        compute="_compute_dirty",
+        search="_search_dirty",
+        help="Marked by a change since the last export.",
     )
 
     # === CONSTRAINT METHODS ===
 
     _level_unique = models.UniqueIndex("(backend_id, product_id, stock_location_id)")
 
+    # === COMPUTE METHODS ===
+
+    @api.depends("mark_ids")
+    def _compute_dirty(self):
+        for level in self:
+            level.dirty = bool(level.mark_ids)
+
+    def _search_dirty(self, operator, value):
+        if operator not in ("=", "!="):
+            return NotImplemented
+        positive = bool(value) == (operator == "=")
+        return [("mark_ids", "!=" if positive else "=", False)]
+
     # === BUSINESS METHODS ===
 
     @api.model
     def _mark_dirty(self, product_ids):
-        """Flag the levels of these variants for the next export (one UPDATE).
+        """Mark the levels of these variants for the next export: one INSERT.
 
-        Every call bumps `dirty_mark`, dirty or not: with REPEATABLE READ
-        cursors a mark must always write the row, or an export that read the
-        row before this transaction committed would clear it unseen.
+        Insert-only so that two jobs moving one variant never update the same
+        row (a serialization failure under REPEATABLE READ). A fast export is
+        scheduled for levels that had no mark yet.
         """
         if not product_ids:
             return
-        self.flush_model(["dirty", "dirty_mark"])
+        self.flush_model(["backend_id", "product_id"])
         self.env.cr.execute(
             """
-            UPDATE channel_stock_level level
-               SET dirty = TRUE, dirty_mark = COALESCE(level.dirty_mark, 0) + 1
-              FROM (SELECT id, dirty FROM channel_stock_level
-                     WHERE product_id = ANY(%s) FOR UPDATE) before
-             WHERE level.id = before.id
-         RETURNING level.backend_id, level.product_id, before.dirty
+            WITH level AS (
+                SELECT id, backend_id, product_id FROM channel_stock_level
+                 WHERE product_id = ANY(%s)
+            ), marked AS (
+                INSERT INTO channel_stock_mark (level_id)
+                SELECT id FROM level RETURNING level_id
+            )
+            SELECT level.backend_id, level.product_id FROM level
+             WHERE NOT EXISTS (
+                   SELECT 1 FROM channel_stock_mark mark WHERE mark.level_id = level.id)
             """,
             [list(product_ids)],
         )
-        # Only levels that were clean may need a fast export scheduled: a
-        # dirty one already has its export on the way.
-        newly_dirty = [
-            (backend_id, product_id)
-            for backend_id, product_id, was_dirty in self.env.cr.fetchall()
-            if not was_dirty
-        ]
-        self.invalidate_model(["dirty", "dirty_mark"])
+        # The SELECT does not see the CTE's inserts: these levels had no mark.
+        newly_dirty = self.env.cr.fetchall()
+        self._invalidate_marks()
         if newly_dirty:
             self.env["channel.backend"]._schedule_fast_exports(newly_dirty)
 
     def _mark_levels_dirty(self):
-        """Flag these levels for the next export: a setting that changes
+        """Mark these levels for the next export: a setting that changes
         what they publish (buffer, mapping, product state) changed."""
         if not self:
             return
-        self.flush_model(["dirty", "dirty_mark"])
-        self.env.cr.execute(
-            "UPDATE channel_stock_level"
-            "   SET dirty = TRUE, dirty_mark = COALESCE(dirty_mark, 0) + 1"
-            " WHERE id = ANY(%s)",
-            [self.ids],
-        )
-        self.invalidate_model(["dirty", "dirty_mark"])
+        self.env["channel.stock.mark"]._insert(self.ids)
+        self._invalidate_marks()
 
     def _read_marks(self):
-        """{level id: dirty_mark} as the export reads them, before computing."""
-        self.flush_model(["dirty_mark"])
-        return {level.id: level.dirty_mark for level in self}
+        """{level id: newest mark id} as the export reads them, before
+        computing (0 for a level without mark)."""
+        if not self:
+            return {}
+        self.env.cr.execute(
+            "SELECT level_id, MAX(id) FROM channel_stock_mark"
+            " WHERE level_id = ANY(%s) GROUP BY level_id",
+            [self.ids],
+        )
+        return {**dict.fromkeys(self.ids, 0), **dict(self.env.cr.fetchall())}
 
     @api.model
     def _clear_dirty(self, marks):
-        """Clear `dirty` on the levels of `marks` ({id: dirty_mark read})
-        whose mark is unchanged; a level marked since stays dirty."""
+        """Delete the marks read with the quantities ({level id: newest mark
+        id read}); a mark added since (a higher id, or one this transaction's
+        snapshot does not see) stays."""
         if not marks:
             return
-        self.flush_model(["dirty", "dirty_mark"])
         self.env.cr.execute(
             """
-            UPDATE channel_stock_level level SET dirty = FALSE
-              FROM unnest(%s::int[], %s::int[]) AS seen(id, mark)
-             WHERE level.id = seen.id AND COALESCE(level.dirty_mark, 0) = seen.mark
+            DELETE FROM channel_stock_mark mark
+             USING unnest(%s::int[], %s::int[]) AS seen(id, mark)
+             WHERE mark.level_id = seen.id AND mark.id <= seen.mark
             """,
             [list(marks), list(marks.values())],
         )
-        self.invalidate_model(["dirty"])
+        self._invalidate_marks()
+
+    @api.model
+    def _invalidate_marks(self):
+        """Forget cached marks after SQL wrote them."""
+        self.env["channel.stock.mark"].invalidate_model()
+        self.invalidate_model(["mark_ids", "dirty"])
 
     def _free_quantities(self):
         """{level id: free quantity} summed over each level's mapped locations.
@@ -205,3 +223,42 @@ class ChannelStockLevel(models.Model):
         self._mark_levels_dirty()
         self.backend_id._enqueue_stock_export()
         return True
+
+
+class ChannelStockMark(models.Model):
+    """A change waiting for the next export of one stock level; deleted by
+    the export that publishes it. Never updated, so never contended."""
+
+    _name = "channel.stock.mark"
+    _description = "Channel Stock Change Mark"
+    _log_access = False
+
+    level_id = fields.Many2one(
+        "channel.stock.level", required=True, index=True, ondelete="cascade"
+    )
+
+    @api.model
+    def _insert(self, level_ids):
+        """One mark per level id, in one INSERT."""
+        if level_ids:
+            self.env.cr.execute(
+                "INSERT INTO channel_stock_mark (level_id) SELECT unnest(%s::int[])",
+                [list(level_ids)],
+            )
+
+    @api.model
+    def _compact(self, exporting):
+        """Keep one mark per level of the backends not in `exporting`: no
+        export deletes theirs, and one mark says as much as many."""
+        self.env.cr.execute(
+            """
+            DELETE FROM channel_stock_mark mark
+             USING channel_stock_level level
+             WHERE level.id = mark.level_id
+               AND NOT level.backend_id = ANY(%s)
+               AND mark.id < (SELECT MAX(newest.id) FROM channel_stock_mark newest
+                               WHERE newest.level_id = mark.level_id)
+            """,
+            [exporting.ids],
+        )
+        self.env["channel.stock.level"]._invalidate_marks()

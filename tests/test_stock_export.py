@@ -1,4 +1,6 @@
+import importlib.util
 from datetime import timedelta
+from pathlib import Path
 
 from odoo import Command, fields
 from odoo.tests import freeze_time, tagged
@@ -278,6 +280,40 @@ class TestStockExportComputation(ChannelCommon):
         _to_send, _skipped, _unchanged, marks = self.backend._plan_stock_export()
         self.backend._mark_sent([(level, 9)], marks)
         self.assertFalse(level.dirty)
+
+    def test_migration_turns_dirty_flags_into_marks(self):
+        self.backend._sync_stock_levels()
+        levels = self._levels()
+        levels._clear_dirty(levels._read_marks())
+        shirt = self._levels(self.shirt)
+        cr = self.env.cr
+        cr.execute(
+            "ALTER TABLE channel_stock_level"
+            " ADD COLUMN dirty boolean, ADD COLUMN dirty_mark integer"
+        )
+        cr.execute(
+            "UPDATE channel_stock_level SET dirty = (id = %s), dirty_mark = 4"
+            " WHERE id = ANY(%s)",
+            [shirt.id, levels.ids],
+        )
+        path = (
+            Path(__file__).parent.parent
+            / "migrations"
+            / "19.0.1.3.0"
+            / "post-migrate.py"
+        )
+        spec = importlib.util.spec_from_file_location("cc_post_migrate_1_3", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(cr, "19.0.1.2.0")
+        self.env.invalidate_all()
+        self.assertEqual(levels.filtered("dirty"), shirt)
+        cr.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_name = 'channel_stock_level'"
+            " AND column_name IN ('dirty', 'dirty_mark')"
+        )
+        self.assertEqual(cr.fetchall(), [])
 
     def test_idempotency_key_is_per_export_and_stable_per_retry(self):
         quantities = [
