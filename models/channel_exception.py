@@ -72,8 +72,9 @@ class ChannelException(models.Model):
     """A failure of a channel flow, as a record someone owns and resolves.
 
     Flows never create these directly: they call `_record(...)`, which
-    deduplicates a recurring problem into one record (occurrences, last seen)
-    and assigns it following the ownership matrix (`channel.exception.owner`).
+    deduplicates a recurring problem into one record (each recurrence a
+    `channel.exception.occurrence` row, never an update) and assigns it
+    following the ownership matrix (`channel.exception.owner`).
     A Retry re-runs the failed step through the retry target's
     `_channel_retry()` hook; a success resolves the exception.
     """
@@ -81,7 +82,7 @@ class ChannelException(models.Model):
     _name = "channel.exception"
     _description = "Channel Exception"
     _inherit = ["mail.thread", "mail.activity.mixin"]
-    _order = "last_seen desc, id desc"
+    _order = "first_seen desc, id desc"
 
     # === FIELDS ===
 
@@ -128,8 +129,11 @@ class ChannelException(models.Model):
         help="Identifies the problem: a recurrence updates the open exception.",
     )
     first_seen = fields.Datetime(required=True, readonly=True)
-    last_seen = fields.Datetime(required=True, readonly=True)
-    occurrences = fields.Integer(default=1, readonly=True)
+    occurrence_ids = fields.One2many(
+        "channel.exception.occurrence", "exception_id", readonly=True
+    )
+    last_seen = fields.Datetime(compute="_compute_occurrences")
+    occurrences = fields.Integer(compute="_compute_occurrences")
 
     # Affected documents.
     sale_order_id = fields.Many2one("sale.order", index="btree_not_null")
@@ -303,6 +307,26 @@ class ChannelException(models.Model):
             "view_mode": "form",
         }
 
+    # === COMPUTE METHODS (occurrences) ===
+
+    @api.depends("first_seen", "occurrence_ids.seen_at")
+    def _compute_occurrences(self):
+        counts = {
+            exception.id: (count, last)
+            for exception, count, last in self.env["channel.exception.occurrence"]
+            .sudo()
+            ._read_group(
+                [("exception_id", "in", self.ids)],
+                ["exception_id"],
+                ["__count", "seen_at:max"],
+            )
+        }
+        for exception in self:
+            count, last = counts.get(exception.id, (0, None))
+            exception.occurrences = 1 + count
+            seen = [moment for moment in (exception.first_seen, last) if moment]
+            exception.last_seen = max(seen, default=False)
+
     # === BUSINESS METHODS ===
 
     @api.model
@@ -357,7 +381,7 @@ class ChannelException(models.Model):
             backend_id=backend.id,
             company_id=backend.company_id.id,
             fingerprint=fingerprint,
-            first_seen=values["last_seen"],
+            first_seen=values.pop("last_seen"),
             retry_model=retry_target._name if retry_target else False,
             retry_res_id=retry_target.id if retry_target else False,
         )
@@ -563,14 +587,28 @@ class ChannelException(models.Model):
         )
 
     def _add_occurrence(self, values):
-        # A plain SQL increment keeps concurrent recurrences from losing counts.
-        self.env.cr.execute(
-            "UPDATE channel_exception SET occurrences = COALESCE(occurrences, 0) + 1"
-            " WHERE id = %s",
-            [self.id],
+        """Count a recurrence: insert a row, never update this one (a hot
+        row updated by concurrent jobs fails their transactions to
+        serialize). Only documents still unset are written here."""
+        self.ensure_one()
+        self.env["channel.exception.occurrence"].sudo().create(
+            {
+                "exception_id": self.id,
+                "seen_at": values.get("last_seen")
+                or values.get("first_seen")
+                or fields.Datetime.now(),
+                "name": values.get("name"),
+                "technical_detail": values.get("technical_detail"),
+            }
         )
-        self.invalidate_recordset(["occurrences"])
-        self.sudo().write(values)
+        self.invalidate_recordset(["occurrence_ids", "occurrences", "last_seen"])
+        documents = {
+            key: value
+            for key, value in values.items()
+            if key in DOCUMENT_FIELDS.values() and value
+        }
+        if documents:
+            self.sudo().write(documents)
 
     @api.model
     def _create_or_merge(self, values):
@@ -586,7 +624,7 @@ class ChannelException(models.Model):
                 # (REPEATABLE READ): only a new transaction can see it.
                 msg = "A concurrent transaction recorded the same exception."
                 raise TwinCommittedError(msg) from exc
-            exception._add_occurrence({"last_seen": values["last_seen"]})
+            exception._add_occurrence(exception._keep_first_documents(values))
             return exception
         exception._assign_owner()
         _logger.info(
@@ -647,3 +685,26 @@ class ChannelException(models.Model):
                     note=exception.name,
                     user_id=rule.user_id.id,
                 )
+
+
+class ChannelExceptionOccurrence(models.Model):
+    """One recurrence of an open exception: when, with which message.
+
+    Insert-only, so that jobs meeting one problem at once never write the
+    same row."""
+
+    _name = "channel.exception.occurrence"
+    _description = "Channel Exception Occurrence"
+    _order = "seen_at desc, id desc"
+    _log_access = False
+
+    exception_id = fields.Many2one(
+        "channel.exception",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    seen_at = fields.Datetime(required=True, readonly=True)
+    name = fields.Char(string="Problem", readonly=True)
+    technical_detail = fields.Text(readonly=True)

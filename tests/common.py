@@ -1,6 +1,8 @@
+import importlib.util
 import json
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 from odoo import Command
 from odoo.tests.common import new_test_user
@@ -10,6 +12,19 @@ from odoo.addons.base.tests.common import BaseCommon
 from ..adapters.generic import signed_message
 from ..adapters.signatures import sign_hex
 from .reference import reference_path
+
+
+def load_migration(version, step="post"):
+    """The module of `migrations/<version>/<step>-migrate.py`, to run on
+    columns a test prepared as the previous version left them."""
+    path = Path(__file__).parent.parent / "migrations" / version
+    path /= f"{step}-migrate.py"
+    name = f"cc_{step}_migrate_{version.replace('.', '_')}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 SHOPIFY_VECTOR_SECRET = "test_app_client_secret_NOT_REAL"
 WOOCOMMERCE_VECTOR_SECRET = "test_wc_webhook_secret_NOT_REAL"

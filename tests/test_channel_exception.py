@@ -6,7 +6,7 @@ from odoo.tests import freeze_time, tagged
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64
-from .common import ChannelCommon
+from .common import ChannelCommon, load_migration
 
 
 @tagged("post_install", "-at_install")
@@ -35,9 +35,37 @@ class TestChannelException(ChannelCommon):
         self.assertEqual(first.occurrences, 2)
         self.assertEqual(str(first.first_seen), "2026-11-01 08:00:00")
         self.assertEqual(str(first.last_seen), "2026-11-01 09:30:00")
-        self.assertEqual(first.technical_detail, "second import attempt")
+        self.assertFalse(first.technical_detail, "the first occurrence's")
+        self.assertEqual(first.occurrence_ids.technical_detail, "second import attempt")
         self.assertEqual(first.severity, "error")
         self.assertEqual(first.company_id, self.backend.company_id)
+
+    def test_migration_turns_counters_into_occurrences(self):
+        with freeze_time("2026-11-01 08:00:00"):
+            counted = self._record_missing_sku()
+            single = self._record_missing_sku("TS-BLUE-L")
+        self.env.flush_all()
+        cr = self.env.cr
+        cr.execute(
+            "ALTER TABLE channel_exception"
+            " ADD COLUMN occurrences integer, ADD COLUMN last_seen timestamp"
+        )
+        cr.execute(
+            "UPDATE channel_exception SET last_seen = '2026-11-02 10:00:00',"
+            " occurrences = CASE WHEN id = %s THEN 4 ELSE 1 END WHERE id IN %s",
+            [counted.id, (counted.id, single.id)],
+        )
+        load_migration("19.0.1.3.0").migrate_occurrences(cr)
+        self.env.invalidate_all()
+        self.assertEqual(counted.occurrences, 4)
+        self.assertEqual(str(counted.last_seen), "2026-11-02 10:00:00")
+        self.assertEqual(single.occurrences, 1)
+        cr.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_name = 'channel_exception'"
+            " AND column_name IN ('occurrences', 'last_seen')"
+        )
+        self.assertEqual(cr.fetchall(), [])
 
     def test_other_key_or_resolved_problem_makes_a_new_record(self):
         first = self._record_missing_sku()

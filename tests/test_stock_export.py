@@ -1,6 +1,4 @@
-import importlib.util
 from datetime import timedelta
-from pathlib import Path
 
 from odoo import Command, fields
 from odoo.tests import freeze_time, tagged
@@ -12,7 +10,7 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 from ..adapters.stock import StockQuantity
 from ..const import JOB_CHANNEL_STOCK
 from ..models.channel_backend_stock import STOCK_EXPORT_LOCK, _idempotency_key
-from .common import ChannelCommon
+from .common import ChannelCommon, load_migration
 
 STOCK_EXPORT_KEY = "channel_connector.stock_export"
 
@@ -296,16 +294,7 @@ class TestStockExportComputation(ChannelCommon):
             " WHERE id = ANY(%s)",
             [shirt.id, levels.ids],
         )
-        path = (
-            Path(__file__).parent.parent
-            / "migrations"
-            / "19.0.1.3.0"
-            / "post-migrate.py"
-        )
-        spec = importlib.util.spec_from_file_location("cc_post_migrate_1_3", path)
-        migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(migration)
-        migration.migrate(cr, "19.0.1.2.0")
+        load_migration("19.0.1.3.0").migrate_stock_marks(cr)
         self.env.invalidate_all()
         self.assertEqual(levels.filtered("dirty"), shirt)
         cr.execute(

@@ -1,26 +1,13 @@
 """Run state lives on `channel.sync.status`, never on the backend row."""
 
-import importlib.util
 from datetime import datetime
-from pathlib import Path
 
 import psycopg2
 
 from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.tests import BaseCase, get_db_name, tagged
 
-from .common import ChannelCommon
-
-MIGRATION = (
-    Path(__file__).parent.parent / "migrations" / "19.0.1.2.0" / "post-migrate.py"
-)
-
-
-def _load_migration():
-    spec = importlib.util.spec_from_file_location("cc_post_migrate_1_2", MIGRATION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .common import ChannelCommon, load_migration
 
 
 @tagged("post_install", "-at_install")
@@ -184,7 +171,7 @@ class TestSyncStatusMigration(ChannelCommon):
             "DELETE FROM channel_sync_status WHERE backend_id IN %s",
             [(backend.id, bare.id)],
         )
-        _load_migration().migrate(cr, "19.0.1.1.0")
+        load_migration("19.0.1.2.0").migrate(cr, "19.0.1.1.0")
         self.env.invalidate_all()
         self.assertEqual(backend.last_sync_orders, datetime(2026, 11, 1, 8))
         self.assertEqual(backend.last_sync_stock, datetime(2026, 11, 2, 9))

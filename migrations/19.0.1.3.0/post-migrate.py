@@ -1,14 +1,29 @@
-"""19.0.1.3.0: a stock level's `dirty` flag and `dirty_mark` counter (columns
-Odoo keeps when the fields go) become `channel_stock_mark` rows: one mark per
-level that was dirty, then the columns are dropped."""
+"""19.0.1.3.0: rows jobs updated concurrently become insert-only rows (the
+old columns, kept by Odoo when the fields stop being stored, are dropped).
+
+- A stock level's `dirty` flag and `dirty_mark` become one
+  `channel_stock_mark` per level that was dirty.
+- An exception's `occurrences` counter and `last_seen` become
+  `channel_exception_occurrence` rows, one per recurrence, at `last_seen`.
+"""
 
 
 def migrate(cr, version):
+    migrate_stock_marks(cr)
+    migrate_occurrences(cr)
+
+
+def _has_column(cr, table, column):
     cr.execute(
         "SELECT 1 FROM information_schema.columns"
-        " WHERE table_name = 'channel_stock_level' AND column_name = 'dirty_mark'"
+        " WHERE table_name = %s AND column_name = %s",
+        [table, column],
     )
-    if not cr.fetchone():
+    return bool(cr.fetchone())
+
+
+def migrate_stock_marks(cr):
+    if not _has_column(cr, "channel_stock_level", "dirty_mark"):
         return
     cr.execute(
         "INSERT INTO channel_stock_mark (level_id)"
@@ -16,4 +31,20 @@ def migrate(cr, version):
     )
     cr.execute(
         "ALTER TABLE channel_stock_level DROP COLUMN dirty, DROP COLUMN dirty_mark"
+    )
+
+
+def migrate_occurrences(cr):
+    if not _has_column(cr, "channel_exception", "occurrences"):
+        return
+    cr.execute(
+        """
+        INSERT INTO channel_exception_occurrence (exception_id, seen_at, name)
+        SELECT exception.id, exception.last_seen, exception.name
+          FROM channel_exception exception,
+               generate_series(2, COALESCE(exception.occurrences, 1))
+        """
+    )
+    cr.execute(
+        "ALTER TABLE channel_exception DROP COLUMN occurrences, DROP COLUMN last_seen"
     )

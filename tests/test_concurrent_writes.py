@@ -1,5 +1,6 @@
-"""Rows that concurrent jobs write, on real committed cursors: stock marks
-and the shared rate-limit budget never fail a transaction to serialize."""
+"""Rows that concurrent jobs write, on real committed cursors: stock marks,
+exception recurrences and the shared rate-limit budget never fail a
+transaction to serialize."""
 
 import threading
 import time
@@ -102,6 +103,28 @@ class TestConcurrentWrites(BaseCase):
             self.assertTrue(level.dirty)
             level._clear_dirty(level._read_marks())
             self.assertFalse(level.dirty)
+
+    def test_two_jobs_meeting_one_open_exception_both_commit(self):
+        def record(cr):
+            env = self._env(cr)
+            return env["channel.exception"]._record(
+                "missing_mapping",
+                "SKU RACE is not on any product",
+                backend=env["channel.backend"].browse(self.backend_id),
+                key="sku:RACE",
+            )
+
+        with self.db.cursor() as cr:
+            exception_id = record(cr).id
+        with self.db.cursor() as first, self.db.cursor() as second:
+            second.execute("SELECT 1")  # its snapshot predates first's commit
+            record(first)
+            first.commit()
+            self.assertEqual(record(second).id, exception_id)
+            second.commit()
+        with self.db.cursor() as cr:
+            exception = self._env(cr)["channel.exception"].browse(exception_id)
+            self.assertEqual(exception.occurrences, 3)
 
     def test_budget_reports_of_two_workers_wait_for_each_other(self):
         """A worker writes the budget row while another's report is under
