@@ -107,14 +107,28 @@ class ChannelAdapter:
     def verify_webhook(self, headers, body):
         """Raise ChannelSignatureError unless `body` carries our signature.
 
-        Without a signing secret every delivery is refused.
+        Without a signing secret every delivery is refused. After a rotation
+        the previous secret also verifies until its grace period ends
+        (`previous_webhook_secret`, `previous_webhook_secret_until`).
         """
-        expected = self.expected_signature(headers, body)
-        if not matches(expected, self.received_signature(headers)):
-            raise ChannelSignatureError("The webhook signature does not match.")
+        received = self.received_signature(headers)
+        for secret in self.signing_secrets():
+            if matches(self.expected_signature(headers, body, secret), received):
+                return
+        raise ChannelSignatureError("The webhook signature does not match.")
 
-    def expected_signature(self, headers, body):
-        """The signature the channel computes with our secret over `body` (and
+    def signing_secrets(self, now=None):
+        """The secrets a delivery may be signed with: the current one, then
+        the previous one while its grace period runs."""
+        secrets = [self.config.get("webhook_secret")]
+        previous = self.config.get("previous_webhook_secret")
+        until = self.config.get("previous_webhook_secret_until") or 0
+        if previous and (time.time() if now is None else now) < until:
+            secrets.append(previous)
+        return secrets
+
+    def expected_signature(self, headers, body, secret):
+        """The signature the channel computes with `secret` over `body` (and
         whatever else of the delivery its scheme signs)."""
         raise NotImplementedError
 

@@ -57,14 +57,14 @@ class GenericAdapter(ChannelAdapter):
 
     # Webhooks
 
-    def expected_signature(self, headers, body):
+    def expected_signature(self, headers, body, secret):
         message = signed_message(
             header(headers, "X-Channel-Timestamp") or "",
             header(headers, "X-Channel-Event-Id") or "",
             header(headers, "X-Channel-Topic") or "",
             body,
         )
-        return SIGNATURE_PREFIX + sign_hex(self.config.get("webhook_secret"), message)
+        return SIGNATURE_PREFIX + sign_hex(secret, message)
 
     def received_signature(self, headers):
         return header(headers, "X-Channel-Signature")

@@ -16,6 +16,7 @@ SENSITIVE_KEYS = frozenset(
         "access_token",
         "api_secret",
         "authorization",
+        "client_secret",
         "consumer_key",
         "consumer_secret",
         "password",
@@ -33,6 +34,8 @@ _KEY_VALUE = re.compile(
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Shopify Admin API tokens, wherever they appear (an error text, a repr).
+_SHOPIFY_TOKEN = re.compile(r"\bshp(?:at|ca|pa|ss)_[A-Za-z0-9_]+")
 
 
 def _hide_value(match):
@@ -42,7 +45,8 @@ def _hide_value(match):
 
 def mask(text):
     """`text` with the values of sensitive keys and email addresses hidden."""
-    return _EMAIL.sub(REDACTED, _KEY_VALUE.sub(_hide_value, text))
+    text = _KEY_VALUE.sub(_hide_value, text)
+    return _SHOPIFY_TOKEN.sub(REDACTED, _EMAIL.sub(REDACTED, text))
 
 
 def _mask_value(value):

@@ -1,6 +1,7 @@
 """Shopify Admin GraphQL API."""
 
 import math
+from dataclasses import dataclass, field
 
 from .base import ChannelAdapter
 from .catalogue import ChannelVariant
@@ -227,6 +228,15 @@ SHOPIFY_PRIVACY_KINDS = {
 }
 
 
+@dataclass(frozen=True)
+class AccessToken:
+    """An Admin API token from the client credentials grant."""
+
+    token: str = field(repr=False)
+    scope: str
+    expires_in: float
+
+
 class ShopifyAdapter(ChannelAdapter):
     """Talks to one shop through `POST /admin/api/<version>/graphql.json`."""
 
@@ -270,11 +280,8 @@ class ShopifyAdapter(ChannelAdapter):
         budget = self.config.get("budget")
         if budget:
             budget.before(MUTATION_COST if "mutation" in document[:40] else QUERY_COST)
-        response = self.transport.request(
-            "POST",
-            self.graphql_url,
-            json={"query": document, "variables": variables or {}},
-            headers={"X-Shopify-Access-Token": self.config["access_token"]},
+        response = self._authorized_post(
+            self.graphql_url, json={"query": document, "variables": variables or {}}
         )
         body = response.json()
         cost = (body.get("extensions") or {}).get("cost") or {}
@@ -290,6 +297,67 @@ class ShopifyAdapter(ChannelAdapter):
                 )
             raise ChannelPayloadError(f"Shopify GraphQL errors: {message}")
         return body["data"]
+
+    def _authorized_post(self, url, **kwargs):
+        """POST with the access token. A client credentials token Shopify
+        refuses (401: expired or revoked) is renewed once and the call
+        sent again; a static token's refusal is final."""
+        tokens = self.config.get("token_provider")
+        if not tokens:
+            return self.transport.request(
+                "POST",
+                url,
+                headers=self._token_header(self.config["access_token"]),
+                **kwargs,
+            )
+        token = tokens.get(self._request_access_token)
+        try:
+            return self.transport.request(
+                "POST", url, headers=self._token_header(token), **kwargs
+            )
+        except ChannelAuthError:
+            token = tokens.renew(self._request_access_token, failed=token)
+            return self.transport.request(
+                "POST", url, headers=self._token_header(token), **kwargs
+            )
+
+    @staticmethod
+    def _token_header(token):
+        return {"X-Shopify-Access-Token": token or ""}
+
+    def _request_access_token(self):
+        """Exchange the app's client id and secret for an Admin API token
+        (OAuth client credentials grant, Dev Dashboard apps).
+
+        :return: `AccessToken` (the token lasts `expires_in` seconds)
+        """
+        base_url = self.config["base_url"].rstrip("/")
+        try:
+            response = self.transport.request(
+                "POST",
+                f"{base_url}/admin/oauth/access_token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.config.get("client_id") or "",
+                    "client_secret": self.config.get("webhook_secret") or "",
+                },
+            )
+        except ChannelPayloadError as exc:
+            # 400 invalid_client: wrong id or secret, or the app is not
+            # installed on this shop.
+            raise ChannelAuthError(
+                f"Shopify refused the app's client credentials: {exc}"
+            ) from exc
+        body = response.json()
+        if not isinstance(body, dict) or not body.get("access_token"):
+            raise ChannelPayloadError("Shopify's token answer holds no access_token.")
+        try:
+            expires_in = float(body.get("expires_in") or 0)
+        except (TypeError, ValueError):
+            expires_in = 0.0
+        return AccessToken(
+            str(body["access_token"]), str(body.get("scope") or ""), expires_in
+        )
 
     # Stock
 
@@ -545,8 +613,8 @@ class ShopifyAdapter(ChannelAdapter):
 
     # Webhooks
 
-    def expected_signature(self, headers, body):
-        return sign_base64(self.config.get("webhook_secret"), body)
+    def expected_signature(self, headers, body, secret):
+        return sign_base64(secret, body)
 
     def received_signature(self, headers):
         return header(headers, "X-Shopify-Hmac-Sha256")

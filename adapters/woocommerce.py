@@ -341,8 +341,8 @@ class WooCommerceAdapter(ChannelAdapter):
         fields = parse_qs(body.decode("latin-1"), strict_parsing=False)
         return list(fields) == ["webhook_id"] and fields["webhook_id"][0].isdigit()
 
-    def expected_signature(self, headers, body):
-        return sign_base64(self.config.get("webhook_secret"), body)
+    def expected_signature(self, headers, body, secret):
+        return sign_base64(secret, body)
 
     def received_signature(self, headers):
         return header(headers, "X-WC-Webhook-Signature")

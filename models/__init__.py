@@ -1,5 +1,6 @@
 from . import (
     account_payment,
+    channel_access_token,
     channel_api_budget,
     channel_backend,
     channel_backend_backfill,

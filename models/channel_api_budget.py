@@ -161,15 +161,10 @@ class SharedBudget:
                 {"backend": self.backend_id, "until": self.clock() + retry_after},
             )
 
-    @contextmanager
     def _cursor(self):
-        """A cursor of its own, committed on exit, READ COMMITTED: workers
-        writing the account's row at once then wait for each other and the
-        last report wins, where REPEATABLE READ would fail one of them."""
-        with self.registry.cursor() as cr:
-            if isinstance(cr, sql_db.Cursor):  # a test cursor is mid-transaction
-                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            yield cr
+        """Workers writing the account's row at once wait for each other and
+        the last report wins, where REPEATABLE READ would fail one of them."""
+        return read_committed_cursor(self.registry)
 
     def _read(self):
         with self._cursor() as cr:
@@ -190,3 +185,14 @@ def _measure(value):
     except (TypeError, ValueError, OverflowError):
         return 0.0
     return value if math.isfinite(value) and value > 0 else 0.0
+
+
+@contextmanager
+def read_committed_cursor(registry):
+    """A cursor of its own, READ COMMITTED, committed on exit: for rows
+    every worker shares (budgets, tokens), written outside the job's
+    transaction. A test cursor (HttpCase) is mid-transaction: kept as is."""
+    with registry.cursor() as cr:
+        if isinstance(cr, sql_db.Cursor):
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        yield cr

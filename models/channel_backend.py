@@ -1,4 +1,5 @@
 from contextlib import contextmanager
+from datetime import UTC, timedelta
 from types import MappingProxyType
 
 from odoo import api, fields, models, tools
@@ -115,6 +116,22 @@ class ChannelBackend(models.Model):
         copy=False,
         help="Key of the HMAC the channel signs its webhook deliveries with.",
     )
+    previous_webhook_secret = fields.Char(
+        groups=MANAGER_GROUP,
+        copy=False,
+        readonly=True,
+        help="The secret replaced last: it still verifies deliveries during "
+        "the grace period, so that rotating the secret loses none.",
+    )
+    webhook_secret_rotated_at = fields.Datetime(
+        groups=MANAGER_GROUP, copy=False, readonly=True
+    )
+    webhook_secret_grace_hours = fields.Integer(
+        string="Secret rotation grace (h)",
+        default=24,
+        help="How long the previous signing secret still verifies deliveries "
+        "after it was replaced.",
+    )
 
     # Sync policies: which flows run, and how far an imported order goes.
     import_orders = fields.Boolean(string="Import orders", default=True)
@@ -189,12 +206,27 @@ class ChannelBackend(models.Model):
         return backends
 
     def write(self, vals):
+        if vals.get("webhook_secret"):
+            self._keep_previous_secret(vals["webhook_secret"])
         watched = [name for name in self._get_webhook_field_names() if name in vals]
         before = self.sudo().read(watched) if watched else None
         result = super().write(vals)
         if watched and self.sudo().read(watched) != before:
             self._clear_webhook_receivers()
         return result
+
+    def _keep_previous_secret(self, new_secret):
+        """A replaced signing secret keeps verifying for the grace period
+        (the channel may still sign retries with it)."""
+        now = fields.Datetime.now()
+        for backend in self.sudo():
+            if backend.webhook_secret and backend.webhook_secret != new_secret:
+                super(ChannelBackend, backend).write(
+                    {
+                        "previous_webhook_secret": backend.webhook_secret,
+                        "webhook_secret_rotated_at": now,
+                    }
+                )
 
     def unlink(self):
         result = super().unlink()
@@ -447,6 +479,9 @@ class ChannelBackend(models.Model):
             "api_version",
             "request_timeout",
             "webhook_secret",
+            "previous_webhook_secret",
+            "webhook_secret_rotated_at",
+            "webhook_secret_grace_hours",
         ]
 
     def _get_stock_binding_gap(self, binding):
@@ -499,4 +534,17 @@ class ChannelBackend(models.Model):
             "api_version": self.api_version or "",
             "timeout": self.request_timeout,
             "webhook_secret": self.webhook_secret or "",
+            **self._previous_secret_config(),
+        }
+
+    def _previous_secret_config(self):
+        """The replaced secret and until when (time.time()) it verifies."""
+        if not (self.previous_webhook_secret and self.webhook_secret_rotated_at):
+            return {}
+        until = self.webhook_secret_rotated_at + timedelta(
+            hours=max(self.webhook_secret_grace_hours, 0)
+        )
+        return {
+            "previous_webhook_secret": self.previous_webhook_secret,
+            "previous_webhook_secret_until": until.replace(tzinfo=UTC).timestamp(),
         }

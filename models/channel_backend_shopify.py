@@ -19,9 +19,34 @@ class ChannelBackend(models.Model):
         string="Shop domain",
         help="The shop's permanent domain, e.g. my-shop.myshopify.com.",
     )
+    shopify_auth_method = fields.Selection(
+        [
+            ("client_credentials", "Client ID and secret (Dev Dashboard app)"),
+            ("access_token", "Admin API access token (legacy custom app)"),
+        ],
+        string="Authentication",
+        default="client_credentials",
+        help="Apps created since 2026 come from the Dev Dashboard: the "
+        "connector exchanges their client ID and secret for a token that "
+        "lasts about a day, and renews it. Legacy custom apps have a static "
+        "shpat_ token.",
+    )
+    shopify_client_id = fields.Char(
+        string="Client ID", groups=MANAGER_GROUP, copy=False
+    )
     shopify_access_token = fields.Char(
         string="Admin API access token", groups=MANAGER_GROUP, copy=False
     )
+
+    # === CRUD METHODS ===
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """A Shopify backend given only a static token uses it."""
+        for vals in vals_list:
+            if vals.get("shopify_access_token") and not vals.get("shopify_auth_method"):
+                vals["shopify_auth_method"] = "access_token"
+        return super().create(vals_list)
 
     # === COMPUTE METHODS ===
 
@@ -118,7 +143,8 @@ class ChannelBackend(models.Model):
                 "name": "SANDBOX Shopify (simulator)",
                 "sequence": 1,
                 "shopify_shop_domain": "demo-shop.myshopify.com",
-                "shopify_access_token": "shpat_sim_token",
+                "shopify_auth_method": "client_credentials",
+                "shopify_client_id": "sim_client_id",
                 "webhook_secret": "sim_shopify_secret",
             },
             "location": ("Main warehouse", "1001"),
@@ -131,6 +157,8 @@ class ChannelBackend(models.Model):
         return [
             *super()._get_webhook_field_names(),
             "shopify_shop_domain",
+            "shopify_auth_method",
+            "shopify_client_id",
             "shopify_access_token",
         ]
 
@@ -138,8 +166,16 @@ class ChannelBackend(models.Model):
         """Override of `channel_connector` to add the shop domain and token."""
         if self.provider != "shopify":
             return super()._get_adapter_config()
-        return {
+        config = {
             **super()._get_adapter_config(),
             "shop_domain": self.shopify_shop_domain or "",
-            "access_token": self.shopify_access_token or "",
         }
+        if self.shopify_auth_method == "access_token":
+            config["access_token"] = self.shopify_access_token or ""
+        else:
+            # The app's client secret is also its webhook signing secret.
+            config["client_id"] = self.shopify_client_id or ""
+            config["token_provider"] = self.env["channel.access.token"]._for_backend(
+                self
+            )
+        return config

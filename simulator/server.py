@@ -28,6 +28,10 @@ from .woocommerce_rest import PREFIX, WooCommerceRest
 _logger = logging.getLogger(__name__)
 
 SHOPIFY_PATH = f"/admin/api/{API_VERSION}/graphql.json"
+SHOPIFY_TOKEN_PATH = "/admin/oauth/access_token"
+# What a client credentials token lasts on Shopify (about 24 h).
+SHOPIFY_TOKEN_TTL = 86399
+SHOPIFY_SCOPES = "read_orders,read_products,write_inventory,read_locations"
 SHOPIFY_AUTH_ERROR = {
     "errors": "[API] Invalid API key or access token (unrecognized login or "
     "wrong password)"
@@ -70,6 +74,7 @@ class ChannelSimulator:
         shopify_shop_domain="demo-shop.myshopify.com",
         shopify_access_token="shpat_sim_token",
         shopify_api_secret="sim_shopify_secret",
+        shopify_client_id="sim_client_id",
         woo_consumer_key="ck_sim",
         woo_consumer_secret="cs_sim",
         woo_webhook_secret="sim_woo_secret",
@@ -85,6 +90,12 @@ class ChannelSimulator:
         self.clock = clock
         self.bucket = LeakyBucket(bucket_size, restore_rate, clock)
         self.access_token = shopify_access_token
+        # Client credentials grant (Dev Dashboard apps): the app's client id
+        # and secret (the secret also signs webhooks) buy expiring tokens.
+        self.client_credentials = (shopify_client_id, shopify_api_secret)
+        self.token_ttl = SHOPIFY_TOKEN_TTL
+        self.issued_tokens = {}  # token -> clock() it expires at
+        self.token_requests = 0
         self.woo_webhook_secret = woo_webhook_secret
         self.sender = WebhookSender(
             self.state, shopify_api_secret, webhook_timeout, woo_webhook_timeout
@@ -170,6 +181,8 @@ class ChannelSimulator:
 
     def _route(self, request):
         path = request.path
+        if path == SHOPIFY_TOKEN_PATH:
+            return self._shopify_token(request)
         if path.startswith("/admin/api/"):
             return self._shopify(request)
         if path.startswith(PREFIX):
@@ -181,8 +194,7 @@ class ChannelSimulator:
     def _shopify(self, request):
         if request.path != SHOPIFY_PATH:
             return Response("Not Found", status=404)
-        token = request.headers.get("X-Shopify-Access-Token")
-        if token != self.access_token or not self.state.app_installed:
+        if not self._shopify_token_valid(request.headers.get("X-Shopify-Access-Token")):
             return _json(SHOPIFY_AUTH_ERROR, 401)
         if request.method != "POST":
             return Response("Method Not Allowed", status=405)
@@ -199,6 +211,48 @@ class ChannelSimulator:
             payload.get("query"), payload.get("variables"), payload.get("operationName")
         )
         return _json(body, status)
+
+    def _shopify_token(self, request):
+        """POST /admin/oauth/access_token, grant_type=client_credentials."""
+        if request.method != "POST":
+            return Response("Method Not Allowed", status=405)
+        form = request.form
+        if form.get("grant_type") != "client_credentials":
+            return _json({"error": "unsupported_grant_type"}, 400)
+        given = (form.get("client_id"), form.get("client_secret"))
+        if given != self.client_credentials or not self.state.app_installed:
+            return _json(
+                {
+                    "error": "invalid_client",
+                    "error_description": "Client authentication failed",
+                },
+                400,
+            )
+        with self.state.lock:
+            self.token_requests += 1
+            token = f"shpat_cc_{self.state.random.getrandbits(64):016x}"
+            self.issued_tokens[token] = self.clock() + self.token_ttl
+        return _json(
+            {
+                "access_token": token,
+                "scope": SHOPIFY_SCOPES,
+                "expires_in": self.token_ttl,
+            }
+        )
+
+    def _shopify_token_valid(self, token):
+        if not token or not self.state.app_installed:
+            return False
+        if token == self.access_token:
+            return True
+        expires_at = self.issued_tokens.get(token)
+        return expires_at is not None and self.clock() < expires_at
+
+    def expire_tokens(self):
+        """Expire every issued client credentials token now (Shopify's
+        24 h, passed in a test)."""
+        with self.state.lock:
+            self.issued_tokens = dict.fromkeys(self.issued_tokens, 0)
 
     def _woocommerce(self, request):
         if not self.woocommerce.authorized(request):

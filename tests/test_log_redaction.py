@@ -37,12 +37,22 @@ class TestRedactingFilter(BaseCase):
                 {"X-Shopify-Access-Token": "shpat_leak", "Accept": "json"},
             )
             logger.warning("consumer_key=ck_leak&consumer_secret=cs_leak")
+            logger.warning("grant_type=client_credentials&client_secret=cc_leak")
+            logger.warning("Shopify refused shpat_cc_0badc0ffee in a message")
             try:
                 raise ValueError("webhook_secret: whsec_leak")
             except ValueError:
                 logger.exception("failed")
         output = "\n".join(logs.output)
-        for secret in ("shpat_leak", "ck_leak", "cs_leak", "whsec_leak", "Jane.Doe"):
+        for secret in (
+            "shpat_leak",
+            "ck_leak",
+            "cs_leak",
+            "whsec_leak",
+            "Jane.Doe",
+            "cc_leak",
+            "0badc0ffee",
+        ):
             self.assertNotIn(secret, output)
         self.assertIn(f"'X-Shopify-Access-Token': '{REDACTED}'", output)
         self.assertIn(f"consumer_key={REDACTED}&", output)

@@ -5,12 +5,19 @@ old columns, kept by Odoo when the fields stop being stored, are dropped).
   `channel_stock_mark` per level that was dirty.
 - An exception's `occurrences` counter and `last_seen` become
   `channel_exception_occurrence` rows, one per recurrence, at `last_seen`.
+
+Shopify backends configured with a static token keep using it (new ones
+default to the client credentials grant).
 """
 
 
 def migrate(cr, version):
     migrate_stock_marks(cr)
     migrate_occurrences(cr)
+    cr.execute(
+        "UPDATE channel_backend SET shopify_auth_method = 'access_token'"
+        " WHERE provider = 'shopify' AND shopify_access_token IS NOT NULL"
+    )
 
 
 def _has_column(cr, table, column):
