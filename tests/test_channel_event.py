@@ -238,7 +238,10 @@ class TestChannelEventReceive(ChannelEventCommon):
         Backend = self.env["channel.backend"]
         headers, body = self._signed_shopify("orders/create", {"id": 3})
         self.assertEqual(self._receive(self.shopify, headers, body), (200, "ok"))
-        self.shopify.webhook_secret = "rotated"
+        # Rotated with no grace period: the old secret stops at once.
+        self.shopify.write(
+            {"webhook_secret": "rotated", "webhook_secret_grace_hours": 0}
+        )
         headers, body = self._signed_shopify("orders/create", {"id": 4})
         self.assertEqual(self._receive(self.shopify, headers, body)[0], 401)
         headers["X-Shopify-Hmac-Sha256"] = sign_base64("rotated", body)
