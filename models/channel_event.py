@@ -32,6 +32,10 @@ from ..adapters.webhooks import (
 )
 from ..const import (
     DEFAULT_WEBHOOK_MAX_BYTES,
+    DONE,
+    DUPLICATE,
+    FAILED,
+    IGNORED,
     JOB_CHANNEL_CATALOG,
     JOB_CHANNEL_ORDERS,
     JOB_CHANNEL_STOCK,
@@ -40,7 +44,8 @@ from ..const import (
     WEBHOOK_MAX_BYTES_PARAM,
     channel_identity_key,
 )
-from .channel_exception import OPEN_STATES, failed_job_type
+from .channel_connector_fields_mixin import CONNECTOR_FIELDS_MIXIN
+from .channel_exception import OPEN_STATES, SETTLED_EVENT_STATES, failed_job_type
 from .queue_job import INSERT_JOB_ROWS, INSERT_JOB_ROWS_SENTINEL
 
 _logger = get_logger(__name__)
@@ -84,6 +89,7 @@ class ChannelEvent(models.Model):
 
     _name = "channel.event"
     _description = "Channel Event"
+    _inherit = [CONNECTOR_FIELDS_MIXIN]
     _order = "received_at desc, id desc"
     _rec_name = "topic"
 
@@ -118,10 +124,10 @@ class ChannelEvent(models.Model):
         [
             ("received", "Received"),
             ("queued", "Queued"),
-            ("done", "Done"),
-            ("failed", "Failed"),
-            ("ignored", "Ignored"),
-            ("duplicate", "Duplicate"),
+            (DONE, "Done"),
+            (FAILED, "Failed"),
+            (IGNORED, "Ignored"),
+            (DUPLICATE, "Duplicate"),
         ],
         default="received",
         required=True,
@@ -189,25 +195,13 @@ class ChannelEvent(models.Model):
         """Only trusted code stores a payload; see `PROTECTED_FIELDS`."""
         if not self.env.su:
             for vals in vals_list:
-                self._check_unprotected(PAYLOAD_FIELDS.intersection(vals))
+                self._check_writable(PAYLOAD_FIELDS.intersection(vals))
         return super().create(vals_list)
 
-    def write(self, vals):
-        """A payload is changed by an audited correction only."""
-        if not self.env.su:
-            self._check_unprotected(vals)
-        return super().write(vals)
-
-    def _check_unprotected(self, field_names):
-        refused = PROTECTED_FIELDS.intersection(field_names)
-        if refused:
-            raise AccessError(
-                self.env._(
-                    "These fields of a channel event are set by the connector only "
-                    "(a payload is changed by an audited correction): %s",
-                    ", ".join(sorted(refused)),
-                )
-            )
+    def _get_refused_fields(self, field_names):
+        """Override of `channel.connector.fields.mixin`: a payload changes by
+        an audited correction only, what identifies an event never."""
+        return PROTECTED_FIELDS.intersection(field_names)
 
     # === ACTION METHODS ===
 
@@ -222,7 +216,7 @@ class ChannelEvent(models.Model):
     def _replay(self, force):
         """Enqueue the events again; channel users may, on events they read."""
         self._check_channel_user()
-        replayable = self if force else self.filtered(lambda e: e.state != "done")
+        replayable = self if force else self.filtered(lambda e: e.state != DONE)
         if not replayable:
             raise UserError(self.env._("These events were processed already."))
         replayable = replayable.filtered(lambda e: e._get_flow_handler())
@@ -367,7 +361,7 @@ class ChannelEvent(models.Model):
         row = self.env.cr.fetchone()
         if row:
             return self.browse(row[0]), state["state"]
-        return self._count_duplicate(backend, delivery.dedupe_key), "duplicate"
+        return self._count_duplicate(backend, delivery.dedupe_key), DUPLICATE
 
     @api.model
     def _count_duplicate(self, backend, dedupe_key):
@@ -398,7 +392,7 @@ class ChannelEvent(models.Model):
             "flow": adapter.topic_flow(topic) or False,
             "dedupe_key": f"malformed:{digest}",
             "raw_body": base64.b64encode(body),
-            "state": "failed",
+            "state": FAILED,
             "error": str(error),
         }
         try:
@@ -467,7 +461,7 @@ class ChannelEvent(models.Model):
         (its flow has no handler yet) - decided before the insert so that the
         request writes the row once."""
         if not delivery.flow:
-            return {"state": "ignored", "error": f"No flow handles {delivery.topic}"}
+            return {"state": IGNORED, "error": f"No flow handles {delivery.topic}"}
         if self.new(
             {"flow": delivery.flow, "topic": delivery.topic}
         )._get_flow_handler():
@@ -591,7 +585,7 @@ class ChannelEvent(models.Model):
         # refused); a concurrent import's unique violation on our bindings
         # became a RetryableJobError and passes through.
         except (ChannelPayloadError, UserError, psycopg2.IntegrityError) as exc:
-            self.write({"state": "failed", "error": str(exc)})
+            self.write({"state": FAILED, "error": str(exc)})
             self.env["channel.exception"]._record(
                 "validation",
                 self.env._(
@@ -605,15 +599,15 @@ class ChannelEvent(models.Model):
                 retry_target=self,
             )
             return False
-        state = outcome or "done"
+        state = outcome or DONE
         if state == "received":
             # The handler left the event waiting and said why in its error.
             return False
         values = {"state": state, "processed_at": fields.Datetime.now()}
-        if state != "failed":
+        if state != FAILED:
             values["error"] = False
         self.write(values)
-        if state == "failed":
+        if state == FAILED:
             return False
         self.env["channel.exception"]._resolve(self.backend_id, retry_target=self)
         self.backend_id._mark_flow_success(self.flow)
@@ -629,7 +623,7 @@ class ChannelEvent(models.Model):
     def _on_job_failed(self, exc_name=None, exc_message=None, **_values):
         """on_fail hook of event jobs: the event fails with a retryable exception."""
         for event in self:
-            event.write({"state": "failed", "error": exc_message or exc_name})
+            event.write({"state": FAILED, "error": exc_message or exc_name})
             self.env["channel.exception"]._record(
                 failed_job_type(exc_name),
                 self.env._(
@@ -654,7 +648,7 @@ class ChannelEvent(models.Model):
         if self.topic == ORDER_PULL_TOPIC:
             order = self._fetch_order(adapter, self.resource_ref)
         elif not adapter.is_order_payload_topic(self.topic):
-            return "ignored"
+            return IGNORED
         else:
             order = adapter.parse_order(self._get_payload())
             if self.backend_id._should_read_current_order(order, self.attempts > 1):
@@ -664,7 +658,7 @@ class ChannelEvent(models.Model):
         )
         if binding.sale_order_id:
             self.write({"res_model": "sale.order", "res_id": binding.sale_order_id.id})
-        if outcome == "failed":
+        if outcome == FAILED:
             self.error = self.env._("Waiting for the exceptions of this order.")
         return outcome
 
@@ -739,7 +733,7 @@ class ChannelEvent(models.Model):
         API confirms the token is dead (the topic header is not signed)."""
         adapter = self.backend_id._get_adapter(priority="orders")
         if not adapter.is_app_uninstall(self.topic):
-            return "ignored"
+            return IGNORED
         with self.backend_id._map_channel_errors():
             confirmed = adapter.confirms_app_uninstalled()
         if not confirmed:
@@ -753,7 +747,7 @@ class ChannelEvent(models.Model):
                 backend=self.backend_id,
                 key="app_uninstalled",
             )
-            return "ignored"
+            return IGNORED
         self.backend_id.write(
             {
                 "state": "error",
@@ -763,7 +757,7 @@ class ChannelEvent(models.Model):
                 ),
             }
         )
-        return "done"
+        return DONE
 
     def _process_privacy(self):
         """A channel's privacy request (`webhooks.PrivacyRequest`): erase or
@@ -777,10 +771,10 @@ class ChannelEvent(models.Model):
             self.topic, self._get_payload()
         )
         if request is None:
-            return "ignored"
+            return IGNORED
         if request.kind == PRIVACY_SHOP_REDACT:
             self.search([("backend_id", "=", self.backend_id.id)])._redact()
-            return "done"
+            return DONE
         if request.kind == PRIVACY_CUSTOMER_REDACT:
             refs = [*request.order_refs, request.customer_ref]
             events = self.search(
@@ -791,7 +785,7 @@ class ChannelEvent(models.Model):
             )
             events |= self._malformed_mentioning(refs, request.email)
             (events | self)._redact()
-            return "done"
+            return DONE
         self.env["channel.exception"]._record(
             "validation",
             self.env._(
@@ -803,7 +797,7 @@ class ChannelEvent(models.Model):
             key=f"data_request:{request.customer_ref}",
             severity="warning",
         )
-        return "done"
+        return DONE
 
     def _malformed_mentioning(self, refs, email, batch_size=1000):
         """Malformed deliveries of this backend whose body names one of the
@@ -891,14 +885,14 @@ class ChannelEvent(models.Model):
         """Job (the flow's channel, see `FLOW_JOB_CHANNELS`): apply the event;
         idempotent, so a replay is safe."""
         self.ensure_one()
-        if self.state == "done":
+        if self.state == DONE:
             return "skipped: already done"
         if not self._get_flow_handler():
             # Back to waiting for a handler: left `queued`, the stuck-event
             # cron would requeue it forever.
             self.write({"state": "received", "error": f"No handler for {self.topic}"})
             return f"skipped: no handler for {self.topic}"
-        return "done" if self._process() else "failed"
+        return DONE if self._process() else FAILED
 
     @api.model
     def _cron_requeue_stuck(self, minutes=30, batch_size=500):
@@ -982,7 +976,7 @@ class ChannelEvent(models.Model):
              WHERE event.received_at
                    < %(now)s - make_interval(days => backend.event_retention_days)
                AND (
-                    event.state IN ('done', 'ignored', 'duplicate')
+                    event.state IN %(settled)s
                     OR (event.state = 'received'
                         AND COALESCE(event.flow, '') = ANY(%(unhandled)s))
                     OR (event.state = 'failed'
@@ -1006,6 +1000,7 @@ class ChannelEvent(models.Model):
             {
                 "now": fields.Datetime.now(),
                 "open": OPEN_STATES,
+                "settled": SETTLED_EVENT_STATES,
                 "unhandled": self._get_unhandled_received_flows(),
                 "corrections_since": fields.Datetime.now()
                 - timedelta(days=self._get_correction_retention_days()),

@@ -2,6 +2,7 @@ from odoo import models
 from odoo.fields import Domain
 
 from ..adapters.webhooks import FLOW_STOCK
+from ..const import DONE, IGNORED
 
 
 class ChannelEvent(models.Model):
@@ -18,7 +19,7 @@ class ChannelEvent(models.Model):
     def _process_stock(self):
         """Remember a quantity changed on the channel; ignore echoes.
 
-        :return: "done" when the channel's figure was news, else "ignored"
+        :return: DONE when the channel's figure was news, else IGNORED
             (an echo of our own write, an older report, an unmapped level)
         """
         backend = self.backend_id
@@ -26,7 +27,7 @@ class ChannelEvent(models.Model):
             self.topic, self._get_payload()
         )
         if report is None:
-            return "ignored"
+            return IGNORED
         level = self.env["channel.stock.level"].search(
             Domain("backend_id", "=", backend.id)
             & Domain(
@@ -38,6 +39,6 @@ class ChannelEvent(models.Model):
             limit=1,
         )
         if not level:
-            return "ignored"
+            return IGNORED
         self.write({"res_model": level.product_id._name, "res_id": level.product_id.id})
-        return "done" if level._apply_channel_report(report) else "ignored"
+        return DONE if level._apply_channel_report(report) else IGNORED

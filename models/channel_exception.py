@@ -10,6 +10,8 @@ from odoo.tools import mute_logger
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters.redaction import get_logger
+from ..const import DONE, DUPLICATE, IGNORED
+from .channel_connector_fields_mixin import CONNECTOR_FIELDS_MIXIN
 
 _logger = get_logger(__name__)
 
@@ -61,7 +63,7 @@ DOCUMENT_FIELDS = {
 }
 OPEN_STATES = ("open", "in_progress")
 # Events in these states wait on nothing: Retry skips them.
-SETTLED_EVENT_STATES = ("done", "ignored", "duplicate")
+SETTLED_EVENT_STATES = (DONE, IGNORED, DUPLICATE)
 # The only fields a channel user may write directly (form, RPC); the rest are
 # written by the connector's code, through the action methods.
 USER_WRITABLE_FIELDS = frozenset({"user_id", "owner_group_id", "severity"})
@@ -81,7 +83,7 @@ class ChannelException(models.Model):
 
     _name = "channel.exception"
     _description = "Channel Exception"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", CONNECTOR_FIELDS_MIXIN]
     _order = "first_seen desc, id desc"
 
     # === FIELDS ===
@@ -225,14 +227,9 @@ class ChannelException(models.Model):
 
     # === CRUD METHODS ===
 
-    def write(self, vals):
-        """Users write only the triage fields; the rest is the connector's."""
-        if not self.env.su:
-            self._check_user_writable(vals)
-        return super().write(vals)
-
-    def _check_user_writable(self, vals):
-        """Refuse fields the current user may not write directly (any RPC)."""
+    def _get_refused_fields(self, field_names):
+        """Override of `channel.connector.fields.mixin`: users write only the
+        triage fields (and the chatter's); the rest is the connector's."""
         allowed = (
             MANAGER_WRITABLE_FIELDS
             if self.env.user.has_group("channel_connector.group_channel_manager")
@@ -241,15 +238,7 @@ class ChannelException(models.Model):
         mail_fields = set(self.env["mail.thread"]._fields) | set(
             self.env["mail.activity.mixin"]._fields
         )
-        refused = set(vals) - allowed - mail_fields
-        if refused:
-            raise AccessError(
-                self.env._(
-                    "These fields of a channel exception are set by the connector "
-                    "and its actions only: %s",
-                    ", ".join(sorted(refused)),
-                )
-            )
+        return set(field_names) - allowed - mail_fields
 
     # === ACTION METHODS ===
 

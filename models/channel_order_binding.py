@@ -110,7 +110,7 @@ class ChannelOrderBinding(models.Model):
         event = self.env["channel.event"]
         if order.external_ref:
             event = event._get_pull_event(backend, order, backfill)
-            event.write({"state": "failed", "error": error})
+            event.write({"state": FAILED, "error": error})
         self.env["channel.exception"]._record(
             "validation",
             self.env._(
