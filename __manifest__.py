@@ -27,6 +27,7 @@
         "views/channel_order_binding_views.xml",
         "views/channel_partner_binding_views.xml",
         "views/channel_product_binding_views.xml",
+        "views/channel_product_binding_shopify_views.xml",
         "views/channel_tax_mapping_views.xml",
         "views/channel_payment_mapping_views.xml",
         "views/channel_order_route_views.xml",

@@ -12,6 +12,7 @@ from ..adapters.base import ChannelAdapter
 from ..adapters.webhooks import PRIVACY_CUSTOMER_REDACT, PrivacyRequest
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
+VIEWS = MODELS.parent / "views"
 ADAPTER_FACTORIES = {"_get_adapter", "get_adapter"}
 
 
@@ -132,5 +133,30 @@ class TestEngineNamesNoProvider(BaseCase):
             if not path.name.endswith(suffixes) and path.name != "__init__.py"
             for number, line in enumerate(path.read_text().splitlines(), 1)
             if pattern.search(line)
+        ]
+        self.assertEqual(hits, [])
+
+    def test_generic_views_show_no_provider_field(self):
+        suffixes = tuple(f"_{code}.py" for code in ADAPTERS)
+        provider_fields = {
+            target.id
+            for path in MODELS.glob("*.py")
+            if path.name.endswith(suffixes)
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and getattr(getattr(node.value.func, "value", None), "id", None) == "fields"
+            # `selection_add` extends a field of the engine.
+            and not any(k.arg == "selection_add" for k in node.value.keywords)
+            for target in node.targets
+        }
+        self.assertIn("inventory_item_ref", provider_fields)
+        view_suffixes = tuple(f"_{code}_views.xml" for code in ADAPTERS)
+        hits = [
+            f"{path.name}: {name}"
+            for path in sorted(VIEWS.glob("*.xml"))
+            if not path.name.endswith(view_suffixes)
+            for name in re.findall(r'<field name="(\w+)"', path.read_text())
+            if name in provider_fields
         ]
         self.assertEqual(hits, [])
