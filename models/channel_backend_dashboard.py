@@ -15,7 +15,7 @@ KPI_FIELDS = (
     "kpi_avg_resolution_hours",
     "kpi_duplicates_prevented",
     "kpi_orders_awaiting_correction",
-    "kpi_payment_mismatches",
+    "kpi_payments_unreferenced",
     "kpi_inventory_differences",
     "kpi_queue_backlog",
 )
@@ -62,8 +62,8 @@ class ChannelBackend(models.Model):
     kpi_orders_awaiting_correction = fields.Integer(
         string="Orders awaiting correction", compute="_compute_kpis"
     )
-    kpi_payment_mismatches = fields.Integer(
-        string="Payment mismatches", compute="_compute_kpis"
+    kpi_payments_unreferenced = fields.Integer(
+        string="Payments without reference", compute="_compute_kpis"
     )
     kpi_inventory_differences = fields.Integer(
         string="Inventory differences", compute="_compute_kpis"
@@ -167,7 +167,7 @@ class ChannelBackend(models.Model):
             "kpi_orders_awaiting_correction": [
                 ("exception_type", "in", ORDER_CORRECTION_TYPES)
             ],
-            "kpi_payment_mismatches": [("exception_type", "in", PAYMENT_TYPES)],
+            "kpi_payments_unreferenced": [("exception_type", "in", PAYMENT_TYPES)],
             "kpi_inventory_differences": [
                 ("exception_type", "=", "inventory_difference")
             ],

@@ -33,7 +33,9 @@ class ChannelKpiSnapshot(models.Model):
     kpi_orders_awaiting_correction = fields.Integer(
         "Orders awaiting correction", readonly=True
     )
-    kpi_payment_mismatches = fields.Integer("Payment mismatches", readonly=True)
+    kpi_payments_unreferenced = fields.Integer(
+        "Payments without reference", readonly=True
+    )
     kpi_inventory_differences = fields.Integer("Inventory differences", readonly=True)
     kpi_queue_backlog = fields.Integer("Queue backlog", readonly=True)
 

@@ -3,7 +3,7 @@ from datetime import datetime
 from odoo.tests import freeze_time, tagged
 
 from ..const import JOB_CHANNEL_ORDERS
-from .common import ChannelCommon
+from .common import ChannelCommon, load_migration
 
 
 @tagged("post_install", "-at_install")
@@ -58,7 +58,7 @@ class TestDashboard(ChannelCommon):
                 for name in (
                     "kpi_open_exceptions",
                     "kpi_orders_awaiting_correction",
-                    "kpi_payment_mismatches",
+                    "kpi_payments_unreferenced",
                     "kpi_inventory_differences",
                     "kpi_avg_resolution_hours",
                     "kpi_duplicates_prevented",
@@ -70,7 +70,7 @@ class TestDashboard(ChannelCommon):
             {
                 "kpi_open_exceptions": 4,
                 "kpi_orders_awaiting_correction": 2,
-                "kpi_payment_mismatches": 1,
+                "kpi_payments_unreferenced": 1,
                 "kpi_inventory_differences": 1,
                 "kpi_avg_resolution_hours": 4.0,  # (2 h + 6 h) / 2
                 "kpi_duplicates_prevented": 4,
@@ -119,6 +119,24 @@ class TestDashboard(ChannelCommon):
             ("exception_type", "in", ("payment_missing_reference",)),
             action["domain"],
         )
+
+    def test_migration_keeps_the_snapshot_figure_under_its_new_name(self):
+        snapshot = self.env["channel.kpi.snapshot"].create(
+            {"date": "2026-11-01", "backend_id": self.backend.id}
+        )
+        self.env.flush_all()
+        cr = self.env.cr
+        cr.execute(
+            "ALTER TABLE channel_kpi_snapshot"
+            " RENAME COLUMN kpi_payments_unreferenced TO kpi_payment_mismatches"
+        )
+        cr.execute(
+            "UPDATE channel_kpi_snapshot SET kpi_payment_mismatches = 7 WHERE id = %s",
+            [snapshot.id],
+        )
+        load_migration("19.0.1.3.0", "pre-migrate").migrate(cr, "19.0.1.2.0")
+        self.env.invalidate_all()
+        self.assertEqual(snapshot.kpi_payments_unreferenced, 7)
 
 
 @tagged("post_install", "-at_install")
