@@ -506,21 +506,16 @@ class ChannelBackend(models.Model):
         about (matching nothing by default: no stock reports)."""
         return Domain.FALSE
 
-    @api.model
-    def _get_sandbox_providers(self):
-        """Hook: the providers the channel simulator plays; each gets a
-        sandbox backend."""
-        return []
-
     def _get_sandbox_values(self):
-        """Hook: how this provider's sandbox backend meets the simulator.
+        """Hook: how this provider's sandbox backend meets the simulator;
+        empty when the simulator does not play this provider.
 
         :return: {"backend": field values (name, sequence, credentials),
             "location": (name, ref) of the channel location,
             "gateways": the payment gateways to map}
         """
         self.ensure_one()
-        return {"backend": {}, "location": ("", ""), "gateways": ()}
+        return {}
 
     def _get_adapter_config(self):
         """Hook: the plain dict the adapter is built from.

@@ -64,6 +64,13 @@ class ChannelBackend(models.Model):
             backend._enqueue_stock_export(full=True)
         return backends
 
+    @api.model
+    def _get_sandbox_providers(self):
+        """The providers the channel simulator plays (those with sandbox
+        values, `_get_sandbox_values`); each gets a sandbox backend."""
+        codes = self._fields["provider"].get_values(self.env)
+        return [c for c in codes if self.new({"provider": c})._get_sandbox_values()]
+
     def _sandbox_backend(self, provider, simulator_url):
         company = self.env.company
         backend = self.with_context(active_test=False).search(

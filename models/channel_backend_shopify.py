@@ -129,11 +129,6 @@ class ChannelBackend(models.Model):
             return super()._get_stock_report_binding_domain(report)
         return [("inventory_item_ref", "=", report.inventory_item_ref)]
 
-    @api.model
-    def _get_sandbox_providers(self):
-        """Override of `channel_connector`: the simulator plays a shop."""
-        return [*super()._get_sandbox_providers(), "shopify"]
-
     def _get_sandbox_values(self):
         """Override of `channel_connector`: the simulator's shop and token."""
         if self.provider != "shopify":

@@ -52,11 +52,6 @@ class ChannelBackend(models.Model):
             return super()._get_required_webhook_topics()
         return ["order.created", "order.updated"] if self.import_orders else []
 
-    @api.model
-    def _get_sandbox_providers(self):
-        """Override of `channel_connector`: the simulator plays a store."""
-        return [*super()._get_sandbox_providers(), "woocommerce"]
-
     def _get_sandbox_values(self):
         """Override of `channel_connector`: the simulator's store keys."""
         if self.provider != "woocommerce":

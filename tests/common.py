@@ -4,7 +4,8 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from odoo import Command
+from odoo import SUPERUSER_ID, Command, api, sql_db
+from odoo.tests import BaseCase, get_db_name
 from odoo.tests.common import new_test_user
 
 from odoo.addons.base.tests.common import BaseCommon
@@ -123,3 +124,31 @@ class ChannelCommon(BaseCommon):
                 **values,
             }
         )
+
+
+class CommittedCase(BaseCase):
+    """Tests on real, committed cursors (no test transaction, as concurrent
+    workers see each other): what they create is committed, then deleted."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = sql_db.db_connect(get_db_name())
+
+    def _committed_backend(self, **values):
+        """Create and commit a backend; it goes (with its events' jobs)
+        after the test."""
+        with self.db.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend_id = env["channel.backend"].create(values).id
+        self.addCleanup(self._delete_backend, backend_id)
+        return backend_id
+
+    def _delete_backend(self, backend_id):
+        with self.db.cursor() as cr:
+            cr.execute(
+                "DELETE FROM queue_job WHERE channel_event_id IN"
+                " (SELECT id FROM channel_event WHERE backend_id = %s)",
+                [backend_id],
+            )
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["channel.backend"].browse(backend_id).unlink()

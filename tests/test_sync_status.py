@@ -4,14 +4,14 @@ from datetime import datetime
 
 import psycopg2
 
-from odoo import SUPERUSER_ID, api, fields, sql_db
-from odoo.tests import BaseCase, get_db_name, tagged
+from odoo import SUPERUSER_ID, api, fields
+from odoo.tests import tagged
 
-from .common import ChannelCommon, load_migration
+from .common import ChannelCommon, CommittedCase, load_migration
 
 
 @tagged("post_install", "-at_install")
-class TestRunStateConcurrency(BaseCase):
+class TestRunStateConcurrency(CommittedCase):
     """Worker A took its snapshot, then worker B commits run state, then A
     inserts a row referencing the backend (its FK check locks the backend row
     for key share): A fails to serialize if and only if B wrote that row.
@@ -21,20 +21,12 @@ class TestRunStateConcurrency(BaseCase):
 
     def setUp(self):
         super().setUp()
-        self.db = sql_db.db_connect(get_db_name())
+        self.backend_id = self._committed_backend(
+            name="Run state race", provider="generic", state="connected"
+        )
         with self.db.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            backend = env["channel.backend"].create(
-                {"name": "Run state race", "provider": "generic", "state": "connected"}
-            )
-            self.backend_id = backend.id
             self.partner_id = env.ref("base.main_partner").id
-        self.addCleanup(self._cleanup)
-
-    def _cleanup(self):
-        with self.db.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            env["channel.backend"].browse(self.backend_id).unlink()
 
     def _backend_row_version(self):
         with self.db.cursor() as cr:

@@ -3,12 +3,17 @@ import time
 
 from werkzeug.test import Client
 
-from odoo import SUPERUSER_ID, api, http, sql_db
-from odoo.tests import BaseCase, HttpCase, get_db_name, tagged
+from odoo import http
+from odoo.tests import HttpCase, tagged
 
 from ..adapters.signatures import sign_base64
 from ..const import WEBHOOK_MAX_BYTES_PARAM
-from .common import SHOPIFY_VECTOR_SECRET, ChannelCommon, shopify_vector
+from .common import (
+    SHOPIFY_VECTOR_SECRET,
+    ChannelCommon,
+    CommittedCase,
+    shopify_vector,
+)
 
 
 @tagged("post_install", "-at_install")
@@ -78,7 +83,7 @@ class TestWebhookController(HttpCase, ChannelCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestConcurrentDuplicate(BaseCase):
+class TestConcurrentDuplicate(CommittedCase):
     """Two requests deliver the same event at once: one event, two 200s.
 
     Both go through Odoo's real WSGI application on real, committed cursors
@@ -91,30 +96,12 @@ class TestConcurrentDuplicate(BaseCase):
 
     def setUp(self):
         super().setUp()
-        self.db = sql_db.db_connect(get_db_name())
-        with self.db.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            backend = env["channel.backend"].create(
-                {
-                    "name": "Concurrency test",
-                    "provider": "shopify",
-                    "state": "connected",
-                    "webhook_secret": SHOPIFY_VECTOR_SECRET,
-                }
-            )
-            self.backend_id = backend.id
-        self.addCleanup(self._delete_backend)
-
-    def _delete_backend(self):
-        with self.db.cursor() as cr:
-            cr.execute(
-                "DELETE FROM queue_job WHERE channel_event_id IN"
-                " (SELECT id FROM channel_event WHERE backend_id = %s)",
-                [self.backend_id],
-            )
-            api.Environment(cr, SUPERUSER_ID, {})["channel.backend"].browse(
-                self.backend_id
-            ).unlink()
+        self.backend_id = self._committed_backend(
+            name="Concurrency test",
+            provider="shopify",
+            state="connected",
+            webhook_secret=SHOPIFY_VECTOR_SECRET,
+        )
 
     def _post(self, answers):
         headers, body = shopify_vector("orders/create")

@@ -11,6 +11,10 @@ fields go), then its columns are dropped.
 
 from psycopg2 import sql
 
+from odoo.tools import SQL
+
+from odoo.addons.channel_connector.sql.queries import retarget_jobs
+
 
 def migrate(cr, version):
     migrate_backfills(cr)
@@ -60,25 +64,22 @@ def migrate_backfills(cr):
 
 def _move_page_jobs(cr, backend_id, backfill_id):
     """The backend's page jobs still to run become the run's."""
-    cr.execute(
-        """UPDATE queue_job job
-              SET model_name = 'channel.backfill',
-                  method_name = '_job_import_page',
-                  channel_method_name = '<channel.backfill>._job_import_page',
-                  records = jsonb_set(
-                      jsonb_set(job.records, '{model}', '"channel.backfill"'),
-                      '{ids}', jsonb_build_array(%(backfill)s)),
-                  job_function_id = (
-                      SELECT function.id
-                        FROM queue_job_function function
-                        JOIN ir_model model ON model.id = function.model_id
-                       WHERE model.model = 'channel.backfill'
-                         AND function.method = '_job_import_page')
-            WHERE job.model_name = 'channel.backend'
-              AND job.method_name = '_job_backfill_orders'
-              AND job.records -> 'ids' = jsonb_build_array(%(backend)s)
-              AND job.state IN ('wait_dependencies', 'pending', 'enqueued')""",
-        {"backfill": backfill_id, "backend": backend_id},
+    retarget_jobs(
+        cr,
+        "channel.backfill",
+        "_job_import_page",
+        SQL(
+            """job.model_name = 'channel.backend'
+               AND job.method_name = '_job_backfill_orders'
+               AND job.records -> 'ids' = jsonb_build_array(%s)
+               AND job.state IN ('wait_dependencies', 'pending', 'enqueued')""",
+            backend_id,
+        ),
+        records=SQL(
+            """jsonb_set(jsonb_set(job.records, '{model}', '"channel.backfill"'),
+                         '{ids}', jsonb_build_array(%s))""",
+            backfill_id,
+        ),
     )
 
 

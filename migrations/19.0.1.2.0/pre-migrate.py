@@ -6,18 +6,15 @@ job on the flow's channel. `_job_process` now applies the event itself: the
 channel), and the job function of `_job_apply` can go.
 """
 
+from odoo.tools import SQL
+
+from odoo.addons.channel_connector.sql.queries import retarget_jobs
+
 
 def migrate(cr, version):
-    cr.execute(
-        """UPDATE queue_job job
-              SET method_name = '_job_process',
-                  channel_method_name = '<channel.event>._job_process',
-                  job_function_id = (
-                      SELECT function.id
-                        FROM queue_job_function function
-                        JOIN ir_model model ON model.id = function.model_id
-                       WHERE model.model = 'channel.event'
-                         AND function.method = '_job_process')
-            WHERE job.model_name = 'channel.event'
-              AND job.method_name = '_job_apply'"""
+    retarget_jobs(
+        cr,
+        "channel.event",
+        "_job_process",
+        SQL("job.model_name = 'channel.event' AND job.method_name = '_job_apply'"),
     )
