@@ -3,6 +3,7 @@ import time
 from odoo import api, fields, models
 
 from ..adapters.redaction import get_logger
+from ..sql import queries
 from .channel_api_budget import read_committed_cursor
 
 _logger = get_logger(__name__)
@@ -58,33 +59,17 @@ class SharedToken:
         """A new token, unless another worker renewed since `failed` (or
         since the caller found none valid): then that one."""
         with self._cursor() as cr:
-            cr.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)",
-                [TOKEN_RENEWAL_LOCK, self.backend_id],
-            )
+            queries.wait_lock(cr, TOKEN_RENEWAL_LOCK, self.backend_id)
             token = self._read_valid(cr)
             if token and token != failed:
                 return token
             issued = fetch()
-            cr.execute(
-                """
-                INSERT INTO channel_access_token
-                       (backend_id, token, scope, expires_at, create_date,
-                        write_date)
-                SELECT id, %(token)s, %(scope)s, %(expires)s,
-                       now() at time zone 'utc', now() at time zone 'utc'
-                  FROM channel_backend WHERE id = %(backend)s
-                ON CONFLICT (backend_id) DO UPDATE
-                   SET token = EXCLUDED.token, scope = EXCLUDED.scope,
-                       expires_at = EXCLUDED.expires_at,
-                       write_date = EXCLUDED.write_date
-                """,
-                {
-                    "backend": self.backend_id,
-                    "token": issued.token,
-                    "scope": issued.scope,
-                    "expires": self.clock() + issued.expires_in,
-                },
+            queries.store_token(
+                cr,
+                self.backend_id,
+                issued.token,
+                issued.scope,
+                self.clock() + issued.expires_in,
             )
             _logger.info(
                 "Renewed the API token of backend %s (valid %d s)",
@@ -94,11 +79,7 @@ class SharedToken:
             return issued.token
 
     def _read_valid(self, cr):
-        cr.execute(
-            "SELECT token, expires_at FROM channel_access_token WHERE backend_id = %s",
-            [self.backend_id],
-        )
-        row = cr.fetchone()
+        row = queries.read_token(cr, self.backend_id)
         if row and row[0] and (row[1] or 0) - RENEW_MARGIN > self.clock():
             return row[0]
         return None

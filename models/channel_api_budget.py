@@ -7,6 +7,7 @@ from odoo import api, fields, models, sql_db
 from ..adapters.exceptions import ChannelBudgetWaitError
 from ..adapters.redaction import get_logger
 from ..adapters.transport import MAX_WAIT_IN_PLACE, clamp_wait
+from ..sql import queries
 
 _logger = get_logger(__name__)
 
@@ -112,27 +113,13 @@ class SharedBudget:
         if not status:
             return
         with self._cursor() as cr:
-            cr.execute(
-                """
-                INSERT INTO channel_api_budget
-                       (backend_id, company_id, maximum, available, restore_rate,
-                        measured_at, create_date, write_date)
-                SELECT id, company_id, %(max)s, %(available)s, %(rate)s, %(at)s,
-                       now() at time zone 'utc', now() at time zone 'utc'
-                  FROM channel_backend WHERE id = %(backend)s
-                ON CONFLICT (backend_id) DO UPDATE
-                   SET maximum = EXCLUDED.maximum, available = EXCLUDED.available,
-                       restore_rate = EXCLUDED.restore_rate,
-                       measured_at = EXCLUDED.measured_at,
-                       write_date = EXCLUDED.write_date
-                """,
-                {
-                    "backend": self.backend_id,
-                    "max": _measure(status.maximum),
-                    "available": _measure(status.available),
-                    "rate": _measure(status.restore_rate),
-                    "at": self.clock(),
-                },
+            queries.budget_report(
+                cr,
+                self.backend_id,
+                maximum=_measure(status.maximum),
+                available=_measure(status.available),
+                restore_rate=_measure(status.restore_rate),
+                measured_at=self.clock(),
             )
 
     def throttled(self, retry_after):
@@ -144,22 +131,7 @@ class SharedBudget:
         if not retry_after:
             return
         with self._cursor() as cr:
-            cr.execute(
-                """
-                INSERT INTO channel_api_budget
-                       (backend_id, company_id, blocked_until, create_date,
-                        write_date)
-                SELECT id, company_id, %(until)s,
-                       now() at time zone 'utc', now() at time zone 'utc'
-                  FROM channel_backend WHERE id = %(backend)s
-                ON CONFLICT (backend_id) DO UPDATE
-                   SET blocked_until = GREATEST(
-                           channel_api_budget.blocked_until, EXCLUDED.blocked_until
-                       ),
-                       write_date = EXCLUDED.write_date
-                """,
-                {"backend": self.backend_id, "until": self.clock() + retry_after},
-            )
+            queries.budget_block(cr, self.backend_id, self.clock() + retry_after)
 
     def _cursor(self):
         """Workers writing the account's row at once wait for each other and
@@ -168,13 +140,7 @@ class SharedBudget:
 
     def _read(self):
         with self._cursor() as cr:
-            cr.execute(
-                "SELECT maximum, available, restore_rate, measured_at,"
-                " blocked_until"
-                " FROM channel_api_budget WHERE backend_id = %s",
-                [self.backend_id],
-            )
-            return cr.fetchone()
+            return queries.budget_read(cr, self.backend_id)
 
 
 def _measure(value):
@@ -194,5 +160,5 @@ def read_committed_cursor(registry):
     transaction. A test cursor (HttpCase) is mid-transaction: kept as is."""
     with registry.cursor() as cr:
         if isinstance(cr, sql_db.Cursor):
-            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            queries.set_read_committed(cr)
         yield cr

@@ -10,6 +10,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from ..adapters.redaction import get_logger
 from ..adapters.stock import StockQuantity
 from ..const import JOB_CHANNEL_STOCK
+from ..sql import queries
 
 _logger = get_logger(__name__)
 
@@ -103,10 +104,7 @@ class ChannelBackend(models.Model):
         """Let one stock export of this backend run at a time (a transaction
         advisory lock: released at commit or rollback); another one waits."""
         self.ensure_one()
-        self.env.cr.execute(
-            "SELECT pg_try_advisory_xact_lock(%s, %s)", [STOCK_EXPORT_LOCK, self.id]
-        )
-        if not self.env.cr.fetchone()[0]:
+        if not queries.try_lock(self.env.cr, STOCK_EXPORT_LOCK, self.id):
             raise RetryableJobError(
                 "Another stock export of this backend is running",
                 seconds=15,
@@ -136,18 +134,9 @@ class ChannelBackend(models.Model):
             self.env["stock.move"].flush_model(
                 ["product_id", "state", "location_dest_id", "date"]
             )
-            self.env.cr.execute(
-                """
-                SELECT DISTINCT move.product_id
-                  FROM stock_move move
-                  JOIN stock_location dest ON dest.id = move.location_dest_id
-                 WHERE move.product_id = ANY(%s) AND move.state = 'done'
-                   AND dest.usage = 'customer'
-                   AND move.date >= now() at time zone 'utc' - %s * interval '1 day'
-                """,
-                [list(product_ids), self.fast_mover_days],
+            fast |= queries.recently_delivered_product_ids(
+                self.env.cr, product_ids, self.fast_mover_days
             )
-            fast.update(row[0] for row in self.env.cr.fetchall())
         return fast
 
     def _sync_stock_levels(self):
@@ -160,31 +149,8 @@ class ChannelBackend(models.Model):
         self.ensure_one()
         self.env["channel.product.binding"].flush_model()
         self.env["channel.stock.location"].flush_model()
-        self.env.cr.execute(
-            """
-            WITH created AS (
-                INSERT INTO channel_stock_level
-                       (backend_id, company_id, product_id, stock_location_id,
-                        product_binding_id, create_uid, create_date, write_uid,
-                        write_date)
-                SELECT binding.backend_id, %(company)s, binding.product_id, loc.id,
-                       binding.id, %(uid)s, now() at time zone 'utc',
-                       %(uid)s, now() at time zone 'utc'
-                  FROM channel_product_binding binding
-                  JOIN channel_stock_location loc
-                    ON loc.backend_id = binding.backend_id AND loc.active
-                  JOIN product_product product ON product.id = binding.product_id
-                  JOIN product_template template
-                    ON template.id = product.product_tmpl_id
-                 WHERE binding.backend_id = %(backend)s
-                   AND (template.company_id IS NULL
-                        OR template.company_id = %(company)s)
-                ON CONFLICT (backend_id, product_id, stock_location_id) DO NOTHING
-                RETURNING id
-            )
-            INSERT INTO channel_stock_mark (level_id) SELECT id FROM created
-            """,
-            {"company": self.company_id.id, "uid": self.env.uid, "backend": self.id},
+        queries.create_stock_levels(
+            self.env.cr, self.id, self.company_id.id, self.env.uid
         )
         self.env["channel.stock.level"]._invalidate_marks()
 

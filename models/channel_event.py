@@ -44,6 +44,7 @@ from ..const import (
     WEBHOOK_MAX_BYTES_PARAM,
     channel_identity_key,
 )
+from ..sql import queries
 from .channel_connector_fields_mixin import CONNECTOR_FIELDS_MIXIN
 from .channel_exception import OPEN_STATES, SETTLED_EVENT_STATES, failed_job_type
 from .queue_job import INSERT_JOB_ROWS, INSERT_JOB_ROWS_SENTINEL
@@ -289,7 +290,7 @@ class ChannelEvent(models.Model):
         if not isinstance(self.env.cr, sql_db.Cursor):
             return  # a test cursor: its transaction is the test's
         self.env.cr.commit()
-        self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        queries.set_read_committed(self.env.cr)
 
     @api.model
     def _get_max_body_bytes(self):
@@ -323,21 +324,8 @@ class ChannelEvent(models.Model):
         which of two concurrent twins is first, in a single round trip.
         """
         state = self._initial_state(delivery)
-        self.env.cr.execute(
-            """
-            INSERT INTO channel_event
-                   (backend_id, provider, company_id, topic, flow, dedupe_key,
-                    delivery_id, resource_ref, channel_timestamp, received_at,
-                    raw_body, headers, state, queued_at, error, attempts,
-                    duplicates_prevented, create_uid, create_date, write_uid,
-                    write_date)
-            VALUES (%(backend)s, %(provider)s, %(company)s, %(topic)s, %(flow)s,
-                    %(key)s, %(delivery)s, %(resource)s, %(timestamp)s, %(now)s,
-                    %(body)s, %(headers)s, %(state)s, %(queued_at)s, %(error)s,
-                    0, 0, %(uid)s, %(now)s, %(uid)s, %(now)s)
-            ON CONFLICT (backend_id, dedupe_key) DO NOTHING
-            RETURNING id
-            """,
+        event_id = queries.insert_event(
+            self.env.cr,
             {
                 "backend": backend.id,
                 "provider": provider,
@@ -358,26 +346,18 @@ class ChannelEvent(models.Model):
                 "uid": self.env.uid,
             },
         )
-        row = self.env.cr.fetchone()
-        if row:
-            return self.browse(row[0]), state["state"]
+        if event_id:
+            return self.browse(event_id), state["state"]
         return self._count_duplicate(backend, delivery.dedupe_key), DUPLICATE
 
     @api.model
     def _count_duplicate(self, backend, dedupe_key):
-        self.env.cr.execute(
-            """UPDATE channel_event
-                  SET duplicates_prevented = COALESCE(duplicates_prevented, 0) + 1
-                WHERE backend_id = %s AND dedupe_key = %s
-            RETURNING id""",
-            [backend.id, dedupe_key],
-        )
-        row = self.env.cr.fetchone()
+        event_id = queries.count_duplicate(self.env.cr, backend.id, dedupe_key)
         # Under REPEATABLE READ a twin committed after this transaction's
         # snapshot makes the INSERT fail to serialize and Odoo replays the
         # request, so the twin is visible here; only a purge in between
         # leaves no row, and the delivery is a duplicate all the same.
-        event = self.browse(row[0] if row else ())
+        event = self.browse(event_id or ())
         event.invalidate_recordset(["duplicates_prevented"])
         return event
 
@@ -824,27 +804,9 @@ class ChannelEvent(models.Model):
         """[(id, whether its body matches `pattern`)] of the next `limit`
         malformed events of this backend after `after_id`. `raw_body` holds
         the body base64-encoded (`_store_malformed`), decoded here."""
-        self.env.cr.execute(
-            """
-            SELECT id,
-                   convert_from(
-                       decode(encode(raw_body, 'escape'), 'base64'), 'LATIN1'
-                   ) ~* %(pattern)s
-              FROM channel_event
-             WHERE backend_id = %(backend)s
-               AND dedupe_key LIKE 'malformed:%%'
-               AND id > %(after)s
-             ORDER BY id
-             LIMIT %(limit)s
-            """,
-            {
-                "backend": self.backend_id.id,
-                "pattern": pattern,
-                "after": after_id,
-                "limit": limit,
-            },
+        return queries.malformed_matching(
+            self.env.cr, self.backend_id.id, pattern, after_id, limit
         )
-        return self.env.cr.fetchall()
 
     @staticmethod
     def _sql_regex_literal(text):
@@ -916,26 +878,12 @@ class ChannelEvent(models.Model):
         still to run, oldest first (the filter in SQL: a backlog of events
         still waiting never hides the stuck ones behind it)."""
         self.env.flush_all()
-        self.env.cr.execute(
-            """
-            SELECT event.id
-              FROM channel_event event
-             WHERE event.state = 'queued'
-               AND event.queued_at < %(limit_date)s
-               AND NOT EXISTS (
-                    SELECT 1 FROM queue_job job
-                     WHERE job.channel_event_id = event.id
-                       AND job.state IN %(waiting)s)
-             ORDER BY event.queued_at, event.id
-             LIMIT %(limit)s
-            """,
-            {
-                "limit_date": fields.Datetime.now() - timedelta(minutes=minutes),
-                "waiting": ("wait_dependencies", "pending", "enqueued", "started"),
-                "limit": limit,
-            },
+        return queries.stuck_event_ids(
+            self.env.cr,
+            fields.Datetime.now() - timedelta(minutes=minutes),
+            ("wait_dependencies", "pending", "enqueued", "started"),
+            limit,
         )
-        return [row[0] for row in self.env.cr.fetchall()]
 
     @api.model
     def _cron_purge(self, batch_size=1000, max_batches=10):
@@ -968,46 +916,16 @@ class ChannelEvent(models.Model):
         trail goes with it, so not before that. Queued events are kept.
         """
         self.env.flush_all()
-        self.env.cr.execute(
-            """
-            SELECT event.id
-              FROM channel_event event
-              JOIN channel_backend backend ON backend.id = event.backend_id
-             WHERE event.received_at
-                   < %(now)s - make_interval(days => backend.event_retention_days)
-               AND (
-                    event.state IN %(settled)s
-                    OR (event.state = 'received'
-                        AND COALESCE(event.flow, '') = ANY(%(unhandled)s))
-                    OR (event.state = 'failed'
-                        AND EXISTS (
-                            SELECT 1 FROM channel_exception exception
-                             WHERE exception.retry_model = 'channel.event'
-                               AND exception.retry_res_id = event.id)
-                        AND NOT EXISTS (
-                            SELECT 1 FROM channel_exception exception
-                             WHERE exception.retry_model = 'channel.event'
-                               AND exception.retry_res_id = event.id
-                               AND exception.state IN %(open)s))
-               )
-               AND NOT EXISTS (
-                    SELECT 1 FROM channel_event_correction correction
-                     WHERE correction.event_id = event.id
-                       AND correction.create_date >= %(corrections_since)s)
-             ORDER BY event.id
-             LIMIT %(limit)s
-            """,
-            {
-                "now": fields.Datetime.now(),
-                "open": OPEN_STATES,
-                "settled": SETTLED_EVENT_STATES,
-                "unhandled": self._get_unhandled_received_flows(),
-                "corrections_since": fields.Datetime.now()
-                - timedelta(days=self._get_correction_retention_days()),
-                "limit": limit,
-            },
+        now = fields.Datetime.now()
+        return queries.purgeable_event_ids(
+            self.env.cr,
+            now=now,
+            settled=SETTLED_EVENT_STATES,
+            open_states=OPEN_STATES,
+            unhandled=self._get_unhandled_received_flows(),
+            kept_since=now - timedelta(days=self._get_correction_retention_days()),
+            limit=limit,
         )
-        return [row[0] for row in self.env.cr.fetchall()]
 
     @api.model
     def _get_correction_retention_days(self):
@@ -1020,18 +938,7 @@ class ChannelEvent(models.Model):
     def _get_stale_received_flows(self):
         """Flows ('' for none) of the `received` events past retention."""
         self.env.flush_all()
-        self.env.cr.execute(
-            """
-            SELECT DISTINCT COALESCE(event.flow, '')
-              FROM channel_event event
-              JOIN channel_backend backend ON backend.id = event.backend_id
-             WHERE event.state = 'received'
-               AND event.received_at
-                   < %s - make_interval(days => backend.event_retention_days)
-            """,
-            [fields.Datetime.now()],
-        )
-        return [row[0] for row in self.env.cr.fetchall()]
+        return queries.stale_received_flows(self.env.cr, fields.Datetime.now())
 
     @api.model
     def _get_unhandled_received_flows(self):

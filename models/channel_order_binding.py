@@ -12,6 +12,7 @@ from ..adapters.records import UnreadableOrder
 from ..adapters.redaction import get_logger
 from ..adapters.webhooks import FLOW_ORDERS
 from ..const import DONE, DUPLICATE, FAILED, IGNORED, ORDER_PULL_TOPIC
+from ..sql import queries
 
 _logger = get_logger(__name__)
 
@@ -166,10 +167,9 @@ class ChannelOrderBinding(models.Model):
         """
         digest = hashlib.sha256(f"order:{backend.id}:{external_ref}".encode()).digest()
         key = int.from_bytes(digest[:8], "big", signed=True)
-        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s::bigint)", [key])
-        if self.env.cr.fetchone()[0]:
+        if queries.try_lock(self.env.cr, key):
             return
-        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
+        queries.wait_lock(self.env.cr, key)
         raise _concurrent_import(external_ref, ignore_retry=True)
 
     def _has_applied(self, order):

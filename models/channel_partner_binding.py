@@ -1,9 +1,11 @@
 from odoo import api, fields, models
-from odoo.tools import SQL, sql
+from odoo.tools import sql
+
+from ..sql import queries
+from ..sql.queries import PHONE_DIGITS_REVERSED
 
 # The reversed digits of a contact's phone: "ends with these digits" becomes
 # a prefix search, which a btree index with text_pattern_ops answers.
-PHONE_DIGITS_REVERSED = "reverse(regexp_replace(phone, '[^0-9]', '', 'g'))"
 PHONE_INDEX = "res_partner_channel_phone_digits_index"
 
 
@@ -143,31 +145,14 @@ class ChannelPartnerBinding(models.Model):
         self.env["res.partner"].flush_model(
             ["phone", "parent_id", "company_id", "active"]
         )
-        self.env.cr.execute(self._phone_candidates_query(phone, company))
         candidates = self.env["res.partner"].browse(
-            r[0] for r in self.env.cr.fetchall()
+            queries.phone_candidate_ids(self.env.cr, company.id, phone.lstrip("+")[-8:])
         )
         for partner in candidates:
             code = _calling_code(partner.country_id or country)
             if normalize_phone(partner.phone, code) == phone:
                 return partner
         return self.env["res.partner"]
-
-    @api.model
-    def _phone_candidates_query(self, phone, company):
-        """Commercial contacts of `company` (or shared) whose phone digits end
-        with the last eight digits of the normalized `phone`."""
-        tail = phone.lstrip("+")[-8:]
-        return SQL(
-            """SELECT id FROM res_partner
-                WHERE parent_id IS NULL AND phone IS NOT NULL AND active
-                  AND (company_id IS NULL OR company_id = %s)
-                  AND %s LIKE %s
-                ORDER BY id""",
-            company.id,
-            SQL(PHONE_DIGITS_REVERSED),
-            tail[::-1] + "%",
-        )
 
     @api.model
     def _address_country(self, address):

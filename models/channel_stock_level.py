@@ -2,6 +2,8 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from ..sql import queries
+
 # The channel stamps a report with its clock, we stamp a send with ours.
 CLOCK_SKEW = timedelta(seconds=5)
 
@@ -80,23 +82,7 @@ class ChannelStockLevel(models.Model):
         if not product_ids:
             return
         self.flush_model(["backend_id", "product_id"])
-        self.env.cr.execute(
-            """
-            WITH level AS (
-                SELECT id, backend_id, product_id FROM channel_stock_level
-                 WHERE product_id = ANY(%s)
-            ), marked AS (
-                INSERT INTO channel_stock_mark (level_id)
-                SELECT id FROM level RETURNING level_id
-            )
-            SELECT level.backend_id, level.product_id FROM level
-             WHERE NOT EXISTS (
-                   SELECT 1 FROM channel_stock_mark mark WHERE mark.level_id = level.id)
-            """,
-            [list(product_ids)],
-        )
-        # The SELECT does not see the CTE's inserts: these levels had no mark.
-        newly_dirty = self.env.cr.fetchall()
+        newly_dirty = queries.mark_product_levels(self.env.cr, product_ids)
         self._invalidate_marks()
         if newly_dirty:
             self.env["channel.backend"]._schedule_fast_exports(newly_dirty)
@@ -114,12 +100,10 @@ class ChannelStockLevel(models.Model):
         computing (0 for a level without mark)."""
         if not self:
             return {}
-        self.env.cr.execute(
-            "SELECT level_id, MAX(id) FROM channel_stock_mark"
-            " WHERE level_id = ANY(%s) GROUP BY level_id",
-            [self.ids],
-        )
-        return {**dict.fromkeys(self.ids, 0), **dict(self.env.cr.fetchall())}
+        return {
+            **dict.fromkeys(self.ids, 0),
+            **queries.newest_marks(self.env.cr, self.ids),
+        }
 
     @api.model
     def _clear_dirty(self, marks):
@@ -128,14 +112,7 @@ class ChannelStockLevel(models.Model):
         snapshot does not see) stays."""
         if not marks:
             return
-        self.env.cr.execute(
-            """
-            DELETE FROM channel_stock_mark mark
-             USING unnest(%s::int[], %s::int[]) AS seen(id, mark)
-             WHERE mark.level_id = seen.id AND mark.id <= seen.mark
-            """,
-            [list(marks), list(marks.values())],
-        )
+        queries.delete_marks_read(self.env.cr, marks)
         self._invalidate_marks()
 
     @api.model
@@ -158,31 +135,7 @@ class ChannelStockLevel(models.Model):
         self.env["stock.quant"].flush_model(
             ["product_id", "location_id", "quantity", "reserved_quantity"]
         )
-        self.env.cr.execute(
-            """
-            WITH level_location AS (
-                SELECT DISTINCT level.id AS level_id, level.product_id,
-                       loc.id AS location_id
-                  FROM channel_stock_level level
-                  JOIN channel_stock_location_stock_location_rel rel
-                    ON rel.channel_stock_location_id = level.stock_location_id
-                  JOIN stock_location root ON root.id = rel.stock_location_id
-                  JOIN stock_location loc
-                    ON loc.parent_path LIKE root.parent_path || '%%'
-                   AND loc.usage = 'internal'
-                 WHERE level.id = ANY(%s)
-            )
-            SELECT ll.level_id,
-                   COALESCE(SUM(quant.quantity - quant.reserved_quantity), 0)
-              FROM level_location ll
-         LEFT JOIN stock_quant quant
-                ON quant.location_id = ll.location_id
-               AND quant.product_id = ll.product_id
-          GROUP BY ll.level_id
-            """,
-            [self.ids],
-        )
-        return dict(self.env.cr.fetchall())
+        return queries.free_quantities(self.env.cr, self.ids)
 
     def _apply_channel_report(self, report):
         """Take a quantity the channel reported (`ChannelStockReport`).
@@ -241,24 +194,11 @@ class ChannelStockMark(models.Model):
     def _insert(self, level_ids):
         """One mark per level id, in one INSERT."""
         if level_ids:
-            self.env.cr.execute(
-                "INSERT INTO channel_stock_mark (level_id) SELECT unnest(%s::int[])",
-                [list(level_ids)],
-            )
+            queries.insert_marks(self.env.cr, level_ids)
 
     @api.model
     def _compact(self, exporting):
         """Keep one mark per level of the backends not in `exporting`: no
         export deletes theirs, and one mark says as much as many."""
-        self.env.cr.execute(
-            """
-            DELETE FROM channel_stock_mark mark
-             USING channel_stock_level level
-             WHERE level.id = mark.level_id
-               AND NOT level.backend_id = ANY(%s)
-               AND mark.id < (SELECT MAX(newest.id) FROM channel_stock_mark newest
-                               WHERE newest.level_id = mark.level_id)
-            """,
-            [exporting.ids],
-        )
+        queries.compact_marks(self.env.cr, exporting.ids)
         self.env["channel.stock.level"]._invalidate_marks()

@@ -1,9 +1,9 @@
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.tools import SQL
 
 from ..adapters.redaction import get_logger
+from ..sql import queries
 
 _logger = get_logger(__name__)
 
@@ -99,25 +99,6 @@ class ChannelSyncStatus(models.Model):
         def stamp():
             try:
                 with registry.cursor() as cr:
-                    cr.execute(_stamp_query(status_ids, moment))
+                    queries.stamp_last_run(cr, status_ids, moment)
             except psycopg2.errors.SerializationFailure:
                 _logger.debug("flow %s of %s not stamped: row busy", flow, backends)
-
-
-def _stamp_query(status_ids, moment):
-    """Move the last run forward on the status rows nobody holds.
-
-    FOR NO KEY UPDATE, not FOR UPDATE: a row locked FOR UPDATE and then
-    updated counts as a key change, which fails the foreign-key checks of
-    concurrent repeatable-read inserts referencing it.
-    """
-    return SQL(
-        """
-        UPDATE channel_sync_status
-           SET last_run_at = GREATEST(last_run_at, %(moment)s)
-         WHERE id IN (SELECT id FROM channel_sync_status
-                       WHERE id = ANY(%(ids)s) FOR NO KEY UPDATE SKIP LOCKED)
-        """,
-        moment=moment,
-        ids=status_ids,
-    )

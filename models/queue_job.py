@@ -1,5 +1,6 @@
 from odoo import api, fields, models
-from odoo.tools import SQL
+
+from ..sql import queries
 
 # Context key under which `queue.job.create` writes each job row with one
 # INSERT (see `QueueJob.create`). Its value must be this very object, which no
@@ -78,15 +79,12 @@ class QueueJob(models.Model):
                 write_date=now,
             )
         columns = [self._fields[name] for name in values]
-        self.env.cr.execute(
-            SQL(
-                "INSERT INTO %s (%s) VALUES %s RETURNING id",
-                SQL.identifier(self._table),
-                SQL(", ").join(SQL.identifier(field.name) for field in columns),
-                tuple(
-                    field.convert_to_column_insert(values[field.name], self, values)
-                    for field in columns
-                ),
-            )
+        return queries.insert_row(
+            self.env.cr,
+            self._table,
+            [field.name for field in columns],
+            [
+                field.convert_to_column_insert(values[field.name], self, values)
+                for field in columns
+            ],
         )
-        return self.env.cr.fetchone()[0]

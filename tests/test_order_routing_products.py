@@ -7,6 +7,7 @@ from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..adapters.records import TaxLineData
+from ..sql import queries
 from .test_order_import import OrderImportCommon
 
 ROUTED_LOCATION = 4455  # channel location whose orders go to the other company
@@ -234,9 +235,7 @@ class TestPartnerPhoneLookup(OrderImportCommon):
         # The plan must be able to use the index; whether it prefers it on a
         # test database's statistics is the planner's business.
         self.env.cr.execute("SET LOCAL enable_seqscan = off")
-        query = self.env["channel.partner.binding"]._phone_candidates_query(
-            "+33612345678", self.env.company
-        )
+        query = queries.phone_candidates_query(self.env.company.id, "12345678")
         self.env.cr.execute(SQL("EXPLAIN %s", query))
         plan = "\n".join(row[0] for row in self.env.cr.fetchall())
         self.env.cr.execute("RESET enable_seqscan")
