@@ -134,7 +134,7 @@ class TestDashboard(ChannelCommon):
             "UPDATE channel_kpi_snapshot SET kpi_payment_mismatches = 7 WHERE id = %s",
             [snapshot.id],
         )
-        load_migration("19.0.1.3.0", "pre-migrate").migrate(cr, "19.0.1.2.0")
+        load_migration("19.0.1.3.0", "pre").migrate(cr, "19.0.1.2.0")
         self.env.invalidate_all()
         self.assertEqual(snapshot.kpi_payments_unreferenced, 7)
 
