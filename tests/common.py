@@ -125,6 +125,37 @@ class ChannelCommon(BaseCommon):
             }
         )
 
+    @classmethod
+    def _prepare_shelf(cls, name="Shelf"):
+        """(warehouse, an internal location `name` in its stock location)."""
+        warehouse = cls.env["stock.warehouse"].search(
+            [("company_id", "=", cls.env.company.id)], limit=1
+        )
+        shelf = cls.env["stock.location"].create(
+            {
+                "name": name,
+                "location_id": warehouse.lot_stock_id.id,
+                "usage": "internal",
+            }
+        )
+        return warehouse, shelf
+
+    def _deliver_to_customer(self, product, source, quantity=1):
+        """A done move of `quantity` of `product` from `source` to customers."""
+        move = self.env["stock.move"].create(
+            {
+                "product_id": product.id,
+                "product_uom_qty": quantity,
+                "location_id": source.id,
+                "location_dest_id": self.env.ref("stock.stock_location_customers").id,
+            }
+        )
+        move._action_confirm()
+        move._action_assign()
+        move.picked = True
+        move._action_done()
+        return move
+
 
 class CommittedCase(BaseCase):
     """Tests on real, committed cursors (no test transaction, as concurrent

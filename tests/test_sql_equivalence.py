@@ -420,13 +420,8 @@ class TestStockQueries(ChannelCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.backend = cls._prepare_backend("shopify", state="connected")
-        warehouse = cls.env["stock.warehouse"].search(
-            [("company_id", "=", cls.env.company.id)], limit=1
-        )
+        warehouse, cls.shelf = cls._prepare_shelf()
         cls.stock = warehouse.lot_stock_id
-        cls.shelf = cls.env["stock.location"].create(
-            {"name": "Shelf", "location_id": cls.stock.id, "usage": "internal"}
-        )
         cls.main = cls.env["channel.stock.location"].create(
             {
                 "backend_id": cls.backend.id,
@@ -583,25 +578,12 @@ class TestStockQueries(ChannelCommon):
         self.assertEqual(by_product[self.products[1]], 6)
 
     def test_recently_delivered_equal_orm_moves(self):
-        customer = self.env.ref("stock.stock_location_customers")
-        product, other, idle = self.products
+        product, other, _idle = self.products
         self.env["stock.quant"]._update_available_quantity(product, self.stock, 5)
         self.env["stock.quant"]._update_available_quantity(other, self.stock, 5)
         now = fields.Datetime.now()
         for moved, when in ((product, now), (other, now - timedelta(days=30))):
-            move = self.env["stock.move"].create(
-                {
-                    "product_id": moved.id,
-                    "product_uom_qty": 1,
-                    "location_id": self.stock.id,
-                    "location_dest_id": customer.id,
-                }
-            )
-            move._action_confirm()
-            move._action_assign()
-            move.picked = True
-            move._action_done()
-            move.date = when
+            self._deliver_to_customer(moved, self.stock).date = when
         self.env.flush_all()
         days = 7
         found = queries.recently_delivered_product_ids(

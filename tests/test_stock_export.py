@@ -23,13 +23,8 @@ class TestStockExportComputation(ChannelCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.backend = cls._prepare_backend("shopify", state="connected")
-        warehouse = cls.env["stock.warehouse"].search(
-            [("company_id", "=", cls.env.company.id)], limit=1
-        )
+        warehouse, cls.shelf = cls._prepare_shelf("Shelf 2")
         cls.stock = warehouse.lot_stock_id
-        cls.shelf = cls.env["stock.location"].create(
-            {"name": "Shelf 2", "location_id": cls.stock.id, "usage": "internal"}
-        )
         cls.backroom = cls.env["stock.location"].create(
             {
                 "name": "Backroom",
@@ -423,20 +418,8 @@ class TestStockExportComputation(ChannelCommon):
             self.assertTrue(job.eta)
 
     def test_recent_customer_delivery_makes_a_fast_mover(self):
-        customer = self.env.ref("stock.stock_location_customers")
         self._receive(self.mug, 5)
-        move = self.env["stock.move"].create(
-            {
-                "product_id": self.mug.id,
-                "product_uom_qty": 1,
-                "location_id": self.stock.id,
-                "location_dest_id": customer.id,
-            }
-        )
-        move._action_confirm()
-        move._action_assign()
-        move.picked = True
-        move._action_done()
+        self._deliver_to_customer(self.mug, self.stock)
         self.assertEqual(self.backend._fast_movers(self.mug.ids), {self.mug.id})
         self.backend.fast_mover_days = 0
         self.assertEqual(self.backend._fast_movers(self.mug.ids), set())
