@@ -654,7 +654,8 @@ class ChannelEvent(models.Model):
         if self.topic == ORDER_PULL_TOPIC:
             order = self._fetch_order(adapter, self.resource_ref)
         elif not adapter.is_order_payload_topic(self.topic):
-            return "ignored"
+            notice = adapter.parse_refund_notice(self.topic, self._get_payload())
+            return self._process_refund(adapter, notice) if notice else "ignored"
         else:
             order = adapter.parse_order(self._get_payload())
             if self.backend_id._should_read_current_order(order, self.attempts > 1):
@@ -666,6 +667,24 @@ class ChannelEvent(models.Model):
             self.write({"res_model": "sale.order", "res_id": binding.sale_order_id.id})
         if outcome == "failed":
             self.error = self.env._("Waiting for the exceptions of this order.")
+        elif order.refund_refs and self.backend_id.supports_refund_import:
+            self.env["channel.refund.binding"]._sync_order_refunds(
+                binding, order.refund_refs, adapter
+            )
+        return outcome
+
+    def _process_refund(self, adapter, notice):
+        """Apply the refund a delivery announces, read from the channel; it
+        waits (job retried) until its order is imported and confirmed."""
+        backend = self.backend_id
+        if not backend.supports_refund_import:
+            return "ignored"
+        with backend._map_channel_errors():
+            refund = adapter.fetch_refund(notice.refund_ref, notice.order_ref)
+        binding, outcome = self.env["channel.refund.binding"]._apply_channel_refund(
+            backend, refund
+        )
+        self.write({"res_model": binding._name, "res_id": binding.id})
         return outcome
 
     def _orders_waiting_reason(self):
