@@ -261,6 +261,9 @@ class ChannelAdapter:
 
     # Refunds
 
+    # Financial statuses (lower case) saying money was given back.
+    refunded_statuses = frozenset()
+
     def parse_refund_notice(self, topic, payload):
         """The `records.RefundNotice` a delivery of `topic` announces; None
         when it announces no refund (channels without refund topics)."""

@@ -257,6 +257,7 @@ class ShopifyAdapter(ChannelAdapter):
         "voided": "cancel",
         "expired": "cancel",
     }
+    refunded_statuses = frozenset({"partially_refunded", "refunded"})
     order_payload_topics = frozenset(
         {
             "orders/create",

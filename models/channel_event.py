@@ -667,11 +667,31 @@ class ChannelEvent(models.Model):
             self.write({"res_model": "sale.order", "res_id": binding.sale_order_id.id})
         if outcome == "failed":
             self.error = self.env._("Waiting for the exceptions of this order.")
-        elif order.refund_refs and self.backend_id.supports_refund_import:
-            self.env["channel.refund.binding"]._sync_order_refunds(
-                binding, order.refund_refs, adapter
-            )
+        elif self.backend_id.supports_refund_import:
+            if order.refund_refs:
+                self.env["channel.refund.binding"]._sync_order_refunds(
+                    binding, order.refund_refs, adapter
+                )
+        elif binding and order.financial_status in adapter.refunded_statuses:
+            self._report_unimported_refund(binding, order)
         return outcome
+
+    def _report_unimported_refund(self, binding, order):
+        """A refunded order of a channel whose refunds are not imported: its
+        revenue is booked whole, so finance must hear of it."""
+        self.env["channel.exception"]._record(
+            "refund_incomplete",
+            self.env._(
+                "Order %(name)s is %(status)s on the channel, but refunds of "
+                "%(backend)s are not imported: book its credit note by hand.",
+                name=order.name,
+                status=order.financial_status,
+                backend=self.backend_id.name,
+            ),
+            backend=self.backend_id,
+            key=f"refunded:{order.external_ref}",
+            documents=[binding.sale_order_id],
+        )
 
     def _process_refund(self, adapter, notice):
         """Apply the refund a delivery announces, read from the channel; it

@@ -370,6 +370,18 @@ class TestShopifyRefunds(RefundCommon):
         self.assertIn(f"{expected:.2f}", exception.name)
         self.assertIn(f"{Decimal(refund['amount']):.2f}", exception.name)
 
+    def test_order_never_invoiced_gets_its_return_but_no_credit_note(self):
+        self.shopify.order_create_invoice = False
+        order = self._sell()
+        self._ship(order)
+        refund = self._refund(order, lines=[("SIM-000001", 1)])
+        binding = self._binding(refund)
+        self.assertEqual(binding.state, "incomplete")
+        self.assertFalse(binding.credit_note_id)
+        self.assertEqual(len(binding.return_picking_ids), 1, "the goods still count")
+        exception = self._exceptions(self.shopify, "refund_incomplete")
+        self.assertIn("no posted invoice", exception.name)
+
     def test_return_failing_is_incomplete_then_retry_completes_only_it(self):
         order = self._sell()
         self._ship(order)
@@ -393,6 +405,33 @@ class TestShopifyRefunds(RefundCommon):
         self.assertEqual(binding.return_picking_ids.move_ids.product_uom_qty, 1.0)
         self.assertEqual(binding.credit_note_id, credit_note, "not booked twice")
         self.assertEqual(binding.payment_ids, payment)
+
+
+@tagged("post_install", "-at_install")
+class TestRefundsNotImported(RefundCommon):
+    def test_refunded_order_of_a_channel_without_refund_import_is_reported(self):
+        self.assertFalse(self.woo.supports_refund_import)
+        self._channel_acts(self.woo._sync_webhook_subscriptions)
+        order = self._channel_acts(
+            lambda: self.sim.scenario.create_order(
+                channel="woocommerce",
+                lines=[("SIM-000001", 1)],
+                tax_rate="0",
+                shipping=None,
+                financial_status="paid",
+            )
+        )
+        self.assertFalse(self._exceptions(self.woo, "refund_incomplete"))
+        self._channel_acts(
+            lambda: self.sim.scenario.refund_order(
+                "woocommerce", order["id"], lines=[("SIM-000001", 1)]
+            )
+        )
+        self.assertEqual(self._sale_order(self.woo, order).state, "sale")
+        exception = self._exceptions(self.woo, "refund_incomplete")
+        self.assertEqual(len(exception), 1, "said once, not silently booked")
+        self.assertIn("refunded on the channel", exception.name)
+        self.assertEqual(exception.sale_order_id, self._sale_order(self.woo, order))
 
 
 @tagged("post_install", "-at_install")
