@@ -302,19 +302,24 @@ class ChannelRefundBinding(models.Model):
         invoice = sale_order.invoice_ids.filtered(
             lambda m: m.move_type == "out_invoice" and m.state == "posted"
         )[:1]
+        if not invoice:
+            # Crediting revenue never invoiced would misstate it.
+            raise UserError(
+                self.env._(
+                    "Order %s has no posted invoice to credit.",
+                    self.order_binding_id.channel_name,
+                )
+            )
         values = {
             "move_type": "out_refund",
-            "partner_id": (invoice.partner_id or sale_order.partner_invoice_id).id,
+            "partner_id": invoice.partner_id.id,
             "currency_id": sale_order.currency_id.id,
             "invoice_origin": sale_order.name,
             "ref": self.name,
-            "invoice_date": (refund.created_at and refund.created_at.date())
-            or fields.Date.context_today(self),
-            "reversed_entry_id": invoice.id or False,
+            "reversed_entry_id": invoice.id,
+            "journal_id": invoice.journal_id.id,
             "invoice_line_ids": self._credit_note_lines(refund),
         }
-        if invoice:
-            values["journal_id"] = invoice.journal_id.id
         return self.env["account.move"].with_company(company).create(values)
 
     def _credit_note_lines(self, refund):
