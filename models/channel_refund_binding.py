@@ -210,7 +210,11 @@ class ChannelRefundBinding(models.Model):
             }
         )
         if not missing:
-            self.env["channel.exception"]._resolve(self.backend_id, retry_target=self)
+            self.env["channel.exception"]._resolve(
+                self.backend_id,
+                exception_type="refund_incomplete",
+                key=f"refund:{self.external_ref}",
+            )
 
     def _channel_retry(self):
         """Retry hook of `channel.exception`: read the refund again and apply
