@@ -8,10 +8,7 @@ from odoo.tools import float_compare
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters.exceptions import ChannelPayloadError
-from ..adapters.redaction import get_logger
 from ..const import DONE, DUPLICATE
-
-_logger = get_logger(__name__)
 
 # Seconds before a refund whose order is not imported yet is tried again.
 ORDER_WAIT_SECONDS = 60
