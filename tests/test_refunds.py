@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from unittest.mock import patch
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -405,6 +405,41 @@ class TestShopifyRefunds(RefundCommon):
         self.assertEqual(binding.return_picking_ids.move_ids.product_uom_qty, 1.0)
         self.assertEqual(binding.credit_note_id, credit_note, "not booked twice")
         self.assertEqual(binding.payment_ids, payment)
+
+
+@tagged("post_install", "-at_install")
+class TestRoutedOrderRefund(RefundCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["account.chart.template"].try_loading(
+            "generic_coa", company=cls.other_company, install_demo=False
+        )
+        cls.env["channel.order.route"].create(
+            {
+                "backend_id": cls.shopify.id,
+                "criterion": "ship_country",
+                "country_ids": [Command.set(cls.env.ref("base.us").ids)],
+                "target_company_id": cls.other_company.id,
+            }
+        )
+
+    def test_refund_of_an_order_routed_to_a_second_company_is_booked_there(self):
+        order = self._sell(tax_rate="0", country="US")
+        sale_order = self._sale_order(self.shopify, order)
+        self.assertEqual(sale_order.company_id, self.other_company)
+        refund = self._refund(order, lines=[("SIM-000002", 1)], shipping=True)
+        binding = self._binding(refund)
+        self.assertEqual(binding.state, "done", binding.missing)
+        self.assertEqual(binding.company_id, self.other_company)
+        self.assertEqual(binding.credit_note_id.company_id, self.other_company)
+        self.assertAlmostEqual(
+            binding.credit_note_id.amount_total, float(refund["amount"])
+        )
+        payment = binding.payment_ids
+        self.assertEqual(payment.company_id, self.other_company)
+        self.assertEqual(payment.journal_id.code, self.bank.code)
+        self.assertIn(binding.credit_note_id.payment_state, ("paid", "in_payment"))
 
 
 @tagged("post_install", "-at_install")
