@@ -370,6 +370,40 @@ class TestShopifyRefunds(RefundCommon):
         self.assertIn(f"{expected:.2f}", exception.name)
         self.assertIn(f"{Decimal(refund['amount']):.2f}", exception.name)
 
+    def test_refund_gateway_without_journal_then_retry_pays_it_back(self):
+        order = self._sell()
+        self._ship(order)
+        # The refund goes back through another gateway, mapped to no journal.
+        with trap_jobs() as trap:
+            refund = self._channel_sends(
+                lambda: self.sim.scenario.refund_order(
+                    "shopify", order["id"], lines=[("SIM-000001", 1)]
+                )
+            )
+            self._sim_refund(order)["transactions"][0]["gateway"] = "paypal"
+            self._run_trapped(trap)
+        binding = self._binding(refund)
+        self.assertEqual(binding.state, "incomplete")
+        self.assertEqual(binding.missing, "refund payment")
+        self.assertEqual(binding.credit_note_id.state, "posted")
+        self.assertEqual(len(binding.return_picking_ids), 1)
+        exception = self._exceptions(self.shopify, "refund_incomplete")
+        self.assertIn("paypal", exception.name)
+        self.env["channel.payment.mapping"].create(
+            {
+                "backend_id": self.shopify.id,
+                "gateway": "paypal",
+                "journal_id": self.bank.id,
+            }
+        )
+        returns = binding.return_picking_ids
+        exception.with_user(self.finance_user).action_retry()
+        self.assertEqual(binding.state, "done")
+        self.assertEqual(exception.state, "resolved")
+        self.assertEqual(binding.return_picking_ids, returns, "no second return")
+        self.assertEqual(len(binding.payment_ids), 1)
+        self.assertIn(binding.credit_note_id.payment_state, ("paid", "in_payment"))
+
     def test_order_never_invoiced_gets_its_return_but_no_credit_note(self):
         self.shopify.order_create_invoice = False
         order = self._sell()
