@@ -25,6 +25,7 @@
         "views/channel_exception_views.xml",
         "views/channel_exception_owner_views.xml",
         "views/channel_order_binding_views.xml",
+        "views/channel_refund_binding_views.xml",
         "views/channel_partner_binding_views.xml",
         "views/channel_product_binding_views.xml",
         "views/channel_product_binding_shopify_views.xml",

@@ -259,6 +259,22 @@ class ChannelAdapter:
         """How many orders were created at or after `since`."""
         raise NotImplementedError
 
+    # Refunds
+
+    # Financial statuses (lower case) saying money was given back.
+    refunded_statuses = frozenset()
+
+    def parse_refund_notice(self, topic, payload):
+        """The `records.RefundNotice` a delivery of `topic` announces; None
+        when it announces no refund (channels without refund topics)."""
+        return None
+
+    def fetch_refund(self, refund_ref, order_ref=None):
+        """The `records.ChannelRefund` as the channel holds it now (capability
+        `supports_refund_import`). ChannelPayloadError if it is unreadable.
+        """
+        raise NotImplementedError
+
     # Catalogue (capability `supports_stock_export`: variants to bind)
 
     def fetch_variants(self, cursor=None):

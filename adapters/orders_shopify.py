@@ -97,6 +97,7 @@ def _webhook_order(payload):
         tags=tuple(
             t.strip() for t in (payload.get("tags") or "").split(",") if t.strip()
         ),
+        refund_refs=tuple(_ref(r.get("id")) for r in _list(payload, "refunds")),
         source_payload_digest=payload_digest(payload),
         is_complete=False,
     )
@@ -344,6 +345,7 @@ ORDER_FIELDS = f"""
     pageInfo {{ hasNextPage endCursor }}
     nodes {{ {SHIPPING_LINE_FIELDS} }}
   }}
+  refunds(first: 50) {{ id }}
   transactions(first: 50) {{
     id gateway kind status authorizationCode receiptJson processedAt
     amountSet {{ {MONEY} }}
@@ -489,6 +491,7 @@ def _graphql_order(node):
         location_ref=_ref((node.get("retailLocation") or {}).get("id")),
         note=node.get("note"),
         tags=tuple(node.get("tags") or ()),
+        refund_refs=tuple(_ref(r.get("id")) for r in node.get("refunds") or ()),
         source_payload_digest=payload_digest(node),
     )
 

@@ -194,6 +194,9 @@ class OrderData:
     market: str | None = None
     note: str | None = None
     tags: tuple = ()
+    # The channel ids of the order's refunds (`ChannelRefund`), applied after
+    # the order: an order imported already refunded gets its credit notes.
+    refund_refs: tuple = field(default=(), compare=False)
     source_payload_digest: str = field(default="", compare=False)
     # False when the payload leaves out what a confirmed order needs (a
     # Shopify webhook body has no transactions, gift card payments or risk).
@@ -252,3 +255,113 @@ class UnreadableOrder:
     name: str
     error: str
     updated_at: datetime | None = None
+
+
+# === REFUNDS ===
+
+# Restock types (Shopify's RefundLineItemRestockType, lower case): the first
+# two put the goods back in stock, CANCEL refunds goods never shipped.
+RESTOCK_RETURN = "return"
+RESTOCK_LEGACY = "legacy_restock"
+RESTOCK_CANCEL = "cancel"
+RESTOCK_NONE = "no_restock"
+
+
+@dataclass(frozen=True)
+class RefundLineData:
+    """Refunded quantity of one order line (`line_ref`, the order line's
+    `external_ref`); `subtotal` is after the line's discounts, tax-included
+    when the order is, `tax` the tax refunded with it."""
+
+    external_ref: str | None
+    line_ref: str
+    quantity: Decimal
+    subtotal: Decimal
+    tax: Decimal = ZERO
+    restock_type: str = RESTOCK_NONE
+    location_ref: str | None = None
+
+    @property
+    def restocks(self):
+        return self.restock_type in (RESTOCK_RETURN, RESTOCK_LEGACY)
+
+
+@dataclass(frozen=True)
+class RefundShippingData:
+    """Refunded shipping: `amount` tax-included when the order is."""
+
+    external_ref: str | None
+    amount: Decimal
+    tax: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class RefundAdjustmentData:
+    """An amount refunded on no line (discrepancy, goodwill, amount-only
+    refund); positive when it gives the buyer more back."""
+
+    external_ref: str | None
+    reason: str | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ChannelRefund:
+    """One channel refund of an order, as the channel states it.
+
+    `total` is the money given back (successful refund transactions); a
+    refund paid in store credit has a zero total but still refunds its lines.
+    """
+
+    external_ref: str
+    order_ref: str
+    provider: str
+    currency: str | None
+    total: Decimal
+    taxes_included: bool = False
+    created_at: datetime | None = None
+    note: str | None = None
+    lines: tuple = ()
+    shipping_lines: tuple = ()
+    adjustments: tuple = ()
+    transactions: tuple = ()
+    source_payload_digest: str = field(default="", compare=False)
+
+    @property
+    def refund_transactions(self):
+        """The successful refund transactions: the money that moved."""
+        return tuple(
+            t for t in self.transactions if t.kind == "refund" and t.status == "success"
+        )
+
+    @property
+    def money_moved(self):
+        return bool(self.refund_transactions)
+
+    def computed_total(self):
+        """Lines + shipping (+ their tax when prices exclude it) + adjustments:
+        what the refund is worth, whatever paid it back."""
+        tax = ZERO
+        if not self.taxes_included:
+            tax = sum((line.tax for line in self.lines), ZERO) + sum(
+                (s.tax for s in self.shipping_lines), ZERO
+            )
+        return (
+            sum((line.subtotal for line in self.lines), ZERO)
+            + sum((s.amount for s in self.shipping_lines), ZERO)
+            + sum((a.amount for a in self.adjustments), ZERO)
+            + tax
+        )
+
+    def expected_total(self):
+        """The figure the credit note must equal: the money given back, or
+        what the refund is worth when no money moved."""
+        return self.total if self.money_moved else self.computed_total()
+
+
+@dataclass(frozen=True)
+class RefundNotice:
+    """What a delivery says about a refund: which one, of which order."""
+
+    refund_ref: str
+    order_ref: str | None

@@ -17,6 +17,11 @@ from .orders_shopify import (
     parse_shopify_order,
 )
 from .records import UnreadableOrder
+from .refunds_shopify import (
+    REFUND_QUERY,
+    parse_refund_notice,
+    parse_shopify_graphql_refund,
+)
 from .signatures import sign_base64
 from .stock import ChannelStockReport, StockWriteResult
 from .transport import BucketStatus, clamp_wait
@@ -252,6 +257,7 @@ class ShopifyAdapter(ChannelAdapter):
         "voided": "cancel",
         "expired": "cancel",
     }
+    refunded_statuses = frozenset({"partially_refunded", "refunded"})
     order_payload_topics = frozenset(
         {
             "orders/create",
@@ -538,6 +544,20 @@ class ShopifyAdapter(ChannelAdapter):
                 error=str(exc),
                 updated_at=parse_timestamp(listed.get("updatedAt")),
             )
+
+    # Refunds
+
+    def parse_refund_notice(self, topic, payload):
+        """Override of `ChannelAdapter`: `refunds/create`."""
+        return parse_refund_notice(topic, payload)
+
+    def fetch_refund(self, refund_ref, order_ref=None):
+        """Override of `ChannelAdapter`: one `Refund` through GraphQL."""
+        del order_ref  # a Shopify refund id is global
+        node = self.graphql(REFUND_QUERY, {"id": gid("Refund", refund_ref)})
+        if not node.get("refund"):
+            raise ChannelPayloadError(f"Shopify has no refund {refund_ref}.")
+        return parse_shopify_graphql_refund(node["refund"])
 
     # Catalogue
 

@@ -49,6 +49,7 @@ class WooCommerceAdapter(ChannelAdapter):
         "failed": "cancel",
         "checkout-draft": "wait",
     }
+    refunded_statuses = frozenset({"refunded"})
     order_payload_topics = frozenset(
         {"order.created", "order.updated", "order.restored"}
     )

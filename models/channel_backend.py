@@ -164,6 +164,10 @@ class ChannelBackend(models.Model):
         help="The channel can list its orders (reconciliation pull, backfill).",
     )
     supports_stock_export = fields.Boolean(compute="_compute_capabilities")
+    supports_refund_import = fields.Boolean(
+        compute="_compute_capabilities",
+        help="The channel's refunds become credit notes and stock returns.",
+    )
 
     # === COMPUTE METHODS ===
 
@@ -183,6 +187,7 @@ class ChannelBackend(models.Model):
                 "supports_order_import": False,
                 "supports_order_pull": False,
                 "supports_stock_export": False,
+                "supports_refund_import": False,
             }
         )
 

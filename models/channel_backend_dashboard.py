@@ -17,6 +17,7 @@ KPI_FIELDS = (
     "kpi_orders_awaiting_correction",
     "kpi_payments_unreferenced",
     "kpi_inventory_differences",
+    "kpi_refunds_incomplete",
     "kpi_queue_backlog",
 )
 # Backend field shown from a `channel.sync.status` -> (flow, status field).
@@ -67,6 +68,11 @@ class ChannelBackend(models.Model):
     )
     kpi_inventory_differences = fields.Integer(
         string="Inventory differences", compute="_compute_kpis"
+    )
+    kpi_refunds_incomplete = fields.Integer(
+        string="Refunds incomplete",
+        compute="_compute_kpis",
+        help="Channel refunds missing their credit note, payment or return.",
     )
     kpi_queue_backlog = fields.Integer(
         string="Queue backlog",
@@ -131,6 +137,8 @@ class ChannelBackend(models.Model):
             domain += [("exception_type", "in", PAYMENT_TYPES)]
         elif kind == "inventory":
             domain += [("exception_type", "=", "inventory_difference")]
+        elif kind == "refunds":
+            domain += [("exception_type", "=", "refund_incomplete")]
         action["domain"] = domain
         action["context"] = {
             "search_default_filter_unresolved": 1,
@@ -171,6 +179,7 @@ class ChannelBackend(models.Model):
             "kpi_inventory_differences": [
                 ("exception_type", "=", "inventory_difference")
             ],
+            "kpi_refunds_incomplete": [("exception_type", "=", "refund_incomplete")],
             "kpi_overdue_exceptions": [("is_overdue", "=", True)],
         }
         for kpi, extra in counters.items():

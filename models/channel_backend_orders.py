@@ -34,6 +34,19 @@ class ChannelBackend(models.Model):
         "conversion on the channel rounded away (orders paid in another "
         "currency).",
     )
+    refund_adjustment_product_id = fields.Many2one(
+        "product.product",
+        string="Refund adjustment product",
+        default=lambda self: self._default_line_product("refund_adjustment"),
+        domain="[('type', '=', 'service')]",
+        help="Service product of the credit note lines of amounts refunded on "
+        "no order line (adjustments, amount-only refunds).",
+    )
+    refund_receive_returns = fields.Boolean(
+        string="Receive refund returns automatically",
+        help="Validate the return of refunded goods at once. Off: the return "
+        "waits for the warehouse to receive the goods.",
+    )
     tax_mapping_ids = fields.One2many("channel.tax.mapping", "backend_id")
     payment_mapping_ids = fields.One2many("channel.payment.mapping", "backend_id")
     order_route_ids = fields.One2many("channel.order.route", "backend_id")

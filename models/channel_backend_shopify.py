@@ -60,6 +60,7 @@ class ChannelBackend(models.Model):
                 "supports_order_import": True,
                 "supports_order_pull": True,
                 "supports_stock_export": True,
+                "supports_refund_import": True,
             }
         )
 
@@ -78,6 +79,7 @@ class ChannelBackend(models.Model):
         topics = ["app/uninstalled"]
         if self.import_orders:
             topics += ["orders/create", "orders/updated", "orders/cancelled"]
+            topics.append("refunds/create")
         if self.export_stock:
             # Keeps the compare-and-set figure fresh; our own writes echo back.
             topics.append("inventory_levels/update")

@@ -628,7 +628,8 @@ class ChannelEvent(models.Model):
         if self.topic == ORDER_PULL_TOPIC:
             order = self._fetch_order(adapter, self.resource_ref)
         elif not adapter.is_order_payload_topic(self.topic):
-            return IGNORED
+            notice = adapter.parse_refund_notice(self.topic, self._get_payload())
+            return self._process_refund(adapter, notice) if notice else IGNORED
         else:
             order = adapter.parse_order(self._get_payload())
             if self.backend_id._should_read_current_order(order, self.attempts > 1):
@@ -640,6 +641,44 @@ class ChannelEvent(models.Model):
             self.write({"res_model": "sale.order", "res_id": binding.sale_order_id.id})
         if outcome == FAILED:
             self.error = self.env._("Waiting for the exceptions of this order.")
+        elif self.backend_id.supports_refund_import:
+            if order.refund_refs:
+                self.env["channel.refund.binding"]._sync_order_refunds(
+                    binding, order.refund_refs, adapter
+                )
+        elif binding and order.financial_status in adapter.refunded_statuses:
+            self._report_unimported_refund(binding, order)
+        return outcome
+
+    def _report_unimported_refund(self, binding, order):
+        """A refunded order of a channel whose refunds are not imported: its
+        revenue is booked whole, so finance must hear of it."""
+        self.env["channel.exception"]._record(
+            "refund_incomplete",
+            self.env._(
+                "Order %(name)s is %(status)s on the channel, but refunds of "
+                "%(backend)s are not imported: book its credit note by hand.",
+                name=order.name,
+                status=order.financial_status,
+                backend=self.backend_id.name,
+            ),
+            backend=self.backend_id,
+            key=f"refunded:{order.external_ref}",
+            documents=[binding.sale_order_id],
+        )
+
+    def _process_refund(self, adapter, notice):
+        """Apply the refund a delivery announces, read from the channel; it
+        waits (job retried) until its order is imported and confirmed."""
+        backend = self.backend_id
+        if not backend.supports_refund_import:
+            return IGNORED
+        with backend._map_channel_errors():
+            refund = adapter.fetch_refund(notice.refund_ref, notice.order_ref)
+        binding, outcome = self.env["channel.refund.binding"]._apply_channel_refund(
+            backend, refund
+        )
+        self.write({"res_model": binding._name, "res_id": binding.id})
         return outcome
 
     def _orders_waiting_reason(self):

@@ -26,6 +26,7 @@ EXCEPTION_TYPES = [
     ("auth_error", "Authentication error"),
     ("rejected_delivery", "Rejected delivery"),
     ("delivery_gap", "Delivery gap"),
+    ("refund_incomplete", "Refund incomplete"),
 ]
 
 
@@ -52,6 +53,7 @@ DEFAULT_SEVERITY = {
     "inventory_difference": "warning",
     "rejected_delivery": "warning",
     "delivery_gap": "error",
+    "refund_incomplete": "error",
 }
 # Odoo documents an exception can point at, by model: the field that holds it.
 DOCUMENT_FIELDS = {

@@ -37,6 +37,7 @@ class ChannelKpiSnapshot(models.Model):
         "Payments without reference", readonly=True
     )
     kpi_inventory_differences = fields.Integer("Inventory differences", readonly=True)
+    kpi_refunds_incomplete = fields.Integer("Refunds incomplete", readonly=True)
     kpi_queue_backlog = fields.Integer("Queue backlog", readonly=True)
 
     # === CONSTRAINT METHODS ===

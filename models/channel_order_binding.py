@@ -50,6 +50,9 @@ class ChannelOrderBinding(models.Model):
     is_on_hold = fields.Boolean(
         readonly=True, help="High risk or a total mismatch: not shipped until checked."
     )
+    refund_ids = fields.One2many(
+        "channel.refund.binding", "order_binding_id", string="Refunds"
+    )
     is_import_pending = fields.Boolean(
         string="Import incomplete",
         readonly=True,

@@ -132,6 +132,7 @@ class SaleOrder(models.Model):
             Command.create(
                 {
                     "product_id": product.id,
+                    "channel_line_ref": line.external_ref,
                     "name": line.name or product.display_name,
                     "product_uom_qty": float(line.quantity),
                     "price_unit": float(line.unit_price),
@@ -346,7 +347,10 @@ class SaleOrder(models.Model):
         self.ensure_one()
         # The order may have been routed to another company than the job's.
         order_in_company = self.with_company(self.company_id)
-        invoices = order_in_company.invoice_ids.filtered(lambda i: i.state != "cancel")
+        # Credit notes of channel refunds are booked and paid on their own.
+        invoices = order_in_company.invoice_ids.filtered(
+            lambda i: i.state != "cancel" and i.move_type == "out_invoice"
+        )
         if not invoices:
             invoices = order_in_company._create_invoices()
         invoices.filtered(lambda i: i.state == "draft").action_post()

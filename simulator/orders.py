@@ -354,40 +354,73 @@ class OrderBook:
                 order["financial_status"] = "voided"
             return self.touch(order)
 
-    def refund(self, order, lines=(), shipping=False, restock=True, note=None):
+    def refund(
+        self,
+        order,
+        lines=(),
+        shipping=False,
+        restock=True,
+        note=None,
+        *,
+        restock_type=None,
+        adjustment=None,
+        money_moved=True,
+    ):
         """Refund `lines` [(line id or SKU, quantity)] and maybe the shipping.
 
         Restocking puts the quantity back on the channel (Shopify location
-        1001, the WooCommerce product); the refund is paid back through the
-        order's first gateway.
+        1001, the WooCommerce product); `restock_type` (return, cancel,
+        no_restock, legacy_restock) overrides `restock`. `adjustment` is an
+        amount refunded on no line (an order adjustment); the refund is paid
+        back through the order's first gateway unless `money_moved` is False
+        (store credit: no transaction).
         """
         state = self.state
+        restock_type = restock_type or ("return" if restock else "no_restock")
         with state.lock:
             refund_lines = [
-                self._refund_line(order, ref, quantity, restock)
+                self._refund_line(order, ref, quantity, restock_type)
                 for ref, quantity in lines
             ]
-            shipping_amount = self._refund_shipping(order) if shipping else Decimal(0)
+            shipping_lines = self._refund_shipping(order) if shipping else []
+            shipping_amount = sum(
+                (
+                    s["amount"] + (0 if order["taxes_included"] else s["tax"])
+                    for s in shipping_lines
+                ),
+                Decimal(0),
+            )
+            adjustment = Decimal(str(adjustment or 0))
             amount = (
                 sum(
                     (r["amount"] + (0 if order["taxes_included"] else r["tax"]))
                     for r in refund_lines
                 )
                 + shipping_amount
+                + adjustment
+            )
+            refund_id = str(
+                state.new_big_id()
+                if order["channel"] == "shopify"
+                else state.new_id("woo_order", 700)
             )
             refund = {
-                "id": str(
-                    state.new_big_id()
-                    if order["channel"] == "shopify"
-                    else state.new_id("woo_order", 700)
-                ),
+                "id": refund_id,
                 "created_at": state.wall_clock(),
                 "note": note,
-                "restock": restock,
+                "restock": restock_type in ("return", "legacy_restock"),
                 "lines": refund_lines,
                 "shipping": shipping_amount,
-                "amount": cents(amount),
-                "transactions": [self._refund_transaction(order, cents(amount))],
+                "shipping_lines": shipping_lines,
+                "adjustments": [
+                    {"id": str(state.new_big_id()), "amount": cents(adjustment)}
+                ]
+                if adjustment
+                else [],
+                "amount": cents(amount) if money_moved else Decimal(0),
+                "transactions": [self._refund_transaction(order, cents(amount))]
+                if money_moved
+                else [],
             }
             order["refunds"].append(refund)
             refunded = sum(r["amount"] for r in order["refunds"])
@@ -399,25 +432,39 @@ class OrderBook:
             self.touch(order)
             return refund
 
-    def _refund_line(self, order, ref, quantity, restock):
+    def _refund_line(self, order, ref, quantity, restock_type):
         line = next(
             (line for line in order["lines"] if ref in (line["id"], line["sku"])),
             None,
         )
         if line is None or quantity > line["quantity"] - line["refunded"]:
             raise ValueError(f"Cannot refund {quantity} of {ref}")
+        # What earlier refunds of the line took: the last one takes the rest,
+        # so that the line's refunds sum to the line to the cent.
+        before = [
+            item
+            for refund in order["refunds"]
+            for item in refund["lines"]
+            if item["line_id"] == line["id"]
+        ]
         line["refunded"] += quantity
+        last = line["refunded"] == line["quantity"]
         share = Decimal(quantity) / line["quantity"]
-        if restock:
+        restocks = restock_type in ("return", "legacy_restock")
+        if restocks:
             self._restock(order, line, quantity)
         return {
             "id": str(self.state.new_big_id()),
             "line_id": line["id"],
             "quantity": quantity,
-            "amount": cents(line_net(line) * share),
-            "tax": cents(line["tax"] * share),
-            "restock_type": "return" if restock else "no_restock",
-            "location_id": "1001" if restock else None,
+            "amount": line_net(line) - sum(i["amount"] for i in before)
+            if last
+            else cents(line_net(line) * share),
+            "tax": line["tax"] - sum(i["tax"] for i in before)
+            if last
+            else cents(line["tax"] * share),
+            "restock_type": restock_type,
+            "location_id": "1001" if restocks else None,
         }
 
     def _restock(self, order, line, quantity):
@@ -433,11 +480,21 @@ class OrderBook:
         )
 
     def _refund_shipping(self, order):
-        amount = Decimal(0)
+        """The shipping lines not refunded yet, refunded whole."""
+        refunded = []
         for line in order["shipping_lines"]:
-            amount += line["price"] + (0 if order["taxes_included"] else line["tax"])
+            if line["refunded"]:
+                continue
             line["refunded"] = line["price"]
-        return amount
+            refunded.append(
+                {
+                    "id": str(self.state.new_big_id()),
+                    "line_id": line["id"],
+                    "amount": line["price"],
+                    "tax": line["tax"],
+                }
+            )
+        return refunded
 
     def _refund_transaction(self, order, amount):
         parent = (order["transactions"] or [{}])[0]

@@ -147,18 +147,29 @@ class Scenario:
         restock=True,
         note=None,
         notify=True,
+        restock_type=None,
+        adjustment=None,
+        money_moved=True,
     ):
-        """Partial or full refund: lines=[(line id or SKU, quantity)]."""
+        """Partial or full refund: lines=[(line id or SKU, quantity)]; see
+        `OrderBook.refund` for `restock_type`, `adjustment`, `money_moved`."""
         order = self._order(channel, order_id)
         refund = self.book.refund(
-            order, [tuple(x) for x in lines], shipping, restock, note
+            order,
+            [tuple(x) for x in lines],
+            shipping,
+            restock,
+            note,
+            restock_type=restock_type,
+            adjustment=adjustment,
+            money_moved=money_moved,
         )
         if notify and channel == "shopify":
             items = [
                 ("refunds/create", refund_payload(order, refund)),
                 ("orders/updated", order_payload(order)),
             ]
-            items += self._level_payloads(order, refund) if restock else []
+            items += self._level_payloads(order, refund) if refund["restock"] else []
             self.sender.shopify_event(items)
         elif notify:
             self.sender.woo_event("order.updated", int(order["id"]))

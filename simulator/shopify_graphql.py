@@ -30,7 +30,13 @@ from graphql import (
 from graphql.execution.values import get_directive_values
 
 from .reference import reference_path
-from .shopify_nodes import CatalogueNodes, OrderNodes, connection, search
+from .shopify_nodes import (
+    CatalogueNodes,
+    GraphqlMoney,
+    OrderNodes,
+    connection,
+    search,
+)
 from .shopify_payloads import (
     fulfillment_payload,
     inventory_level_payload,
@@ -400,6 +406,7 @@ class Resolvers:
             "ordersCount": self.order_count,
             "order": lambda _info, id: self._order(id),  # noqa: A006
             "return": lambda _info, id: self._return(number(id)),  # noqa: A006
+            "refund": lambda _info, id: self._refund(number(id)),  # noqa: A006
             "fulfillmentOrder": lambda _info, id: self._fulfillment_order(id),  # noqa: A006
             "webhookSubscriptions": self.webhooks,
             "webhookSubscription": lambda _info, id: self._webhook(id),  # noqa: A006
@@ -462,6 +469,7 @@ class Resolvers:
             "Location": self._location,
             "Order": self._order,
             "Return": self._return,
+            "Refund": self._refund,
             "InventoryLevel": lambda _ref: self._level(global_id),
         }
         build = builders.get(kind)
@@ -538,6 +546,13 @@ class Resolvers:
             for record in order["returns"]:
                 if record["id"] == ref:
                     return self.orders.return_node(order, record)
+        return None
+
+    def _refund(self, ref):
+        for order in self.state.shopify_orders.values():
+            for record in order["refunds"]:
+                if record["id"] == ref:
+                    return self.orders.refund(order, record, GraphqlMoney(order))
         return None
 
     def _fulfillment_order(self, global_id):

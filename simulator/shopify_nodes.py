@@ -432,8 +432,26 @@ class OrderNodes:
             "refundLineItems": lambda _info, **args: connection(
                 items, lambda entry: self._refund_line(order, entry, bags), **args
             ),
+            "order": lambda _info: self.order(order),
             "refundShippingLines": lambda _info, **args: connection(
-                [], lambda entry: entry, **args
+                [{**s, "id": int(s["id"])} for s in refund.get("shipping_lines", ())],
+                lambda entry: {
+                    "id": gid("RefundShippingLine", entry["id"]),
+                    "subtotalAmountSet": bags.bag(entry["amount"]),
+                    "taxAmountSet": bags.bag(entry["tax"]),
+                },
+                **args,
+            ),
+            # Channel sign: a negative adjustment refunds more than the lines.
+            "orderAdjustments": lambda _info, **args: connection(
+                [{**a, "id": int(a["id"])} for a in refund.get("adjustments", ())],
+                lambda entry: {
+                    "id": gid("OrderAdjustment", entry["id"]),
+                    "reason": "REFUND_DISCREPANCY",
+                    "amountSet": bags.bag(-entry["amount"]),
+                    "taxAmountSet": bags.bag(0),
+                },
+                **args,
             ),
             "transactions": lambda _info, **args: connection(
                 [{**t, "id": int(t["id"])} for t in refund["transactions"]],

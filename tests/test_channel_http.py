@@ -198,6 +198,7 @@ class TestWebhookSubscriptions(SimulatorCommon):
                 "orders/cancelled",
                 "orders/create",
                 "orders/updated",
+                "refunds/create",
             ],
         )
         again = self.shopify._sync_webhook_subscriptions()

@@ -41,6 +41,7 @@ class TestDashboard(ChannelCommon):
             self._exception("total_mismatch", "order-1")
             self._exception("payment_missing_reference", "pay-1")
             self._exception("inventory_difference", "inv-1")
+            self._exception("refund_incomplete", "refund-1")
             fixed = self._exception("missing_mapping", "sku-2")
             slow_fix = self._exception("api_error", "api-1")
             self._exception("api_error", "other-backend", backend=self.other)
@@ -60,6 +61,7 @@ class TestDashboard(ChannelCommon):
                     "kpi_orders_awaiting_correction",
                     "kpi_payments_unreferenced",
                     "kpi_inventory_differences",
+                    "kpi_refunds_incomplete",
                     "kpi_avg_resolution_hours",
                     "kpi_duplicates_prevented",
                     "kpi_queue_backlog",
@@ -68,10 +70,11 @@ class TestDashboard(ChannelCommon):
         self.assertEqual(
             kpis,
             {
-                "kpi_open_exceptions": 4,
+                "kpi_open_exceptions": 5,
                 "kpi_orders_awaiting_correction": 2,
                 "kpi_payments_unreferenced": 1,
                 "kpi_inventory_differences": 1,
+                "kpi_refunds_incomplete": 1,
                 "kpi_avg_resolution_hours": 4.0,  # (2 h + 6 h) / 2
                 "kpi_duplicates_prevented": 4,
                 "kpi_queue_backlog": 2,

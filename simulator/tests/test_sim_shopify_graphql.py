@@ -633,6 +633,61 @@ def test_refunds_are_read_on_the_order(sim):
     assert len(one["refunds"]) == 1
 
 
+def test_refund_by_id_has_its_order_shipping_adjustments_and_restock_types(sim):
+    summary = sim.scenario.create_order(
+        channel="shopify",
+        lines=[["SIM-000001", 2], ["SIM-000002", 1]],
+        tax_rate="0.20",
+        shipping="5.00",
+        notify=False,
+    )
+    cancelled = sim.scenario.refund_order(
+        "shopify",
+        summary["id"],
+        lines=[["SIM-000002", 1]],
+        restock_type="cancel",
+        shipping=True,
+        adjustment="2.50",
+        notify=False,
+    )
+    credit = sim.scenario.refund_order(
+        "shopify", summary["id"], lines=[["SIM-000001", 2]], money_moved=False
+    )
+    query = """query($id: ID!) { refund(id: $id) {
+      id order { id } totalRefundedSet { shopMoney { amount } }
+      refundLineItems(first: 5) { nodes { quantity restockType
+        subtotalSet { shopMoney { amount } } totalTaxSet { shopMoney { amount } } } }
+      refundShippingLines(first: 5) { nodes {
+        subtotalAmountSet { shopMoney { amount } }
+        taxAmountSet { shopMoney { amount } } } }
+      orderAdjustments(first: 5) { nodes { reason amountSet { shopMoney { amount } } } }
+      transactions(first: 5) { nodes { kind } } } }"""
+    node = graphql(sim, query, {"id": f"gid://shopify/Refund/{cancelled['id']}"})
+    refund = node.json()["data"]["refund"]
+    assert refund["order"]["id"] == f"gid://shopify/Order/{summary['id']}"
+    (item,) = refund["refundLineItems"]["nodes"]
+    assert (item["quantity"], item["restockType"]) == (1, "CANCEL")
+    (shipping,) = refund["refundShippingLines"]["nodes"]
+    assert shipping["subtotalAmountSet"]["shopMoney"]["amount"] == "5.00"
+    assert shipping["taxAmountSet"]["shopMoney"]["amount"] == "1.00"
+    (adjustment,) = refund["orderAdjustments"]["nodes"]
+    assert adjustment["amountSet"]["shopMoney"]["amount"] == "-2.50"
+    parts = [
+        item["subtotalSet"]["shopMoney"]["amount"],
+        item["totalTaxSet"]["shopMoney"]["amount"],
+        "6.00",
+        "2.50",
+    ]
+    total = refund["totalRefundedSet"]["shopMoney"]["amount"]
+    assert Decimal(total) == sum(Decimal(p) for p in parts)
+    node = graphql(sim, query, {"id": f"gid://shopify/Refund/{credit['id']}"})
+    store_credit = node.json()["data"]["refund"]
+    assert store_credit["totalRefundedSet"]["shopMoney"]["amount"] == "0.00"
+    assert store_credit["transactions"]["nodes"] == []
+    unknown = graphql(sim, query, {"id": "gid://shopify/Refund/1"}).json()
+    assert unknown["data"]["refund"] is None
+
+
 def test_locations_list_filter_and_stock_levels(sim):
     query = """query($q: String) { locations(first: 5, query: $q) {
       nodes { id legacyResourceId name isActive

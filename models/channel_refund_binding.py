@@ -1,0 +1,582 @@
+import hashlib
+from decimal import Decimal
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..adapters.exceptions import ChannelPayloadError
+from ..const import DONE, DUPLICATE
+from ..sql import queries
+
+# Seconds before a refund whose order is not imported yet is tried again.
+ORDER_WAIT_SECONDS = 60
+
+
+class ChannelRefundBinding(models.Model):
+    """One channel refund and the two records it becomes in Odoo: a credit
+    note (paid back by an outbound payment) and a stock return.
+
+    `(backend_id, external_ref)` is unique: a duplicate delivery, a replay, a
+    backfill or a reconciliation pull applies a refund once. Each half is
+    applied on its own, so a Retry completes only the half that is missing.
+    """
+
+    _name = "channel.refund.binding"
+    _description = "Channel Refund"
+    _inherit = ["channel.binding.mixin"]
+    _order = "id desc"
+    _rec_name = "name"
+
+    # === FIELDS ===
+
+    name = fields.Char(readonly=True)
+    order_binding_id = fields.Many2one(
+        "channel.order.binding",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    sale_order_id = fields.Many2one(related="order_binding_id.sale_order_id")
+    refund_date = fields.Datetime(readonly=True)
+    channel_total = fields.Monetary(
+        currency_field="currency_id",
+        readonly=True,
+        help="What the credit note must equal: the money the channel gave "
+        "back, or what the refund is worth when no money moved.",
+    )
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    credit_note_id = fields.Many2one("account.move", readonly=True, copy=False)
+    payment_ids = fields.Many2many("account.payment", readonly=True, copy=False)
+    return_picking_ids = fields.Many2many(
+        "stock.picking", string="Returns", readonly=True, copy=False
+    )
+    is_awaiting_receipt = fields.Boolean(
+        compute="_compute_is_awaiting_receipt",
+        store=True,
+        help="A return of the refunded goods waits for the warehouse.",
+    )
+    state = fields.Selection(
+        [("pending", "Pending"), ("incomplete", "Incomplete"), ("done", "Done")],
+        default="pending",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    is_payment_done = fields.Boolean(readonly=True, copy=False)
+    is_stock_done = fields.Boolean(readonly=True, copy=False)
+    missing = fields.Char(
+        readonly=True, help="The half of the refund not applied yet, and why."
+    )
+
+    # === COMPUTE METHODS ===
+
+    @api.depends("return_picking_ids.state")
+    def _compute_is_awaiting_receipt(self):
+        for binding in self:
+            binding.is_awaiting_receipt = any(
+                picking.state not in ("done", "cancel")
+                for picking in binding.return_picking_ids
+            )
+
+    # === BUSINESS METHODS ===
+
+    @api.model
+    def _apply_channel_refund(self, backend, refund):
+        """Bind one canonical `ChannelRefund` and apply what is not applied.
+
+        :return: (binding, DONE or DUPLICATE); the binding is `incomplete`
+            when a half failed (a `refund_incomplete` exception says which)
+        :raise RetryableJobError: its order is not imported and confirmed yet
+        """
+        self._lock(backend, refund.external_ref)
+        binding = self.search(
+            [
+                ("backend_id", "=", backend.id),
+                ("external_ref", "=", refund.external_ref),
+            ]
+        )
+        if binding.state == "done":
+            return binding, DUPLICATE
+        order_binding = binding.order_binding_id or self._find_order(backend, refund)
+        if not binding:
+            binding = self.create(self._binding_values(order_binding, refund))
+        binding._apply(refund)
+        return binding, DONE
+
+    @api.model
+    def _sync_order_refunds(self, order_binding, refund_refs, adapter):
+        """Apply the refunds an imported order lists and Odoo lacks (an order
+        imported already refunded, a refund delivery lost); one bad refund is
+        an exception, not a failed order import."""
+        backend = order_binding.backend_id
+        if order_binding.sale_order_id.state != "sale":
+            return
+        done = self.search(
+            [
+                ("backend_id", "=", backend.id),
+                ("external_ref", "in", list(refund_refs)),
+                ("state", "=", "done"),
+            ]
+        ).mapped("external_ref")
+        for ref in refund_refs:
+            if ref in done:
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    with backend._map_channel_errors():
+                        refund = adapter.fetch_refund(ref, order_binding.external_ref)
+                    self._apply_channel_refund(backend, refund)
+            except (ChannelPayloadError, UserError) as exc:
+                self._record_incomplete(
+                    backend,
+                    ref,
+                    self.env._(
+                        "Refund %(ref)s of order %(order)s could not be read: "
+                        "%(error)s",
+                        ref=ref,
+                        order=order_binding.channel_name,
+                        error=exc,
+                    ),
+                    documents=[order_binding.sale_order_id],
+                )
+
+    @api.model
+    def _find_order(self, backend, refund):
+        """The confirmed order binding of the refund, else wait for it."""
+        order_binding = self.env["channel.order.binding"].search(
+            [("backend_id", "=", backend.id), ("external_ref", "=", refund.order_ref)]
+        )
+        if order_binding.sale_order_id.state != "sale":
+            raise RetryableJobError(
+                f"Refund {refund.external_ref} waits for its order "
+                f"{refund.order_ref} to be imported and confirmed.",
+                seconds=ORDER_WAIT_SECONDS,
+            )
+        return order_binding
+
+    @api.model
+    def _binding_values(self, order_binding, refund):
+        currency = self.env["res.currency"].search([("name", "=", refund.currency)])
+        return {
+            "backend_id": order_binding.backend_id.id,
+            "company_id": order_binding.company_id.id,
+            "external_ref": refund.external_ref,
+            "order_binding_id": order_binding.id,
+            "name": self.env._(
+                "Refund %(ref)s of %(order)s",
+                ref=refund.external_ref,
+                order=order_binding.channel_name,
+            ),
+            "refund_date": refund.created_at and refund.created_at.replace(tzinfo=None),
+            "channel_total": float(refund.expected_total()),
+            "currency_id": (currency or order_binding.currency_id).id,
+            "sync_date": fields.Datetime.now(),
+        }
+
+    def _lock(self, backend, external_ref):
+        """Serialize the application of one refund across workers."""
+        digest = hashlib.sha256(f"refund:{backend.id}:{external_ref}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        if not queries.try_lock(self.env.cr, key):
+            raise RetryableJobError(
+                f"Refund {external_ref} is being applied by another worker.",
+                seconds=1,
+                ignore_retry=True,
+            )
+
+    def _apply(self, refund):
+        """Apply each half not applied yet: credit note, payment, stock."""
+        self.ensure_one()
+        missing = []
+        if self._apply_credit_note(refund):
+            if not self._apply_payment(refund):
+                missing.append(self.env._("refund payment"))
+        else:
+            missing.append(self.env._("credit note"))
+        if not self._apply_stock_half(refund):
+            missing.append(self.env._("stock return"))
+        self.write(
+            {
+                "state": "incomplete" if missing else "done",
+                "missing": ", ".join(missing) or False,
+                "sync_date": fields.Datetime.now(),
+            }
+        )
+        if not missing:
+            self.env["channel.exception"]._resolve(
+                self.backend_id,
+                exception_type="refund_incomplete",
+                key=f"refund:{self.external_ref}",
+            )
+
+    def _channel_retry(self):
+        """Retry hook of `channel.exception`: read the refund again and apply
+        only the halves still missing."""
+        self.ensure_one()
+        if self.state == "done":
+            return True
+        adapter = self.backend_id._get_adapter(priority="orders")
+        with self.backend_id._map_channel_errors():
+            refund = adapter.fetch_refund(
+                self.external_ref, self.order_binding_id.external_ref
+            )
+        self._apply(refund)
+        return self.state == "done"
+
+    @api.model
+    def _record_incomplete(self, backend, ref, message, documents=(), target=None):
+        return self.env["channel.exception"]._record(
+            "refund_incomplete",
+            message,
+            backend=backend,
+            key=f"refund:{ref}",
+            documents=list(documents),
+            retry_target=target,
+        )
+
+    # --- credit note
+
+    def _apply_credit_note(self, refund):
+        """Create (or rebuild a draft) credit note and post it when its total
+        equals the channel's figure; whether it is posted."""
+        credit_note = self.credit_note_id
+        if credit_note.state == "posted":
+            return True
+        if credit_note.state == "draft":
+            # Rebuilt from the channel's figures: a mapping may have been fixed.
+            credit_note.unlink()
+        try:
+            with self.env.cr.savepoint():
+                self.credit_note_id = self._create_credit_note(refund)
+        except UserError as exc:
+            self._record_incomplete(
+                self.backend_id,
+                self.external_ref,
+                self.env._(
+                    "%(refund)s: no credit note could be made: %(error)s",
+                    refund=self.name,
+                    error=exc,
+                ),
+                documents=[self.sale_order_id],
+                target=self,
+            )
+            return False
+        return self._check_credit_note_total(refund) and self._post_credit_note()
+
+    def _post_credit_note(self):
+        self.credit_note_id.action_post()
+        return True
+
+    def _check_credit_note_total(self, refund):
+        credit_note = self.credit_note_id
+        currency = credit_note.currency_id
+        expected = float(refund.expected_total())
+        if not float_compare(
+            credit_note.amount_total, expected, precision_rounding=currency.rounding
+        ):
+            return True
+        self._record_incomplete(
+            self.backend_id,
+            self.external_ref,
+            self.env._(
+                "%(refund)s: the credit note totals %(odoo)s but the channel "
+                "refunded %(channel)s (%(gap)s apart); it is left in draft.",
+                refund=self.name,
+                odoo=currency.format(credit_note.amount_total),
+                channel=currency.format(expected),
+                gap=currency.format(
+                    currency.round(credit_note.amount_total - expected)
+                ),
+            ),
+            documents=[self.sale_order_id],
+            target=self,
+        )
+        return False
+
+    def _create_credit_note(self, refund):
+        sale_order = self.sale_order_id
+        company = sale_order.company_id
+        invoice = sale_order.invoice_ids.filtered(
+            lambda m: m.move_type == "out_invoice" and m.state == "posted"
+        )[:1]
+        if not invoice:
+            # Crediting revenue never invoiced would misstate it.
+            raise UserError(
+                self.env._(
+                    "Order %s has no posted invoice to credit.",
+                    self.order_binding_id.channel_name,
+                )
+            )
+        values = {
+            "move_type": "out_refund",
+            "partner_id": invoice.partner_id.id,
+            "currency_id": sale_order.currency_id.id,
+            "invoice_origin": sale_order.name,
+            "ref": self.name,
+            "reversed_entry_id": invoice.id,
+            "journal_id": invoice.journal_id.id,
+            "invoice_line_ids": self._credit_note_lines(refund),
+        }
+        return self.env["account.move"].with_company(company).create(values)
+
+    def _credit_note_lines(self, refund):
+        """Refunded lines at their invoiced price and taxes, the discount they
+        carried, refunded shipping and adjustments."""
+        backend = self.backend_id
+        commands = []
+        for line in refund.lines:
+            sale_line = self._sale_line(line.line_ref)
+            gross = Decimal(str(sale_line.price_unit)) * line.quantity
+            commands.append(
+                self._line_command(
+                    sale_line.product_id,
+                    sale_line.name,
+                    sale_line.price_unit,
+                    sale_line.tax_ids,
+                    quantity=float(line.quantity),
+                    sale_line=sale_line,
+                )
+            )
+            discount = gross - line.subtotal
+            if discount:
+                commands.append(
+                    self._line_command(
+                        backend.discount_product_id,
+                        self.env._("Discount on %s", sale_line.name),
+                        -float(discount),
+                        sale_line.tax_ids,
+                    )
+                )
+        shipping_taxes = self.sale_order_id.order_line.filtered(
+            lambda sol: sol.product_id == backend.shipping_product_id
+        )[:1].tax_ids
+        for shipping in refund.shipping_lines:
+            commands.append(
+                self._line_command(
+                    backend.shipping_product_id,
+                    self.env._("Refunded shipping"),
+                    float(shipping.amount),
+                    shipping_taxes,
+                )
+            )
+        for adjustment in refund.adjustments:
+            product = backend.refund_adjustment_product_id
+            commands.append(
+                self._line_command(
+                    product,
+                    adjustment.reason or product.name,
+                    float(adjustment.amount),
+                    self.env["account.tax"],
+                )
+            )
+        if not commands:
+            raise UserError(self.env._("The refund refunds nothing."))
+        return commands
+
+    def _line_command(
+        self, product, label, price, taxes, *, quantity=1.0, sale_line=None
+    ):
+        if not product:
+            raise UserError(
+                self.env._(
+                    "Set the refund products on backend %s.", self.backend_id.name
+                )
+            )
+        values = {
+            "product_id": product.id,
+            "name": label or product.display_name,
+            "quantity": quantity,
+            "price_unit": price,
+            "tax_ids": [Command.set(taxes.ids)],
+        }
+        if sale_line:
+            values["sale_line_ids"] = [Command.set(sale_line.ids)]
+        return Command.create(values)
+
+    def _sale_line(self, line_ref):
+        sale_line = self.sale_order_id.order_line.filtered(
+            lambda sol: sol.channel_line_ref == line_ref
+        )[:1]
+        if not sale_line:
+            raise UserError(
+                self.env._(
+                    "Order %(order)s has no line %(line)s.",
+                    order=self.order_binding_id.channel_name,
+                    line=line_ref,
+                )
+            )
+        return sale_line
+
+    # --- payment
+
+    def _apply_payment(self, refund):
+        """Pay the posted credit note back through the refund's gateways, the
+        refund transaction id as memo; a refund without money says so."""
+        if self.is_payment_done:
+            return True
+        credit_note = self.credit_note_id
+        backend = self.backend_id
+        if not backend.order_register_payment:
+            self.is_payment_done = True
+            return True
+        if not refund.money_moved:
+            credit_note.message_post(
+                body=self.env._(
+                    "The channel gave no money back for %s (store credit, gift "
+                    "card or manual refund): no refund payment is registered.",
+                    self.name,
+                )
+            )
+            self.is_payment_done = True
+            return True
+        Payment = self.env["account.payment"].with_company(credit_note.company_id)
+        for index, transaction in enumerate(refund.refund_transactions):
+            if not self._pay_transaction(Payment, refund, transaction, index):
+                return False
+        self.is_payment_done = True
+        return True
+
+    def _pay_transaction(self, Payment, refund, transaction, index):
+        backend = self.backend_id
+        credit_note = self.credit_note_id
+        ref = transaction.external_ref or transaction.transaction_ref or str(index)
+        key = f"{backend.id}:refund:{refund.external_ref}:{ref}"
+        if Payment.search_count(
+            [("channel_transaction_key", "=", key), ("state", "!=", "canceled")]
+        ):
+            return True
+        journal, _mapped = self.env["channel.payment.mapping"]._find_journal(
+            backend, transaction.gateway, credit_note.company_id
+        )
+        if not journal:
+            self._record_incomplete(
+                backend,
+                self.external_ref,
+                self.env._(
+                    "%(refund)s: payment gateway %(gateway)s has no journal in "
+                    "%(company)s; the credit note is posted but not paid back.",
+                    refund=self.name,
+                    gateway=transaction.gateway or "?",
+                    company=credit_note.company_id.name,
+                ),
+                documents=[self.sale_order_id],
+                target=self,
+            )
+            return False
+        memo = transaction.transaction_ref or self.name
+        payment = Payment._channel_pay(credit_note, journal, transaction, memo)
+        payment.sudo().channel_transaction_key = key
+        self.payment_ids = [Command.link(payment.id)]
+        return True
+
+    # --- stock
+
+    def _apply_stock_half(self, refund):
+        """Return or cancel the refunded goods; whether that half is done."""
+        if self.is_stock_done:
+            return True
+        try:
+            with self.env.cr.savepoint():
+                self._apply_stock(refund)
+        except UserError as exc:
+            self._record_incomplete(
+                self.backend_id,
+                self.external_ref,
+                self.env._(
+                    "%(refund)s: the stock return could not be made: %(error)s",
+                    refund=self.name,
+                    error=exc,
+                ),
+                documents=[self.sale_order_id],
+                target=self,
+            )
+            return False
+        self.is_stock_done = True
+        return True
+
+    def _apply_stock(self, refund):
+        """Goods refunded before they shipped leave the open delivery; shipped
+        ones come back through a return of their delivery when the line
+        restocks (the standard `stock.return.picking`, so `to_refund`,
+        valuation and delivered quantities stay right); others move nothing."""
+        to_return = {}
+        for line in refund.lines:
+            sale_line = self._sale_line(line.line_ref)
+            if sale_line.product_id.type != "consu":
+                continue
+            left = self._cancel_undelivered(sale_line, float(line.quantity))
+            if left > 0 and line.restocks:
+                for move, quantity in self._returnable_moves(sale_line, left):
+                    to_return.setdefault(move.picking_id, {})[move] = quantity
+        returns = self.env["stock.picking"]
+        for picking, quantities in to_return.items():
+            returns |= self._create_return(picking, quantities)
+        self.return_picking_ids = [Command.link(p.id) for p in returns]
+        if returns and self.backend_id.refund_receive_returns:
+            self._receive(returns)
+
+    def _cancel_undelivered(self, sale_line, quantity):
+        """Take `quantity` off the sale line's open deliveries; what is left
+        (already shipped)."""
+        open_moves = sale_line.move_ids.filtered(
+            lambda m: (
+                m.state not in ("done", "cancel")
+                and m.location_dest_id.usage == "customer"
+            )
+        )
+        rounding = sale_line.product_uom_id.rounding
+        for move in open_moves:
+            if float_compare(quantity, 0, precision_rounding=rounding) <= 0:
+                break
+            take = min(quantity, move.product_uom_qty)
+            move._do_unreserve()
+            if float_compare(take, move.product_uom_qty, precision_rounding=rounding):
+                move.product_uom_qty -= take
+                move._action_assign()
+            else:
+                move._action_cancel()
+            quantity -= take
+        return quantity
+
+    def _returnable_moves(self, sale_line, quantity):
+        """(done delivery move, quantity to return) for `quantity` shipped
+        units not returned yet."""
+        done_moves = sale_line.move_ids.filtered(
+            lambda m: m.state == "done" and m.location_dest_id.usage == "customer"
+        )
+        for move in done_moves:
+            returned = sum(
+                move.returned_move_ids.filtered(lambda r: r.state != "cancel").mapped(
+                    "product_uom_qty"
+                )
+            )
+            take = min(quantity, move.quantity - returned)
+            if take > 0:
+                yield move, take
+                quantity -= take
+
+    def _create_return(self, picking, quantities):
+        wizard = (
+            self.env["stock.return.picking"]
+            .with_context(active_id=picking.id, active_model="stock.picking")
+            .create({"picking_id": picking.id})
+        )
+        for line in wizard.product_return_moves:
+            line.quantity = quantities.get(line.move_id, 0.0)
+        return_picking = wizard._create_return()
+        return_picking.message_post(
+            body=self.env._("Goods refunded on the channel: %s", self.name)
+        )
+        return return_picking
+
+    def _receive(self, pickings):
+        """Validate the returns at once (backend policy), full quantities."""
+        for picking in pickings:
+            for move in picking.move_ids:
+                move.quantity = move.product_uom_qty
+                move.picked = True
+            picking.button_validate()

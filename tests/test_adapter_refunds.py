@@ -1,0 +1,116 @@
+"""The Shopify refund parser and the canonical refund's figures."""
+
+from decimal import Decimal
+
+from odoo.tests import BaseCase, tagged
+
+from ..adapters.exceptions import ChannelPayloadError
+from ..adapters.refunds_shopify import (
+    parse_refund_notice,
+    parse_shopify_graphql_refund,
+)
+
+
+def bag(amount):
+    return {"shopMoney": {"amount": str(amount), "currencyCode": "EUR"}}
+
+
+def refund_node(**changes):
+    """A `refund` node as REFUND_QUERY reads it (shape of the Admin schema)."""
+    node = {
+        "id": "gid://shopify/Refund/901",
+        "createdAt": "2026-11-02T09:00:00Z",
+        "note": None,
+        "order": {
+            "id": "gid://shopify/Order/77",
+            "currencyCode": "EUR",
+            "taxesIncluded": False,
+        },
+        "totalRefundedSet": bag("32.40"),
+        "refundLineItems": {
+            "pageInfo": {"hasNextPage": False},
+            "nodes": [
+                {
+                    "id": "gid://shopify/RefundLineItem/5",
+                    "quantity": 1,
+                    "restockType": "RETURN",
+                    "location": {"id": "gid://shopify/Location/1001"},
+                    "lineItem": {"id": "gid://shopify/LineItem/3"},
+                    "subtotalSet": bag("18.00"),
+                    "totalTaxSet": bag("3.60"),
+                }
+            ],
+        },
+        "refundShippingLines": {
+            "nodes": [{"id": "1", "subtotalAmountSet": bag(5), "taxAmountSet": bag(1)}]
+        },
+        "orderAdjustments": {
+            "nodes": [
+                {
+                    "id": "gid://shopify/OrderAdjustment/8",
+                    "reason": "REFUND_DISCREPANCY",
+                    "amountSet": bag("-4.80"),
+                    "taxAmountSet": bag("0"),
+                }
+            ]
+        },
+        "transactions": {
+            "nodes": [
+                {
+                    "id": "gid://shopify/OrderTransaction/44",
+                    "gateway": "shopify_payments",
+                    "kind": "REFUND",
+                    "status": "SUCCESS",
+                    "authorizationCode": "re_123",
+                    "receiptJson": None,
+                    "processedAt": "2026-11-02T09:00:01Z",
+                    "amountSet": bag("32.40"),
+                }
+            ]
+        },
+    }
+    node.update(changes)
+    return node
+
+
+@tagged("post_install", "-at_install")
+class TestShopifyRefundParser(BaseCase):
+    def test_refund_node_becomes_the_canonical_refund(self):
+        refund = parse_shopify_graphql_refund(refund_node())
+        self.assertEqual(refund.external_ref, "901")
+        self.assertEqual(refund.order_ref, "77")
+        line = refund.lines[0]
+        self.assertEqual((line.line_ref, line.quantity), ("3", Decimal(1)))
+        self.assertTrue(line.restocks)
+        self.assertEqual(line.location_ref, "1001")
+        # A negative adjustment gives the buyer more back.
+        self.assertEqual(refund.adjustments[0].amount, Decimal("4.80"))
+        self.assertEqual(refund.refund_transactions[0].transaction_ref, "re_123")
+        # 18 + 3.60 tax + 5 + 1 tax shipping + 4.80 = what was given back.
+        self.assertEqual(refund.computed_total(), Decimal("32.40"))
+        self.assertEqual(refund.expected_total(), refund.total)
+
+    def test_store_credit_refund_is_worth_its_lines(self):
+        refund = parse_shopify_graphql_refund(
+            refund_node(totalRefundedSet=bag(0), transactions={"nodes": []})
+        )
+        self.assertFalse(refund.money_moved)
+        self.assertEqual(refund.expected_total(), Decimal("32.40"))
+
+    def test_unusable_refunds_are_payload_errors(self):
+        for node in (
+            {},
+            refund_node(order=None),
+            refund_node(
+                refundLineItems={"pageInfo": {"hasNextPage": True}, "nodes": []}
+            ),
+        ):
+            with self.subTest(node=node), self.assertRaises(ChannelPayloadError):
+                parse_shopify_graphql_refund(node)
+
+    def test_only_refunds_create_announces_a_refund(self):
+        notice = parse_refund_notice("refunds/create", {"id": 901, "order_id": 77})
+        self.assertEqual((notice.refund_ref, notice.order_ref), ("901", "77"))
+        self.assertIsNone(parse_refund_notice("orders/updated", {"id": 77}))
+        with self.assertRaises(ChannelPayloadError):
+            parse_refund_notice("refunds/create", {"order_id": 77})

@@ -1,0 +1,526 @@
+"""Channel refunds over HTTP: the simulator refunds an order, its signed
+`refunds/create` reaches the real endpoint, and the event's job reads the
+refund through GraphQL and books a credit note, its payment and the return."""
+
+import base64
+from datetime import timedelta
+from decimal import Decimal
+from unittest.mock import patch
+
+from odoo import Command, fields
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from ..adapters.signatures import sign_base64
+from .test_simulator_webhooks import SIM_SHOPIFY_SECRET, SimulatorWebhookCase
+
+GATEWAY = "shopify_payments"
+
+
+class RefundCommon(SimulatorWebhookCase):
+    catalogue_size = 2
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.bank = cls.env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", cls.env.company.id)], limit=1
+        )
+        cls.shopify.write(
+            {"order_create_invoice": True, "order_register_payment": True}
+        )
+        cls.env["channel.payment.mapping"].create(
+            {
+                "backend_id": cls.shopify.id,
+                "gateway": GATEWAY,
+                "journal_id": cls.bank.id,
+            }
+        )
+        # The channel rounds taxes per line (see the backend's warning).
+        cls.env.company.tax_calculation_rounding_method = "round_per_line"
+        Tax = cls.env["account.tax"]
+        for included in (False, True):
+            tax = Tax.create(
+                {
+                    "name": f"VAT 20% {'incl.' if included else 'excl.'}",
+                    "amount": 20,
+                    "amount_type": "percent",
+                    "type_tax_use": "sale",
+                    "price_include_override": "tax_included"
+                    if included
+                    else "tax_excluded",
+                }
+            )
+            cls.env["channel.tax.mapping"].create(
+                {
+                    "backend_id": cls.shopify.id,
+                    "rate": 20,
+                    "price_included": included,
+                    "tax_id": tax.id,
+                }
+            )
+
+    def setUp(self):
+        super().setUp()
+        self._channel_acts(self.shopify._sync_webhook_subscriptions)
+        self.Refund = self.env["channel.refund.binding"]
+
+    def _sell(self, notify=True, **options):
+        """A paid Shopify order of 2 x SIM-000001 and 1 x SIM-000002, taxed,
+        with shipping; imported through its webhooks unless `notify` is off."""
+        spec = {
+            "channel": "shopify",
+            "lines": [("SIM-000001", 2), ("SIM-000002", 1)],
+            "financial_status": "paid",
+            "gateway": GATEWAY,
+            "tax_rate": "0.20",
+            "shipping": "5.00",
+            "notify": notify,
+            **options,
+        }
+        create = self.sim.scenario.create_order
+        if notify:
+            return self._channel_acts(lambda: create(**spec))
+        return create(**spec)
+
+    def _ship(self, order):
+        """The warehouse ships the whole delivery of the order in Odoo."""
+        picking = self._sale_order(self.shopify, order).picking_ids
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        picking.button_validate()
+        self.assertEqual(picking.state, "done")
+        return picking
+
+    def _refund(self, order, **options):
+        return self._channel_acts(
+            lambda: self.sim.scenario.refund_order("shopify", order["id"], **options)
+        )
+
+    def _binding(self, refund):
+        return self.Refund.search(
+            [("backend_id", "=", self.shopify.id), ("external_ref", "=", refund["id"])]
+        )
+
+    def _sim_refund(self, order, refund_id=None):
+        """The simulator's record of a refund of `order` (default: the last)."""
+        records = self.sim.state.shopify_orders[str(order["id"])]["refunds"]
+        if refund_id is None:
+            return records[-1]
+        return next(r for r in records if r["id"] == refund_id)
+
+    def _assert_booked(self, refund, order):
+        """Done, with a posted credit note of the refund's amount reversing
+        the order's invoice, paid back with the refund transaction id."""
+        binding = self._binding(refund)
+        self.assertEqual(binding.state, "done", binding.missing)
+        credit_note = binding.credit_note_id
+        invoice = self._sale_order(self.shopify, order).invoice_ids.filtered(
+            lambda m: m.move_type == "out_invoice"
+        )
+        self.assertEqual(credit_note.move_type, "out_refund")
+        self.assertEqual(credit_note.state, "posted")
+        self.assertEqual(credit_note.reversed_entry_id, invoice)
+        self.assertAlmostEqual(credit_note.amount_total, float(refund["amount"]))
+        transaction = self._sim_refund(order, refund["id"])["transactions"][0]
+        payment = binding.payment_ids
+        self.assertEqual(payment.memo, transaction["authorization"])
+        self.assertEqual(payment.payment_type, "outbound")
+        self.assertEqual(payment.journal_id, self.bank)
+        self.assertAlmostEqual(payment.amount, float(refund["amount"]))
+        self.assertIn(credit_note.payment_state, ("paid", "in_payment"))
+        return binding
+
+
+@tagged("post_install", "-at_install")
+class TestShopifyRefunds(RefundCommon):
+    def test_partial_refund_with_restock_of_a_delivered_order(self):
+        order = self._sell()
+        delivery = self._ship(order)
+        refund = self._refund(order, lines=[("SIM-000001", 1)], restock=True)
+        binding = self._assert_booked(refund, order)
+        event = self._events(self.shopify, "refunds/create")
+        self.assertEqual(event.state, "done")
+        self.assertEqual(event.res_model, "channel.refund.binding")
+        self.assertEqual(event.res_id, binding.id)
+        returned = binding.return_picking_ids
+        self.assertEqual(len(returned), 1)
+        self.assertEqual(returned.picking_type_code, "incoming")
+        self.assertEqual(returned.return_id, delivery)
+        self.assertNotEqual(returned.state, "done", "waits for the goods")
+        self.assertEqual(returned.move_ids.product_uom_qty, 1.0)
+        self.assertTrue(returned.move_ids.to_refund)
+        self.assertEqual(returned.move_ids.product_id.default_code, "SIM-000001")
+        # Received: the sale line's delivered quantity goes down by one.
+        for move in returned.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        returned.button_validate()
+        sale_line = returned.move_ids.sale_line_id
+        self.assertEqual(sale_line.qty_delivered, 1.0)
+        self.assertEqual(
+            binding.order_binding_id.refund_ids, binding, "shown on the order"
+        )
+
+    def test_returns_are_received_at_once_when_the_backend_says_so(self):
+        self.shopify.refund_receive_returns = True
+        order = self._sell()
+        self._ship(order)
+        refund = self._refund(order, lines=[("SIM-000002", 1)], restock=True)
+        self.assertEqual(self._binding(refund).return_picking_ids.state, "done")
+
+    def test_refund_before_delivery_reduces_the_delivery(self):
+        order = self._sell()
+        refund = self._refund(
+            order, lines=[("SIM-000001", 1), ("SIM-000002", 1)], restock=True
+        )
+        binding = self._assert_booked(refund, order)
+        self.assertFalse(binding.return_picking_ids, "nothing shipped to return")
+        moves = self._sale_order(self.shopify, order).picking_ids.move_ids
+        by_sku = {m.product_id.default_code: m for m in moves}
+        self.assertEqual(by_sku["SIM-000001"].product_uom_qty, 1.0)
+        self.assertNotEqual(by_sku["SIM-000001"].state, "cancel")
+        self.assertEqual(by_sku["SIM-000002"].state, "cancel")
+
+    def test_cancel_restock_type_before_delivery_cancels_the_line(self):
+        order = self._sell()
+        refund = self._refund(order, lines=[("SIM-000002", 1)], restock_type="cancel")
+        self._assert_booked(refund, order)
+        moves = self._sale_order(self.shopify, order).picking_ids.move_ids
+        self.assertEqual(
+            moves.filtered(lambda m: m.product_id.default_code == "SIM-000002").state,
+            "cancel",
+        )
+
+    def test_shipping_only_refund(self):
+        order = self._sell()
+        self._ship(order)
+        refund = self._refund(order, shipping=True)
+        self.assertEqual(refund["amount"], "6.00", "5.00 + 20 % tax")
+        binding = self._assert_booked(refund, order)
+        lines = binding.credit_note_id.invoice_line_ids
+        self.assertEqual(lines.product_id, self.shopify.shipping_product_id)
+        self.assertFalse(binding.return_picking_ids)
+
+    def test_amount_only_adjustment(self):
+        order = self._sell()
+        refund = self._refund(order, adjustment="7.35", note="Late delivery")
+        binding = self._assert_booked(refund, order)
+        line = binding.credit_note_id.invoice_line_ids
+        self.assertEqual(
+            line.product_id,
+            self.env.ref("channel_connector.product_channel_refund_adjustment"),
+        )
+        self.assertAlmostEqual(line.price_total, 7.35)
+        self.assertFalse(binding.return_picking_ids)
+
+    def test_no_restock_refund_of_a_delivered_order_moves_no_stock(self):
+        order = self._sell()
+        self._ship(order)
+        refund = self._refund(order, lines=[("SIM-000001", 2)], restock=False)
+        binding = self._assert_booked(refund, order)
+        self.assertFalse(binding.return_picking_ids)
+        pickings = self._sale_order(self.shopify, order).picking_ids
+        self.assertEqual(len(pickings), 1, "no return picking made")
+
+    def test_two_partial_refunds_then_the_rest(self):
+        order = self._sell()
+        self._ship(order)
+        first = self._refund(order, lines=[("SIM-000001", 1)])
+        second = self._refund(order, lines=[("SIM-000002", 1)])
+        rest = self._refund(order, lines=[("SIM-000001", 1)], shipping=True)
+        bindings = self._binding(first) | self._binding(second) | self._binding(rest)
+        self.assertEqual(set(bindings.mapped("state")), {"done"})
+        credit_notes = bindings.credit_note_id
+        self.assertEqual(len(credit_notes), 3)
+        sale_order = self._sale_order(self.shopify, order)
+        self.assertAlmostEqual(
+            sum(credit_notes.mapped("amount_total")), sale_order.amount_total
+        )
+        self.assertAlmostEqual(sale_order.amount_total, float(order["total"]))
+        self.assertEqual(
+            sum(bindings.return_picking_ids.move_ids.mapped("product_uom_qty")), 3.0
+        )
+        sim_order = self.sim.state.shopify_orders[str(order["id"])]
+        self.assertEqual(sim_order["financial_status"], "refunded")
+        self.assertEqual(
+            self._binding(rest).order_binding_id.financial_status, "refunded"
+        )
+
+    def test_duplicate_and_replayed_refund_deliveries_book_one_credit_note(self):
+        order = self._sell()
+        refund = self._refund(order, lines=[("SIM-000001", 1)])
+        event = self._events(self.shopify, "refunds/create")
+        body = base64.b64decode(event.raw_body)
+        headers = {
+            **event.headers,
+            "Content-Type": "application/json",
+            "X-Shopify-Hmac-Sha256": sign_base64(SIM_SHOPIFY_SECRET, body),
+        }
+        # The same delivery again: the inbox counts a duplicate.
+        self.assertEqual(self._post(self.shopify, headers, body).status_code, 200)
+        self.assertEqual(self._events(self.shopify, "refunds/create"), event)
+        # Redelivered as a new event, and the operator replays the first.
+        headers["X-Shopify-Event-Id"] = "replayed-event"
+        with trap_jobs() as trap:
+            self.assertEqual(self._post(self.shopify, headers, body).status_code, 200)
+            event.action_force_replay()
+            self._run_trapped(trap)
+        events = self._events(self.shopify, "refunds/create")
+        self.assertEqual(len(events), 2)
+        self.assertEqual(set(events.mapped("state")), {"duplicate"})
+        binding = self._binding(refund)
+        self.assertEqual(len(binding), 1)
+        moves = self.env["account.move"].search(
+            [("move_type", "=", "out_refund"), ("ref", "=", binding.name)]
+        )
+        self.assertEqual(moves, binding.credit_note_id, "one credit note")
+        self.assertEqual(len(binding.payment_ids), 1)
+
+    def test_refund_before_its_order_is_imported_waits_then_applies(self):
+        order = self._sell(notify=False)
+        with trap_jobs():
+            refund = self._channel_sends(
+                lambda: self.sim.scenario.refund_order(
+                    "shopify", order["id"], lines=[("SIM-000001", 1)]
+                )
+            )
+            event = self._events(self.shopify, "refunds/create")
+            with self.assertRaises(RetryableJobError):
+                event.with_env(self.env)._job_process()
+        self.assertEqual(event.state, "queued", "waits, not dropped")
+        self.assertFalse(self._binding(refund))
+        # The order arrives (here by the reconciliation pull): it is imported
+        # with its refund; the waiting refund job then finds it applied.
+        self._reconcile(self.shopify)
+        self._assert_booked(refund, order)
+        self.assertEqual(event._job_process(), "done")
+        self.assertEqual(event.state, "duplicate")
+        self.assertEqual(len(self._binding(refund).credit_note_id), 1)
+
+    def test_tax_included_order_with_order_discount_refunded_to_the_cent(self):
+        order = self._sell(taxes_included=True, order_discount="3.33")
+        self._ship(order)
+        refunds = [
+            self._refund(order, lines=[("SIM-000001", 1)]),
+            self._refund(order, lines=[("SIM-000001", 1), ("SIM-000002", 1)]),
+        ]
+        for refund in refunds:
+            self._assert_booked(refund, order)
+        # Every cent of the discounted order came back, nothing more.
+        refunded = sum(Decimal(r["amount"]) for r in refunds)
+        self.assertEqual(refunded, Decimal(order["total"]) - Decimal("5.00"))
+
+    def test_backfill_of_an_already_refunded_order(self):
+        order = self._sell(notify=False)
+        refund = self.sim.scenario.refund_order(
+            "shopify", order["id"], lines=[("SIM-000002", 1)], notify=False
+        )
+        self.shopify.backfill_since = fields.Datetime.now() - timedelta(days=1)
+        with trap_jobs() as trap:
+            self.shopify.action_start_backfill()
+            while trap.enqueued_jobs:
+                trap.perform_enqueued_jobs()
+        sale_order = self._sale_order(self.shopify, order)
+        invoice = sale_order.invoice_ids.filtered(
+            lambda m: m.move_type == "out_invoice"
+        )
+        self.assertAlmostEqual(invoice.amount_total, float(order["total"]))
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        self._assert_booked(refund, order)
+
+    def test_store_credit_refund_books_the_credit_note_without_payment(self):
+        order = self._sell()
+        refund = self._refund(order, lines=[("SIM-000002", 1)], money_moved=False)
+        self.assertEqual(refund["amount"], "0.00")
+        binding = self._binding(refund)
+        self.assertEqual(binding.state, "done")
+        self.assertEqual(binding.credit_note_id.state, "posted")
+        self.assertGreater(binding.credit_note_id.amount_total, 0)
+        self.assertFalse(binding.payment_ids)
+        self.assertIn(
+            "no refund payment",
+            " ".join(binding.credit_note_id.message_ids.mapped("body")),
+        )
+
+    def test_total_mismatch_leaves_the_credit_note_in_draft(self):
+        order = self._sell()
+        with trap_jobs() as trap:
+            refund = self._channel_sends(
+                lambda: self.sim.scenario.refund_order(
+                    "shopify", order["id"], lines=[("SIM-000001", 1)]
+                )
+            )
+            # The channel gave back one unit more than it itemised.
+            record = self._sim_refund(order)
+            record["amount"] += 1
+            record["transactions"][0]["amount"] += 1
+            self._run_trapped(trap)
+        binding = self._binding(refund)
+        self.assertEqual(binding.state, "incomplete")
+        self.assertEqual(binding.credit_note_id.state, "draft")
+        self.assertFalse(binding.payment_ids)
+        exception = self._exceptions(self.shopify, "refund_incomplete")
+        self.assertEqual(len(exception), 1)
+        expected = Decimal(refund["amount"]) + 1
+        self.assertIn(f"{expected:.2f}", exception.name)
+        self.assertIn(f"{Decimal(refund['amount']):.2f}", exception.name)
+
+    def test_refund_gateway_without_journal_then_retry_pays_it_back(self):
+        order = self._sell()
+        self._ship(order)
+        # The refund goes back through another gateway, mapped to no journal.
+        with trap_jobs() as trap:
+            refund = self._channel_sends(
+                lambda: self.sim.scenario.refund_order(
+                    "shopify", order["id"], lines=[("SIM-000001", 1)]
+                )
+            )
+            self._sim_refund(order)["transactions"][0]["gateway"] = "paypal"
+            self._run_trapped(trap)
+        binding = self._binding(refund)
+        self.assertEqual(binding.state, "incomplete")
+        self.assertEqual(binding.missing, "refund payment")
+        self.assertEqual(binding.credit_note_id.state, "posted")
+        self.assertEqual(len(binding.return_picking_ids), 1)
+        exception = self._exceptions(self.shopify, "refund_incomplete")
+        self.assertIn("paypal", exception.name)
+        self.env["channel.payment.mapping"].create(
+            {
+                "backend_id": self.shopify.id,
+                "gateway": "paypal",
+                "journal_id": self.bank.id,
+            }
+        )
+        returns = binding.return_picking_ids
+        exception.with_user(self.finance_user).action_retry()
+        self.assertEqual(binding.state, "done")
+        self.assertEqual(exception.state, "resolved")
+        self.assertEqual(binding.return_picking_ids, returns, "no second return")
+        self.assertEqual(len(binding.payment_ids), 1)
+        self.assertIn(binding.credit_note_id.payment_state, ("paid", "in_payment"))
+
+    def test_order_never_invoiced_gets_its_return_but_no_credit_note(self):
+        self.shopify.order_create_invoice = False
+        order = self._sell()
+        self._ship(order)
+        refund = self._refund(order, lines=[("SIM-000001", 1)])
+        binding = self._binding(refund)
+        self.assertEqual(binding.state, "incomplete")
+        self.assertFalse(binding.credit_note_id)
+        self.assertEqual(len(binding.return_picking_ids), 1, "the goods still count")
+        exception = self._exceptions(self.shopify, "refund_incomplete")
+        self.assertIn("no posted invoice", exception.name)
+
+    def test_return_failing_is_incomplete_then_retry_completes_only_it(self):
+        order = self._sell()
+        self._ship(order)
+        Return = type(self.env["stock.return.picking"])
+        with patch.object(
+            Return, "_create_return", side_effect=UserError("Return type archived")
+        ):
+            refund = self._refund(order, lines=[("SIM-000001", 1)])
+        binding = self._binding(refund)
+        self.assertEqual(binding.state, "incomplete")
+        self.assertEqual(binding.credit_note_id.state, "posted", "finance half done")
+        self.assertEqual(len(binding.payment_ids), 1)
+        self.assertFalse(binding.return_picking_ids)
+        exception = self._exceptions(self.shopify, "refund_incomplete")
+        self.assertIn("stock return", exception.name)
+        self.assertEqual(exception.retry_model, "channel.refund.binding")
+        credit_note, payment = binding.credit_note_id, binding.payment_ids
+        exception.with_user(self.ops_user).action_retry()
+        self.assertEqual(binding.state, "done")
+        self.assertEqual(exception.state, "resolved")
+        self.assertEqual(binding.return_picking_ids.move_ids.product_uom_qty, 1.0)
+        self.assertEqual(binding.credit_note_id, credit_note, "not booked twice")
+        self.assertEqual(binding.payment_ids, payment)
+
+
+@tagged("post_install", "-at_install")
+class TestRoutedOrderRefund(RefundCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["account.chart.template"].try_loading(
+            "generic_coa", company=cls.other_company, install_demo=False
+        )
+        cls.env["channel.order.route"].create(
+            {
+                "backend_id": cls.shopify.id,
+                "criterion": "ship_country",
+                "country_ids": [Command.set(cls.env.ref("base.us").ids)],
+                "target_company_id": cls.other_company.id,
+            }
+        )
+
+    def test_refund_of_an_order_routed_to_a_second_company_is_booked_there(self):
+        order = self._sell(tax_rate="0", country="US")
+        sale_order = self._sale_order(self.shopify, order)
+        self.assertEqual(sale_order.company_id, self.other_company)
+        refund = self._refund(order, lines=[("SIM-000002", 1)], shipping=True)
+        binding = self._binding(refund)
+        self.assertEqual(binding.state, "done", binding.missing)
+        self.assertEqual(binding.company_id, self.other_company)
+        self.assertEqual(binding.credit_note_id.company_id, self.other_company)
+        self.assertAlmostEqual(
+            binding.credit_note_id.amount_total, float(refund["amount"])
+        )
+        payment = binding.payment_ids
+        self.assertEqual(payment.company_id, self.other_company)
+        self.assertEqual(payment.journal_id.code, self.bank.code)
+        self.assertIn(binding.credit_note_id.payment_state, ("paid", "in_payment"))
+
+
+@tagged("post_install", "-at_install")
+class TestRefundsNotImported(RefundCommon):
+    def test_refunded_order_of_a_channel_without_refund_import_is_reported(self):
+        self.assertFalse(self.woo.supports_refund_import)
+        self._channel_acts(self.woo._sync_webhook_subscriptions)
+        order = self._channel_acts(
+            lambda: self.sim.scenario.create_order(
+                channel="woocommerce",
+                lines=[("SIM-000001", 1)],
+                tax_rate="0",
+                shipping=None,
+                financial_status="paid",
+            )
+        )
+        self.assertFalse(self._exceptions(self.woo, "refund_incomplete"))
+        self._channel_acts(
+            lambda: self.sim.scenario.refund_order(
+                "woocommerce", order["id"], lines=[("SIM-000001", 1)]
+            )
+        )
+        self.assertEqual(self._sale_order(self.woo, order).state, "sale")
+        exception = self._exceptions(self.woo, "refund_incomplete")
+        self.assertEqual(len(exception), 1, "said once, not silently booked")
+        self.assertIn("refunded on the channel", exception.name)
+        self.assertEqual(exception.sale_order_id, self._sale_order(self.woo, order))
+
+
+@tagged("post_install", "-at_install")
+class TestRefundViews(RefundCommon):
+    def test_refunds_menu_filters_incomplete_and_awaiting_receipt(self):
+        order = self._sell()
+        self._ship(order)
+        self._refund(order, lines=[("SIM-000001", 1)])
+        Refund = self.Refund.with_user(self.finance_user)
+        action = self.env.ref("channel_connector.channel_refund_binding_action")
+        self.assertEqual(action.res_model, "channel.refund.binding")
+        awaiting = Refund.search([("is_awaiting_receipt", "=", True)])
+        self.assertEqual(len(awaiting), 1)
+        returned = awaiting.sudo().return_picking_ids
+        for move in returned.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        returned.button_validate()
+        self.assertFalse(Refund.search([("is_awaiting_receipt", "=", True)]))
+        self.assertFalse(Refund.search([("state", "!=", "done")]))
+        arch = self.env["channel.refund.binding"].get_view(view_type="search")["arch"]
+        self.assertIn('name="awaiting_receipt"', arch)
+        self.assertIn('name="incomplete"', arch)
