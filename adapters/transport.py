@@ -78,9 +78,11 @@ def parse_retry_after(value, now=None):
         return None
     value = str(value).strip()
     try:
-        return clamp_wait(float(value))
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        return clamp_wait(seconds)
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
