@@ -289,7 +289,7 @@ class ChannelEvent(models.Model):
         """
         if not isinstance(self.env.cr, sql_db.Cursor):
             return  # a test cursor: its transaction is the test's
-        self.env.cr.commit()
+        self.env.cr.commit()  # pylint: disable=invalid-commit
         queries.set_read_committed(self.env.cr)
 
     @api.model
