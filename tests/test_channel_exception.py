@@ -137,7 +137,7 @@ class TestChannelException(ChannelCommon):
         action = exception.action_open_ignore_wizard()
         wizard = (
             self.env[action["res_model"]]
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"reason": "Discontinued product, sold out on the channel"})
         )
         wizard.action_ignore()

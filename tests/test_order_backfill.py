@@ -130,7 +130,8 @@ class TestOrderBackfill(SimulatorCommon):
                         sale_order.env.cr.execute(
                             "INSERT INTO sale_order (id) VALUES (DEFAULT)"
                         )
-                raise ValidationError("The delivery address is not valid.")
+                msg = "The delivery address is not valid."
+                raise ValidationError(msg)
             return prepare(sale_order, backend, order, *args, **kwargs)
 
         return patch.object(SaleOrder, "_prepare_channel_order", refuse)

@@ -131,7 +131,7 @@ class TestEventAndExceptionWrites(RightsCommon):
         wizard = (
             self.env[action["res_model"]]
             .with_user(self.ops_user)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"reason": "Test shop"})
         )
         wizard.action_ignore()

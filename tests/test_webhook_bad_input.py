@@ -360,7 +360,7 @@ class TestWebhookBadInput(BaseCase):
                 if status >= 400:
                     self.assertLess(elapsed, MAX_REFUSAL_SECONDS, name)
         slowest = max(elapsed for _s, elapsed in answers.values())
-        print(
+        print(  # pylint: disable=print-used
             f"\nbad-input run: {len(answers) + len(closed)} requests, "
             f"{sum(s == 500 for s, _e in answers.values())} answers of 500, "
             f"slowest answer {slowest * 1000:.0f} ms, "
