@@ -5,9 +5,10 @@
     "version": "19.0.1.3.0",
     "category": "Sales/Sales",
     "license": "LGPL-3",
+    "development_status": "Beta",
     "author": "channel_connector",
     "depends": ["sale_stock", "account", "queue_job"],
-    "external_dependencies": {"python": ["requests"]},
+    "external_dependencies": {"python": ["requests", "urllib3"]},
     "data": [
         "security/channel_connector_security.xml",
         "security/ir.model.access.csv",
@@ -40,6 +41,5 @@
     "assets": {
         "web.assets_tests": ["channel_connector/static/tests/tours/*.js"],
     },
-    "installable": True,
     "application": True,
 }
