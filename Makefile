@@ -1,13 +1,21 @@
-# The two commands of README.rst. Everything else lives in tools/devctl.py.
+# The commands of README.rst. Everything else lives in tools/devctl.py.
 PYTHON ?= python3
 
-.PHONY: run test
+.PHONY: run test wheel pot
 
 run:
 	$(PYTHON) tools/devctl.py run
 
 test:
 	$(PYTHON) tools/devctl.py test
+
+# The addon's wheel, into .build/dist (README.rst, "Installing from a wheel").
+wheel:
+	$(PYTHON) tools/devctl.py wheel
+
+# i18n/channel_connector.pot from Odoo's own export, merged into i18n/*.po.
+pot:
+	$(PYTHON) tools/devctl.py pot
 
 # Benchmarks (README.rst, "Benchmarks"): print figures, not pass/fail.
 .PHONY: bench-webhooks

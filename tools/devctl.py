@@ -43,6 +43,17 @@ for backend in backends:
     print("sandbox:", backend.name, "-", backend.state_message, "-",
           backend.catalogue_match_message)
 """
+# The admin's language in `make run` (README.rst, "Languages"), e.g. fr_FR.
+RUN_LANGUAGE = os.environ.get("CHANNEL_LANG", "")
+LANGUAGE_SETUP = """
+from odoo.tools.translate import load_language
+admin = env.ref("base.user_admin")
+if admin.lang != %(lang)r:
+    load_language(env.cr, %(lang)r)
+    admin.lang = %(lang)r
+    env.cr.commit()
+print("language:", admin.lang, "for", admin.login)
+"""
 EMBEDDED_ROLE = "odoo"
 # Odoo's requirements.txt pins versions that do not install from wheels on
 # Python 3.11: pin -> replacement, None drops it (python-ldap serves auth_ldap only).
@@ -69,6 +80,23 @@ COPY_IGNORED = (
     "__pycache__",
     ".ruff_cache",
     ".pytest_cache",
+)
+# What the wheel leaves out (README.rst, "Installing from a wheel"): the
+# developer's side of the repository. Odoo never imports these; the sandbox of
+# `make run` starts the simulator from the checkout, not from the addon.
+WHEEL_EXCLUDED = (
+    *COPY_IGNORED,
+    "*.pyc",
+    ".ci",
+    ".gitignore",
+    ".pylintrc",
+    "Makefile",
+    "bench",
+    "docs",
+    "requirements.txt",
+    "simulator",
+    "tests",
+    "tools",
 )
 # Files whose change requires reinstalling the module in the test template.
 INSTALL_RELEVANT_DIRS = (
@@ -447,11 +475,40 @@ def lint():
     subprocess.run([ruff, "format", "--check", "--quiet", str(ROOT)], check=True)
 
 
-def command_test(args):
+def lint_addon(addons_dir):
+    """pylint-odoo (OCA's checks, `.pylintrc`) and manifestoo's manifest checks.
+
+    They run on the copy named `channel_connector`: pylint-odoo names the
+    module after its folder, which a clone need not be.
+    """
+    say("pylint-odoo and manifestoo")
+    subprocess.run(
+        [str(VENV / "bin" / "pylint"), f"--rcfile={ROOT / '.pylintrc'}", MODULE],
+        check=True,
+        cwd=str(addons_dir),
+    )
+    import sysconfig
+
+    addons_path = [
+        ODOO_PATH / "addons",
+        Path(sysconfig.get_paths()["purelib"], "odoo", "addons"),
+        addons_dir,
+    ]
+    manifestoo = [
+        str(VENV / "bin" / "manifestoo"),
+        f"--addons-path={','.join(map(str, addons_path))}",
+        "--no-addons-path-from-import-odoo",
+        "--odoo-series=19.0",
+        f"--select-include={MODULE}",
+    ]
+    for check in ("check-licenses", "check-dev-status"):
+        subprocess.run([*manifestoo, check], check=True)
+
+
+def prepare_test_addon():
+    """Copy the addon and build the test database; return the configuration."""
     source, params = discover_postgres(os.environ)
     say(f"PostgreSQL: {source} ({params['host']}:{params['port']} as {params['user']})")
-    lint()
-    ensure_chromium()
     copy_addon(BUILD / "test-addons")
     config = write_odoo_config(
         BUILD / "odoo-test.conf",
@@ -461,6 +518,14 @@ def command_test(args):
         background=False,
     )
     prepare_test_database(config, params)
+    return config
+
+
+def command_test(args):
+    lint()
+    ensure_chromium()
+    config = prepare_test_addon()
+    lint_addon(BUILD / "test-addons")
     module_path = BUILD / "test-addons" / MODULE
     targets = args.pytest_args or [
         str(module_path / folder / "tests")
@@ -489,6 +554,81 @@ def command_test(args):
     ).returncode
 
 
+def wheel_ignored(top):
+    """The copytree filter of the wheel: WHEEL_EXCLUDED at the top, caches anywhere."""
+
+    def ignored(folder, names):
+        patterns = WHEEL_EXCLUDED if Path(folder) == top else COPY_IGNORED
+        return shutil.ignore_patterns(*patterns, "*.pyc")(folder, names)
+
+    return ignored
+
+
+def build_wheel(source, dist_dir, staging):
+    """Build the addon's wheel with whool (`make wheel`); return its path.
+
+    whool ships every file git tracks, so it builds from a copy of the shipped
+    files with no git repository above it: the wheel's version is the
+    manifest's, as written.
+    """
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    addon = staging / MODULE
+    shutil.copytree(source, addon, ignore=wheel_ignored(Path(source)))
+    dist_dir.mkdir(parents=True, exist_ok=True)
+    before = set(dist_dir.glob("*.whl"))
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps"),
+            *("--no-build-isolation", "--wheel-dir", str(dist_dir), str(addon)),
+        ],
+        check=True,
+        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(staging)},
+    )
+    built = set(dist_dir.glob("*.whl")) - before
+    return built.pop() if built else max(dist_dir.glob("*.whl"), key=os.path.getmtime)
+
+
+def command_wheel(args):
+    wheel = build_wheel(ROOT, BUILD / "dist", BUILD / "wheel-src")
+    say(f"wheel: {wheel}")
+    return 0
+
+
+def merge_translations(pot_path):
+    """Bring every i18n/*.po in line with the template: new msgids come in
+    untranslated, msgids gone from the code leave."""
+    import polib
+
+    template = polib.pofile(str(pot_path))
+    for po_path in sorted(pot_path.parent.glob("*.po")):
+        catalog = polib.pofile(str(po_path))
+        catalog.merge(template)
+        for entry in catalog.obsolete_entries():
+            catalog.remove(entry)
+        catalog.save()
+        missing = len(catalog.untranslated_entries())
+        say(f"{po_path.name}: {missing} msgids to translate")
+
+
+def command_pot(args):
+    """Export the .pot with Odoo's own exporter, then merge it into the .po files."""
+    config = prepare_test_addon()
+    pot_path = ROOT / "i18n" / f"{MODULE}.pot"
+    pot_path.parent.mkdir(exist_ok=True)
+    subprocess.run(
+        [
+            *(sys.executable, str(ODOO_PATH / "odoo-bin"), "i18n", "export"),
+            *(f"--config={config}", f"--database={TEST_DATABASE}", MODULE),
+            f"--output={pot_path}",
+        ],
+        check=True,
+    )
+    merge_translations(pot_path)
+    say(f"exported {pot_path.relative_to(ROOT)}")
+    return 0
+
+
 def command_run(args):
     source, params = discover_postgres(os.environ)
     say(f"PostgreSQL: {source} ({params['host']}:{params['port']} as {params['user']})")
@@ -507,6 +647,8 @@ def command_run(args):
             check=True,
         )
     stamp.write_text(digest)
+    if RUN_LANGUAGE:
+        set_admin_language(config, RUN_DATABASE, RUN_LANGUAGE)
     simulator = start_sandbox(config) if SANDBOX_INTERVAL > 0 else None
     say(f"Odoo on http://localhost:{RUN_HTTP_PORT} (admin / admin); Ctrl+C stops it")
     command = odoo_command(config, "-d", RUN_DATABASE)
@@ -518,6 +660,21 @@ def command_run(args):
         if simulator:
             simulator.terminate()
             simulator.wait(15)
+
+
+def set_admin_language(config, database, language):
+    """Load `language` (every installed module's .po, i18n/fr.po for French)
+    and make it the admin's; nothing to do when it already is."""
+    say(f"language: {language} for the admin")
+    subprocess.run(
+        [
+            *(sys.executable, str(ODOO_PATH / "odoo-bin"), "shell"),
+            *(f"--config={config}", f"--database={database}", "--log-level=warn"),
+        ],
+        input=LANGUAGE_SETUP % {"lang": language},
+        text=True,
+        check=True,
+    )
 
 
 def start_sandbox(config):
@@ -598,6 +755,8 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="install if needed and serve Odoo with the addon")
     sub.add_parser("venv", help="create or update .venv only (for .ci/run)")
+    sub.add_parser("wheel", help="build the addon's wheel into .build/dist")
+    sub.add_parser("pot", help="regenerate i18n/channel_connector.pot (and merge .po)")
     test = sub.add_parser("test", help="lint and run the test suite")
     test.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="pytest targets and options"
@@ -615,6 +774,8 @@ def main():
         "test": command_test,
         "bench": command_bench,
         "venv": lambda args: 0,
+        "wheel": command_wheel,
+        "pot": command_pot,
     }
     try:
         sys.exit(commands[args.command](args))
