@@ -9,6 +9,7 @@ from . import (
     test_channel_http,
     test_dashboard,
     test_event_retention,
+    test_i18n,
     test_job_channels,
     test_order_backfill,
     test_order_concurrency,
