@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -86,7 +87,6 @@ COPY_IGNORED = (
 # `make run` starts the simulator from the checkout, not from the addon.
 WHEEL_EXCLUDED = (
     *COPY_IGNORED,
-    "*.pyc",
     ".ci",
     ".gitignore",
     ".pylintrc",
@@ -487,8 +487,6 @@ def lint_addon(addons_dir):
         check=True,
         cwd=str(addons_dir),
     )
-    import sysconfig
-
     addons_path = [
         ODOO_PATH / "addons",
         Path(sysconfig.get_paths()["purelib"], "odoo", "addons"),
