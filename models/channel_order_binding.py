@@ -365,15 +365,21 @@ class ChannelOrderBinding(models.Model):
         if sale_order.state == "cancel":
             return DONE
         shipped = any(p.state == "done" for p in sale_order.picking_ids)
-        posted = any(i.state == "posted" for i in sale_order.invoice_ids)
-        if shipped or posted:
+        posted = any(
+            i.state == "posted" and i.move_type == "out_invoice"
+            for i in sale_order.invoice_ids
+        )
+        if posted:
+            self._cancel_invoiced(order)
+            self.write(self._binding_values(self.backend_id, order))
+            return DONE
+        if shipped:
             self.env["channel.exception"]._record(
                 "validation",
                 self.env._(
                     "Order %(name)s was cancelled on the channel but is already "
-                    "%(what)s in Odoo: cancel or refund it by hand.",
+                    "delivered in Odoo and not invoiced: cancel it by hand.",
                     name=order.name,
-                    what=self.env._("delivered") if shipped else self.env._("invoiced"),
                 ),
                 backend=self.backend_id,
                 key=f"cancel:{order.external_ref}",
@@ -384,6 +390,21 @@ class ChannelOrderBinding(models.Model):
         sale_order._action_cancel()
         self.write(self._binding_values(self.backend_id, order))
         return DONE
+
+    def _cancel_invoiced(self, order):
+        """Give an invoiced order back whole: the channel's own refunds first
+        (so nothing is credited twice), then a credit note of what is left;
+        an order with nothing shipped is cancelled once credited."""
+        backend = self.backend_id
+        Refund = self.env["channel.refund.binding"]
+        if order.refund_refs and backend.supports_refund_import:
+            adapter = backend._get_adapter(priority="orders")
+            Refund._sync_order_refunds(self, order.refund_refs, adapter)
+        cancellation = Refund._apply_cancellation(self)
+        sale_order = self.sale_order_id
+        shipped = any(p.state == "done" for p in sale_order.picking_ids)
+        if cancellation.state == "done" and not shipped:
+            sale_order._action_cancel()
 
 
 def _concurrent_import(order_or_ref, ignore_retry):

@@ -8,6 +8,12 @@ from odoo.tools import float_compare
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters.exceptions import ChannelPayloadError
+from ..adapters.records import (
+    RESTOCK_RETURN,
+    ChannelRefund,
+    PaymentTransactionData,
+    RefundLineData,
+)
 from ..const import DONE, DUPLICATE
 from ..sql import queries
 
@@ -65,6 +71,10 @@ class ChannelRefundBinding(models.Model):
         required=True,
         readonly=True,
         index=True,
+    )
+    is_cancellation = fields.Boolean(
+        readonly=True,
+        help="A cancellation after invoicing: the whole invoice is credited.",
     )
     is_payment_done = fields.Boolean(readonly=True, copy=False)
     is_stock_done = fields.Boolean(readonly=True, copy=False)
@@ -145,6 +155,141 @@ class ChannelRefundBinding(models.Model):
                 )
 
     @api.model
+    def _apply_cancellation(self, order_binding):
+        """Credit and pay back the whole invoice of an order cancelled on the
+        channel, return what shipped and cancel what did not; keyed
+        `cancel:<order ref>`, so a replayed cancellation applies once.
+
+        :return: the binding, or an empty one when the channel's own refunds
+            already gave everything back
+        """
+        backend = order_binding.backend_id
+        ref = f"cancel:{order_binding.external_ref}"
+        self._lock(backend, ref)
+        binding = self.search(
+            [("backend_id", "=", backend.id), ("external_ref", "=", ref)]
+        )
+        if binding.state == "done":
+            return binding
+        try:
+            refund = self._cancellation_refund(order_binding, binding.credit_note_id)
+        except UserError as exc:
+            self._record_incomplete(
+                backend, ref, str(exc), documents=[order_binding.sale_order_id]
+            )
+            return binding
+        if refund is None:
+            return binding
+        if not binding:
+            binding = self.create(
+                {
+                    **self._binding_values(order_binding, refund),
+                    "is_cancellation": True,
+                    "channel_total": float(refund.total),
+                    "name": self.env._(
+                        "Cancellation of %s", order_binding.channel_name
+                    ),
+                }
+            )
+        binding._apply(refund)
+        return binding
+
+    @api.model
+    def _cancellation_refund(self, order_binding, own_credit_note=None):
+        """The whole posted invoice as one canonical refund: every shipped
+        line restocks, the money paid goes back through the journal it came
+        in; None when credit notes already cover the invoice."""
+        sale_order = order_binding.sale_order_id
+        invoice = self._posted_invoice(order_binding)
+        credited = invoice.reversal_move_ids.filtered(lambda m: m.state == "posted") - (
+            own_credit_note or self.env["account.move"]
+        )
+        currency = invoice.currency_id
+        left = currency.round(
+            invoice.amount_total - sum(credited.mapped("amount_total"))
+        )
+        if credited and currency.compare_amounts(left, 0) <= 0:
+            return None
+        if credited:
+            raise UserError(
+                self.env._(
+                    "Order %(order)s was cancelled on the channel after refunds "
+                    "that credit part of its invoice; credit the %(left)s left "
+                    "by hand.",
+                    order=order_binding.channel_name,
+                    left=currency.format(left),
+                )
+            )
+        lines = tuple(
+            RefundLineData(
+                external_ref=None,
+                line_ref=line.channel_line_ref,
+                quantity=Decimal(str(line.product_uom_qty)),
+                subtotal=Decimal(0),
+                restock_type=RESTOCK_RETURN,
+            )
+            for line in sale_order.order_line
+            if line.channel_line_ref and line.product_id.type == "consu"
+        )
+        return ChannelRefund(
+            external_ref=f"cancel:{order_binding.external_ref}",
+            order_ref=order_binding.external_ref,
+            provider=order_binding.backend_id.provider,
+            currency=currency.name,
+            total=Decimal(str(invoice.amount_total)),
+            lines=lines,
+            transactions=self._cancellation_transactions(
+                order_binding.backend_id, invoice
+            ),
+        )
+
+    @api.model
+    def _cancellation_transactions(self, backend, invoice):
+        """One refund per gateway the invoice was paid through (its journal's
+        mapping), for what that gateway took."""
+        mappings = self.env["channel.payment.mapping"].search(
+            [("backend_id", "=", backend.id)]
+        )
+        transactions = []
+        payments = invoice._get_reconciled_payments()
+        for journal in payments.journal_id:
+            # A routed company pays in the twin of the mapped journal.
+            mapping = mappings.filtered(
+                lambda m, journal=journal: (
+                    m.journal_id.code == journal.code
+                    and m.journal_id.type == journal.type
+                )
+            )[:1]
+            paid = payments.filtered(lambda p, journal=journal: p.journal_id == journal)
+            amount = sum(paid.mapped("amount"))
+            transactions.append(
+                PaymentTransactionData(
+                    external_ref=f"cancel-{journal.id}",
+                    gateway=mapping.gateway or None,
+                    kind="refund",
+                    status="success",
+                    amount=Decimal(str(amount)),
+                    currency=invoice.currency_id.name,
+                )
+            )
+        return tuple(transactions)
+
+    @api.model
+    def _posted_invoice(self, order_binding):
+        invoice = order_binding.sale_order_id.invoice_ids.filtered(
+            lambda m: m.move_type == "out_invoice" and m.state == "posted"
+        )[:1]
+        if not invoice:
+            # Crediting revenue never invoiced would misstate it.
+            raise UserError(
+                self.env._(
+                    "Order %s has no posted invoice to credit.",
+                    order_binding.channel_name,
+                )
+            )
+        return invoice
+
+    @api.model
     def _find_order(self, backend, refund):
         """The confirmed order binding of the refund, else wait for it."""
         order_binding = self.env["channel.order.binding"].search(
@@ -199,6 +344,8 @@ class ChannelRefundBinding(models.Model):
             missing.append(self.env._("credit note"))
         if not self._apply_stock_half(refund):
             missing.append(self.env._("stock return"))
+        if self.is_cancellation and self.is_payment_done:
+            self._settle_with_invoice()
         self.write(
             {
                 "state": "incomplete" if missing else "done",
@@ -213,17 +360,33 @@ class ChannelRefundBinding(models.Model):
                 key=f"refund:{self.external_ref}",
             )
 
+    def _settle_with_invoice(self):
+        """A cancellation's credit note and its invoice offset what no payment
+        settled (an invoice cancelled unpaid or partly paid)."""
+        credit_note = self.credit_note_id
+        lines = (credit_note | credit_note.reversed_entry_id).line_ids.filtered(
+            lambda line: (
+                line.account_id.account_type == "asset_receivable"
+                and not line.reconciled
+            )
+        )
+        if lines.filtered("debit") and lines.filtered("credit"):
+            lines.reconcile()
+
     def _channel_retry(self):
         """Retry hook of `channel.exception`: read the refund again and apply
         only the halves still missing."""
         self.ensure_one()
         if self.state == "done":
             return True
-        adapter = self.backend_id._get_adapter(priority="orders")
-        with self.backend_id._map_channel_errors():
-            refund = adapter.fetch_refund(
-                self.external_ref, self.order_binding_id.external_ref
-            )
+        if self.is_cancellation:
+            refund = self._cancellation_refund(self.order_binding_id)
+        else:
+            adapter = self.backend_id._get_adapter(priority="orders")
+            with self.backend_id._map_channel_errors():
+                refund = adapter.fetch_refund(
+                    self.external_ref, self.order_binding_id.external_ref
+                )
         self._apply(refund)
         return self.state == "done"
 
@@ -274,7 +437,9 @@ class ChannelRefundBinding(models.Model):
     def _check_credit_note_total(self, refund):
         credit_note = self.credit_note_id
         currency = credit_note.currency_id
-        expected = float(refund.expected_total())
+        expected = float(
+            refund.total if self.is_cancellation else refund.expected_total()
+        )
         if not float_compare(
             credit_note.amount_total, expected, precision_rounding=currency.rounding
         ):
@@ -300,17 +465,7 @@ class ChannelRefundBinding(models.Model):
     def _create_credit_note(self, refund):
         sale_order = self.sale_order_id
         company = sale_order.company_id
-        invoice = sale_order.invoice_ids.filtered(
-            lambda m: m.move_type == "out_invoice" and m.state == "posted"
-        )[:1]
-        if not invoice:
-            # Crediting revenue never invoiced would misstate it.
-            raise UserError(
-                self.env._(
-                    "Order %s has no posted invoice to credit.",
-                    self.order_binding_id.channel_name,
-                )
-            )
+        invoice = self._posted_invoice(self.order_binding_id)
         values = {
             "move_type": "out_refund",
             "partner_id": invoice.partner_id.id,
@@ -319,7 +474,9 @@ class ChannelRefundBinding(models.Model):
             "ref": self.name,
             "reversed_entry_id": invoice.id,
             "journal_id": invoice.journal_id.id,
-            "invoice_line_ids": self._credit_note_lines(refund),
+            "invoice_line_ids": self._cancellation_lines(invoice)
+            if self.is_cancellation
+            else self._credit_note_lines(refund),
         }
         return self.env["account.move"].with_company(company).create(values)
 
@@ -376,6 +533,27 @@ class ChannelRefundBinding(models.Model):
         if not commands:
             raise UserError(self.env._("The refund refunds nothing."))
         return commands
+
+    def _cancellation_lines(self, invoice):
+        """Every line of the invoice, as invoiced: a cancellation gives back
+        the whole order, taxes, discounts and shipping included."""
+        lines = invoice.invoice_line_ids.filtered(
+            lambda line: line.display_type == "product"
+        )
+        return [
+            Command.create(
+                {
+                    "product_id": line.product_id.id,
+                    "name": line.name,
+                    "quantity": line.quantity,
+                    "price_unit": line.price_unit,
+                    "discount": line.discount,
+                    "tax_ids": [Command.set(line.tax_ids.ids)],
+                    "sale_line_ids": [Command.set(line.sale_line_ids.ids)],
+                }
+            )
+            for line in lines
+        ]
 
     def _line_command(
         self, product, label, price, taxes, *, quantity=1.0, sale_line=None

@@ -524,3 +524,99 @@ class TestRefundViews(RefundCommon):
         arch = self.env["channel.refund.binding"].get_view(view_type="search")["arch"]
         self.assertIn('name="awaiting_receipt"', arch)
         self.assertIn('name="incomplete"', arch)
+
+
+@tagged("post_install", "-at_install")
+class TestCancellationAfterPayment(RefundCommon):
+    def _cancel(self, order):
+        return self._channel_acts(
+            lambda: self.sim.scenario.cancel_order("shopify", order["id"])
+        )
+
+    def _cancellation(self, order):
+        return self.Refund.search(
+            [
+                ("backend_id", "=", self.shopify.id),
+                ("external_ref", "=", f"cancel:{order['id']}"),
+            ]
+        )
+
+    def _assert_credited(self, order):
+        """One posted credit note of the whole invoice, paid back through
+        the journal the order was paid in."""
+        binding = self._cancellation(order)
+        self.assertEqual(len(binding), 1)
+        self.assertEqual(binding.state, "done", binding.missing)
+        self.assertTrue(binding.is_cancellation)
+        invoice = self._sale_order(self.shopify, order).invoice_ids.filtered(
+            lambda m: m.move_type == "out_invoice"
+        )
+        credit_note = binding.credit_note_id
+        self.assertEqual(credit_note.state, "posted")
+        self.assertEqual(credit_note.reversed_entry_id, invoice)
+        self.assertAlmostEqual(credit_note.amount_total, float(order["total"]))
+        self.assertAlmostEqual(credit_note.amount_tax, invoice.amount_tax)
+        payment = binding.payment_ids
+        self.assertEqual(payment.payment_type, "outbound")
+        self.assertEqual(payment.journal_id, self.bank)
+        self.assertAlmostEqual(payment.amount, float(order["total"]))
+        self.assertIn(credit_note.payment_state, ("paid", "in_payment"))
+        self.assertFalse(self._exceptions(self.shopify, "validation"))
+        return binding
+
+    def test_cancelling_a_paid_undelivered_order_credits_it_and_cancels_the_delivery(
+        self,
+    ):
+        order = self._sell()
+        picking = self._sale_order(self.shopify, order).picking_ids
+        self._cancel(order)
+        self.assertTrue(self._events(self.shopify, "orders/cancelled"))
+        binding = self._assert_credited(order)
+        self.assertFalse(binding.return_picking_ids, "nothing shipped to return")
+        self.assertEqual(picking.state, "cancel")
+        self.assertEqual(self._sale_order(self.shopify, order).state, "cancel")
+
+    def test_cancelling_a_paid_delivered_order_returns_the_goods(self):
+        order = self._sell()
+        delivery = self._ship(order)
+        self._cancel(order)
+        binding = self._assert_credited(order)
+        returned = binding.return_picking_ids
+        self.assertEqual(returned.return_id, delivery)
+        self.assertEqual(returned.picking_type_code, "incoming")
+        quantities = {
+            m.product_id.default_code: m.product_uom_qty for m in returned.move_ids
+        }
+        self.assertEqual(quantities, {"SIM-000001": 2.0, "SIM-000002": 1.0})
+        self.assertEqual(
+            self._sale_order(self.shopify, order).state, "sale", "awaits the return"
+        )
+
+    def test_a_replayed_cancellation_makes_one_credit_note(self):
+        order = self._sell()
+        self._ship(order)
+        self._cancel(order)
+        event = self._events(self.shopify, "orders/cancelled")
+        with trap_jobs() as trap:
+            event.action_force_replay()
+            self._run_trapped(trap)
+        self._cancel(order)
+        binding = self._assert_credited(order)
+        credit_notes = self._sale_order(self.shopify, order).invoice_ids.filtered(
+            lambda m: m.move_type == "out_refund"
+        )
+        self.assertEqual(credit_notes, binding.credit_note_id)
+        self.assertEqual(len(binding.return_picking_ids), 1)
+
+    def test_a_cancellation_after_a_partial_refund_credits_only_by_hand(self):
+        order = self._sell()
+        refund = self._refund(order, lines=[("SIM-000001", 1)])
+        self._assert_booked(refund, order)
+        self._cancel(order)
+        self.assertFalse(self._cancellation(order), "no second full credit note")
+        exception = self._exceptions(self.shopify, "refund_incomplete").filtered(
+            lambda e: "cancelled on the channel after refunds" in e.name
+        )
+        self.assertEqual(len(exception), 1)
+        sale_order = self._sale_order(self.shopify, order)
+        self.assertEqual(len(sale_order.invoice_ids.filtered("reversed_entry_id")), 1)
