@@ -99,7 +99,10 @@ class SaleOrder(models.Model):
             "pricelist_id": self._channel_pricelist(order.currency, company).id,
             "client_order_ref": order.name,
             "origin": f"{backend.name} {order.name}",
-            "date_order": order.created_at and order.created_at.replace(tzinfo=None),
+            # The generic format may leave `created_at` out: received now.
+            "date_order": order.created_at.replace(tzinfo=None)
+            if order.created_at
+            else fields.Datetime.now(),
             "channel_backend_id": backend.id,
             "note": order.note or False,
             "order_line": lines,
