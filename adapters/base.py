@@ -263,11 +263,18 @@ class ChannelAdapter:
 
     # Financial statuses (lower case) saying money was given back.
     refunded_statuses = frozenset()
+    # Topics whose body is the whole refund (no read from the channel).
+    refund_payload_topics = frozenset()
 
     def parse_refund_notice(self, topic, payload):
         """The `records.RefundNotice` a delivery of `topic` announces; None
         when it announces no refund (channels without refund topics)."""
         return None
+
+    def parse_refund(self, payload):
+        """The `records.ChannelRefund` of a delivery that carries the whole
+        refund (topics in `refund_payload_topics`); ChannelPayloadError."""
+        raise NotImplementedError
 
     def fetch_refund(self, refund_ref, order_ref=None):
         """The `records.ChannelRefund` as the channel holds it now (capability

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta, timezone
 from .base import ChannelAdapter
 from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelSignatureError
 from .orders_generic import parse_generic_order
+from .records import RefundNotice
+from .refunds_generic import parse_generic_refund
 from .signatures import sign_hex
 from .webhooks import (
     FLOW_ORDERS,
@@ -23,7 +25,11 @@ from .webhooks import (
     require_header,
 )
 
-GENERIC_TOPIC_FLOWS = {"orders/upsert": FLOW_ORDERS, "orders/cancel": FLOW_ORDERS}
+GENERIC_TOPIC_FLOWS = {
+    "orders/upsert": FLOW_ORDERS,
+    "orders/cancel": FLOW_ORDERS,
+    "orders/refund": FLOW_ORDERS,
+}
 GENERIC_KEPT_HEADERS = ("X-Channel-Topic", "X-Channel-Event-Id", "X-Channel-Timestamp")
 SIGNATURE_PREFIX = "sha256="
 # How far X-Channel-Timestamp may be from our clock (a replay window).
@@ -42,6 +48,7 @@ class GenericAdapter(ChannelAdapter):
     code = "generic"
     topic_flows = GENERIC_TOPIC_FLOWS
     order_payload_topics = frozenset({"orders/upsert", "orders/cancel"})
+    refund_payload_topics = frozenset({"orders/refund"})
     status_actions = {
         "pending": "wait",
         "quotation": "quotation",
@@ -104,3 +111,15 @@ class GenericAdapter(ChannelAdapter):
     def parse_order(self, payload):
         """Override of `ChannelAdapter`: see `orders_generic`."""
         return parse_generic_order(payload)
+
+    def parse_refund_notice(self, topic, payload):
+        """Override of `ChannelAdapter`: an `orders/refund` body names its
+        refund and order."""
+        if topic not in self.refund_payload_topics:
+            return None
+        refund = parse_generic_refund(payload)
+        return RefundNotice(refund_ref=refund.external_ref, order_ref=refund.order_ref)
+
+    def parse_refund(self, payload):
+        """Override of `ChannelAdapter`: see `refunds_generic`."""
+        return parse_generic_refund(payload)

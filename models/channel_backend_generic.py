@@ -16,12 +16,14 @@ class ChannelBackend(models.Model):
     # === COMPUTE METHODS ===
 
     def _compute_capabilities(self):
-        """Override of `channel_connector`: a generic channel only pushes orders."""
+        """Override of `channel_connector`: a generic channel pushes orders
+        and refunds."""
         super()._compute_capabilities()
         self.filtered(lambda backend: backend.provider == "generic").update(
             {
                 "supports_connection_test": True,
                 "supports_webhooks": True,
                 "supports_order_import": True,
+                "supports_refund_import": True,
             }
         )

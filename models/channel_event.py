@@ -673,8 +673,11 @@ class ChannelEvent(models.Model):
         backend = self.backend_id
         if not backend.supports_refund_import:
             return IGNORED
-        with backend._map_channel_errors():
-            refund = adapter.fetch_refund(notice.refund_ref, notice.order_ref)
+        if self.topic in adapter.refund_payload_topics:
+            refund = adapter.parse_refund(self._get_payload())
+        else:
+            with backend._map_channel_errors():
+                refund = adapter.fetch_refund(notice.refund_ref, notice.order_ref)
         binding, outcome = self.env["channel.refund.binding"]._apply_channel_refund(
             backend, refund
         )

@@ -379,16 +379,29 @@ class ChannelRefundBinding(models.Model):
         self.ensure_one()
         if self.state == "done":
             return True
-        if self.is_cancellation:
-            refund = self._cancellation_refund(self.order_binding_id)
-        else:
-            adapter = self.backend_id._get_adapter(priority="orders")
-            with self.backend_id._map_channel_errors():
-                refund = adapter.fetch_refund(
-                    self.external_ref, self.order_binding_id.external_ref
-                )
-        self._apply(refund)
+        self._apply(self._read_refund())
         return self.state == "done"
+
+    def _read_refund(self):
+        """The refund again: rebuilt for a cancellation, from its latest
+        delivery when the channel pushes whole refunds, else read."""
+        if self.is_cancellation:
+            return self._cancellation_refund(self.order_binding_id, self.credit_note_id)
+        adapter = self.backend_id._get_adapter(priority="orders")
+        if adapter.refund_payload_topics:
+            event = self.env["channel.event"].search(
+                [
+                    ("backend_id", "=", self.backend_id.id),
+                    ("topic", "in", list(adapter.refund_payload_topics)),
+                    ("resource_ref", "=", self.external_ref),
+                ],
+                limit=1,
+            )
+            return adapter.parse_refund(event._get_payload())
+        with self.backend_id._map_channel_errors():
+            return adapter.fetch_refund(
+                self.external_ref, self.order_binding_id.external_ref
+            )
 
     @api.model
     def _record_incomplete(self, backend, ref, message, documents=(), target=None):

@@ -3,6 +3,7 @@
 refund through GraphQL and books a credit note, its payment and the return."""
 
 import base64
+import json
 from datetime import timedelta
 from decimal import Decimal
 from unittest.mock import patch
@@ -15,6 +16,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64
+from .common import generic_delivery
 from .test_simulator_webhooks import SIM_SHOPIFY_SECRET, SimulatorWebhookCase
 
 GATEWAY = "shopify_payments"
@@ -620,3 +622,160 @@ class TestCancellationAfterPayment(RefundCommon):
         self.assertEqual(len(exception), 1)
         sale_order = self._sale_order(self.shopify, order)
         self.assertEqual(len(sale_order.invoice_ids.filtered("reversed_entry_id")), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestGenericRefunds(RefundCommon):
+    """The generic format's `orders/refund` over the real endpoint."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.generic = cls._prepare_backend(
+            "generic",
+            state="connected",
+            order_create_invoice=True,
+            order_register_payment=True,
+        )
+        cls.env["channel.payment.mapping"].create(
+            {
+                "backend_id": cls.generic.id,
+                "gateway": "stripe",
+                "journal_id": cls.bank.id,
+            }
+        )
+        cls.env["channel.tax.mapping"].create(
+            {
+                "backend_id": cls.generic.id,
+                "rate": 20,
+                "price_included": False,
+                "tax_id": cls.env["account.tax"]
+                .search([("name", "=", "VAT 20% excl.")], limit=1)
+                .id,
+            }
+        )
+
+    def _deliver(self, topic, payload):
+        body = json.dumps(payload).encode()
+        headers, body = generic_delivery(
+            body, "generic_webhook_secret", **{"X-Channel-Topic": topic}
+        )
+        with trap_jobs() as trap:
+            self.assertEqual(self._post(self.generic, headers, body).status_code, 200)
+            self._run_trapped(trap)
+        return self._events(self.generic, topic)[:1]
+
+    def _sell_generic(self):
+        """2 x SIM-000001 at 10.00 and 1 x SIM-000002 at 20.00, 20 % VAT on
+        top, 5.00 shipping: 54.00 paid through stripe."""
+        tax = [{"rate": "0.2", "amount": "4.00"}]
+        currency = self.env.company.currency_id.name
+        payload = {
+            "id": "G-2001",
+            "currency": currency,
+            "status": "paid",
+            "total": "54.00",
+            "total_tax": "9.00",
+            "customer": {"email": "buyer@example.com", "first_name": "Ada"},
+            "lines": [
+                {
+                    "id": "L1",
+                    "sku": "SIM-000001",
+                    "quantity": "2",
+                    "unit_price": "10.00",
+                    "taxes": tax,
+                },
+                {
+                    "id": "L2",
+                    "sku": "SIM-000002",
+                    "quantity": "1",
+                    "unit_price": "20.00",
+                    "taxes": tax,
+                },
+            ],
+            "shipping": [
+                {"price": "5.00", "taxes": [{"rate": "0.2", "amount": "1.00"}]}
+            ],
+            "payments": [
+                {
+                    "id": "P-1",
+                    "gateway": "stripe",
+                    "amount": "54.00",
+                    "transaction_id": "ch_1",
+                }
+            ],
+        }
+        self.assertEqual(self._deliver("orders/upsert", payload).state, "done")
+        return self._sale_order(self.generic, {"id": "G-2001"})
+
+    def test_generic_refund_is_credited_to_the_cent_and_returns_restocked_lines(self):
+        sale_order = self._sell_generic()
+        self.assertEqual(sale_order.state, "sale")
+        picking = sale_order.picking_ids
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        picking.button_validate()
+        refund = {
+            "id": "R-1",
+            "order_id": "G-2001",
+            "amount": "14.00",
+            "lines": [
+                {
+                    "line_id": "L1",
+                    "quantity": "1",
+                    "subtotal": "10.00",
+                    "tax": "2.00",
+                    "restock": True,
+                },
+                {
+                    "line_id": "L2",
+                    "quantity": "0",
+                    "subtotal": "0.00",
+                    "restock": False,
+                },
+            ],
+            "adjustments": [{"reason": "Goodwill", "amount": "2.00"}],
+            "transactions": [
+                {
+                    "id": "RT-1",
+                    "gateway": "stripe",
+                    "amount": "14.00",
+                    "transaction_id": "re_1",
+                }
+            ],
+        }
+        event = self._deliver("orders/refund", refund)
+        self.assertEqual(event.state, "done", event.error)
+        binding = self.Refund.search(
+            [("backend_id", "=", self.generic.id), ("external_ref", "=", "R-1")]
+        )
+        self.assertEqual(binding.state, "done", binding.missing)
+        self.assertEqual(event.res_id, binding.id)
+        credit_note = binding.credit_note_id
+        self.assertEqual(credit_note.state, "posted")
+        self.assertAlmostEqual(credit_note.amount_total, 14.00)
+        self.assertAlmostEqual(credit_note.amount_tax, 2.00)
+        self.assertEqual(binding.payment_ids.memo, "re_1")
+        self.assertAlmostEqual(binding.payment_ids.amount, 14.00)
+        returned = binding.return_picking_ids
+        self.assertEqual(returned.return_id, picking)
+        self.assertEqual(
+            [(m.product_id.default_code, m.product_uom_qty) for m in returned.move_ids],
+            [("SIM-000001", 1.0)],
+        )
+        # The same refund pushed again under a new event id: one credit note.
+        self.assertEqual(self._deliver("orders/refund", refund).state, "duplicate")
+        self.assertEqual(
+            sale_order.invoice_ids.filtered(lambda m: m.move_type == "out_refund"),
+            credit_note,
+        )
+
+    def test_a_generic_refund_of_nothing_is_refused_with_its_reason(self):
+        self._sell_generic()
+        event = self._deliver(
+            "orders/refund", {"id": "R-2", "order_id": "G-2001", "amount": "1.00"}
+        )
+        self.assertEqual(event.state, "failed")
+        self.assertIn("refunds nothing", event.error)
+        self.assertFalse(self.Refund.search([("backend_id", "=", self.generic.id)]))

@@ -1,0 +1,117 @@
+"""The generic JSON refund format (schemas/generic_refund.schema.json).
+
+A generic sender pushes a whole refund under the `orders/refund` topic: which
+order, the refunded lines (by the order line's `id`), shipping, adjustments
+and the refund transactions. Amounts are decimal strings in the order's
+currency; a line's `subtotal` is after its discounts, tax-included when the
+refund's `taxes_included` is. Checked field by field, like the order.
+"""
+
+from .exceptions import ChannelPayloadError
+from .orders_generic import _amount, _check_types, _items, _require, _timestamp
+from .records import (
+    RESTOCK_NONE,
+    RESTOCK_RETURN,
+    ChannelRefund,
+    PaymentTransactionData,
+    RefundAdjustmentData,
+    RefundLineData,
+    RefundShippingData,
+    payload_digest,
+    quantity,
+)
+
+REQUIRED_REFUND_FIELDS = ("id", "order_id", "amount")
+REFUND_FIELD_TYPES = {
+    "id": str,
+    "order_id": str,
+    "currency": str,
+    "taxes_included": bool,
+    "note": str,
+    "lines": list,
+    "shipping": list,
+    "adjustments": list,
+    "transactions": list,
+}
+TRANSACTION_STATUSES = ("success", "pending", "failure", "error")
+
+
+def parse_generic_refund(payload):
+    """Canonical refund from a generic `orders/refund` payload.
+
+    Raise ChannelPayloadError naming the first missing or invalid field.
+    """
+    if not isinstance(payload, dict):
+        raise ChannelPayloadError("The generic refund is not a JSON object.")
+    _require(payload, REQUIRED_REFUND_FIELDS, "refund")
+    _check_types(payload, REFUND_FIELD_TYPES, "refund")
+    included = bool(payload.get("taxes_included"))
+    refund = ChannelRefund(
+        external_ref=payload["id"],
+        order_ref=payload["order_id"],
+        provider="generic",
+        currency=(payload.get("currency") or "").upper() or None,
+        total=_amount(payload, "amount", "refund"),
+        taxes_included=included,
+        created_at=_timestamp(payload, "created_at"),
+        note=payload.get("note"),
+        lines=_items(payload, "lines", _line, included),
+        shipping_lines=_items(payload, "shipping", _shipping, included),
+        adjustments=_items(payload, "adjustments", _adjustment, included),
+        transactions=_items(payload, "transactions", _transaction, included),
+        source_payload_digest=payload_digest(payload),
+    )
+    if not (refund.lines or refund.shipping_lines or refund.adjustments):
+        raise ChannelPayloadError(
+            "refund needs lines, shipping or adjustments: it refunds nothing."
+        )
+    return refund
+
+
+def _line(line, where, _included):
+    _require(line, ("line_id", "quantity"), where)
+    _check_types(line, {"line_id": str, "quantity": str, "restock": bool}, where)
+    return RefundLineData(
+        external_ref=line.get("id"),
+        line_ref=line["line_id"],
+        quantity=quantity(line["quantity"], f"{where}.quantity"),
+        subtotal=_amount(line, "subtotal", where),
+        tax=_amount(line, "tax", where),
+        restock_type=RESTOCK_RETURN if line.get("restock") else RESTOCK_NONE,
+    )
+
+
+def _shipping(item, where, _included):
+    _require(item, ("amount",), where)
+    return RefundShippingData(
+        external_ref=item.get("id"),
+        amount=_amount(item, "amount", where),
+        tax=_amount(item, "tax", where),
+    )
+
+
+def _adjustment(item, where, _included):
+    _require(item, ("amount",), where)
+    return RefundAdjustmentData(
+        external_ref=item.get("id"),
+        reason=item.get("reason"),
+        amount=_amount(item, "amount", where),
+    )
+
+
+def _transaction(item, where, _included):
+    _require(item, ("gateway", "amount"), where)
+    status = item.get("status") or "success"
+    if status not in TRANSACTION_STATUSES:
+        msg = f"{where}.status must be one of {TRANSACTION_STATUSES}."
+        raise ChannelPayloadError(msg)
+    return PaymentTransactionData(
+        external_ref=item.get("id"),
+        gateway=item["gateway"],
+        kind="refund",
+        status=status,
+        amount=_amount(item, "amount", where),
+        currency=item.get("currency"),
+        transaction_ref=item.get("transaction_id"),
+        processed_at=_timestamp(item, "processed_at"),
+    )
