@@ -1,14 +1,19 @@
-"""The Shopify refund parser and the canonical refund's figures."""
+"""The Shopify and generic refund parsers and the canonical refund's figures."""
 
+import json
+import re
 from decimal import Decimal
+from pathlib import Path
 
 from odoo.tests import BaseCase, tagged
 
 from ..adapters.exceptions import ChannelPayloadError
+from ..adapters.refunds_generic import parse_generic_refund
 from ..adapters.refunds_shopify import (
     parse_refund_notice,
     parse_shopify_graphql_refund,
 )
+from .test_adapter_orders import schema_errors
 
 
 def bag(amount):
@@ -114,3 +119,54 @@ class TestShopifyRefundParser(BaseCase):
         self.assertIsNone(parse_refund_notice("orders/updated", {"id": 77}))
         with self.assertRaises(ChannelPayloadError):
             parse_refund_notice("refunds/create", {"order_id": 77})
+
+
+@tagged("post_install", "-at_install")
+class TestGenericRefundParser(BaseCase):
+    """The published generic refund: schema, example, parser."""
+
+    def setUp(self):
+        super().setUp()
+        root = Path(__file__).resolve().parent
+        self.payload = json.loads((root / "fixtures/generic_refund.json").read_text())
+        self.schema = json.loads(
+            (root.parent / "schemas/generic_refund.schema.json").read_text()
+        )
+
+    def test_example_follows_the_schema_and_its_consistency_rule(self):
+        self.assertEqual(
+            schema_errors(self.payload, self.schema, self.schema, "refund"), []
+        )
+        refund = parse_generic_refund(self.payload)
+        self.assertEqual(refund.computed_total(), refund.total)
+        self.assertEqual(refund.expected_total(), Decimal("16.60"))
+        self.assertEqual((refund.external_ref, refund.order_ref), ("R-1001", "G-1001"))
+        line = refund.lines[0]
+        self.assertEqual((line.line_ref, line.quantity), ("L1", Decimal("1")))
+        self.assertTrue(line.restocks)
+        self.assertEqual(refund.refund_transactions[0].transaction_ref, "re_3NXyz")
+        self.assertEqual(refund.adjustments[0].amount, Decimal("2.80"))
+        wrong = dict(self.payload, surprise=1)
+        self.assertIn(
+            "refund.surprise unknown",
+            schema_errors(wrong, self.schema, self.schema, "refund"),
+        )
+
+    def test_bad_refunds_name_their_field(self):
+        line = dict(self.payload["lines"][0], quantity=1)
+        cases = (
+            ({k: v for k, v in self.payload.items() if k != "order_id"}, "order_id"),
+            (dict(self.payload, amount=16.6), "refund.amount must be a decimal"),
+            (dict(self.payload, lines=[line]), "lines[0].quantity must be"),
+            (
+                dict(self.payload, lines=[], shipping=[], adjustments=[]),
+                "refunds nothing",
+            ),
+            ([], "not a JSON object"),
+        )
+        for payload, message in cases:
+            with (
+                self.subTest(message),
+                self.assertRaisesRegex(ChannelPayloadError, re.escape(message)),
+            ):
+                parse_generic_refund(payload)
