@@ -92,6 +92,9 @@ def _order(payload):
         total_tax=money(payload.get("total_tax"), "total_tax"),
         total=money(payload.get("total"), "total"),
         note=payload.get("customer_note") or None,
+        refund_refs=tuple(
+            str(r["id"]) for r in payload.get("refunds") or () if r.get("id")
+        ),
         source_payload_digest=payload_digest(payload),
     )
 

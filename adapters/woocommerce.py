@@ -7,6 +7,7 @@ from .catalogue import ChannelVariant
 from .exceptions import ChannelPayloadError
 from .orders_woocommerce import parse_woocommerce_order
 from .records import UnreadableOrder
+from .refunds_woocommerce import parse_woocommerce_refund
 from .signatures import sign_base64
 from .stock import StockWriteResult
 from .webhooks import (
@@ -99,6 +100,16 @@ class WooCommerceAdapter(ChannelAdapter):
     def fetch_order(self, external_ref):
         """The current state of one order."""
         return parse_woocommerce_order(self.get(f"orders/{external_ref}").json())
+
+    def fetch_refund(self, refund_ref, order_ref=None):
+        """Override of `ChannelAdapter`: the refund and its order (currency,
+        tax mode, gateway); restocking follows `refund_restock` (config)."""
+        if not order_ref:
+            raise ChannelPayloadError(f"Refund {refund_ref} names no order.")
+        order = self.get(f"orders/{order_ref}").json()
+        refund = self.get(f"orders/{order_ref}/refunds/{refund_ref}").json()
+        restock = self.config.get("refund_restock", True)
+        return parse_woocommerce_refund(refund, order, restock=restock)
 
     def fetch_orders_updated_since(self, since, cursor=None):
         """One page of orders modified at or after `since`; cursor = page number.

@@ -22,6 +22,12 @@ class ChannelBackend(models.Model):
     woocommerce_consumer_secret = fields.Char(
         string="Consumer secret", groups=MANAGER_GROUP, copy=False
     )
+    woocommerce_refund_restock = fields.Boolean(
+        string="Restock refunded lines",
+        default=True,
+        help="WooCommerce refunds do not say whether the goods come back: "
+        "when set, shipped units of refunded lines are returned to stock.",
+    )
 
     # === COMPUTE METHODS ===
 
@@ -35,6 +41,7 @@ class ChannelBackend(models.Model):
                 "supports_order_import": True,
                 "supports_order_pull": True,
                 "supports_stock_export": True,
+                "supports_refund_import": True,
             }
         )
 
@@ -85,4 +92,5 @@ class ChannelBackend(models.Model):
             **super()._get_adapter_config(),
             "consumer_key": self.woocommerce_consumer_key or "",
             "consumer_secret": self.woocommerce_consumer_secret or "",
+            "refund_restock": self.woocommerce_refund_restock,
         }

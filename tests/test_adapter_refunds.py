@@ -1,4 +1,4 @@
-"""The Shopify and generic refund parsers and the canonical refund's figures."""
+"""Refund parsers (Shopify, generic, WooCommerce) and the refund figures."""
 
 import json
 import re
@@ -13,6 +13,7 @@ from ..adapters.refunds_shopify import (
     parse_refund_notice,
     parse_shopify_graphql_refund,
 )
+from ..adapters.refunds_woocommerce import parse_woocommerce_refund
 from .test_adapter_orders import schema_errors
 
 
@@ -170,3 +171,51 @@ class TestGenericRefundParser(BaseCase):
                 self.assertRaisesRegex(ChannelPayloadError, re.escape(message)),
             ):
                 parse_generic_refund(payload)
+
+
+@tagged("post_install", "-at_install")
+class TestWooCommerceRefundParser(BaseCase):
+    """WooCommerce's negative refund lines, read from the order's side."""
+
+    order = {"id": 42, "currency": "EUR", "prices_include_tax": True}
+
+    def _refund(self, **changes):
+        return {
+            "id": 701,
+            "amount": "15.00",
+            "reason": "Broken",
+            "refunded_payment": True,
+            "line_items": [
+                {
+                    "id": 9,
+                    "quantity": -1,
+                    "total": "-10.00",
+                    "total_tax": "-2.00",
+                    "meta_data": [{"key": "_refunded_item_id", "value": "5"}],
+                }
+            ],
+            **changes,
+        }
+
+    def test_lines_turn_positive_and_the_rest_is_an_adjustment(self):
+        order = dict(self.order, payment_method="stripe")
+        refund = parse_woocommerce_refund(self._refund(), order, restock=False)
+        line = refund.lines[0]
+        self.assertEqual((line.line_ref, line.quantity), ("5", Decimal("1")))
+        self.assertEqual((line.subtotal, line.tax), (Decimal("12.00"), Decimal("2")))
+        self.assertFalse(line.restocks)
+        self.assertEqual(refund.adjustments[0].amount, Decimal("3.00"))
+        self.assertEqual(refund.computed_total(), refund.total)
+        self.assertEqual(refund.refund_transactions[0].gateway, "stripe")
+        restocked = parse_woocommerce_refund(self._refund(), order, restock=True)
+        self.assertTrue(restocked.lines[0].restocks)
+
+    def test_a_refund_by_hand_moves_no_money_and_a_bad_line_is_named(self):
+        manual = parse_woocommerce_refund(
+            self._refund(refunded_payment=False), self.order
+        )
+        self.assertFalse(manual.money_moved)
+        nameless = self._refund()
+        nameless["line_items"][0]["meta_data"] = []
+        with self.assertRaisesRegex(ChannelPayloadError, "names no order line"):
+            parse_woocommerce_refund(nameless, self.order)

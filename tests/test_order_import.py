@@ -524,7 +524,7 @@ class TestOrderImport(OrderImportCommon):
         self.assertEqual(event.state, "ignored")
         self.assertEqual(order.order_line.product_uom_qty, 5, "older never overwrites")
 
-    def test_cancellation_cancels_or_raises_when_invoiced(self):
+    def test_cancellation_cancels_or_credits_the_invoice(self):
         self._deliver(self._order(order_id=4001))
         cancelled = self._order(
             order_id=4001,
@@ -544,11 +544,17 @@ class TestOrderImport(OrderImportCommon):
             updated_at="2026-11-01T13:00:00Z",
         )
         self._deliver(late, topic="orders/cancelled")
-        self.assertEqual(invoiced.state, "sale")
-        exception = self.env["channel.exception"].search(
-            [("sale_order_id", "=", invoiced.id)]
+        # Nothing shipped: credited whole, the open invoice offset, cancelled.
+        self.assertEqual(invoiced.state, "cancel")
+        invoice = invoiced.invoice_ids.filtered(lambda m: m.move_type == "out_invoice")
+        credit_note = invoiced.invoice_ids - invoice
+        self.assertEqual(credit_note.reversed_entry_id, invoice)
+        self.assertEqual(credit_note.state, "posted")
+        self.assertAlmostEqual(credit_note.amount_total, invoice.amount_total)
+        self.assertFalse(invoice.amount_residual, "offset by the credit note")
+        self.assertFalse(
+            self.env["channel.exception"].search([("sale_order_id", "=", invoiced.id)])
         )
-        self.assertIn("already invoiced", exception.name)
 
     def test_multi_currency_order_uses_a_pricelist_in_its_currency(self):
         eur = self.env.ref("base.EUR")

@@ -479,10 +479,93 @@ class TestRoutedOrderRefund(RefundCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestRefundsNotImported(RefundCommon):
-    def test_refunded_order_of_a_channel_without_refund_import_is_reported(self):
-        self.assertFalse(self.woo.supports_refund_import)
+class TestWooCommerceRefunds(RefundCommon):
+    """WooCommerce refunds arrive as order.updated: the order lists them, and
+    the ones not bound yet are read from `orders/<id>/refunds/<id>`."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.woo.write({"order_create_invoice": True, "order_register_payment": True})
+        cls.env["channel.payment.mapping"].create(
+            {"backend_id": cls.woo.id, "gateway": "stripe", "journal_id": cls.bank.id}
+        )
+
+    def setUp(self):
+        super().setUp()
         self._channel_acts(self.woo._sync_webhook_subscriptions)
+
+    def _sell_woo(self):
+        order = self._channel_acts(
+            lambda: self.sim.scenario.create_order(
+                channel="woocommerce",
+                lines=[("SIM-000001", 2), ("SIM-000002", 1)],
+                tax_rate="0",
+                shipping=None,
+                financial_status="paid",
+                gateway="stripe",
+            )
+        )
+        sale_order = self._sale_order(self.woo, order)
+        self.assertEqual(sale_order.state, "sale")
+        picking = sale_order.picking_ids
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        picking.button_validate()
+        return order, picking
+
+    def _refund_woo(self, order, **options):
+        refund = self._channel_acts(
+            lambda: self.sim.scenario.refund_order(
+                "woocommerce", order["id"], **options
+            )
+        )
+        binding = self.Refund.search(
+            [("backend_id", "=", self.woo.id), ("external_ref", "=", refund["id"])]
+        )
+        self.assertEqual(binding.state, "done", binding.missing)
+        credit_note = binding.credit_note_id
+        self.assertEqual(credit_note.state, "posted")
+        self.assertAlmostEqual(credit_note.amount_total, float(refund["amount"]))
+        self.assertAlmostEqual(binding.payment_ids.amount, float(refund["amount"]))
+        self.assertEqual(binding.payment_ids.journal_id, self.bank)
+        return binding
+
+    def test_woocommerce_refund_restocks_per_the_default_policy(self):
+        self.assertTrue(self.woo.woocommerce_refund_restock)
+        order, delivery = self._sell_woo()
+        binding = self._refund_woo(order, lines=[("SIM-000001", 1)])
+        returned = binding.return_picking_ids
+        self.assertEqual(returned.return_id, delivery)
+        self.assertEqual(
+            [(m.product_id.default_code, m.product_uom_qty) for m in returned.move_ids],
+            [("SIM-000001", 1.0)],
+        )
+        self.assertFalse(self._exceptions(self.woo, "refund_incomplete"))
+        # The order.updated that listed the refund, replayed: booked once.
+        event = self._events(self.woo, "order.updated")[:1]
+        with trap_jobs() as trap:
+            event.action_force_replay()
+            self._run_trapped(trap)
+        credit_notes = self._sale_order(self.woo, order).invoice_ids.filtered(
+            lambda m: m.move_type == "out_refund"
+        )
+        self.assertEqual(credit_notes, binding.credit_note_id)
+
+    def test_woocommerce_refund_without_restock_and_amount_only(self):
+        self.woo.woocommerce_refund_restock = False
+        order, _delivery = self._sell_woo()
+        binding = self._refund_woo(order, lines=[("SIM-000002", 1)])
+        self.assertFalse(binding.return_picking_ids, "the policy keeps no stock")
+        goodwill = self._refund_woo(order, adjustment="3.50")
+        lines = goodwill.credit_note_id.invoice_line_ids
+        self.assertEqual(lines.product_id, self.woo.refund_adjustment_product_id)
+        self.assertAlmostEqual(goodwill.credit_note_id.amount_total, 3.50)
+
+    def test_refunded_order_of_a_channel_without_refund_import_is_reported(self):
+        Backend = type(self.env["channel.backend"])
+        self.enterContext(patch.object(Backend, "supports_refund_import", False))
         order = self._channel_acts(
             lambda: self.sim.scenario.create_order(
                 channel="woocommerce",
@@ -502,7 +585,7 @@ class TestRefundsNotImported(RefundCommon):
         exception = self._exceptions(self.woo, "refund_incomplete")
         self.assertEqual(len(exception), 1, "said once, not silently booked")
         self.assertIn("refunded on the channel", exception.name)
-        self.assertEqual(exception.sale_order_id, self._sale_order(self.woo, order))
+        self.assertFalse(self.Refund.search([("backend_id", "=", self.woo.id)]))
 
 
 @tagged("post_install", "-at_install")

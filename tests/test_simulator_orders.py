@@ -454,7 +454,7 @@ class TestSimulatorOrders(SimulatorOrderCase):
         self.assertEqual(sale_order.order_line.tax_ids, self.vat_excluded)
         self._assert_total(sale_order, float(summary["total"]))
 
-    def test_cancellation_of_an_invoiced_order_is_an_exception(self):
+    def test_cancellation_of_an_invoiced_order_credits_it(self):
         self.shopify.order_create_invoice = True
         summary = self._import("shopify", tax_rate="0", shipping=None)
         sale_order = self._imported(summary)
@@ -462,11 +462,17 @@ class TestSimulatorOrders(SimulatorOrderCase):
         self._channel_acts(
             lambda: self.sim.scenario.cancel_order("shopify", summary["id"])
         )
-        self.assertEqual(sale_order.state, "sale", "an invoice was posted")
-        exception = self.env["channel.exception"].search(
-            [("sale_order_id", "=", sale_order.id)]
+        self.assertEqual(sale_order.state, "cancel", "credited, nothing shipped")
+        credit_note = sale_order.invoice_ids.filtered(
+            lambda m: m.move_type == "out_refund"
         )
-        self.assertIn("already invoiced", exception.name)
+        self.assertEqual(credit_note.state, "posted")
+        self.assertAlmostEqual(credit_note.amount_total, float(summary["total"]))
+        self.assertFalse(
+            self.env["channel.exception"].search(
+                [("sale_order_id", "=", sale_order.id)]
+            )
+        )
         # A cancellation before invoicing cancels.
         self.shopify.order_create_invoice = False
         other = self._import("shopify", tax_rate="0", shipping=None)
