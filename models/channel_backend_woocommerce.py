@@ -82,6 +82,7 @@ class ChannelBackend(models.Model):
             *super()._get_webhook_field_names(),
             "woocommerce_consumer_key",
             "woocommerce_consumer_secret",
+            "woocommerce_refund_restock",
         ]
 
     def _get_adapter_config(self):
