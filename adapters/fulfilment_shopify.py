@@ -64,6 +64,25 @@ def allocate(fulfillment_orders, request, numeric_id):
     return groups
 
 
+def blocked_statuses(fulfillment_orders, request, numeric_id):
+    """Statuses of the fulfillment orders that are not open to us (on hold,
+    scheduled...) yet still hold a quantity of a shipped line."""
+    shipped = {line.line_ref for line in request.lines}
+    return sorted(
+        {
+            fo.get("status") or "UNKNOWN"
+            for fo in fulfillment_orders
+            if fo.get("status") not in FULFILLABLE_STATUSES
+            and fo.get("status") != "CLOSED"
+            and any(
+                numeric_id((item.get("lineItem") or {}).get("id") or "") in shipped
+                and (item.get("remainingQuantity") or 0) > 0
+                for item in (fo.get("lineItems") or {}).get("nodes") or ()
+            )
+        }
+    )
+
+
 def fulfillment_input(request, by_fulfillment_order):
     """The `FulfillmentInput` of one location's share of a request."""
     tracking = {
@@ -97,12 +116,18 @@ def push_fulfilment(graphql, gid, numeric_id, request):
 
     Lines fulfilled on Shopify already (a replay after a lost answer, staff
     fulfilling by hand) are not fulfilled twice: nothing left to fulfil is an
-    `already_fulfilled` result, not an error.
+    `already_fulfilled` result; a line held on Shopify is a payload error.
     """
     order = graphql(FULFILLMENT_ORDERS_QUERY, {"id": gid("Order", request.order_ref)})
     if not order.get("order"):
         raise ChannelPayloadError(f"Shopify has no order {request.order_ref}.")
     fulfillment_orders = order["order"]["fulfillmentOrders"]["nodes"]
+    blocked = blocked_statuses(fulfillment_orders, request, numeric_id)
+    if blocked:
+        raise ChannelPayloadError(
+            "Shopify does not let these lines be fulfilled yet (fulfillment "
+            f"order {', '.join(blocked)}): release them on Shopify, then retry."
+        )
     groups = allocate(fulfillment_orders, request, numeric_id)
     if not groups:
         return FulfilmentResult(already_fulfilled=True)

@@ -3,7 +3,11 @@ fulfillment-order lines, per location, never more than they still hold."""
 
 from odoo.tests import BaseCase, tagged
 
-from ..adapters.fulfilment_shopify import allocate, fulfillment_input
+from ..adapters.fulfilment_shopify import (
+    allocate,
+    blocked_statuses,
+    fulfillment_input,
+)
 from ..adapters.records import FulfilmentLine, FulfilmentRequest
 from ..adapters.shopify import numeric_id
 
@@ -65,6 +69,17 @@ class TestShopifyFulfilmentInput(BaseCase):
     def test_nothing_left_to_fulfil_allocates_nothing(self):
         orders = [fulfillment_order(7, 1001, l11=0), fulfillment_order(8, 1, "CLOSED")]
         self.assertEqual(allocate(orders, request(l11=2), numeric_id), {})
+
+    def test_a_held_line_blocks_the_push_a_closed_order_does_not(self):
+        orders = [
+            fulfillment_order(7, 1001, status="ON_HOLD", l11=2, l12=0),
+            fulfillment_order(8, 1001, status="CLOSED", l11=1),
+            fulfillment_order(9, 1001, status="SCHEDULED", l13=4),
+        ]
+        self.assertEqual(
+            blocked_statuses(orders, request(l11=2, l12=1), numeric_id), ["ON_HOLD"]
+        )
+        self.assertEqual(blocked_statuses(orders, request(l12=1), numeric_id), [])
 
     def test_input_carries_tracking_and_notice_only_when_known(self):
         by_order = {"gid://shopify/FulfillmentOrder/7": [("fo-line", 2)]}

@@ -2,7 +2,9 @@
 delivery validated in Odoo, the job reporting it over HTTP, and what the
 simulated shop then holds (fulfillments, quantities, tracking)."""
 
-from odoo.tests import tagged
+from odoo import Command
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.queue_job.job import DONE
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -197,6 +199,42 @@ class TestFulfilment(FulfilmentCase):
         (fulfillment,) = self._channel_order(summary)["fulfillments"]
         self.assertEqual(picking.channel_fulfilment_ref, fulfillment["id"])
         self.assertEqual(fulfillment["tracking"]["number"], "T-RETRY")
+
+    def test_stock_user_ships_but_cannot_mark_a_delivery_reported(self):
+        stock_user = new_test_user(
+            self.env,
+            login="fulfil_stock",
+            groups="base.group_user,stock.group_stock_user",
+        )
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        jobs = self._validate(picking.with_user(stock_user))
+        self.assertEqual(len(jobs), 1)
+        fulfilment = picking.channel_fulfilment_ids
+        self.assertEqual(fulfilment.state, "pending")
+        with self.assertRaises(AccessError):
+            fulfilment.with_user(stock_user).write({"state": "done"})
+        with self.assertRaises(AccessError):
+            picking.with_user(stock_user).write(
+                {
+                    "channel_fulfilment_ids": [
+                        Command.create(
+                            {
+                                "backend_id": self.shopify.id,
+                                "company_id": self.env.company.id,
+                                "order_binding_id": fulfilment.order_binding_id.id,
+                                "state": "done",
+                            }
+                        )
+                    ]
+                }
+            )
+        # The job runs as the validating user, who may not read the backend.
+        self._pushing(
+            lambda: jobs[0].recordset.with_env(self.env(user=stock_user))._job_push()
+        )
+        self.assertEqual(fulfilment.state, "done")
+        self.assertEqual(len(self._channel_order(summary)["fulfillments"]), 1)
 
     def test_return_of_a_reported_delivery_is_not_reported(self):
         _summary, sale_order = self._import_order()
