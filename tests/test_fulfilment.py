@@ -3,7 +3,7 @@ delivery validated in Odoo, the job reporting it over HTTP, and what the
 simulated shop then holds (fulfillments, quantities, tracking)."""
 
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.queue_job.job import DONE
@@ -235,6 +235,26 @@ class TestFulfilment(FulfilmentCase):
         )
         self.assertEqual(fulfilment.state, "done")
         self.assertEqual(len(self._channel_order(summary)["fulfillments"]), 1)
+
+    def test_risk_held_delivery_is_reported_only_once_released(self):
+        summary = self._import(
+            "shopify",
+            lines=[("SIM-000001", 2)],
+            tax_rate="0",
+            shipping=None,
+            high_risk=True,
+        )
+        sale_order = self._imported(summary)
+        self.assertEqual(sale_order.state, "sale")
+        picking = self._delivery(sale_order)
+        self.assertTrue(picking.channel_risk_hold)
+        with self.assertRaises(UserError):
+            self._validate(picking)
+        self.assertFalse(picking.channel_fulfilment_ids)
+        picking.action_channel_release_hold()
+        self._run(self._validate(picking, tracking="T-HELD"))
+        (fulfillment,) = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(picking.channel_fulfilment_ref, fulfillment["id"])
 
     def test_return_of_a_reported_delivery_is_not_reported(self):
         _summary, sale_order = self._import_order()
