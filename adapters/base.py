@@ -282,6 +282,16 @@ class ChannelAdapter:
         """
         raise NotImplementedError
 
+    # Fulfilment (capability `supports_fulfilment_export`)
+
+    def push_fulfilment(self, request):
+        """Report a `records.FulfilmentRequest` (one Odoo delivery) as shipped.
+
+        :return: `records.FulfilmentResult`; lines the channel has fulfilled
+            already are not fulfilled again (`already_fulfilled` when none is left)
+        """
+        raise NotImplementedError
+
     # Catalogue (capability `supports_stock_export`: variants to bind)
 
     def fetch_variants(self, cursor=None):

@@ -365,3 +365,33 @@ class RefundNotice:
 
     refund_ref: str
     order_ref: str | None
+
+
+@dataclass(frozen=True)
+class FulfilmentLine:
+    """Shipped quantity of one channel order line (`line_ref`, the order
+    line's `external_ref`), in the channel line's unit."""
+
+    line_ref: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class FulfilmentRequest:
+    """One Odoo delivery to report as shipped on the channel."""
+
+    order_ref: str
+    lines: tuple[FulfilmentLine, ...]
+    tracking_number: str | None = None
+    tracking_company: str | None = None
+    tracking_url: str | None = None
+    notify_customer: bool = False
+
+
+@dataclass(frozen=True)
+class FulfilmentResult:
+    """What the channel made of a `FulfilmentRequest`: its fulfilment ids,
+    or none when every shipped line was fulfilled there already."""
+
+    fulfilment_refs: tuple[str, ...] = ()
+    already_fulfilled: bool = False

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from .base import ChannelAdapter
 from .catalogue import ChannelVariant
 from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelThrottledError
+from .fulfilment_shopify import push_fulfilment
 from .orders_shopify import (
     ORDER_CONNECTION_QUERIES,
     ORDER_QUERY,
@@ -558,6 +559,12 @@ class ShopifyAdapter(ChannelAdapter):
         if not node.get("refund"):
             raise ChannelPayloadError(f"Shopify has no refund {refund_ref}.")
         return parse_shopify_graphql_refund(node["refund"])
+
+    # Fulfilment
+
+    def push_fulfilment(self, request):
+        """Override of `ChannelAdapter`: see `fulfilment_shopify`."""
+        return push_fulfilment(self.graphql, gid, numeric_id, request)
 
     # Catalogue
 

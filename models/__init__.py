@@ -24,6 +24,7 @@ from . import (
     channel_event_stock,
     channel_exception,
     channel_exception_owner,
+    channel_fulfilment,
     channel_kpi_snapshot,
     channel_order_binding,
     channel_order_route,

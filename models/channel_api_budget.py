@@ -12,9 +12,9 @@ from ..sql import queries
 _logger = get_logger(__name__)
 
 # Share of the channel's bucket each priority leaves to the ones above it:
-# stock never takes the last 20 % (kept for orders and fulfilments), the
-# catalogue never the last 40 %.
-PRIORITY_FLOORS = {"orders": 0.0, "stock": 0.2, "catalog": 0.4}
+# fulfilments never take the last 10 % (kept for orders), stock never the
+# last 20 % (kept for orders and fulfilments), the catalogue never the last 40 %.
+PRIORITY_FLOORS = {"orders": 0.0, "fulfilment": 0.1, "stock": 0.2, "catalog": 0.4}
 # Longest every worker of the account is held back by one 429's Retry-After:
 # a longer wait asked for (or a broken `inf`) is left to the retry of the job
 # that met it, not imposed on every flow of the account.

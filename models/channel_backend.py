@@ -137,6 +137,18 @@ class ChannelBackend(models.Model):
     import_orders = fields.Boolean(string="Import orders", default=True)
     order_confirm = fields.Boolean(string="Confirm orders", default=True)
     order_create_invoice = fields.Boolean(string="Create and post invoices")
+    export_fulfilments = fields.Boolean(
+        string="Report shipments",
+        default=True,
+        help="A validated delivery of a channel order is reported as shipped "
+        "on the channel, with its tracking number.",
+    )
+    fulfilment_notify_customer = fields.Boolean(
+        string="Channel notifies the buyer",
+        default=True,
+        help="The channel sends its shipping confirmation to the buyer when a "
+        "shipment is reported.",
+    )
     order_register_payment = fields.Boolean(string="Register payments")
     order_read_from_channel = fields.Boolean(
         string="Read orders from the channel",
@@ -168,6 +180,10 @@ class ChannelBackend(models.Model):
         compute="_compute_capabilities",
         help="The channel's refunds become credit notes and stock returns.",
     )
+    supports_fulfilment_export = fields.Boolean(
+        compute="_compute_capabilities",
+        help="Deliveries validated in Odoo are reported as shipped on the channel.",
+    )
 
     # === COMPUTE METHODS ===
 
@@ -188,6 +204,7 @@ class ChannelBackend(models.Model):
                 "supports_order_pull": False,
                 "supports_stock_export": False,
                 "supports_refund_import": False,
+                "supports_fulfilment_export": False,
             }
         )
 
@@ -364,9 +381,10 @@ class ChannelBackend(models.Model):
         """Build this backend's ORM-free adapter: the only place that does
         (with `_get_webhook_adapter`, for the receive path).
 
-        :param priority: "orders", "stock" or "catalog", the flow the calls
-            serve: they share the account's rate-limit budget with every
-            worker, leaving the floor of that priority to the ones above it
+        :param priority: "orders", "fulfilment", "stock" or "catalog", the
+            flow the calls serve: they share the account's rate-limit budget
+            with every worker, leaving the floor of that priority to the ones
+            above it
         """
         self.ensure_one()
         if priority not in PRIORITY_FLOORS:

@@ -27,6 +27,7 @@ EXCEPTION_TYPES = [
     ("rejected_delivery", "Rejected delivery"),
     ("delivery_gap", "Delivery gap"),
     ("refund_incomplete", "Refund incomplete"),
+    ("fulfilment_failed", "Fulfilment failed"),
 ]
 
 
@@ -54,6 +55,7 @@ DEFAULT_SEVERITY = {
     "rejected_delivery": "warning",
     "delivery_gap": "error",
     "refund_incomplete": "error",
+    "fulfilment_failed": "error",
 }
 # Odoo documents an exception can point at, by model: the field that holds it.
 DOCUMENT_FIELDS = {

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 RISK_HOLD_GROUP = "channel_connector.group_channel_manager"
@@ -14,9 +14,12 @@ def check_risk_hold_rights(env):
 
 
 class StockPicking(models.Model):
-    """Deliveries of high-risk channel orders wait for a human decision."""
+    """Deliveries of high-risk channel orders wait for a human decision; a
+    validated delivery of a channel order is reported as shipped."""
 
     _inherit = "stock.picking"
+
+    # === FIELDS ===
 
     channel_risk_hold = fields.Boolean(
         string="Held (channel risk)",
@@ -24,12 +27,36 @@ class StockPicking(models.Model):
         tracking=True,
         help="The channel flagged the order as high risk: release before shipping.",
     )
+    # The field of `stock_delivery` (not a dependency), declared alike so that
+    # both modules share one column: the tracking number sent to the channel.
+    carrier_tracking_ref = fields.Char(string="Tracking Reference", copy=False)
+    is_channel_order = fields.Boolean(compute="_compute_channel_fulfilment")
+    channel_fulfilment_ids = fields.One2many(
+        "channel.fulfilment", "picking_id", string="Channel fulfilments", readonly=True
+    )
+    channel_fulfilment_state = fields.Selection(
+        related="channel_fulfilment_ids.state", string="Channel fulfilment"
+    )
+    channel_fulfilment_ref = fields.Char(
+        related="channel_fulfilment_ids.external_ref", string="Channel fulfilment id"
+    )
+
+    # === COMPUTE METHODS ===
+
+    @api.depends("sale_id")
+    def _compute_channel_fulfilment(self):
+        for picking in self:
+            picking.is_channel_order = bool(picking._get_channel_order_binding())
+
+    # === CRUD METHODS ===
 
     def write(self, vals):
         """The risk hold is changed by a channel manager or the connector only."""
         if "channel_risk_hold" in vals:
             check_risk_hold_rights(self.env)
         return super().write(vals)
+
+    # === ACTION METHODS ===
 
     def button_validate(self):
         """Override of `stock` to refuse validating a held delivery."""
@@ -44,6 +71,14 @@ class StockPicking(models.Model):
             )
         return super().button_validate()
 
+    def _action_done(self):
+        """Override of `stock` to report each delivery that reached the
+        customer of a channel order as shipped (a job per delivery)."""
+        result = super()._action_done()
+        done = self.filtered(lambda picking: picking.state == "done")
+        self.env["channel.fulfilment"].sudo()._enqueue_for_pickings(done)
+        return result
+
     def action_channel_release_hold(self):
         """Release held deliveries: channel managers only, on pickings they read."""
         check_risk_hold_rights(self.env)
@@ -54,3 +89,43 @@ class StockPicking(models.Model):
             picking.message_post(
                 body=self.env._("Risk hold released by %s.", self.env.user.name)
             )
+
+    # === BUSINESS METHODS ===
+
+    def _get_channel_order_binding(self):
+        """The channel order this delivery ships, if any (read as the system:
+        a stock user may not read bindings)."""
+        self.ensure_one()
+        if not self.sale_id:
+            return self.env["channel.order.binding"]
+        return (
+            self.env["channel.order.binding"]
+            .sudo()
+            .search([("sale_order_id", "=", self.sale_id.id)], limit=1)
+        )
+
+    def _is_channel_final_delivery(self):
+        """Whether this is the step that hands the goods to the customer: not
+        a pick or pack step, a return or an internal move, nor a held one."""
+        self.ensure_one()
+        return (
+            self.picking_type_code == "outgoing"
+            and self.location_dest_id.usage == "customer"
+            and not self.channel_risk_hold
+        )
+
+    def _get_channel_tracking(self):
+        """{"number", "company", "url"} of the shipment (None when unknown);
+        the carrier comes from `stock_delivery` when it is installed."""
+        self.ensure_one()
+        carrier = self["carrier_id"] if "carrier_id" in self._fields else None
+        url = (
+            self["carrier_tracking_url"]
+            if "carrier_tracking_url" in self._fields
+            else None
+        )
+        return {
+            "number": self.carrier_tracking_ref or None,
+            "company": (carrier and carrier.name) or None,
+            "url": url or None,
+        }

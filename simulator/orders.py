@@ -567,7 +567,9 @@ class OrderBook:
             "note": note or "",
         }
 
-    def fulfill(self, order, quantities, location="1001", tracking=None):
+    def fulfill(
+        self, order, quantities, location="1001", tracking=None, notify_customer=False
+    ):
         """Record a fulfillment of {line id: quantity} (what a client sends)."""
         with self.state.lock:
             lines = {line["id"]: line for line in order["lines"]}
@@ -580,6 +582,7 @@ class OrderBook:
                 "location_id": location,
                 "lines": dict(quantities),
                 "tracking": tracking or {},
+                "notify_customer": bool(notify_customer),
                 "created_at": self.state.wall_clock(),
                 "status": "SUCCESS",
             }

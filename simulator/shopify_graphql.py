@@ -574,7 +574,12 @@ class Resolvers:
         if error:
             return _payload_error("fulfillment", ["fulfillment"], error)
         tracking = fulfillment.get("trackingInfo") or {}
-        record = self.book.fulfill(order, quantities, tracking=tracking)
+        record = self.book.fulfill(
+            order,
+            quantities,
+            tracking=tracking,
+            notify_customer=fulfillment.get("notifyCustomer"),
+        )
         self.notify(
             [
                 ("fulfillments/create", fulfillment_payload(order, record)),

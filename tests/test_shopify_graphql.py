@@ -8,7 +8,7 @@ from odoo.tests import BaseCase, tagged
 from simulator.shopify_graphql import SINGLE_QUERY_MAX_COST
 from simulator.throttle import CostCalculator
 
-from ..adapters import orders_shopify, refunds_shopify, shopify
+from ..adapters import fulfilment_shopify, orders_shopify, refunds_shopify, shopify
 from ..adapters.orders_shopify import parse_shopify_graphql_order, parse_shopify_order
 from .reference import admin_schema, reference_path
 
@@ -25,6 +25,8 @@ DOCUMENTS = {
     "orders page": orders_shopify.ORDERS_PAGE_QUERY,
     "orders count": orders_shopify.ORDERS_COUNT_QUERY,
     "refund": refunds_shopify.REFUND_QUERY,
+    "fulfillment orders": fulfilment_shopify.FULFILLMENT_ORDERS_QUERY,
+    "fulfillment create": fulfilment_shopify.FULFILLMENT_CREATE_MUTATION,
 }
 
 
@@ -49,7 +51,13 @@ class TestShopifyGraphqlDocuments(BaseCase):
     def test_order_documents_stay_under_the_single_query_cost_cap(self):
         """Shopify refuses a query that may cost over 1,000 points: the order
         and each page of its lines must stay under, as the simulator counts."""
-        for name in ("order", "order line items", "order shipping lines", "refund"):
+        for name in (
+            "order",
+            "order line items",
+            "order shipping lines",
+            "refund",
+            "fulfillment orders",
+        ):
             document = parse(DOCUMENTS[name])
             operation = get_operation_ast(document)
             cost = CostCalculator(self.schema, document, operation, {}).requested()

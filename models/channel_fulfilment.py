@@ -1,0 +1,236 @@
+import hashlib
+
+from odoo import api, fields, models
+from odoo.tools import float_is_zero, float_round
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..adapters.exceptions import ChannelError
+from ..adapters.records import FulfilmentLine, FulfilmentRequest
+from ..adapters.redaction import get_logger
+from ..sql import queries
+
+_logger = get_logger(__name__)
+
+STATES = [
+    ("pending", "To report"),
+    ("done", "Reported"),
+    ("failed", "Failed"),
+]
+
+
+class ChannelFulfilment(models.Model):
+    """One validated delivery of a channel order, reported as shipped on the
+    channel: one record per picking (unique), so a replayed job or a second
+    validation never makes a second channel fulfilment."""
+
+    _name = "channel.fulfilment"
+    _description = "Channel Fulfilment"
+    _order = "id desc"
+    _rec_name = "picking_id"
+
+    # === FIELDS ===
+
+    backend_id = fields.Many2one(
+        "channel.backend", required=True, index=True, ondelete="cascade", readonly=True
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, readonly=True
+    )
+    order_binding_id = fields.Many2one(
+        "channel.order.binding",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    picking_id = fields.Many2one(
+        "stock.picking", required=True, ondelete="cascade", readonly=True
+    )
+    state = fields.Selection(STATES, required=True, default="pending", readonly=True)
+    external_ref = fields.Char(
+        string="Channel fulfilment",
+        readonly=True,
+        help="The channel's fulfilment id(s); empty when the channel had "
+        "fulfilled these lines already.",
+    )
+    tracking_ref = fields.Char(string="Tracking number", readonly=True)
+    carrier_name = fields.Char(string="Carrier", readonly=True)
+    notify_customer = fields.Boolean(string="Buyer notified", readonly=True)
+    pushed_at = fields.Datetime(string="Reported on", readonly=True)
+    error = fields.Char(readonly=True)
+
+    _picking_unique = models.UniqueIndex(
+        "(picking_id)", "This delivery is already reported to its channel."
+    )
+
+    # === BUSINESS METHODS ===
+
+    @api.model
+    def _enqueue_for_pickings(self, pickings):
+        """Record and enqueue the report of each delivery that ends at the
+        customer of a channel order whose backend reports shipments."""
+        for picking in pickings:
+            binding = picking._get_channel_order_binding()
+            if not binding or not picking._is_channel_final_delivery():
+                continue
+            backend = binding.backend_id
+            if not backend.supports_fulfilment_export or not backend.export_fulfilments:
+                continue
+            fulfilment = self.search([("picking_id", "=", picking.id)])
+            if not fulfilment:
+                fulfilment = self.create(
+                    {
+                        "backend_id": backend.id,
+                        "company_id": binding.company_id.id,
+                        "order_binding_id": binding.id,
+                        "picking_id": picking.id,
+                    }
+                )
+            if fulfilment.state != "done":
+                fulfilment._enqueue_push()
+
+    def _enqueue_push(self):
+        self.ensure_one()
+        return self.with_delay(
+            priority=5,
+            identity_key=self.backend_id._identity_key(
+                "fulfilment", self.picking_id.id
+            ),
+        )._job_push()
+
+    def _get_request(self):
+        """The `FulfilmentRequest` of this delivery: its done quantities per
+        channel order line, in the sale line's unit, and its tracking."""
+        picking = self.picking_id
+        quantities = {}
+        for move in picking.move_ids.filtered(lambda m: m.state == "done"):
+            line = move.sale_line_id
+            if not line.channel_line_ref or float_is_zero(
+                move.quantity, precision_rounding=move.product_uom.rounding
+            ):
+                continue
+            qty = move.product_uom._compute_quantity(move.quantity, line.product_uom_id)
+            quantities[line.channel_line_ref] = (
+                quantities.get(line.channel_line_ref, 0) + qty
+            )
+        tracking = picking._get_channel_tracking()
+        return FulfilmentRequest(
+            order_ref=self.order_binding_id.external_ref,
+            lines=tuple(
+                FulfilmentLine(ref, int(float_round(qty, precision_digits=0)))
+                for ref, qty in quantities.items()
+                if float_round(qty, precision_digits=0) > 0
+            ),
+            tracking_number=tracking["number"],
+            tracking_company=tracking["company"],
+            tracking_url=tracking["url"],
+            notify_customer=self.backend_id.fulfilment_notify_customer,
+        )
+
+    def _push(self):
+        """Report the delivery on the channel; a channel refusal is a
+        `fulfilment_failed` exception whose Retry pushes again.
+
+        :return: whether the channel has the shipment now
+        """
+        self.ensure_one()
+        if self.state == "done":
+            return True
+        self._lock()
+        backend = self.backend_id
+        request = self._get_request()
+        if not request.lines:
+            self._done(None, request)
+            return True
+        try:
+            with backend._map_channel_errors(delay=30):
+                adapter = backend._get_adapter(priority="fulfilment")
+                result = adapter.push_fulfilment(request)
+        except ChannelError as exc:
+            self._failed(str(exc))
+            return False
+        self._done(result, request)
+        return True
+
+    def _lock(self):
+        """Serialize the reports of one delivery (a job and a Retry at once):
+        the one that waited gives up, and finds the work done when retried."""
+        digest = hashlib.sha256(f"fulfilment:{self.id}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        if not queries.try_lock(self.env.cr, key):
+            raise RetryableJobError(
+                f"Delivery {self.picking_id.id} is being reported by another worker.",
+                seconds=5,
+            )
+
+    def _done(self, result, request):
+        refs = ",".join(result.fulfilment_refs) if result else ""
+        self.write(
+            {
+                "state": "done",
+                "external_ref": refs or False,
+                "tracking_ref": request.tracking_number or False,
+                "carrier_name": request.tracking_company or False,
+                "notify_customer": bool(refs) and request.notify_customer,
+                "pushed_at": fields.Datetime.now(),
+                "error": False,
+            }
+        )
+        self.picking_id.message_post(
+            body=self.env._("Shipment reported to %s.", self.backend_id.name)
+            if refs
+            else self.env._(
+                "%s had fulfilled these lines already: nothing reported.",
+                self.backend_id.name,
+            )
+        )
+        self.env["channel.exception"]._resolve(self.backend_id, retry_target=self)
+
+    def _failed(self, error):
+        self.write({"state": "failed", "error": error})
+        picking = self.picking_id
+        self.env["channel.exception"]._record(
+            "fulfilment_failed",
+            self.env._(
+                "Delivery %(picking)s of order %(order)s could not be reported "
+                "as shipped on the channel: %(error)s",
+                picking=picking.name,
+                order=self.order_binding_id.channel_name,
+                error=error,
+            ),
+            backend=self.backend_id,
+            detail=error,
+            documents=[picking.sale_id],
+            retry_target=self,
+        )
+
+    def _channel_retry(self):
+        """Retry hook of `channel.exception`: report the delivery again."""
+        self.ensure_one()
+        return self._push()
+
+    # === JOBS ===
+
+    def _job_push(self):
+        """Job: report one validated delivery as shipped on its channel, as
+        the system (the validating user may not read the backend)."""
+        self.ensure_one()
+        fulfilment_sudo = self.sudo()
+        backend_sudo = fulfilment_sudo.backend_id
+        if not backend_sudo.active or backend_sudo.state == "disabled":
+            return f"skipped: backend {backend_sudo.id} is archived or disabled"
+        if fulfilment_sudo.state == "done":
+            return f"already reported: {fulfilment_sudo._describe()}"
+        if fulfilment_sudo._push():
+            return f"reported: {fulfilment_sudo._describe()}"
+        return f"failed: {fulfilment_sudo.error}"
+
+    def _describe(self):
+        return self.external_ref or "fulfilled on the channel already"
+
+    def _on_job_failed(self, exc_name=None, exc_message=None, **_values):
+        """on_fail hook of the push job: an unexpected error is a
+        `fulfilment_failed` exception too, with a Retry."""
+        for fulfilment in self.sudo():
+            fulfilment._failed(exc_message or exc_name)

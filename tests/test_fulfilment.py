@@ -1,0 +1,297 @@
+"""Fulfilment end to end: a Shopify order imported from the simulator, its
+delivery validated in Odoo, the job reporting it over HTTP, and what the
+simulated shop then holds (fulfillments, quantities, tracking)."""
+
+from odoo import Command
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
+
+from odoo.addons.queue_job.job import DONE
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from ..adapters.shopify import ShopifyAdapter
+from .test_simulator_orders import SimulatorOrderCase
+from .test_stock_simulator import StockSimulatorCommon
+
+
+class FulfilmentCase(SimulatorOrderCase):
+    """A paid Shopify order of 2 x SIM-000001 and 1 x SIM-000002, in stock."""
+
+    _run_like_the_runner = StockSimulatorCommon._run_like_the_runner
+
+    def setUp(self):
+        super().setUp()
+        for product in self.catalogue.values():
+            self.env["stock.quant"]._update_available_quantity(product, self.stock, 10)
+
+    def _import_order(self):
+        summary = self._import(
+            "shopify",
+            lines=[("SIM-000001", 2), ("SIM-000002", 1)],
+            tax_rate="0",
+            shipping=None,
+        )
+        sale_order = self._imported(summary)
+        self.assertEqual(sale_order.state, "sale")
+        return summary, sale_order
+
+    def _channel_order(self, summary):
+        return self.sim.state.shopify_orders[str(summary["id"])]
+
+    def _validate(self, picking, quantities=None, tracking=None):
+        """Validate `picking` with {product: done quantity} (all by default),
+        a backorder for the rest; return the push jobs it enqueued."""
+        if tracking:
+            picking.carrier_tracking_ref = tracking
+        for move in picking.move_ids:
+            wanted = (quantities or {}).get(move.product_id, move.product_uom_qty)
+            move.quantity = wanted
+            move.picked = True
+        with trap_jobs() as trap:
+            picking.with_context(skip_backorder=True).button_validate()
+        self.assertEqual(picking.state, "done")
+        return [job for job in trap.enqueued_jobs if job.method_name == "_job_push"]
+
+    def _run(self, jobs):
+        """Run push jobs on this cursor, then apply the webhooks they cause."""
+        return self._pushing(
+            lambda: [job.recordset.with_env(self.env)._job_push() for job in jobs]
+        )
+
+    def _pushing(self, action):
+        """Run `action`, which calls Shopify from this cursor, then apply the
+        webhooks its calls caused: held until it ends, since the server
+        thread that receives them shares the cursor."""
+
+        def held():
+            with self.sim.sender.paused():
+                return action()
+
+        return self._channel_acts(held)
+
+    def _delivery(self, sale_order):
+        return sale_order.picking_ids.filtered(
+            lambda p: p.picking_type_code == "outgoing" and p.state != "done"
+        )
+
+    def _shipped_lines(self, summary, fulfillment):
+        """{SKU: quantity} of one simulated fulfillment."""
+        lines = {line["id"]: line for line in self._channel_order(summary)["lines"]}
+        return {lines[ref]["sku"]: qty for ref, qty in fulfillment["lines"].items()}
+
+
+@tagged("post_install", "-at_install")
+class TestFulfilment(FulfilmentCase):
+    def test_full_shipment_is_one_fulfilment_with_tracking_and_notice(self):
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        jobs = self._validate(picking, tracking="1Z999AA10123456784")
+        self.assertEqual(len(jobs), 1)
+        self.assertEqual(
+            jobs[0].identity_key,
+            f"channel_connector.fulfilment.{self.shopify.id}.{picking.id}",
+        )
+        self.assertEqual(self._run(jobs)[0][:8], "reported")
+        fulfillments = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(len(fulfillments), 1)
+        (fulfillment,) = fulfillments
+        self.assertEqual(
+            self._shipped_lines(summary, fulfillment),
+            {"SIM-000001": 2, "SIM-000002": 1},
+        )
+        self.assertEqual(fulfillment["tracking"], {"number": "1Z999AA10123456784"})
+        self.assertTrue(fulfillment["notify_customer"])
+        self.assertEqual(picking.channel_fulfilment_state, "done")
+        self.assertEqual(picking.channel_fulfilment_ref, fulfillment["id"])
+        self.assertTrue(picking.channel_fulfilment_ids.notify_customer)
+        self.assertEqual(
+            {line["fulfilled"] for line in self._channel_order(summary)["lines"]},
+            {2, 1},
+        )
+
+    def test_buyer_is_not_notified_when_the_policy_says_so(self):
+        self.shopify.fulfilment_notify_customer = False
+        summary, sale_order = self._import_order()
+        self._run(self._validate(self._delivery(sale_order)))
+        (fulfillment,) = self._channel_order(summary)["fulfillments"]
+        self.assertFalse(fulfillment["notify_customer"])
+        self.assertEqual(fulfillment["tracking"], {}, "no tracking number, none sent")
+
+    def test_backend_that_does_not_report_shipments_enqueues_nothing(self):
+        self.shopify.export_fulfilments = False
+        _summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        self.assertEqual(self._validate(picking), [])
+        self.assertFalse(picking.channel_fulfilment_ids)
+
+    def test_partial_shipment_then_backorder_makes_two_fulfilments(self):
+        summary, sale_order = self._import_order()
+        first = self._delivery(sale_order)
+        product_1, product_2 = (self.catalogue[ref] for ref in list(self.catalogue))
+        self._run(self._validate(first, {product_1: 1, product_2: 0}, tracking="T-1"))
+        backorder = self._delivery(sale_order)
+        self.assertEqual(backorder.backorder_id, first)
+        self._run(self._validate(backorder, tracking="T-2"))
+        fulfillments = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(len(fulfillments), 2)
+        self.assertEqual(
+            [self._shipped_lines(summary, f) for f in fulfillments],
+            [{"SIM-000001": 1}, {"SIM-000001": 1, "SIM-000002": 1}],
+        )
+        self.assertEqual(
+            [f["tracking"]["number"] for f in fulfillments], ["T-1", "T-2"]
+        )
+        self.assertEqual(
+            [first.channel_fulfilment_ref, backorder.channel_fulfilment_ref],
+            [f["id"] for f in fulfillments],
+        )
+
+    def test_two_step_delivery_reports_once_at_the_last_step(self):
+        self.stock.warehouse_id.delivery_steps = "pick_ship"
+        summary, sale_order = self._import_order()
+        pick = sale_order.picking_ids.filtered(
+            lambda p: p.picking_type_code == "internal"
+        )
+        self.assertEqual(len(pick), 1, "a pick step, then the shipment")
+        self.assertEqual(self._validate(pick), [], "the pick step is not reported")
+        self.assertFalse(pick.channel_fulfilment_ids)
+        ship = self._delivery(sale_order)
+        self.assertEqual(ship.location_dest_id.usage, "customer")
+        self._run(self._validate(ship, tracking="T-SHIP"))
+        fulfillments = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(len(fulfillments), 1)
+        self.assertEqual(ship.channel_fulfilment_ref, fulfillments[0]["id"])
+
+    def test_replayed_job_and_second_validation_make_one_fulfilment(self):
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        jobs = self._validate(picking)
+        self._run(jobs)
+        self.assertIn("already reported", self._run(jobs)[0])
+        # A second validation path enqueues again: still one record, no push.
+        with trap_jobs() as trap:
+            self.env["channel.fulfilment"]._enqueue_for_pickings(picking)
+        self.assertEqual(trap.enqueued_jobs, [])
+        self.assertEqual(len(picking.channel_fulfilment_ids), 1)
+        # The answer of the first push was lost (its transaction rolled back):
+        # Shopify has the shipment, which counts as done.
+        picking.channel_fulfilment_ids.write(
+            {"state": "pending", "external_ref": False}
+        )
+        self.assertIn("fulfilled on the channel already", self._run(jobs)[0])
+        self.assertEqual(len(self._channel_order(summary)["fulfillments"]), 1)
+        self.assertEqual(picking.channel_fulfilment_state, "done")
+
+    def test_channel_refusal_is_an_exception_whose_retry_pushes_again(self):
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        jobs = self._validate(picking, tracking="T-RETRY")
+        self.sim.state.inject("shopify", "5xx", 1, status=422)
+        self.assertIn("failed", self._run(jobs)[0])
+        exception = self._exceptions(self.shopify, "fulfilment_failed")
+        self.assertEqual(len(exception), 1)
+        self.assertIn(picking.name, exception.name)
+        self.assertEqual(exception.sale_order_id, sale_order)
+        self.assertEqual(picking.channel_fulfilment_state, "failed")
+        self.assertFalse(self._channel_order(summary)["fulfillments"])
+        self._pushing(exception.with_user(self.ops_user).action_retry)
+        self.assertEqual(exception.state, "resolved")
+        (fulfillment,) = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(picking.channel_fulfilment_ref, fulfillment["id"])
+        self.assertEqual(fulfillment["tracking"]["number"], "T-RETRY")
+
+    def test_stock_user_ships_but_cannot_mark_a_delivery_reported(self):
+        stock_user = new_test_user(
+            self.env,
+            login="fulfil_stock",
+            groups="base.group_user,stock.group_stock_user",
+        )
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        jobs = self._validate(picking.with_user(stock_user))
+        self.assertEqual(len(jobs), 1)
+        fulfilment = picking.channel_fulfilment_ids
+        self.assertEqual(fulfilment.state, "pending")
+        with self.assertRaises(AccessError):
+            fulfilment.with_user(stock_user).write({"state": "done"})
+        with self.assertRaises(AccessError):
+            picking.with_user(stock_user).write(
+                {
+                    "channel_fulfilment_ids": [
+                        Command.create(
+                            {
+                                "backend_id": self.shopify.id,
+                                "company_id": self.env.company.id,
+                                "order_binding_id": fulfilment.order_binding_id.id,
+                                "state": "done",
+                            }
+                        )
+                    ]
+                }
+            )
+        # The job runs as the validating user, who may not read the backend.
+        self._pushing(
+            lambda: jobs[0].recordset.with_env(self.env(user=stock_user))._job_push()
+        )
+        self.assertEqual(fulfilment.state, "done")
+        self.assertEqual(len(self._channel_order(summary)["fulfillments"]), 1)
+
+    def test_risk_held_delivery_is_reported_only_once_released(self):
+        summary = self._import(
+            "shopify",
+            lines=[("SIM-000001", 2)],
+            tax_rate="0",
+            shipping=None,
+            high_risk=True,
+        )
+        sale_order = self._imported(summary)
+        self.assertEqual(sale_order.state, "sale")
+        picking = self._delivery(sale_order)
+        self.assertTrue(picking.channel_risk_hold)
+        with self.assertRaises(UserError):
+            self._validate(picking)
+        self.assertFalse(picking.channel_fulfilment_ids)
+        picking.action_channel_release_hold()
+        self._run(self._validate(picking, tracking="T-HELD"))
+        (fulfillment,) = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(picking.channel_fulfilment_ref, fulfillment["id"])
+
+    def test_return_of_a_reported_delivery_is_not_reported(self):
+        _summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        self._run(self._validate(picking))
+        wizard = (
+            self.env["stock.return.picking"]
+            .with_context(active_id=picking.id, active_model="stock.picking")
+            .create({})
+        )
+        wizard.product_return_moves.quantity = 1
+        returned = self.env["stock.picking"].browse(
+            wizard.action_create_returns()["res_id"]
+        )
+        self.assertEqual(self._validate(returned), [])
+        self.assertFalse(returned.channel_fulfilment_ids)
+
+    def test_http_429_storm_during_fulfilment_ends_with_the_job_done(self):
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        picking.button_validate()  # the job is stored, as in production
+        job_row = self.env["queue.job"].search(
+            [("method_name", "=", "_job_push"), ("state", "=", "pending")]
+        )
+        self.assertEqual(len(job_row), 1)
+        # 429s through more attempts than queue_job's 5 retries.
+        attempts_per_job = ShopifyAdapter.throttle_retries + 1
+        self.sim.state.inject("shopify", "429", attempts_per_job * 7, retry_after=0.001)
+        job = self._pushing(
+            lambda: self._run_like_the_runner(job_row.uuid, attempts=10)
+        )
+        self.assertEqual(job.state, DONE)
+        self.assertEqual(job.retry, 1, "only the attempt that succeeded counts")
+        self.assertFalse(self.sim.state.faults.pending(), "the storm was met")
+        self.assertEqual(len(self._channel_order(summary)["fulfillments"]), 1)
+        self.assertEqual(picking.channel_fulfilment_state, "done")
+        self.assertFalse(self._exceptions(self.shopify, "fulfilment_failed"))
