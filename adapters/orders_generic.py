@@ -70,6 +70,14 @@ def parse_generic_order(payload):
     _check_types(payload, ORDER_FIELD_TYPES, "order")
     if not payload["lines"]:
         raise ChannelPayloadError("order.lines must not be empty.")
+    try:
+        return _order(payload)
+    except (AttributeError, TypeError) as exc:
+        msg = f"The generic order {payload['id']} is malformed: {exc}"
+        raise ChannelPayloadError(msg) from exc
+
+
+def _order(payload):
     included = bool(payload.get("taxes_included"))
     return OrderData(
         external_ref=payload["id"],
@@ -186,6 +194,8 @@ def _taxes(item, where, included):
     taxes = []
     for index, tax in enumerate(item.get("taxes") or ()):
         tax_where = f"{where}.taxes[{index}]"
+        if not isinstance(tax, dict):
+            raise ChannelPayloadError(f"{tax_where} is not an object.")
         _require(tax, ("rate",), tax_where)
         taxes.append(
             TaxLineData(

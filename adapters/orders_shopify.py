@@ -416,13 +416,16 @@ def parse_shopify_graphql_order(node):
     """
     if not isinstance(node, dict) or not node.get("id"):
         raise ChannelPayloadError("The Shopify GraphQL order has no id.")
-    for key, limit in (("lineItems", MAX_LINES), ("shippingLines", MAX_SHIPPING_LINES)):
-        if ((node.get(key) or {}).get("pageInfo") or {}).get("hasNextPage"):
-            raise ChannelPayloadError(
-                f"Order {node.get('name')} has more than {limit} {key} and only "
-                "the first page was read: read it with ShopifyAdapter.fetch_order."
-            )
     try:
+        for key, limit in (
+            ("lineItems", MAX_LINES),
+            ("shippingLines", MAX_SHIPPING_LINES),
+        ):
+            if ((node.get(key) or {}).get("pageInfo") or {}).get("hasNextPage"):
+                raise ChannelPayloadError(
+                    f"Order {node.get('name')} has more than {limit} {key} and only "
+                    "the first page was read: read it with ShopifyAdapter.fetch_order."
+                )
         return _graphql_order(node)
     except (AttributeError, TypeError) as exc:
         msg = f"The Shopify GraphQL order {node.get('id')} is malformed: {exc}"

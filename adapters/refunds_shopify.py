@@ -57,6 +57,8 @@ def parse_refund_notice(topic, payload):
     """The refund a `refunds/create` body announces, None for other topics."""
     if topic != "refunds/create":
         return None
+    if not isinstance(payload, dict):
+        raise ChannelPayloadError("The refunds/create body is not an object.")
     refund_ref = _ref(payload.get("id"))
     if not refund_ref:
         raise ChannelPayloadError("The refunds/create body has no refund id.")
@@ -67,12 +69,12 @@ def parse_shopify_graphql_refund(node):
     """Canonical refund from the `refund` node of REFUND_QUERY."""
     if not isinstance(node, dict) or not node.get("id"):
         raise ChannelPayloadError("The Shopify refund has no id.")
-    items = node.get("refundLineItems") or {}
-    if (items.get("pageInfo") or {}).get("hasNextPage"):
-        raise ChannelPayloadError(
-            f"Refund {_ref(node['id'])} has more than {MAX_REFUND_LINES} lines."
-        )
     try:
+        items = node.get("refundLineItems") or {}
+        if (items.get("pageInfo") or {}).get("hasNextPage"):
+            raise ChannelPayloadError(
+                f"Refund {_ref(node['id'])} has more than {MAX_REFUND_LINES} lines."
+            )
         return _refund(node)
     except (AttributeError, TypeError, KeyError) as exc:
         msg = f"The Shopify refund {node.get('id')} is malformed: {exc}"

@@ -32,6 +32,16 @@ def parse_woocommerce_refund(payload, order, restock=True):
     """
     if not isinstance(payload, dict) or payload.get("id") in (None, ""):
         raise ChannelPayloadError("The WooCommerce refund has no id.")
+    if not isinstance(order, dict) or order.get("id") in (None, ""):
+        raise ChannelPayloadError("The WooCommerce order of the refund has no id.")
+    try:
+        return _refund(payload, order, restock)
+    except (AttributeError, TypeError) as exc:
+        msg = f"The WooCommerce refund {payload['id']} is malformed: {exc}"
+        raise ChannelPayloadError(msg) from exc
+
+
+def _refund(payload, order, restock):
     included = bool(order.get("prices_include_tax"))
     lines = tuple(
         _line(item, included, restock) for item in payload.get("line_items") or ()

@@ -448,6 +448,8 @@ class ShopifyAdapter(ChannelAdapter):
         """Override of `ChannelAdapter`: `inventory_levels/update`."""
         if topic != "inventory_levels/update":
             return None
+        if not isinstance(payload, dict):
+            raise ChannelPayloadError("inventory_levels/update body is not an object")
         item, location = payload.get("inventory_item_id"), payload.get("location_id")
         available = payload.get("available")
         if available is None:
@@ -709,11 +711,16 @@ class ShopifyAdapter(ChannelAdapter):
         kind = SHOPIFY_PRIVACY_KINDS.get(topic)
         if kind is None:
             return None
+        if not isinstance(payload, dict):
+            raise ChannelPayloadError(f"The {topic} body is not an object.")
         customer = payload.get("customer") or {}
+        orders = payload.get("orders_to_redact") or ()
+        if not isinstance(customer, dict) or not isinstance(orders, list | tuple):
+            raise ChannelPayloadError(f"The {topic} body is malformed.")
         return PrivacyRequest(
             kind=kind,
             customer_ref=str(customer["id"]) if customer.get("id") else None,
-            order_refs=tuple(str(ref) for ref in payload.get("orders_to_redact") or ()),
+            order_refs=tuple(str(ref) for ref in orders),
             email=customer.get("email") or None,
         )
 
