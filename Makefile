@@ -17,6 +17,12 @@ wheel:
 pot:
 	$(PYTHON) tools/devctl.py pot
 
+# Faults injected into a running Odoo (README.rst, "Reliability"); ends with
+# a summary line and fails when anything is lost or duplicated.
+.PHONY: reliability
+reliability:
+	$(PYTHON) tools/devctl.py reliability $(RELIABILITY_OPTIONS)
+
 # Benchmarks (README.rst, "Benchmarks"): print figures, not pass/fail.
 .PHONY: bench-webhooks
 bench-webhooks:

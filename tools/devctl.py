@@ -748,6 +748,12 @@ def command_bench(args):
     return subprocess.run(command, check=False).returncode
 
 
+def command_reliability(args):
+    """Run tools/reliability.py inside the environment (README, "Reliability")."""
+    command = [sys.executable, str(ROOT / "tools" / "reliability.py"), *args.options]
+    return subprocess.run(command, check=False).returncode
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -763,14 +769,22 @@ def main():
     if not in_venv():
         ensure_venv()
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
+    sub.add_parser(
+        "reliability", help="inject faults into a running Odoo, count losses"
+    )
     bench = sub.add_parser("bench", help="run a benchmark of bench/")
     bench.add_argument("name", help="script name without .py, e.g. webhook_ack")
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
+    # `reliability` passes its options on (they start with "--").
+    args, extra = parser.parse_known_args()
+    if extra and args.command != "reliability":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.options = extra
     commands = {
         "run": command_run,
         "test": command_test,
         "bench": command_bench,
+        "reliability": command_reliability,
         "venv": lambda args: 0,
         "wheel": command_wheel,
         "pot": command_pot,
