@@ -5,6 +5,12 @@ JOB_CHANNEL_ORDERS = "root.channel_connector.orders"
 JOB_CHANNEL_STOCK = "root.channel_connector.stock"
 JOB_CHANNEL_CATALOG = "root.channel_connector.catalog"
 JOB_CHANNEL_WEBHOOKS = "root.channel_connector.webhooks"
+# Retries of every connector job before it fails (queue_job's default is 5):
+# with the retry patterns of data/queue_job_data.xml a job rides out a
+# channel outage of hours (2.5 h for a stock export, 7 h for an event)
+# instead of failing after a few minutes; past that its exception's Retry
+# takes over. A guard test checks every `with_delay` passes it.
+JOB_MAX_RETRIES = 24
 
 # Outcomes of importing one channel order, also the state its event ends in.
 DONE = "done"

@@ -16,7 +16,7 @@ from ..adapters.exceptions import (
     ChannelThrottledError,
 )
 from ..adapters.redaction import get_logger
-from ..const import channel_identity_key
+from ..const import JOB_MAX_RETRIES, channel_identity_key
 from .channel_api_budget import PRIORITY_FLOORS
 from .channel_exception import failed_job_type
 
@@ -420,7 +420,8 @@ class ChannelBackend(models.Model):
         backends = self.search([("state", "in", ("connected", "error"))])
         for backend in backends.filtered("supports_connection_test"):
             backend.with_delay(
-                identity_key=backend._identity_key("check_connection")
+                max_retries=JOB_MAX_RETRIES,
+                identity_key=backend._identity_key("check_connection"),
             )._job_check_connection()
 
     def _job_check_connection(self):

@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from ..const import JOB_CHANNEL_CATALOG
+from ..const import JOB_CHANNEL_CATALOG, JOB_MAX_RETRIES
 
 # How many unmatched SKUs the summary names (the count is always complete).
 # Pages of variants one match job walks: past them it hands the channel's
@@ -36,6 +36,7 @@ class ChannelBackend(models.Model):
         """Enqueue a catalogue match, from the channel's `cursor` if given."""
         self.ensure_one()
         return self.with_delay(
+            max_retries=JOB_MAX_RETRIES,
             channel=JOB_CHANNEL_CATALOG,
             identity_key=self._identity_key("catalogue_match"),
             description=f"Match the catalogue of {self.name}",

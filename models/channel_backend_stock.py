@@ -9,7 +9,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters.redaction import get_logger
 from ..adapters.stock import StockQuantity
-from ..const import JOB_CHANNEL_STOCK
+from ..const import JOB_CHANNEL_STOCK, JOB_MAX_RETRIES
 from ..sql import queries
 
 _logger = get_logger(__name__)
@@ -94,6 +94,7 @@ class ChannelBackend(models.Model):
         if full and not self.stock_full_requested:
             self._get_sync_status("stock").full_requested = True
         return self.with_delay(
+            max_retries=JOB_MAX_RETRIES,
             channel=JOB_CHANNEL_STOCK,
             eta=eta,
             identity_key=self._identity_key("stock_export"),

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from ..const import JOB_CHANNEL_STOCK
+from ..const import JOB_CHANNEL_STOCK, JOB_MAX_RETRIES
 
 
 class ChannelBackend(models.Model):
@@ -37,6 +37,7 @@ class ChannelBackend(models.Model):
     def _enqueue_stock_check(self):
         self.ensure_one()
         return self.with_delay(
+            max_retries=JOB_MAX_RETRIES,
             channel=JOB_CHANNEL_STOCK,
             priority=30,
             identity_key=self._identity_key("stock_check"),

@@ -7,6 +7,7 @@ from ..adapters.redaction import get_logger
 from ..const import (
     JOB_CHANNEL_CATALOG,
     JOB_CHANNEL_ORDERS,
+    JOB_MAX_RETRIES,
     ORDER_PULL_TOPIC,
     WEBHOOK_ROUTE,
 )
@@ -116,6 +117,7 @@ class ChannelBackend(models.Model):
         """Enqueue a pull; `continuation` (since, until, cursor) resumes one."""
         self.ensure_one()
         return self.with_delay(
+            max_retries=JOB_MAX_RETRIES,
             channel=JOB_CHANNEL_ORDERS,
             priority=RECONCILE_PRIORITY,
             identity_key=self._identity_key("reconcile"),
@@ -229,6 +231,7 @@ class ChannelBackend(models.Model):
         backends = self.search([("state", "=", "connected")])
         for backend in backends.filtered("supports_webhooks"):
             backend.with_delay(
+                max_retries=JOB_MAX_RETRIES,
                 channel=JOB_CHANNEL_CATALOG,
                 identity_key=backend._identity_key("sync_webhooks"),
             )._job_sync_webhooks()

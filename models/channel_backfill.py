@@ -2,7 +2,7 @@ from datetime import timezone
 
 from odoo import api, fields, models
 
-from ..const import DONE, FAILED, JOB_CHANNEL_ORDERS
+from ..const import DONE, FAILED, JOB_CHANNEL_ORDERS, JOB_MAX_RETRIES
 
 # Below the webhook and reconciliation jobs of the orders channel: a backfill
 # of a year of history never delays today's orders.
@@ -106,6 +106,7 @@ class ChannelBackfill(models.Model):
     def _enqueue_page(self):
         self.ensure_one()
         return self.with_delay(
+            max_retries=JOB_MAX_RETRIES,
             channel=JOB_CHANNEL_ORDERS,
             priority=BACKFILL_PRIORITY,
             identity_key=self.backend_id._identity_key("backfill", self.id, self.pages),

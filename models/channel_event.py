@@ -39,6 +39,7 @@ from ..const import (
     JOB_CHANNEL_CATALOG,
     JOB_CHANNEL_ORDERS,
     JOB_CHANNEL_STOCK,
+    JOB_MAX_RETRIES,
     ORDER_PULL_TOPIC,
     PING_MAX_BYTES,
     WEBHOOK_MAX_BYTES_PARAM,
@@ -476,6 +477,7 @@ class ChannelEvent(models.Model):
                     **{INSERT_JOB_ROWS: INSERT_JOB_ROWS_SENTINEL},
                 )
                 .with_delay(
+                    max_retries=JOB_MAX_RETRIES,
                     channel=FLOW_JOB_CHANNELS.get(flow or event.flow),
                     identity_key=identity_key,
                     description=f"Process {topic or event.topic}",
@@ -742,6 +744,7 @@ class ChannelEvent(models.Model):
         still waits adds no second job."""
         self.ensure_one()
         return self.with_delay(
+            max_retries=JOB_MAX_RETRIES,
             channel=JOB_CHANNEL_ORDERS,
             priority=priority,
             identity_key=self.backend_id._identity_key(

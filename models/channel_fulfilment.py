@@ -8,6 +8,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from ..adapters.exceptions import ChannelError
 from ..adapters.records import FulfilmentLine, FulfilmentRequest
 from ..adapters.redaction import get_logger
+from ..const import JOB_MAX_RETRIES
 from ..sql import queries
 
 _logger = get_logger(__name__)
@@ -93,6 +94,7 @@ class ChannelFulfilment(models.Model):
     def _enqueue_push(self):
         self.ensure_one()
         return self.with_delay(
+            max_retries=JOB_MAX_RETRIES,
             priority=5,
             identity_key=self.backend_id._identity_key(
                 "fulfilment", self.picking_id.id

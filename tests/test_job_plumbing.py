@@ -1,3 +1,6 @@
+import re
+from pathlib import Path
+
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.controllers.main import RunJobController
@@ -12,7 +15,7 @@ from ..adapters.exceptions import (
     ChannelRetryableError,
     ChannelThrottledError,
 )
-from ..const import IDENTITY_KEY_PREFIX
+from ..const import IDENTITY_KEY_PREFIX, JOB_MAX_RETRIES
 from .common import ChannelCommon
 from .test_channel_http import SimulatorCommon
 
@@ -99,6 +102,38 @@ class TestIdentityKeys(ChannelCommon):
             self.assertTrue(key.startswith(f"{IDENTITY_KEY_PREFIX}."), key)
         self.assertIn(f"{IDENTITY_KEY_PREFIX}.stock_export.{backend.id}", keys)
         self.assertIn(f"{IDENTITY_KEY_PREFIX}.event.{event.id}.0", keys)
+
+    def test_jobs_ride_out_outages_longer_than_queue_jobs_five_retries(self):
+        backend = self._prepare_backend(
+            "generic", state="connected", export_stock=True, import_orders=True
+        )
+        event = self.env["channel.event"].create(
+            {
+                "backend_id": backend.id,
+                "topic": "orders/create",
+                "flow": "orders",
+                "dedupe_key": "max-retries-test",
+                "state": "failed",
+            }
+        )
+        with trap_jobs() as trap:
+            self._enqueue_everything(backend, event)
+        self.assertEqual(len(trap.enqueued_jobs), 6)
+        for job in trap.enqueued_jobs:
+            self.assertEqual(job.max_retries, JOB_MAX_RETRIES, job.description)
+
+    def test_every_enqueuing_passes_the_connector_retry_limit(self):
+        """Source guard: a `with_delay(` in models/ without `max_retries`
+        would fail after queue_job's 5 retries, minutes into an outage."""
+        folder = Path(__file__).resolve().parent.parent / "models"
+        missing = []
+        for path in sorted(folder.glob("*.py")):
+            text = path.read_text()
+            for match in re.finditer(r"with_delay\((.*?)\)\s*\.?\s*_job_", text, re.S):
+                if "max_retries=JOB_MAX_RETRIES" not in match.group(1):
+                    line = text.count("\n", 0, match.start()) + 1
+                    missing.append(f"{path.name}:{line}")
+        self.assertEqual(missing, [])
 
 
 @tagged("post_install", "-at_install")
