@@ -98,18 +98,45 @@ def say(message):
 
 class OdooServer:
     """A prefork Odoo server in its own process group (so SIGKILL takes its
-    workers, cron worker and job runner with it)."""
+    workers, cron worker and job runner with it), under a supervisor that
+    starts it again when it exits on its own, as systemd's Restart=always
+    does in production: Odoo's prefork master exits when PostgreSQL is gone
+    while it spawns a worker."""
 
     def __init__(self, config, port, runner=True, name="odoo"):
         self.config, self.port, self.runner, self.name = config, port, runner, name
         self.process = None
         self.starts = 0
+        self.supervisor_restarts = 0
+        self.wanted = False
+        self.lock = threading.RLock()
+        self.watcher = threading.Thread(target=self._watch, daemon=True)
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
+    def _watch(self):
+        while True:
+            time.sleep(1)
+            with self.lock:
+                if self.wanted and self.process and self.process.poll() is not None:
+                    say(f"{self.name} exited ({self.process.returncode}): restarting")
+                    self.supervisor_restarts += 1
+                    time.sleep(2)
+                    self._start()
+
     def start(self):
+        with self.lock:
+            self.wanted = True
+            if not self._start():
+                self.wanted = False
+                raise SystemExit(f"{self.name} did not start: see {LOGS}")
+        if not self.watcher.is_alive():
+            self.watcher.start()
+        return self
+
+    def _start(self):
         self.starts += 1
         LOGS.mkdir(parents=True, exist_ok=True)
         load = "base,rpc,web,queue_job" if self.runner else "base,rpc,web"
@@ -120,6 +147,7 @@ class OdooServer:
             f"--db-filter=^{DATABASE}$",
             "--workers=2",
             f"--http-port={self.port}",
+            f"--gevent-port={self.port + 100}",
             f"--max-cron-threads={1 if self.runner else 0}",
             f"--load={load}",
             "--log-level=warn",
@@ -128,22 +156,28 @@ class OdooServer:
         )
         self.process = subprocess.Popen(command, start_new_session=True)
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 with urllib.request.urlopen(f"{self.url}/web/health", timeout=2):
-                    return self
+                    return True
             except OSError:
                 time.sleep(0.5)
-        self.kill()
-        raise SystemExit(f"{self.name} did not start: see {LOGS}")
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+        return False
 
     def kill(self):
         """SIGKILL to the whole process group: a power cut, no clean-up."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
+        with self.lock:
+            self.wanted = False
+            if self.process and self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(30)
 
     def stop(self):
+        with self.lock:
+            self.wanted = False
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -395,6 +429,7 @@ class Harness:
             "failed_jobs": len(failed),
             "faults_injected": faults,
             "faults_survived": faults if not (failed or unfinished) else 0,
+            "odoo_restarted_by_supervisor": self.server.supervisor_restarts,
         }
         self.results.append(result)
         say(json.dumps(result))
@@ -416,9 +451,11 @@ class Harness:
 
     def _burst_with(self, name, fault, label):
         started_at = self.db.rows("SELECT now() AT TIME ZONE 'utc'")[0][0]
+        self.server.supervisor_restarts = 0
         since = len(self.sim.sender.deliveries)
         count = self.args.orders
         say(f"{name}: {count} orders")
+        clock = time.monotonic()
         refs_box = []
         creator = threading.Thread(target=lambda: refs_box.extend(self.burst(count)))
         creator.start()
@@ -427,7 +464,9 @@ class Harness:
         fault()
         creator.join()
         self.settle(time.monotonic() + SETTLE_TIMEOUT)
-        return self.check(name, refs_box, since, started_at, 1)
+        result = self.check(name, refs_box, since, started_at, 1)
+        result["seconds"] = round(time.monotonic() - clock, 1)
+        return result
 
     def _restart_odoo(self):
         self.server.kill()
@@ -442,6 +481,7 @@ class Harness:
 
     def run_outages(self):
         started_at = self.db.rows("SELECT now() AT TIME ZONE 'utc'")[0][0]
+        self.server.supervisor_restarts = 0
         since = len(self.sim.sender.deliveries)
         book = self.sim.state.faults
         armed = [
@@ -466,6 +506,7 @@ class Harness:
 
     def run_two_servers(self):
         started_at = self.db.rows("SELECT now() AT TIME ZONE 'utc'")[0][0]
+        self.server.supervisor_restarts = 0
         second = OdooServer(self.config, SECOND_PORT, runner=False, name="second")
         second.start()
         since = len(self.sim.sender.deliveries)
