@@ -370,6 +370,15 @@ class Scenario:
 
     # === FAULTS ===
 
+    def threepl_ship(self, request_id, lines=None, tracking_number=None, carrier=None):
+        """The warehouse partner ships a request ({sku: units}, default all
+        that is left) and confirms it to the connector."""
+        return self.sim.threepl.ship(request_id, lines, tracking_number, carrier)
+
+    def threepl_snapshot(self, quantities=None):
+        """The warehouse partner sends a stock snapshot ({sku: units})."""
+        return self.sim.threepl.snapshot(quantities)
+
     def inject(self, api, kind, count=1, seconds=None, **options):
         """Arm a fault (faults.py); e.g. inject("woocommerce", "429", 2)."""
         return self.state.inject(api, kind, count, seconds, **options)
