@@ -223,6 +223,27 @@ class TestThreePLHandOff(FulfilmentCase):
         self.assertEqual(len(self.sim.threepl.requests), 1)
         self.assertEqual(request.external_ref, received["id"])
 
+    def test_send_policy_when_reserved_waits_for_the_goods(self):
+        for product in (self.product_1, self.product_2):
+            self.env["stock.quant"]._update_available_quantity(product, self.stock, -14)
+        _summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        self.assertEqual(picking.state, "confirmed")
+        Request = self.env["channel.handoff.request"]
+        self.assertFalse(Request.search([("picking_id", "=", picking.id)]))
+        self.threepl.handoff_send_policy = "confirmed"
+        self.assertTrue(self.threepl._handoff_sends(picking), "sent on confirmation")
+        self.threepl.handoff_send_policy = "assigned"
+        for product in (self.product_1, self.product_2):
+            self.env["stock.quant"]._update_available_quantity(product, self.stock, 2)
+        with trap_jobs() as trap:
+            picking.action_assign()
+        self.assertEqual(picking.state, "assigned")
+        self.assertEqual([job.method_name for job in trap.enqueued_jobs], ["_job_send"])
+        self.assertEqual(
+            Request.search([("picking_id", "=", picking.id)]).state, "pending"
+        )
+
     def test_partial_confirmation_backorder_then_rest_each_fulfilled(self):
         summary, picking, request = self._handed_order()
         self._ship(request, {"SIM-000001": 1}, tracking_number="T-1", carrier="UPS")
