@@ -40,6 +40,7 @@
         "views/product_product_views.xml",
         "views/sale_order_views.xml",
         "views/stock_picking_views.xml",
+        "views/stock_picking_handoff_views.xml",
         "views/channel_menus.xml",
     ],
     "assets": {

@@ -254,6 +254,7 @@ class TestThreePLHandOff(FulfilmentCase):
         )
         backorder = picking.backorder_ids
         self.assertEqual(backorder.state, "assigned")
+        self.assertEqual(backorder.handoff_request_id, request, "covered, not re-sent")
         self.assertEqual(
             len(self.sim.threepl.requests), 1, "a backorder is not re-sent"
         )
