@@ -360,3 +360,24 @@ class TestThreePLHandOff(FulfilmentCase):
             [("picking_id", "=", picking.id)]
         )
         self.assertEqual(request.state, "sent")
+
+    def test_forged_and_unknown_confirmations_change_nothing(self):
+        body = {
+            "shipment_id": "SHP-1",
+            "request_id": "WH/OUT/99999",
+            "lines": [{"sku": "SIM-000001", "quantity": 1}],
+        }
+        self.sim.threepl.secret = "forged"
+        status = self._channel_sends(
+            lambda: self.sim.threepl.send("shipments/confirmed", body, "evt-1")
+        )
+        self.assertEqual(status, 401)
+        self.assertFalse(self._events(self.threepl))
+        self.sim.threepl.secret = THREEPL_SECRET
+        self._partner_sends(
+            lambda: self.sim.threepl.send("shipments/confirmed", body, "evt-2")
+        )
+        self.assertEqual(self._events(self.threepl).state, "failed")
+        (exception,) = self._exceptions(self.threepl, "validation")
+        self.assertIn("WH/OUT/99999, which was not sent to it", exception.name)
+        self.assertFalse(self.env["channel.handoff.shipment"].search([]))
