@@ -368,7 +368,7 @@ class Scenario:
         )
         return {"ok": True}
 
-    # === FAULTS ===
+    # === WAREHOUSE PARTNER ===
 
     def threepl_ship(self, request_id, lines=None, tracking_number=None, carrier=None):
         """The warehouse partner ships a request ({sku: units}, default all
@@ -378,6 +378,8 @@ class Scenario:
     def threepl_snapshot(self, quantities=None):
         """The warehouse partner sends a stock snapshot ({sku: units})."""
         return self.sim.threepl.snapshot(quantities)
+
+    # === FAULTS ===
 
     def inject(self, api, kind, count=1, seconds=None, **options):
         """Arm a fault (faults.py); e.g. inject("woocommerce", "429", 2)."""

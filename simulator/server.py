@@ -1,8 +1,9 @@
 """The simulator's HTTP server and its Python API (`ChannelSimulator`).
 
 One threaded werkzeug server on 127.0.0.1 answers Shopify
-(`/admin/api/2026-07/graphql.json`), WooCommerce (`/wp-json/wc/v3/...`) and
-the scenario admin API (`/_sim/...`); a daemon thread sends the webhooks.
+(`/admin/api/2026-07/graphql.json`), WooCommerce (`/wp-json/wc/v3/...`), a
+warehouse partner (`/3pl/...`, threepl.py) and the scenario admin API
+(`/_sim/...`); a daemon thread sends the webhooks.
 """
 
 import json
@@ -393,7 +394,9 @@ ADMIN_ROUTES = Map(
         Rule("/_sim/payouts", endpoint="create_payout", methods=["POST"]),
         Rule("/_sim/app/uninstall", endpoint="uninstall_app", methods=["POST"]),
         Rule(
-            "/_sim/threepl/<request_id>/ship", endpoint="threepl_ship", methods=["POST"]
+            "/_sim/threepl/<path:request_id>/ship",
+            endpoint="threepl_ship",
+            methods=["POST"],
         ),
         Rule("/_sim/threepl/snapshot", endpoint="threepl_snapshot", methods=["POST"]),
         Rule("/_sim/faults", endpoint="inject", methods=["POST"]),

@@ -101,3 +101,16 @@ def test_snapshot_and_5xx_fault(sim, receiver):
     sim.scenario.inject("threepl", "503")
     assert post_request(sim).status_code == 503
     assert post_request(sim).status_code == 200
+
+
+def test_admin_api_ships_a_request_named_with_slashes(sim, receiver):
+    sim.threepl.webhook_url = receiver.url
+    post_request(sim)
+    response = requests.post(
+        f"{sim.base_url}/_sim/threepl/WH/OUT/00001/ship",
+        json={"lines": {"SIM-000001": 2}},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.json()["lines"] == [{"sku": "SIM-000001", "quantity": 2}]
+    assert sim.threepl.requests["WH/OUT/00001"]["shipped"] == {"SIM-000001": 2}
