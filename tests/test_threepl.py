@@ -343,15 +343,8 @@ class TestThreePLHandOff(FulfilmentCase):
         self.assertEqual(difference.state, "resolved")
 
     def test_partner_5xx_retries_the_job_and_loses_nothing(self):
-        self.threepl.state = "draft"
-        _summary, sale_order = self._import_order()
-        picking = self._delivery(sale_order)
-        self.threepl.state = "connected"
         self.sim.state.inject("threepl", "503", 3)
-        self.threepl.action_handoff_send_ready()
-        job = self.env["queue.job"].search(
-            [("model_name", "=", "channel.handoff.request")]
-        )
+        picking, job = self._ready_delivery_job()
         job = self._run_like_the_runner(job.uuid, attempts=3)
         self.assertEqual(job.state, DONE)
         self.assertEqual(job.retry, 2, "the first run was retried")
@@ -381,3 +374,38 @@ class TestThreePLHandOff(FulfilmentCase):
         (exception,) = self._exceptions(self.threepl, "validation")
         self.assertIn("WH/OUT/99999, which was not sent to it", exception.name)
         self.assertFalse(self.env["channel.handoff.shipment"].search([]))
+
+    def _ready_delivery_job(self):
+        """A delivery imported while the partner was off, then sent by
+        *Send ready deliveries*: (picking, its stored send job)."""
+        self.threepl.state = "draft"
+        _summary, sale_order = self._import_order()
+        self.threepl.state = "connected"
+        self.threepl.action_handoff_send_ready()
+        job = self.env["queue.job"].search(
+            [("model_name", "=", "channel.handoff.request")]
+        )
+        return self._delivery(sale_order), job
+
+    def test_partner_timeout_is_retried_and_sends_once(self):
+        self.threepl.request_timeout = 1
+        self.sim.state.inject("threepl", "timeout", 1, delay=2)
+        picking, job = self._ready_delivery_job()
+        job = self._run_like_the_runner(job.uuid, attempts=2)
+        self.assertEqual(job.state, DONE)
+        self.assertEqual(list(self.sim.threepl.requests), [picking.name])
+        self.assertEqual(len(self.sim.threepl.received), 1, "one call got through")
+
+    def test_partner_refusal_is_an_exception_whose_retry_sends(self):
+        self.sim.state.inject("threepl", "5xx", 1, status=422)
+        picking, job = self._ready_delivery_job()
+        self._run_like_the_runner(job.uuid, attempts=1)
+        request = self.env["channel.handoff.request"].search(
+            [("picking_id", "=", picking.id)]
+        )
+        self.assertEqual(request.state, "failed")
+        (exception,) = self._exceptions(self.threepl, "fulfilment_failed")
+        self.assertIn("HTTP 422", exception.name)
+        exception.action_retry()
+        self.assertEqual(request.state, "sent")
+        self.assertEqual(exception.state, "resolved")
