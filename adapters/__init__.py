@@ -2,11 +2,17 @@
 
 from .generic import GenericAdapter
 from .shopify import ShopifyAdapter
+from .threepl import ThreePLAdapter
 from .woocommerce import WooCommerceAdapter
 
 ADAPTERS = {
     adapter.code: adapter
-    for adapter in (ShopifyAdapter, WooCommerceAdapter, GenericAdapter)
+    for adapter in (
+        ShopifyAdapter,
+        WooCommerceAdapter,
+        GenericAdapter,
+        ThreePLAdapter,
+    )
 }
 
 

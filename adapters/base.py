@@ -292,6 +292,29 @@ class ChannelAdapter:
         """
         raise NotImplementedError
 
+    # Warehouse partner (3PL): requests out, confirmations and snapshots in
+
+    def send_fulfilment_request(self, request):
+        """Hand a `handoff.HandoffRequest` to the partner; sending
+        the same `request_ref` again ships nothing twice.
+
+        :return: the partner's id of the request
+        """
+        raise NotImplementedError
+
+    def parse_shipment(self, payload):
+        """The `handoff.ShipmentConfirmation` of a confirmation body."""
+        raise NotImplementedError
+
+    def parse_stock_snapshot(self, payload):
+        """The `handoff.StockSnapshot` of a stock snapshot body."""
+        raise NotImplementedError
+
+    def fetch_shipments_since(self, since):
+        """Every `ShipmentConfirmation` the partner made at or after `since`
+        (aware datetime), for a reconciliation pull."""
+        raise NotImplementedError
+
     # Catalogue (capability `supports_stock_export`: variants to bind)
 
     def fetch_variants(self, cursor=None):

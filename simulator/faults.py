@@ -6,7 +6,8 @@ Each API takes only the kinds that mean something for it; arming another
 one is a ValueError (HTTP 400 on the admin API), never a fault that is
 silently consumed.
 
-Requests a client sends, "shopify" and "woocommerce":
+Requests a client sends, "shopify", "woocommerce" and "threepl" (the
+warehouse partner):
 
 - "latency": answer normally after `delay` seconds;
 - "timeout": hang `delay` seconds (default 30, longer than client timeouts),
@@ -31,6 +32,7 @@ DELIVERY_KINDS = ("drop", "duplicate", "out_of_order")
 API_KINDS = {
     "shopify": (*REQUEST_KINDS, "throttled"),
     "woocommerce": REQUEST_KINDS,
+    "threepl": REQUEST_KINDS,
     "shopify_webhooks": DELIVERY_KINDS,
     "woocommerce_webhooks": DELIVERY_KINDS,
 }

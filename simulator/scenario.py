@@ -368,6 +368,17 @@ class Scenario:
         )
         return {"ok": True}
 
+    # === WAREHOUSE PARTNER ===
+
+    def threepl_ship(self, request_id, lines=None, tracking_number=None, carrier=None):
+        """The warehouse partner ships a request ({sku: units}, default all
+        that is left) and confirms it to the connector."""
+        return self.sim.threepl.ship(request_id, lines, tracking_number, carrier)
+
+    def threepl_snapshot(self, quantities=None):
+        """The warehouse partner sends a stock snapshot ({sku: units})."""
+        return self.sim.threepl.snapshot(quantities)
+
     # === FAULTS ===
 
     def inject(self, api, kind, count=1, seconds=None, **options):

@@ -1,8 +1,9 @@
 """The simulator's HTTP server and its Python API (`ChannelSimulator`).
 
 One threaded werkzeug server on 127.0.0.1 answers Shopify
-(`/admin/api/2026-07/graphql.json`), WooCommerce (`/wp-json/wc/v3/...`) and
-the scenario admin API (`/_sim/...`); a daemon thread sends the webhooks.
+(`/admin/api/2026-07/graphql.json`), WooCommerce (`/wp-json/wc/v3/...`), a
+warehouse partner (`/3pl/...`, threepl.py) and the scenario admin API
+(`/_sim/...`); a daemon thread sends the webhooks.
 """
 
 import json
@@ -19,6 +20,8 @@ from .orders import OrderBook
 from .scenario import Scenario
 from .shopify_graphql import API_VERSION, ShopifyGraphql, root_fields
 from .state import SimulatorState
+from .threepl import PREFIX as THREEPL_PREFIX
+from .threepl import ThreePLWarehouse
 from .throttle import LeakyBucket
 from .util import utc_now
 from .webhooks import WebhookSender
@@ -85,6 +88,7 @@ class ChannelSimulator:
         webhook_timeout=5.0,
         woo_webhook_timeout=60.0,
         retry_time_scale=1.0,
+        threepl_secret="sim_threepl_secret",
     ):
         self.state = SimulatorState(seed, shopify_shop_domain, clock, wall_clock)
         self.clock = clock
@@ -113,6 +117,7 @@ class ChannelSimulator:
             (woo_consumer_key, woo_consumer_secret),
             woo_webhook_secret,
         )
+        self.threepl = ThreePLWarehouse(self.state, threepl_secret)
         self.scenario = Scenario(self)
         self._server = None
         self._thread = None
@@ -145,6 +150,7 @@ class ChannelSimulator:
             self._server.server_close()
             self._server = None
         self.sender.stop()
+        self.threepl.stop()
 
     def __enter__(self):
         return self.start()
@@ -189,6 +195,8 @@ class ChannelSimulator:
             return self._woocommerce(request)
         if path.startswith("/_sim/"):
             return self.admin.handle(request)
+        if path.startswith(THREEPL_PREFIX):
+            return self._threepl(request)
         return Response("Not Found", status=404)
 
     def _shopify(self, request):
@@ -284,6 +292,12 @@ class ChannelSimulator:
         status = int(fault.get("status", 500))
         return _json(bodies.get(status, bodies[500]), status)
 
+    def _threepl(self, request):
+        """The warehouse partner (threepl.py), after any armed fault."""
+        self.state.record_call(f"3pl {request.method} {request.path}")
+        faulty = self._fault("threepl", THREEPL_FAULT_BODIES)
+        return faulty or self.threepl.handle(request)
+
     def _render_woo(self, resource, resource_id, event):
         """A WooCommerce webhook payload, built when it is sent."""
         if event == "deleted":
@@ -334,6 +348,14 @@ WOO_FAULT_BODIES = {
     },
 }
 
+THREEPL_FAULT_BODIES = {
+    429: {"error": "too many requests"},
+    500: {"error": "internal error"},
+    502: {"error": "bad gateway"},
+    503: {"error": "service unavailable"},
+    504: {"error": "gateway timeout"},
+}
+
 
 ADMIN_ROUTES = Map(
     [
@@ -371,6 +393,12 @@ ADMIN_ROUTES = Map(
         ),
         Rule("/_sim/payouts", endpoint="create_payout", methods=["POST"]),
         Rule("/_sim/app/uninstall", endpoint="uninstall_app", methods=["POST"]),
+        Rule(
+            "/_sim/threepl/<path:request_id>/ship",
+            endpoint="threepl_ship",
+            methods=["POST"],
+        ),
+        Rule("/_sim/threepl/snapshot", endpoint="threepl_snapshot", methods=["POST"]),
         Rule("/_sim/faults", endpoint="inject", methods=["POST"]),
         Rule("/_sim/faults", endpoint="clear_faults", methods=["DELETE"]),
         Rule("/_sim/faults", endpoint="faults", methods=["GET"]),

@@ -814,7 +814,11 @@ class TestOrderStatusAction(BaseCase):
                 self.assertEqual(adapter.order_status_action(*statuses), action)
 
     def test_every_entry_is_a_known_action(self):
+        without = {code for code, cls in ADAPTERS.items() if not cls.status_actions}
+        self.assertEqual(without, {"threepl"}, "the warehouse partner has no orders")
         for code, adapter_class in ADAPTERS.items():
+            if code in without:
+                continue
             with self.subTest(adapter=code):
                 actions = set(adapter_class.status_actions.values())
                 self.assertTrue(actions)
