@@ -7,7 +7,7 @@ from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
 from ..adapters.handoff import FLOW_HANDOFF, TOPIC_SHIPMENT
-from ..const import DONE
+from ..const import DONE, JOB_MAX_RETRIES
 
 # A reconciliation reads the shipments since the oldest open request was
 # sent, this much earlier (the partner's clock may be behind ours).
@@ -261,6 +261,7 @@ class ChannelBackend(models.Model):
 
     def _enqueue_handoff_pull(self):
         return self.with_delay(
+            max_retries=JOB_MAX_RETRIES,
             priority=20,
             identity_key=self._identity_key("handoff_pull"),
             description=f"Read the shipments of {self.name}",

@@ -8,6 +8,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from ..adapters.exceptions import ChannelError
 from ..adapters.handoff import HandoffRequest, ShipTo, SkuQuantity
 from ..adapters.redaction import get_logger
+from ..const import JOB_MAX_RETRIES
 from ..sql import queries
 
 _logger = get_logger(__name__)
@@ -105,6 +106,7 @@ class ChannelHandoffRequest(models.Model):
     def _enqueue_send(self):
         self.ensure_one()
         return self.with_delay(
+            max_retries=JOB_MAX_RETRIES,
             priority=5,
             identity_key=self.backend_id._identity_key(
                 "handoff_request", self.picking_id.id
