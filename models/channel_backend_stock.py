@@ -1,7 +1,7 @@
 import hashlib
 import math
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 
 from odoo import api, fields, models
 
@@ -20,6 +20,12 @@ STALE_RETRIES = 3
 STOCK_EXPORT_LOCK = 74_100_001
 # Backend settings that change every published quantity.
 STOCK_PUBLISHING_FIELDS = frozenset({"stock_safety_buffer", "stock_archived_policy"})
+# Levels an export computes at a time: four Shopify batches, computed in about
+# the time the cost bucket takes to refill for one or two calls.
+STOCK_EXPORT_CHUNK = 1000
+# Batches computed ahead of the one being sent, at most: the export computes
+# while the channel makes it wait, never more than this ahead (flat memory).
+STOCK_READY_BATCHES = 8
 
 
 class ChannelBackend(models.Model):
@@ -165,16 +171,41 @@ class ChannelBackend(models.Model):
         """`_prepare_stock_export`, plus the newest mark of every level read
         with the quantities: the export clears only the marks it read.
 
-        Levels of an archived channel location are left out.
+        Levels of an archived channel location are left out. Every chunk at
+        once: the export job streams them instead (`_stream_stock_export`).
 
         :return: (to send, skipped, unchanged, {level id: newest mark id})
         """
         self.ensure_one()
         self._sync_stock_levels()
+        to_send, skipped = [], []
+        unchanged, marks = self.env["channel.stock.level"], {}
+        for levels in self._stock_level_chunks(full):
+            plan = self._plan_stock_chunk(levels, full)
+            to_send += plan[0]
+            skipped += plan[1]
+            unchanged |= plan[2]
+            marks.update(plan[3])
+        return to_send, skipped, unchanged, marks
+
+    def _stock_level_chunks(self, full, size=STOCK_EXPORT_CHUNK):
+        """The levels to look at, `size` at a time in id order: each page
+        starts after the last id of the previous one (keyset), so the last
+        page costs what the first did and nothing is held beyond a page."""
         domain = [("backend_id", "=", self.id), ("stock_location_id.active", "=", True)]
         if not full:
             domain.append(("dirty", "=", True))
-        levels = self.env["channel.stock.level"].search(domain)
+        Level = self.env["channel.stock.level"]
+        last_id = 0
+        while levels := Level.search(
+            [*domain, ("id", ">", last_id)], order="id", limit=size
+        ):
+            last_id = levels[-1].id
+            yield levels
+
+    def _plan_stock_chunk(self, levels, full):
+        """Split one chunk of levels into (to send, skipped, unchanged, marks),
+        marks and quantities read together in two grouped queries."""
         marks = levels._read_marks()
         free = levels._free_quantities()
         to_send, skipped, unchanged = [], [], levels.browse()
@@ -247,20 +278,47 @@ class ChannelBackend(models.Model):
             **self._get_stock_quantity_values(binding),
         )
 
-    def _stock_batches(self, adapter, to_send):
-        """Cut [(level, quantity)] into `push_stock` calls: grouped by the
-        adapter's endpoint first (`stock_batch_group`), then cut at its batch
-        size, so k quantities of one endpoint cost ceil(k / size) calls."""
-        groups = {}
-        for level, quantity in to_send:
-            group = adapter.stock_batch_group(self._stock_quantity(level, quantity))
-            groups.setdefault(group, []).append((level, quantity))
-        size = adapter.stock_batch_size
-        return [
-            items[start : start + size]
-            for items in groups.values()
-            for start in range(0, len(items), size)
-        ]
+    def _stream_stock_export(self, adapter, token, full):
+        """Compute the levels a chunk at a time and send each batch as soon as
+        it is full; while the account's budget makes the next call wait, the
+        next chunk is computed instead of sleeping (docs/stock_export.rst).
+
+        :return: (quantities sent, levels skipped, API calls)
+        """
+        chunks = self._stock_level_chunks(full)
+        batcher = StockBatcher(self, adapter)
+        marks, sent, skipped, calls = {}, 0, 0, 0
+        while True:
+            while batcher.wants_chunk():
+                levels = next(chunks, None)
+                if levels is None:
+                    batcher.close()
+                    break
+                skipped += self._take_stock_chunk(levels, full, batcher, marks)
+            if not batcher.ready:
+                return sent, skipped, calls
+            batch = batcher.ready.popleft()
+            calls += self._push_stock_batch(adapter, batch, token, marks)
+            for level, _quantity in batch:
+                del marks[level.id]
+            sent += len(batch)
+
+    def _take_stock_chunk(self, levels, full, batcher, marks):
+        """Plan one chunk: record its skips, clear the marks of its unchanged
+        levels, queue what it sends; the cache of the chunks before is
+        dropped (flushed first), so memory stays that of a chunk.
+
+        :return: how many levels were skipped
+        """
+        self.env.invalidate_all()
+        to_send, skipped, unchanged, chunk_marks = self._plan_stock_chunk(levels, full)
+        self._record_stock_skips(skipped)
+        self.env["channel.stock.level"]._clear_dirty(
+            {level.id: chunk_marks[level.id] for level in unchanged}
+        )
+        marks.update((level.id, chunk_marks[level.id]) for level, _qty in to_send)
+        batcher.add(to_send)
+        return len(skipped)
 
     def _push_stock_batch(self, adapter, batch, token, marks):
         """Send one batch; retry stale items from the channel's quantity.
@@ -346,23 +404,17 @@ class ChannelBackend(models.Model):
             return "skipped: stock export is off or the backend is not connected"
         self._lock_stock_export()
         full_requested = self.stock_full_requested
-        to_send, skipped, unchanged, marks = self._plan_stock_export(
-            full=full or full_requested
-        )
-        self._record_stock_skips(skipped)
-        self.env["channel.stock.level"]._clear_dirty(
-            {level.id: marks[level.id] for level in unchanged}
-        )
+        self._sync_stock_levels()
         adapter = self._get_adapter(priority="stock")
         token = self.env.context.get("job_uuid") or uuid.uuid4().hex
-        calls = 0
         with self._map_channel_errors(delay=30):
-            for batch in self._stock_batches(adapter, to_send):
-                calls += self._push_stock_batch(adapter, batch, token, marks)
+            sent, skipped, calls = self._stream_stock_export(
+                adapter, token, full or full_requested
+            )
         if full_requested:
             self._get_sync_status("stock").full_requested = False
         self._mark_flow_success("stock")
-        return f"sent {len(to_send)} in {calls} calls, skipped {len(skipped)}"
+        return f"sent {sent} in {calls} calls, skipped {skipped}"
 
     @api.model
     def _cron_resync_stock(self):
@@ -410,3 +462,46 @@ def _idempotency_key(backend_id, token, quantities):
         ).encode()
     ).hexdigest()[:32]
     return f"cc-{backend_id}-{digest}"
+
+
+class StockBatcher:
+    """Quantities of an export in `push_stock` calls: grouped by the
+    adapter's endpoint (`stock_batch_group`), a group's batch queued in
+    `ready` as soon as it is full, the partial ones when `close`d; so k
+    quantities of one endpoint cost ceil(k / size) calls however the export
+    is chunked."""
+
+    def __init__(self, backend, adapter):
+        self.backend = backend
+        self.adapter = adapter
+        self.size = adapter.stock_batch_size
+        self.groups = {}
+        self.ready = deque()
+        self.closed = False
+
+    def add(self, to_send):
+        """Queue [(level, quantity)]."""
+        for level, quantity in to_send:
+            stock_quantity = self.backend._stock_quantity(level, quantity)
+            group = self.groups.setdefault(
+                self.adapter.stock_batch_group(stock_quantity), []
+            )
+            group.append((level, quantity))
+            if len(group) == self.size:
+                self.ready.append(group[:])
+                group.clear()
+
+    def close(self):
+        """No more quantities: queue the partial batches."""
+        self.ready.extend(group for group in self.groups.values() if group)
+        self.groups = {}
+        self.closed = True
+
+    def wants_chunk(self):
+        """Whether to compute the next chunk now: nothing is ready to send,
+        or the channel makes the next call wait and the queue is short."""
+        if self.closed:
+            return False
+        if not self.ready:
+            return True
+        return len(self.ready) < STOCK_READY_BATCHES and self.adapter.write_wait() > 0
