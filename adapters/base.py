@@ -75,16 +75,6 @@ class ChannelAdapter:
                 sleep(wait)
         raise AssertionError("unreachable")
 
-    # Points one write takes from the account's shared budget (its cost unit).
-    write_cost = 0
-
-    def write_wait(self):
-        """Seconds before the next write gets its turn in the account's shared
-        budget (0: now), without waiting: a caller with other work to do (the
-        next chunk of a stock export) does it meanwhile."""
-        budget = self.config.get("budget")
-        return budget.wait_seconds(self.write_cost) if budget else 0.0
-
     def test_connection(self):
         """Check that the channel answers with our credentials.
 

@@ -369,7 +369,6 @@ class ShopifyAdapter(ChannelAdapter):
     # Stock
 
     stock_batch_size = MAX_QUANTITIES_PER_CALL
-    write_cost = MUTATION_COST
 
     def push_stock(self, quantities, idempotency_key):
         """Set `available` quantities in one `inventorySetQuantities` call.

@@ -98,15 +98,6 @@ class SharedBudget:
             self.waited += blocked + refill
             self.sleep(blocked + refill)
 
-    def wait_seconds(self, cost):
-        """Seconds before a call of `cost` would get its turn (0: now),
-        without waiting nor reserving: a caller with other work to do (the
-        next chunk of a stock export) does it meanwhile."""
-        row = self._read()
-        if not row:
-            return 0.0
-        return sum(self._waits(row, cost, self.clock()))
-
     def _waits(self, row, cost, now):
         """(seconds the account is still blocked, seconds of refill needed
         after that) for a call of `cost` at `now`."""

@@ -1,9 +1,11 @@
 import hashlib
 import math
 import uuid
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
-from odoo import api, fields, models
+from odoo import api, fields, models, sql_db
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -20,12 +22,14 @@ STALE_RETRIES = 3
 STOCK_EXPORT_LOCK = 74_100_001
 # Backend settings that change every published quantity.
 STOCK_PUBLISHING_FIELDS = frozenset({"stock_safety_buffer", "stock_archived_policy"})
-# Levels an export computes at a time: four Shopify batches, computed in about
-# the time the cost bucket takes to refill for one or two calls.
+# Levels an export computes at a time: four batches of 250, computed in
+# about the time a cost bucket takes to refill for one or two calls.
 STOCK_EXPORT_CHUNK = 1000
-# Batches computed ahead of the one being sent, at most: the export computes
-# while the channel makes it wait, never more than this ahead (flat memory).
+# Batches computed ahead of the calls under way, at most (flat memory).
 STOCK_READY_BATCHES = 8
+# Calls handed to the sender's thread at once: the one under way and the
+# next, so the channel never waits for the job to record an answer.
+SENDER_QUEUE = 2
 
 
 class ChannelBackend(models.Model):
@@ -280,28 +284,38 @@ class ChannelBackend(models.Model):
 
     def _stream_stock_export(self, adapter, token, full):
         """Compute the levels a chunk at a time and send each batch as soon as
-        it is full; while the account's budget makes the next call wait, the
-        next chunk is computed instead of sleeping (docs/stock_export.rst).
+        it is full, on the sender's thread (paced by the shared budget), while
+        the next chunks are computed here (docs/stock_export.rst, streaming).
 
         :return: (quantities sent, levels skipped, API calls)
         """
         chunks = self._stock_level_chunks(full)
         batcher = StockBatcher(self, adapter)
-        marks, sent, skipped, calls = {}, 0, 0, 0
-        while True:
-            while batcher.wants_chunk():
-                levels = next(chunks, None)
-                if levels is None:
-                    batcher.close()
-                    break
-                skipped += self._take_stock_chunk(levels, full, batcher, marks)
-            if not batcher.ready:
-                return sent, skipped, calls
-            batch = batcher.ready.popleft()
-            calls += self._push_stock_batch(adapter, batch, token, marks)
-            for level, _quantity in batch:
-                del marks[level.id]
-            sent += len(batch)
+        marks, in_flight, totals = {}, deque(), Counter()
+        with StockSender(self.env.registry) as sender:
+            while True:
+                while len(in_flight) < SENDER_QUEUE and batcher.ready:
+                    call = batcher.ready.popleft()
+                    key = _idempotency_key(self.id, token, call.quantities)
+                    future = sender.submit(adapter.push_stock, call.quantities, key)
+                    in_flight.append((call, future))
+                    totals["calls"] += 1
+                if batcher.wants_chunk():
+                    levels = next(chunks, None)
+                    if levels is None:
+                        batcher.close()
+                    else:
+                        totals["skipped"] += self._take_stock_chunk(
+                            levels, full, batcher, marks
+                        )
+                    continue
+                if not in_flight:
+                    return totals["sent"], totals["skipped"], totals["calls"]
+                call, future = in_flight.popleft()
+                retry = self._apply_stock_results(call, future.result(), marks)
+                totals["sent"] += len(call.items) - (len(retry.items) if retry else 0)
+                if retry:
+                    batcher.ready.appendleft(retry)
 
     def _take_stock_chunk(self, levels, full, batcher, marks):
         """Plan one chunk: record its skips, clear the marks of its unchanged
@@ -320,43 +334,44 @@ class ChannelBackend(models.Model):
         batcher.add(to_send)
         return len(skipped)
 
-    def _push_stock_batch(self, adapter, batch, token, marks):
-        """Send one batch; retry stale items from the channel's quantity.
+    def _apply_stock_results(self, call, results, marks):
+        """Record what one `push_stock` call did; stale items are retried
+        from the channel's quantity (at most STALE_RETRIES times).
 
         A stale item the channel already holds at the quantity we want (our
         own earlier write, e.g. before a job retry rolled back its record) is
         taken as sent without writing it again.
 
-        :param token: the export attempt (job uuid), see `_idempotency_key`
-        :param marks: {level id: newest mark id} read with the quantities
-        :return: number of API calls made
+        :param call: the `StockCall` sent
+        :param marks: {level id: newest mark id} read with the quantities;
+            the entries of the levels sent are removed
+        :return: the `StockCall` retrying the stale items, None if none
         """
-        pending = batch
-        for calls in range(1, STALE_RETRIES + 2):
-            quantities = [self._stock_quantity(level, qty) for level, qty in pending]
-            key = _idempotency_key(self.id, token, quantities)
-            results = adapter.push_stock(quantities, key)
-            by_quantity = {result.quantity: result for result in results}
-            applied, stale = [], []
-            for (level, qty), quantity in zip(pending, quantities, strict=True):
-                result = by_quantity[quantity]
-                if result.applied or result.channel_quantity == qty:
-                    applied.append((level, qty))
-                else:
-                    level.write(
-                        {
-                            "channel_qty": result.channel_quantity or 0,
-                            "has_channel_qty": result.channel_quantity is not None,
-                        }
-                    )
-                    stale.append((level, qty))
-            self._mark_sent(applied, marks)
-            if not stale:
-                return calls
-            pending = stale
-        raise RetryableJobError(
-            f"{len(pending)} quantities kept changing on the channel", seconds=60
-        )
+        by_quantity = {result.quantity: result for result in results}
+        applied, stale = [], []
+        for (level, qty), quantity in zip(call.items, call.quantities, strict=True):
+            result = by_quantity[quantity]
+            if result.applied or result.channel_quantity == qty:
+                applied.append((level, qty))
+            else:
+                level.write(
+                    {
+                        "channel_qty": result.channel_quantity or 0,
+                        "has_channel_qty": result.channel_quantity is not None,
+                    }
+                )
+                stale.append((level, qty))
+        self._mark_sent(applied, marks)
+        for level, _qty in applied:
+            del marks[level.id]
+        if not stale:
+            return None
+        if call.attempt > STALE_RETRIES:
+            raise RetryableJobError(
+                f"{len(stale)} quantities kept changing on the channel", seconds=60
+            )
+        quantities = [self._stock_quantity(level, qty) for level, qty in stale]
+        return StockCall(stale, quantities, call.attempt + 1)
 
     def _mark_sent(self, sent, marks):
         """Stamp what was sent: one write per distinct quantity, so a batch
@@ -464,6 +479,17 @@ def _idempotency_key(backend_id, token, quantities):
     return f"cc-{backend_id}-{digest}"
 
 
+@dataclass
+class StockCall:
+    """One `push_stock` call: [(level, quantity)], their `StockQuantity`s
+    (built when the batch was cut, sent as they are) and which attempt of
+    these items it is (stale ones are sent again)."""
+
+    items: list
+    quantities: list
+    attempt: int = 1
+
+
 class StockBatcher:
     """Quantities of an export in `push_stock` calls: grouped by the
     adapter's endpoint (`stock_batch_group`), a group's batch queued in
@@ -484,24 +510,64 @@ class StockBatcher:
         for level, quantity in to_send:
             stock_quantity = self.backend._stock_quantity(level, quantity)
             group = self.groups.setdefault(
-                self.adapter.stock_batch_group(stock_quantity), []
+                self.adapter.stock_batch_group(stock_quantity), StockCall([], [])
             )
-            group.append((level, quantity))
-            if len(group) == self.size:
-                self.ready.append(group[:])
-                group.clear()
+            group.items.append((level, quantity))
+            group.quantities.append(stock_quantity)
+            if len(group.items) == self.size:
+                self.ready.append(StockCall(group.items, group.quantities))
+                group.items, group.quantities = [], []
 
     def close(self):
         """No more quantities: queue the partial batches."""
-        self.ready.extend(group for group in self.groups.values() if group)
+        self.ready.extend(group for group in self.groups.values() if group.items)
         self.groups = {}
         self.closed = True
 
     def wants_chunk(self):
-        """Whether to compute the next chunk now: nothing is ready to send,
-        or the channel makes the next call wait and the queue is short."""
-        if self.closed:
-            return False
-        if not self.ready:
-            return True
-        return len(self.ready) < STOCK_READY_BATCHES and self.adapter.write_wait() > 0
+        """Whether to compute the next chunk now: not all computed yet, and
+        fewer than STOCK_READY_BATCHES batches wait to be sent."""
+        return not self.closed and len(self.ready) < STOCK_READY_BATCHES
+
+
+class StockSender:
+    """Runs an export's channel calls on a thread of its own, one at a time
+    and in order, while the job's thread computes the next chunks. The ORM
+    and the job's cursor stay on the job's thread: the adapter is ORM-free,
+    its budget and tokens use cursors of their own. In test mode those
+    cursors share the test's connection, which two threads must never use
+    at once: the calls then run inline, in the same order."""
+
+    def __init__(self, registry):
+        self.executor = None
+        if self._own_cursors(registry):
+            self.executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="channel_stock_sender"
+            )
+
+    @staticmethod
+    def _own_cursors(registry):
+        """Whether the registry's new cursors are connections of their own
+        (in test mode they wrap the test's cursor)."""
+        with registry.cursor() as cr:
+            return isinstance(cr, sql_db.Cursor)
+
+    def submit(self, function, *args):
+        """Run `function(*args)` after the calls submitted before: a Future."""
+        if self.executor:
+            return self.executor.submit(function, *args)
+        future = Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as exc:  # noqa: BLE001 - raised by future.result()
+            future.set_exception(exc)
+        return future
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        """Calls not started are cancelled (the job failed); the running one
+        ends within its deadline."""
+        if self.executor:
+            self.executor.shutdown(wait=True, cancel_futures=True)

@@ -321,15 +321,14 @@ class TestSharedBudget(SimulatorCommon):
 
         worker().after(BucketStatus(maximum=100, available=20, restore_rate=10))
         first, second = worker(), worker()
-        self.assertEqual(first.wait_seconds(10), 0, "enough for one call now")
-        for budget in (first, second, first, second):
+        for budget in (first, second, first, second, first):
             budget.before(10)
         # 20 points for two calls, then one call per second: never more than
         # the bucket gives, however the workers interleave.
-        self.assertEqual(waits, [1.0, 2.0])
-        self.assertEqual(second.wait_seconds(10), 3.0, "the next turn")
-        now[0] += 3
-        self.assertEqual(first.wait_seconds(10), 0)
+        self.assertEqual(waits, [1.0, 2.0, 3.0])
+        now[0] += 3  # the last turn was at 1003
+        second.before(10)
+        self.assertEqual(waits, [1.0, 2.0, 3.0, 1.0], "back to the restore rate")
 
     def test_absurd_waits_never_block_the_account_for_long(self):
         now = [1000.0]
