@@ -192,17 +192,17 @@ class ChannelBackend(models.Model):
             marks.update(plan[3])
         return to_send, skipped, unchanged, marks
 
-    def _stock_level_chunks(self, full, size=STOCK_EXPORT_CHUNK):
-        """The levels to look at, `size` at a time in id order: each page
-        starts after the last id of the previous one (keyset), so the last
-        page costs what the first did and nothing is held beyond a page."""
+    def _stock_level_chunks(self, full):
+        """The levels to look at, STOCK_EXPORT_CHUNK at a time in id order:
+        each page starts after the last id of the previous one (keyset), so
+        the last page costs what the first did, nothing held beyond a page."""
         domain = [("backend_id", "=", self.id), ("stock_location_id.active", "=", True)]
         if not full:
             domain.append(("dirty", "=", True))
         Level = self.env["channel.stock.level"]
         last_id = 0
         while levels := Level.search(
-            [*domain, ("id", ">", last_id)], order="id", limit=size
+            [*domain, ("id", ">", last_id)], order="id", limit=STOCK_EXPORT_CHUNK
         ):
             last_id = levels[-1].id
             yield levels
