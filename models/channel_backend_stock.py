@@ -212,6 +212,8 @@ class ChannelBackend(models.Model):
         marks and quantities read together in two grouped queries."""
         marks = levels._read_marks()
         free = levels._free_quantities()
+        # The few template fields the checks read, not its every column.
+        levels.product_id.product_tmpl_id.fetch(["sale_ok", "is_storable"])
         to_send, skipped, unchanged = [], [], levels.browse()
         for level in levels:
             reason = self._stock_skip_reason(level, free)
