@@ -4,26 +4,30 @@ Run with `make bench-stock` (README, "Benchmarks"). For each size (10,000 and
 100,000 variants by default) a fresh database is copied from the module's
 template, N storable variants with a quant each, their Shopify bindings and
 one mapped channel location are inserted in bulk, and a channel simulator
-runs as its own process with the same N variants. Then, in one run:
+runs as its own process with the same N variants and Shopify's Standard plan
+bucket (1,000 points, 100 points/s). Then, in one run:
 
 - baseline: `product.product.read(['free_qty'])` of the N variants in the
   mapped location (Odoo's own way to ask for the same figure);
-- compute: `_prepare_stock_export(full=True)`, what our job computes before it
-  sends anything (the same N quantities, with skip checks and batching data);
-  both timed twice, alternately, the best of each kept (warm caches alike);
-- full export: `_job_export_stock(full=True)` end to end over HTTP, with the
-  API calls counted by the simulator against ceil(N/250);
+- compute: `_prepare_stock_export(full=True)`, what our job computes (the
+  same N quantities, with skip checks and batching data); both timed twice,
+  alternately, the best of each kept (warm caches alike);
+- full export: `_job_export_stock(full=True)` end to end over HTTP, `--runs`
+  times (3), each in a fresh worker process started after the bucket refilled:
+  its time against the throttle floor of the plan (the time the bucket needs
+  to give the calls' points), the API calls against ceil(N/250), the THROTTLED
+  answers met, and the worker's peak RSS growth during the job;
 - delta: 100 stock moves out of 100 variants validated, then the delta export
   job (calls against ceil(100/250)).
 
-Shopify's Standard plan throttling applies (1,000 points, 100/s), so the full
-export time includes the waits the channel imposes.
+The last line printed is the same figures as one JSON object.
 """
 
 import argparse
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -34,44 +38,66 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import devctl  # noqa: E402
 
-DATABASE = "channel_bench_stock"
-SIMULATOR_PORT = 8898
+DATABASE = os.environ.get("CHANNEL_BENCH_DB", "channel_bench_stock")
+SIMULATOR_PORT = int(os.environ.get("CHANNEL_BENCH_HTTP_PORT", "8898"))
 SHOPIFY_BATCH = 250
 MOVES = 100
+# The simulated plan: Shopify's Standard plan bucket, and a mutation's cost.
+BUCKET_SIZE = 1000
+RESTORE_RATE = 100.0
+MUTATION_COST = 10
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=3, help="full exports per size")
+    parser.add_argument("--export-job", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    _source, params = devctl.discover_postgres(os.environ)
-    devctl.link_addon(devctl.BUILD / "addons")
-    config = devctl.write_odoo_config(
-        devctl.BUILD / "bench.conf", params, 8369, devctl.BUILD / "addons"
-    )
-    template = f"{devctl.TEMPLATE_PREFIX}{devctl.module_digest()}"
+    params, template = setup_odoo()
+    if args.export_job:
+        return export_job(args.export_job)
     if template not in devctl.database_names(params):
-        devctl.install_module(config, template, with_demo=False)
-    sys.path[:0] = [str(devctl.ODOO_PATH), str(ROOT)]
-    import odoo.tools
-
-    odoo.tools.config.parse_config(["-c", str(config), "--log-level=warn"])
+        devctl.install_module(CONFIG, template, with_demo=False)
     rows = []
     for size in args.sizes:
         devctl.copy_database(params, template, DATABASE)
         simulator = start_simulator(size)
         try:
-            rows.append(measure(size))
+            rows.append(measure(size, args.runs))
         finally:
             simulator.terminate()
             simulator.wait(30)
             devctl.drop_database(params, DATABASE)
     report(rows)
+    return 0
+
+
+CONFIG = devctl.BUILD / "bench.conf"
+
+
+def setup_odoo():
+    """Odoo's configuration for the benchmark; (connection params, template)."""
+    _source, params = devctl.discover_postgres(os.environ)
+    devctl.link_addon(devctl.BUILD / "addons")
+    devctl.write_odoo_config(CONFIG, params, SIMULATOR_PORT, devctl.BUILD / "addons")
+    sys.path[:0] = [str(devctl.ODOO_PATH), str(ROOT)]
+    import odoo.tools
+
+    odoo.tools.config.parse_config(["-c", str(CONFIG), "--log-level=warn"])
+    return params, f"{devctl.TEMPLATE_PREFIX}{devctl.module_digest()}"
 
 
 def start_simulator(size):
     simulator = subprocess.Popen(
-        [sys.executable, "-m", "simulator", f"--port={SIMULATOR_PORT}"],
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            f"--port={SIMULATOR_PORT}",
+            f"--bucket-size={BUCKET_SIZE}",
+            f"--restore-rate={RESTORE_RATE}",
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
@@ -97,10 +123,14 @@ def sim_call(method, path, payload=None):
 
 
 def shopify_calls():
-    return sim_call("GET", "/_sim/report")["calls"].get("inventorySetQuantities", 0)
+    """(inventorySetQuantities calls, points they cost): a THROTTLED answer
+    is a call that cost nothing."""
+    report = sim_call("GET", "/_sim/report")
+    name = "inventorySetQuantities"
+    return report["calls"].get(name, 0), report["cost"].get(name, 0)
 
 
-def measure(size):
+def measure(size, runs):
     import odoo
     from odoo.modules.registry import Registry
 
@@ -130,16 +160,10 @@ def measure(size):
             row["compute_s"] = min(row["compute_s"], time.perf_counter() - started)
             if skipped or len(to_send) != size:
                 raise SystemExit(f"{len(skipped)} of {size} levels were skipped")
+            del to_send
             cr.rollback()
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        backend = env["channel.backend"].browse(backend.id)
-        calls = shopify_calls()
-        started = time.perf_counter()
-        backend._job_export_stock(full=True)
-        cr.commit()
-        row["full_s"] = time.perf_counter() - started
-        row["full_calls"] = shopify_calls() - calls
+    row["full"] = [full_export(backend.id) for _run in range(runs)]
+    row["floor_s"] = throttle_floor(row["full"][0]["calls"])
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         deliver(
@@ -149,15 +173,67 @@ def measure(size):
         )
         cr.commit()
         backend = env["channel.backend"].browse(backend.id)
-        calls = shopify_calls()
+        calls, _cost = shopify_calls()
         started = time.perf_counter()
         result = backend._job_export_stock()
         cr.commit()
         row["delta_s"] = time.perf_counter() - started
-        row["delta_calls"] = shopify_calls() - calls
+        row["delta_calls"] = shopify_calls()[0] - calls
         row["delta_result"] = result
     registry.delete(DATABASE)
     return row
+
+
+def throttle_floor(calls):
+    """Seconds the plan's bucket, full at the start, needs to give `calls`
+    mutations their points: what no client can beat."""
+    return max(0.0, calls * MUTATION_COST - BUCKET_SIZE) / RESTORE_RATE
+
+
+def full_export(backend_id):
+    """One full export job in a fresh worker process, once the bucket is full
+    again: {seconds, calls, throttled, rss_growth_mb, result}."""
+    time.sleep(BUCKET_SIZE / RESTORE_RATE)
+    calls, cost = shopify_calls()
+    worker = subprocess.run(
+        [sys.executable, __file__, f"--export-job={backend_id}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    run = json.loads(worker.stdout.strip().splitlines()[-1])
+    after_calls, after_cost = shopify_calls()
+    run["calls"] = after_calls - calls
+    run["throttled"] = run["calls"] - (after_cost - cost) // MUTATION_COST
+    return run
+
+
+def export_job(backend_id):
+    """In the worker process: run the full export job, print its figures."""
+    import odoo
+    from odoo.modules.registry import Registry
+
+    registry = Registry(DATABASE)
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        backend = env["channel.backend"].browse(backend_id)
+        backend.name  # noqa: B018 - the worker is warm before the clock starts
+        start_kb = proc_status_kb("VmRSS")
+        started = time.perf_counter()
+        result = backend._job_export_stock(full=True)
+        cr.commit()
+        seconds = time.perf_counter() - started
+    growth = (proc_status_kb("VmHWM") - start_kb) / 1024
+    print(json.dumps({"seconds": seconds, "rss_growth_mb": growth, "result": result}))
+    return 0
+
+
+def proc_status_kb(key):
+    """A figure of /proc/self/status in kB (VmRSS: resident now, VmHWM: peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1])
+    raise SystemExit(f"No {key} in /proc/self/status")
 
 
 def seed(env, size):
@@ -300,29 +376,57 @@ def deliver(env, products, location):
 
 
 def report(rows):
-    print("\nStock export, Shopify (250 quantities per call), one run\n")
+    print("\nStock export, Shopify (250 quantities per call)\n")
     print(
         f"{'variants':>9}{'baseline s':>12}{'compute s':>11}{'x base':>8}"
-        f"{'full s':>9}{'calls':>7}{'ceil':>6}"
         f"{'delta s':>9}{'calls':>7}{'ceil':>6}"
     )
     for row in rows:
         print(
             f"{row['variants']:>9}{row['baseline_s']:>12.2f}{row['compute_s']:>11.2f}"
             f"{row['compute_s'] / row['baseline_s']:>8.2f}"
-            f"{row['full_s']:>9.1f}{row['full_calls']:>7}"
-            f"{math.ceil(row['variants'] / SHOPIFY_BATCH):>6}"
             f"{row['delta_s']:>9.2f}{row['delta_calls']:>7}"
             f"{math.ceil(MOVES / SHOPIFY_BATCH):>6}"
         )
     print(
+        f"\nFull export, {len(rows[0]['full'])} runs each, Standard plan bucket"
+        f" ({BUCKET_SIZE} points, {RESTORE_RATE:g}/s)\n"
+    )
+    print(
+        f"{'variants':>9}{'floor s':>9}{'runs s':>22}{'spread':>8}{'x floor':>9}"
+        f"{'calls':>7}{'ceil':>6}{'throttled':>10}{'RSS +MB':>9}"
+    )
+    for row in rows:
+        times = [run["seconds"] for run in row["full"]]
+        median = statistics.median(times)
+        floor = row["floor_s"]
+        print(
+            f"{row['variants']:>9}{floor:>9.1f}"
+            f"{' / '.join(f'{t:.1f}' for t in times):>22}"
+            f"{max(times) - min(times):>8.1f}"
+            f"{f'{median / floor:.2f}' if floor else '-':>9}"
+            f"{max(run['calls'] for run in row['full']):>7}"
+            f"{math.ceil(row['variants'] / SHOPIFY_BATCH):>6}"
+            f"{sum(run['throttled'] for run in row['full']):>10}"
+            f"{max(run['rss_growth_mb'] for run in row['full']):>9.0f}"
+        )
+    print(
         "\nbaseline: product.product.read(['free_qty']) in the mapped location;"
         "\ncompute: _prepare_stock_export(full=True); full: the full export job"
-        " over HTTP, Shopify throttling included;"
+        " over HTTP in a fresh worker, the bucket full at its start (x floor:"
+        " the median run against the throttle floor, max(0, calls x"
+        f" {MUTATION_COST} - {BUCKET_SIZE}) / {RESTORE_RATE:g} s; RSS +MB: the"
+        " worker's peak RSS during the job minus its RSS before, largest run);"
         f"\ndelta: the export job after {MOVES} delivered moves"
         f" ({rows[-1]['delta_result']})"
     )
+    print(json.dumps({"bench": "stock_export", "uptime": load_average(), "rows": rows}))
+
+
+def load_average():
+    """The machine's load averages (1, 5, 15 min): the figures' context."""
+    return Path("/proc/loadavg").read_text().split()[:3]
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

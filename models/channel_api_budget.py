@@ -74,38 +74,49 @@ class SharedBudget:
         self.waited = 0.0
 
     def before(self, cost):
-        """Sleep while the account is blocked (another worker was told to
+        """Wait for this call's turn, then take its `cost` from the shared
+        bucket: while the account is blocked (another worker was told to
         retry after a while), then until the bucket, refilled since last
-        measured, covers `cost` above this priority's floor. A wait longer
-        than MAX_WAIT_IN_PLACE in all raises `ChannelBudgetWaitError`."""
-        row = self._read()
-        if not row:
-            return
-        maximum, available, rate, measured_at, blocked_until = row
-        now = self.clock()
-        waited = 0.0
-        if blocked_until and blocked_until > now:
-            waited = self._wait(blocked_until - now, waited)
+        measured, covers `cost` above this priority's floor. The turn is
+        reserved under a row lock, so workers of one account queue behind
+        each other at the restore rate instead of all seeing the same
+        points. A wait longer than MAX_WAIT_IN_PLACE raises
+        `ChannelBudgetWaitError` (nothing reserved)."""
+        with self._cursor() as cr:
+            row = queries.budget_read(cr, self.backend_id, lock=True)
+            if not row:
+                return
             now = self.clock()
-        if not rate or rate <= 0:
-            return
-        projected = min(maximum, available + (now - measured_at) * rate)
-        needed = cost + self.floor_share * maximum - projected
-        if needed > 0:
-            self._wait(needed / rate, waited)
+            blocked, refill = self._waits(row, cost, now)
+            self._check_wait(blocked + refill)
+            maximum, available, rate, measured_at, _blocked_until = row
+            if cost and rate and rate > 0:
+                start = now + blocked + refill
+                level = min(maximum, available + (start - measured_at) * rate)
+                queries.budget_take(cr, self.backend_id, level - cost, start)
+        if blocked + refill > 0:
+            self.waited += blocked + refill
+            self.sleep(blocked + refill)
 
-    def _wait(self, seconds, waited):
-        """Sleep `seconds` unless, added to what this check `waited`, it passes
-        MAX_WAIT_IN_PLACE: then the job retries after `seconds` instead."""
-        seconds = _measure(seconds)
-        if waited + seconds > MAX_WAIT_IN_PLACE:
+    def _waits(self, row, cost, now):
+        """(seconds the account is still blocked, seconds of refill needed
+        after that) for a call of `cost` at `now`."""
+        maximum, available, rate, measured_at, blocked_until = row
+        blocked = _measure((blocked_until or 0) - now)
+        if not rate or rate <= 0:
+            return blocked, 0.0
+        start = now + blocked
+        projected = min(maximum, available + (start - measured_at) * rate)
+        needed = cost + self.floor_share * maximum - projected
+        return blocked, _measure(needed / rate)
+
+    def _check_wait(self, seconds):
+        """Past MAX_WAIT_IN_PLACE the job retries after `seconds` instead."""
+        if seconds > MAX_WAIT_IN_PLACE:
             raise ChannelBudgetWaitError(
                 f"The channel account's rate limit asks to wait {seconds:.1f} s.",
                 retry_after=clamp_wait(seconds),
             )
-        self.waited += seconds
-        self.sleep(seconds)
-        return waited + seconds
 
     def after(self, status):
         """Store the bucket a response reported (`transport.BucketStatus`,
@@ -133,10 +144,16 @@ class SharedBudget:
         with self._cursor() as cr:
             queries.budget_block(cr, self.backend_id, self.clock() + retry_after)
 
+    @contextmanager
     def _cursor(self):
         """Workers writing the account's row at once wait for each other and
-        the last report wins, where REPEATABLE READ would fail one of them."""
-        return read_committed_cursor(self.registry)
+        the last report wins, where REPEATABLE READ would fail one of them.
+        Its commits do not wait for the disk: a measure lost in a crash is
+        stated again by the next answer, and a paced call commits twice."""
+        with read_committed_cursor(self.registry) as cr:
+            if isinstance(cr, sql_db.Cursor):
+                queries.set_async_commit(cr)
+            yield cr
 
     def _read(self):
         with self._cursor() as cr:

@@ -1,9 +1,11 @@
 import hashlib
 import math
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
-from odoo import api, fields, models
+from odoo import api, fields, models, sql_db
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -20,6 +22,14 @@ STALE_RETRIES = 3
 STOCK_EXPORT_LOCK = 74_100_001
 # Backend settings that change every published quantity.
 STOCK_PUBLISHING_FIELDS = frozenset({"stock_safety_buffer", "stock_archived_policy"})
+# Levels an export computes at a time: four batches of 250, computed in
+# about the time a cost bucket takes to refill for one or two calls.
+STOCK_EXPORT_CHUNK = 1000
+# Batches computed ahead of the calls under way, at most (flat memory).
+STOCK_READY_BATCHES = 8
+# Calls handed to the sender's thread at once: the one under way and the
+# next, so the channel never waits for the job to record an answer.
+SENDER_QUEUE = 2
 
 
 class ChannelBackend(models.Model):
@@ -166,18 +176,45 @@ class ChannelBackend(models.Model):
         """`_prepare_stock_export`, plus the newest mark of every level read
         with the quantities: the export clears only the marks it read.
 
-        Levels of an archived channel location are left out.
+        Levels of an archived channel location are left out. Every chunk at
+        once: the export job streams them instead (`_stream_stock_export`).
 
         :return: (to send, skipped, unchanged, {level id: newest mark id})
         """
         self.ensure_one()
         self._sync_stock_levels()
+        to_send, skipped = [], []
+        unchanged, marks = self.env["channel.stock.level"], {}
+        for levels in self._stock_level_chunks(full):
+            plan = self._plan_stock_chunk(levels, full)
+            to_send += plan[0]
+            skipped += plan[1]
+            unchanged |= plan[2]
+            marks.update(plan[3])
+        return to_send, skipped, unchanged, marks
+
+    def _stock_level_chunks(self, full):
+        """The levels to look at, STOCK_EXPORT_CHUNK at a time in id order:
+        each page starts after the last id of the previous one (keyset), so
+        the last page costs what the first did, nothing held beyond a page."""
         domain = [("backend_id", "=", self.id), ("stock_location_id.active", "=", True)]
         if not full:
             domain.append(("dirty", "=", True))
-        levels = self.env["channel.stock.level"].search(domain)
+        Level = self.env["channel.stock.level"]
+        last_id = 0
+        while levels := Level.search(
+            [*domain, ("id", ">", last_id)], order="id", limit=STOCK_EXPORT_CHUNK
+        ):
+            last_id = levels[-1].id
+            yield levels
+
+    def _plan_stock_chunk(self, levels, full):
+        """Split one chunk of levels into (to send, skipped, unchanged, marks),
+        marks and quantities read together in two grouped queries."""
         marks = levels._read_marks()
         free = levels._free_quantities()
+        # The few template fields the checks read, not its every column.
+        levels.product_id.product_tmpl_id.fetch(["sale_ok", "is_storable"])
         to_send, skipped, unchanged = [], [], levels.browse()
         for level in levels:
             reason = self._stock_skip_reason(level, free)
@@ -248,58 +285,96 @@ class ChannelBackend(models.Model):
             **self._get_stock_quantity_values(binding),
         )
 
-    def _stock_batches(self, adapter, to_send):
-        """Cut [(level, quantity)] into `push_stock` calls: grouped by the
-        adapter's endpoint first (`stock_batch_group`), then cut at its batch
-        size, so k quantities of one endpoint cost ceil(k / size) calls."""
-        groups = {}
-        for level, quantity in to_send:
-            group = adapter.stock_batch_group(self._stock_quantity(level, quantity))
-            groups.setdefault(group, []).append((level, quantity))
-        size = adapter.stock_batch_size
-        return [
-            items[start : start + size]
-            for items in groups.values()
-            for start in range(0, len(items), size)
-        ]
+    def _stream_stock_export(self, adapter, token, full):
+        """Compute the levels a chunk at a time and send each batch as soon as
+        it is full, on the sender's thread (paced by the shared budget), while
+        the next chunks are computed here (docs/stock_export.rst, streaming).
 
-    def _push_stock_batch(self, adapter, batch, token, marks):
-        """Send one batch; retry stale items from the channel's quantity.
+        :return: (quantities sent, levels skipped, API calls)
+        """
+        chunks = self._stock_level_chunks(full)
+        batcher = StockBatcher(self, adapter)
+        marks, in_flight, totals = {}, deque(), Counter()
+        with StockSender(self.env.registry) as sender:
+            while True:
+                while len(in_flight) < SENDER_QUEUE and batcher.ready:
+                    call = batcher.ready.popleft()
+                    key = _idempotency_key(self.id, token, call.quantities)
+                    future = sender.submit(adapter.push_stock, call.quantities, key)
+                    in_flight.append((call, future))
+                    totals["calls"] += 1
+                if batcher.wants_chunk():
+                    levels = next(chunks, None)
+                    if levels is None:
+                        batcher.close()
+                    else:
+                        totals["skipped"] += self._take_stock_chunk(
+                            levels, full, batcher, marks
+                        )
+                    continue
+                if not in_flight:
+                    return totals["sent"], totals["skipped"], totals["calls"]
+                call, future = in_flight.popleft()
+                retry = self._apply_stock_results(call, future.result(), marks)
+                totals["sent"] += len(call.items) - (len(retry.items) if retry else 0)
+                if retry:
+                    batcher.ready.appendleft(retry)
+
+    def _take_stock_chunk(self, levels, full, batcher, marks):
+        """Plan one chunk: record its skips, clear the marks of its unchanged
+        levels, queue what it sends; the cache of the chunks before is
+        dropped (flushed first), so memory stays that of a chunk.
+
+        :return: how many levels were skipped
+        """
+        self.env.invalidate_all()
+        to_send, skipped, unchanged, chunk_marks = self._plan_stock_chunk(levels, full)
+        self._record_stock_skips(skipped)
+        self.env["channel.stock.level"]._clear_dirty(
+            {level.id: chunk_marks[level.id] for level in unchanged}
+        )
+        marks.update((level.id, chunk_marks[level.id]) for level, _qty in to_send)
+        batcher.add(to_send)
+        return len(skipped)
+
+    def _apply_stock_results(self, call, results, marks):
+        """Record what one `push_stock` call did; stale items are retried
+        from the channel's quantity (at most STALE_RETRIES times).
 
         A stale item the channel already holds at the quantity we want (our
         own earlier write, e.g. before a job retry rolled back its record) is
         taken as sent without writing it again.
 
-        :param token: the export attempt (job uuid), see `_idempotency_key`
-        :param marks: {level id: newest mark id} read with the quantities
-        :return: number of API calls made
+        :param call: the `StockCall` sent
+        :param marks: {level id: newest mark id} read with the quantities;
+            the entries of the levels sent are removed
+        :return: the `StockCall` retrying the stale items, None if none
         """
-        pending = batch
-        for calls in range(1, STALE_RETRIES + 2):
-            quantities = [self._stock_quantity(level, qty) for level, qty in pending]
-            key = _idempotency_key(self.id, token, quantities)
-            results = adapter.push_stock(quantities, key)
-            by_quantity = {result.quantity: result for result in results}
-            applied, stale = [], []
-            for (level, qty), quantity in zip(pending, quantities, strict=True):
-                result = by_quantity[quantity]
-                if result.applied or result.channel_quantity == qty:
-                    applied.append((level, qty))
-                else:
-                    level.write(
-                        {
-                            "channel_qty": result.channel_quantity or 0,
-                            "has_channel_qty": result.channel_quantity is not None,
-                        }
-                    )
-                    stale.append((level, qty))
-            self._mark_sent(applied, marks)
-            if not stale:
-                return calls
-            pending = stale
-        raise RetryableJobError(
-            f"{len(pending)} quantities kept changing on the channel", seconds=60
-        )
+        by_quantity = {result.quantity: result for result in results}
+        applied, stale = [], []
+        for (level, qty), quantity in zip(call.items, call.quantities, strict=True):
+            result = by_quantity[quantity]
+            if result.applied or result.channel_quantity == qty:
+                applied.append((level, qty))
+            else:
+                level.write(
+                    {
+                        "channel_qty": result.channel_quantity or 0,
+                        "has_channel_qty": result.channel_quantity is not None,
+                    }
+                )
+                stale.append((level, qty))
+        self._mark_sent(applied, marks)
+        for level, _qty in applied:
+            del marks[level.id]
+        if not stale:
+            return None
+        if call.attempt > STALE_RETRIES:
+            raise RetryableJobError(
+                f"{len(stale)} quantities kept changing on the channel", seconds=60
+            )
+        quantities = [self._stock_quantity(level, qty) for level, qty in stale]
+        return StockCall(stale, quantities, call.attempt + 1)
 
     def _mark_sent(self, sent, marks):
         """Stamp what was sent: one write per distinct quantity, so a batch
@@ -347,23 +422,17 @@ class ChannelBackend(models.Model):
             return "skipped: stock export is off or the backend is not connected"
         self._lock_stock_export()
         full_requested = self.stock_full_requested
-        to_send, skipped, unchanged, marks = self._plan_stock_export(
-            full=full or full_requested
-        )
-        self._record_stock_skips(skipped)
-        self.env["channel.stock.level"]._clear_dirty(
-            {level.id: marks[level.id] for level in unchanged}
-        )
+        self._sync_stock_levels()
         adapter = self._get_adapter(priority="stock")
         token = self.env.context.get("job_uuid") or uuid.uuid4().hex
-        calls = 0
         with self._map_channel_errors(delay=30):
-            for batch in self._stock_batches(adapter, to_send):
-                calls += self._push_stock_batch(adapter, batch, token, marks)
+            sent, skipped, calls = self._stream_stock_export(
+                adapter, token, full or full_requested
+            )
         if full_requested:
             self._get_sync_status("stock").full_requested = False
         self._mark_flow_success("stock")
-        return f"sent {len(to_send)} in {calls} calls, skipped {len(skipped)}"
+        return f"sent {sent} in {calls} calls, skipped {skipped}"
 
     @api.model
     def _cron_resync_stock(self):
@@ -411,3 +480,97 @@ def _idempotency_key(backend_id, token, quantities):
         ).encode()
     ).hexdigest()[:32]
     return f"cc-{backend_id}-{digest}"
+
+
+@dataclass
+class StockCall:
+    """One `push_stock` call: [(level, quantity)], their `StockQuantity`s
+    (built when the batch was cut, sent as they are) and which attempt of
+    these items it is (stale ones are sent again)."""
+
+    items: list
+    quantities: list
+    attempt: int = 1
+
+
+class StockBatcher:
+    """Quantities of an export in `push_stock` calls: grouped by the
+    adapter's endpoint (`stock_batch_group`), a group's batch queued in
+    `ready` as soon as it is full, the partial ones when `close`d; so k
+    quantities of one endpoint cost ceil(k / size) calls however the export
+    is chunked."""
+
+    def __init__(self, backend, adapter):
+        self.backend = backend
+        self.adapter = adapter
+        self.size = adapter.stock_batch_size
+        self.groups = {}
+        self.ready = deque()
+        self.closed = False
+
+    def add(self, to_send):
+        """Queue [(level, quantity)]."""
+        for level, quantity in to_send:
+            stock_quantity = self.backend._stock_quantity(level, quantity)
+            group = self.groups.setdefault(
+                self.adapter.stock_batch_group(stock_quantity), StockCall([], [])
+            )
+            group.items.append((level, quantity))
+            group.quantities.append(stock_quantity)
+            if len(group.items) == self.size:
+                self.ready.append(StockCall(group.items, group.quantities))
+                group.items, group.quantities = [], []
+
+    def close(self):
+        """No more quantities: queue the partial batches."""
+        self.ready.extend(group for group in self.groups.values() if group.items)
+        self.groups = {}
+        self.closed = True
+
+    def wants_chunk(self):
+        """Whether to compute the next chunk now: not all computed yet, and
+        fewer than STOCK_READY_BATCHES batches wait to be sent."""
+        return not self.closed and len(self.ready) < STOCK_READY_BATCHES
+
+
+class StockSender:
+    """Runs an export's channel calls on a thread of its own, one at a time
+    and in order, while the job's thread computes the next chunks. The ORM
+    and the job's cursor stay on the job's thread: the adapter is ORM-free,
+    its budget and tokens use cursors of their own. In test mode those
+    cursors share the test's connection, which two threads must never use
+    at once: the calls then run inline, in the same order."""
+
+    def __init__(self, registry):
+        self.executor = None
+        if self._own_cursors(registry):
+            self.executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="channel_stock_sender"
+            )
+
+    @staticmethod
+    def _own_cursors(registry):
+        """Whether the registry's new cursors are connections of their own
+        (in test mode they wrap the test's cursor)."""
+        with registry.cursor() as cr:
+            return isinstance(cr, sql_db.Cursor)
+
+    def submit(self, function, *args):
+        """Run `function(*args)` after the calls submitted before: a Future."""
+        if self.executor:
+            return self.executor.submit(function, *args)
+        future = Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as exc:  # noqa: BLE001 - raised by future.result()
+            future.set_exception(exc)
+        return future
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        """Calls not started are cancelled (the job failed); the running one
+        ends within its deadline."""
+        if self.executor:
+            self.executor.shutdown(wait=True, cancel_futures=True)

@@ -16,6 +16,13 @@ def set_read_committed(cr):
     cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
 
 
+def set_async_commit(cr):
+    """Let this transaction's commit return before its WAL reaches the disk;
+    raw SQL: the ORM has no commit settings. For rows whose last write may be
+    lost in a crash (a rate-limit measure: the next answer states it again)."""
+    cr.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def _lock_arguments(key):
     """Placeholders of an advisory lock key: one bigint or two ints."""
     return ", ".join(["%s::bigint"] if len(key) == 1 else ["%s"] * len(key))
@@ -295,15 +302,29 @@ def budget_block(cr, backend_id, until):
     )
 
 
-def budget_read(cr, backend_id):
+def budget_read(cr, backend_id, lock=False):
     """(maximum, available, restore_rate, measured_at, blocked_until) of an
-    account, None if unknown; raw SQL: read on a cursor with no environment."""
+    account, None if unknown; `lock`: the row stays locked until the cursor
+    ends (a worker taking its turn); raw SQL: read on a cursor with no
+    environment."""
     cr.execute(
         "SELECT maximum, available, restore_rate, measured_at, blocked_until"
-        " FROM channel_api_budget WHERE backend_id = %s",
+        " FROM channel_api_budget WHERE backend_id = %s"
+        + (" FOR NO KEY UPDATE" if lock else ""),
         [backend_id],
     )
     return cr.fetchone()
+
+
+def budget_take(cr, backend_id, available, measured_at):
+    """Set what the account's bucket will hold once a worker's call, due at
+    `measured_at`, has taken its points; raw SQL: written on the cursor that
+    locked the row (`budget_read(lock=True)`), with no environment."""
+    cr.execute(
+        "UPDATE channel_api_budget SET available = %s, measured_at = %s"
+        " WHERE backend_id = %s",
+        [available, measured_at, backend_id],
+    )
 
 
 # === ACCESS TOKENS ===

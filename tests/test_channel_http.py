@@ -298,14 +298,37 @@ class TestSharedBudget(SimulatorCommon):
 
         # One worker's order calls left 25 of 100 points (10 points/s refill).
         budget("orders").after(BucketStatus(maximum=100, available=25, restore_rate=10))
-        for priority in waits:  # other workers, same account
+        for priority in waits:  # other workers, same account, one after another
             budget(priority).before(10)
-        self.assertEqual(waits["orders"], [])
-        self.assertEqual(waits["stock"], [0.5])  # 10 + 20 % floor - 25 = 5 points
-        self.assertEqual(waits["catalog"], [2.5])  # 10 + 40 % floor - 25 = 25
-        now[0] += 3  # the bucket refilled to 55 meanwhile
+        self.assertEqual(waits["orders"], [])  # 25 - 10: 15 left
+        # Behind the order call: 10 + 20 % floor - 15 = 15 points to wait for.
+        self.assertEqual(waits["stock"], [1.5])
+        # Behind both: the stock call leaves 20 at 1001.5, so 5 now; 10 + 40 %
+        # floor - 5 = 45 points.
+        self.assertEqual(waits["catalog"], [4.5])
+        now[0] += 3  # the catalogue call left 40 at 1004.5, so 25 at 1003
         budget("catalog").before(10)
-        self.assertEqual(waits["catalog"], [2.5])
+        self.assertEqual(waits["catalog"], [4.5, 2.5])
+
+    def test_workers_of_one_account_take_turns_at_the_restore_rate(self):
+        now = [1000.0]
+        waits = []
+
+        def worker():
+            return self.env["channel.api.budget"]._for_backend(
+                self.shopify, "orders", clock=lambda: now[0], sleep=waits.append
+            )
+
+        worker().after(BucketStatus(maximum=100, available=20, restore_rate=10))
+        first, second = worker(), worker()
+        for budget in (first, second, first, second, first):
+            budget.before(10)
+        # 20 points for two calls, then one call per second: never more than
+        # the bucket gives, however the workers interleave.
+        self.assertEqual(waits, [1.0, 2.0, 3.0])
+        now[0] += 3  # the last turn was at 1003
+        second.before(10)
+        self.assertEqual(waits, [1.0, 2.0, 3.0, 1.0], "back to the restore rate")
 
     def test_absurd_waits_never_block_the_account_for_long(self):
         now = [1000.0]

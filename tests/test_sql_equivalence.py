@@ -351,6 +351,26 @@ class TestSmallQueries(ChannelCommon):
         )
         self.assertIsNone(queries.budget_read(self.env.cr, 0))
 
+    def test_budget_take_is_an_orm_write_of_the_locked_row(self):
+        queries.budget_report(
+            self.env.cr,
+            self.backend.id,
+            maximum=1000.0,
+            available=400.0,
+            restore_rate=50.0,
+            measured_at=100.0,
+        )
+        locked = queries.budget_read(self.env.cr, self.backend.id, lock=True)
+        self.assertEqual(locked, (1000.0, 400.0, 50.0, 100.0, None))
+        queries.budget_take(self.env.cr, self.backend.id, 390.0, 101.5)
+        budget = (
+            self.env["channel.api.budget"]
+            .sudo()
+            .search([("backend_id", "=", self.backend.id)])
+        )
+        self.assertEqual((budget.available, budget.measured_at), (390.0, 101.5))
+        self.assertEqual((budget.maximum, budget.restore_rate), (1000.0, 50.0))
+
     def test_token_upsert_equals_orm_create_then_write(self):
         Token = self.env["channel.access.token"].sudo()
         queries.store_token(self.env.cr, self.backend.id, "first", "read", 100.0)
@@ -371,6 +391,15 @@ class TestSmallQueries(ChannelCommon):
             queries.set_read_committed(cr)
             cr.execute("SHOW transaction_isolation")
             self.assertEqual(cr.fetchone()[0], "read committed")
+
+    def test_async_commit_is_what_postgresql_reports_for_one_transaction(self):
+        with sql_db.db_connect(get_db_name()).cursor() as cr:
+            queries.set_async_commit(cr)
+            cr.execute("SHOW synchronous_commit")
+            self.assertEqual(cr.fetchone()[0], "off")
+            cr.rollback()
+            cr.execute("SHOW synchronous_commit")
+            self.assertEqual(cr.fetchone()[0], "on", "LOCAL: this transaction only")
 
     def test_advisory_lock_is_refused_to_another_transaction(self):
         db = sql_db.db_connect(get_db_name())

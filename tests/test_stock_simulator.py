@@ -14,7 +14,8 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 from ..adapters.exceptions import ChannelBudgetWaitError, ChannelThrottledError
 from ..adapters.shopify import ShopifyAdapter
 from ..adapters.stock import StockQuantity
-from ..adapters.transport import MAX_WAIT_IN_PLACE
+from ..adapters.transport import MAX_WAIT_IN_PLACE, BucketStatus
+from ..models import channel_backend_stock
 from .test_channel_http import SimulatorCommon
 
 
@@ -280,6 +281,45 @@ class TestStockExportRetry(StockSimulatorCommon):
         )
         self.assertEqual(set(levels.mapped("channel_qty")), {4})
         self.assertFalse(any(levels.mapped("dirty")))
+
+
+@tagged("post_install", "-at_install")
+class TestStockExportStreaming(StockSimulatorCommon):
+    """A full export computed a chunk at a time, sent as batches fill up."""
+
+    catalogue_size = 260
+
+    def test_chunks_smaller_than_a_batch_cost_no_extra_call(self):
+        with patch.object(channel_backend_stock, "STOCK_EXPORT_CHUNK", 100):
+            result = self.shopify._job_export_stock(full=True)
+        self.assertEqual(result, "sent 260 in 2 calls, skipped 0")
+        self.assertEqual(self.sim.state.calls["inventorySetQuantities"], 2)
+        self.assertEqual(
+            [len(m["quantities"]) for m in self.sim.state.mutations], [250, 10]
+        )
+        self.assertTrue(all(self._shopify_level(ref) == 4 for ref in self.catalogue))
+        levels = self.env["channel.stock.level"].search(
+            [("backend_id", "=", self.shopify.id)]
+        )
+        self.assertEqual(set(levels.mapped("last_sent_qty")), {4})
+        self.assertFalse(any(levels.mapped("dirty")))
+
+    def test_export_waits_for_the_refill_instead_of_meeting_throttled(self):
+        self.enterContext(self.enter_registry_test_mode())  # budget rows shared
+        bucket = self.sim.bucket
+        with bucket.lock:
+            bucket.available, bucket.updated = 5.0, bucket.clock()
+        self.env["channel.api.budget"]._for_backend(self.shopify, "stock").after(
+            BucketStatus(maximum=1000, available=5, restore_rate=100)
+        )
+        started = time.monotonic()
+        self.shopify._job_export_stock(full=True)
+        # 10 points + the 20 % left to orders - 5: 2.05 s before the first call.
+        self.assertGreater(time.monotonic() - started, 2.0)
+        self.assertEqual(self.sim.state.calls["inventorySetQuantities"], 2)
+        self.assertEqual(
+            self.sim.state.cost["inventorySetQuantities"], 20, "no THROTTLED answer"
+        )
 
 
 @tagged("post_install", "-at_install")
