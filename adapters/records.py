@@ -386,6 +386,8 @@ class FulfilmentRequest:
     tracking_company: str | None = None
     tracking_url: str | None = None
     notify_customer: bool = False
+    # The channel location it ships from (None: where the channel assigned it).
+    location_ref: str | None = None
 
 
 @dataclass(frozen=True)
