@@ -43,6 +43,9 @@ class StockPicking(models.Model):
     channel_fulfilment_ref = fields.Char(
         related="channel_fulfilment_ids.external_ref", string="Channel fulfilment id"
     )
+    channel_fulfilment_error = fields.Char(
+        related="channel_fulfilment_ids.error", string="Channel fulfilment error"
+    )
 
     # === COMPUTE METHODS ===
 

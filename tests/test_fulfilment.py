@@ -194,8 +194,22 @@ class TestFulfilment(FulfilmentCase):
         self.assertEqual(exception.sale_order_id, sale_order)
         self.assertEqual(picking.channel_fulfilment_state, "failed")
         self.assertFalse(self._channel_order(summary)["fulfillments"])
+        binding = picking.channel_fulfilment_ids.order_binding_id
+        self.assertEqual(binding.fulfilment_state, "failed")
+        awaiting = self.env.ref("channel_connector.stock_picking_view_search_channel")
+        self.assertIn("channel_fulfilment_awaiting", awaiting.arch)
+        self.assertEqual(
+            self.env["stock.picking"].search(
+                [("channel_fulfilment_state", "in", ("pending", "failed"))]
+            ),
+            picking,
+        )
+        self.assertEqual(self.shopify.kpi_fulfilment_failures, 1)
         self._pushing(exception.with_user(self.ops_user).action_retry)
         self.assertEqual(exception.state, "resolved")
+        self.assertEqual(binding.fulfilment_state, "done")
+        self.shopify.invalidate_recordset(["kpi_fulfilment_failures"])
+        self.assertEqual(self.shopify.kpi_fulfilment_failures, 0)
         (fulfillment,) = self._channel_order(summary)["fulfillments"]
         self.assertEqual(picking.channel_fulfilment_ref, fulfillment["id"])
         self.assertEqual(fulfillment["tracking"]["number"], "T-RETRY")
