@@ -149,6 +149,12 @@ class ChannelBackend(models.Model):
         help="The channel sends its shipping confirmation to the buyer when a "
         "shipment is reported.",
     )
+    carrier_mapping_ids = fields.One2many(
+        "channel.carrier.mapping",
+        "backend_id",
+        string="Carriers",
+        help="Odoo carriers as the channel names them, with their tracking URL.",
+    )
     order_register_payment = fields.Boolean(string="Register payments")
     order_read_from_channel = fields.Boolean(
         string="Read orders from the channel",

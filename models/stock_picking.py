@@ -155,17 +155,18 @@ class StockPicking(models.Model):
 
     def _get_channel_tracking(self, backend=None):
         """{"number", "company", "url"} of the shipment (None when unknown);
-        the carrier comes from `stock_delivery` when it is installed."""
+        the carrier comes from `stock_delivery` when it is installed, named
+        and linked as `backend`'s carrier mapping says."""
         self.ensure_one()
-        del backend  # the carrier mapping per backend comes later
         carrier = self["carrier_id"] if "carrier_id" in self._fields else None
         url = (
             self["carrier_tracking_url"]
             if "carrier_tracking_url" in self._fields
             else None
         )
-        return {
+        tracking = {
             "number": self.carrier_tracking_ref or None,
             "company": (carrier and carrier.name) or None,
             "url": url or None,
         }
+        return self.env["channel.carrier.mapping"].sudo()._apply(backend, tracking)

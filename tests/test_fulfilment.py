@@ -429,3 +429,36 @@ class TestFulfilment(FulfilmentCase):
         self.assertEqual(len(self._channel_order(summary)["fulfillments"]), 1)
         self.assertEqual(picking.channel_fulfilment_state, "done")
         self.assertFalse(self._exceptions(self.shopify, "fulfilment_failed"))
+
+
+@tagged("post_install", "-at_install")
+class TestCarrierMapping(FulfilmentCase):
+    def test_mapped_carrier_is_renamed_and_linked_unknown_keeps_its_name(self):
+        self.env["channel.carrier.mapping"].create(
+            {
+                "backend_id": self.shopify.id,
+                "carrier_name": "UPS Ground (Odoo)",
+                "channel_carrier": "UPS",
+                "tracking_url": "https://ups.example/track?n={number}",
+            }
+        )
+        apply = self.env["channel.carrier.mapping"]._apply
+        tracking = {"number": "1Z9", "company": "ups ground (odoo)", "url": None}
+        self.assertEqual(
+            apply(self.shopify, tracking),
+            {
+                "number": "1Z9",
+                "company": "UPS",
+                "url": "https://ups.example/track?n=1Z9",
+            },
+        )
+        other = {"number": "7", "company": "Local courier", "url": None}
+        self.assertEqual(apply(self.shopify, other), other)
+        self.assertEqual(apply(self.woo, tracking), tracking, "mapped per backend")
+
+    def test_tracking_without_a_carrier_sends_the_number_alone(self):
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        self._run(self._validate(picking, tracking="NUM-ONLY"))
+        (fulfillment,) = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(fulfillment["tracking"], {"number": "NUM-ONLY"})
