@@ -388,6 +388,10 @@ class FulfilmentRequest:
     notify_customer: bool = False
     # The channel location it ships from (None: where the channel assigned it).
     location_ref: str | None = None
+    # The Odoo delivery (stable across retries), for channels without
+    # shipments of their own; whether the whole order has shipped with it.
+    shipment_ref: str | None = None
+    order_fully_shipped: bool = False
 
 
 @dataclass(frozen=True)

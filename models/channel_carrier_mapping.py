@@ -27,9 +27,9 @@ class ChannelCarrierMapping(models.Model):
     channel_carrier = fields.Char(
         string="Channel carrier",
         required=True,
-        help="The carrier as the channel names it (Shopify: one of its "
-        "tracking companies, e.g. UPS, DHL Express), so the channel links "
-        "the tracking number itself.",
+        help="The carrier as the channel names it (one of its known tracking "
+        "companies, e.g. UPS, DHL Express), so the channel links the "
+        "tracking number itself.",
     )
     tracking_url = fields.Char(
         string="Tracking URL",

@@ -1,7 +1,7 @@
 import hashlib
 
 from odoo import api, fields, models
-from odoo.tools import float_is_zero, float_round
+from odoo.tools import float_compare, float_is_zero, float_round
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -133,6 +133,21 @@ class ChannelFulfilment(models.Model):
             tracking_url=tracking["url"],
             notify_customer=self.backend_id.fulfilment_notify_customer,
             location_ref=self._get_location_ref(),
+            shipment_ref=str(picking.id),
+            order_fully_shipped=self._is_order_fully_shipped(),
+        )
+
+    def _is_order_fully_shipped(self):
+        """Whether every channel line of the order is delivered now."""
+        lines = self.picking_id.sale_id.order_line.filtered("channel_line_ref")
+        return bool(lines) and all(
+            float_compare(
+                line.qty_delivered,
+                line.product_uom_qty,
+                precision_rounding=line.product_uom_id.rounding,
+            )
+            >= 0
+            for line in lines
         )
 
     def _get_location_ref(self):

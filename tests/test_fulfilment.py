@@ -462,3 +462,49 @@ class TestCarrierMapping(FulfilmentCase):
         self._run(self._validate(picking, tracking="NUM-ONLY"))
         (fulfillment,) = self._channel_order(summary)["fulfillments"]
         self.assertEqual(fulfillment["tracking"], {"number": "NUM-ONLY"})
+
+
+@tagged("post_install", "-at_install")
+class TestWooCommerceFulfilment(FulfilmentCase):
+    def test_each_shipment_is_a_note_and_the_last_completes_the_order(self):
+        summary = self._import(
+            "woocommerce",
+            lines=[("SIM-000001", 2), ("SIM-000002", 1)],
+            tax_rate="0",
+            shipping=None,
+        )
+        sale_order = self._imported(summary)
+        order = self.sim.state.woo_orders[str(summary["id"])]
+        first = self._delivery(sale_order)
+        product_1, product_2 = (self.catalogue[ref] for ref in list(self.catalogue))
+        jobs = self._validate(first, {product_1: 2, product_2: 0}, tracking="W-1")
+        self.assertIn("reported", self._run(jobs)[0])
+        (note,) = order["notes"]
+        self.assertEqual(note["note"], "Shipped, tracking number W-1.")
+        self.assertTrue(note["customer_note"], "the buyer is told per policy")
+        self.assertNotEqual(order.get("woo_status"), "completed")
+        self.assertIn("already reported", self._run(jobs)[0])
+        self.assertEqual(len(order["notes"]), 1, "a replay adds no note")
+        self.woo.fulfilment_notify_customer = False
+        backorder = self._delivery(sale_order)
+        self._run(self._validate(backorder, tracking="W-2"))
+        self.assertEqual(order["woo_status"], "completed")
+        self.assertFalse(order["notes"][-1]["customer_note"])
+        (meta,) = order["meta_data"]
+        self.assertEqual(
+            [entry["tracking_number"] for entry in meta["value"]], ["W-1", "W-2"]
+        )
+        self.assertEqual(
+            [first.channel_fulfilment_ref, backorder.channel_fulfilment_ref],
+            [str(n["id"]) for n in order["notes"]],
+        )
+        # Tracking changed later: a new note, the shipment's entry updated.
+        with trap_jobs() as trap:
+            first.carrier_tracking_ref = "W-1-FIXED"
+        self.assertIn("tracking updated", self._run(trap.enqueued_jobs)[0])
+        self.assertIn("W-1-FIXED", order["notes"][-1]["note"])
+        (meta,) = order["meta_data"]
+        self.assertEqual(
+            [entry["tracking_number"] for entry in meta["value"]],
+            ["W-1-FIXED", "W-2"],
+        )
