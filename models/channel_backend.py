@@ -477,6 +477,12 @@ class ChannelBackend(models.Model):
 
     # === PROVIDER HOOKS ===
 
+    def _reports_fulfilments(self):
+        """Hook: whether validated deliveries are reported to this channel
+        (capability and policy; providers add what else they need)."""
+        self.ensure_one()
+        return self.supports_fulfilment_export and self.export_fulfilments
+
     def _get_default_api_version(self):
         """Hook: the channel API version a new backend of this provider uses.
 

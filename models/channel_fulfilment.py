@@ -81,7 +81,7 @@ class ChannelFulfilment(models.Model):
             if not binding or not picking._is_channel_final_delivery():
                 continue
             backend = binding.backend_id
-            if not backend.supports_fulfilment_export or not backend.export_fulfilments:
+            if not backend._reports_fulfilments():
                 continue
             fulfilment = self.search([("picking_id", "=", picking.id)])
             if not fulfilment:
