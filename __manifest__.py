@@ -23,6 +23,7 @@
         "views/channel_backend_shopify_views.xml",
         "views/channel_backend_woocommerce_views.xml",
         "views/channel_backend_threepl_views.xml",
+        "views/channel_backend_generic_views.xml",
         "views/channel_backend_dashboard_views.xml",
         "views/channel_backfill_views.xml",
         "views/channel_event_views.xml",

@@ -292,6 +292,16 @@ class ChannelAdapter:
         """
         raise NotImplementedError
 
+    def update_fulfilment_tracking(self, fulfilment_ref, request):
+        """Replace the tracking of a channel fulfilment with the request's
+        (`tracking_*`, `notify_customer`). ChannelPayloadError if refused."""
+        raise NotImplementedError
+
+    def cancel_fulfilment(self, fulfilment_ref):
+        """Cancel a channel fulfilment (its lines are to ship again); one
+        cancelled already is not an error. ChannelPayloadError if refused."""
+        raise NotImplementedError
+
     # Warehouse partner (3PL): requests out, confirmations and snapshots in
 
     def send_fulfilment_request(self, request):

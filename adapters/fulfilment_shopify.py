@@ -9,26 +9,77 @@ the fulfillment-order lines that still have a quantity to fulfil.
 from .exceptions import ChannelPayloadError
 from .records import FulfilmentResult
 
-# An order has a fulfillment order per location (a few); 4 x 100 lines keep
-# the query under Shopify's 1,000-point cap (larger orders: not read whole).
-MAX_FULFILLMENT_ORDERS = 4
-MAX_FULFILLMENT_ORDER_LINES = 100
+# Pages small enough that a read costs ~300 points, a third of the bucket
+# (a THROTTLED read waits in place instead of postponing the job); longer
+# lists are paginated, up to MAX_PAGES pages of each.
+FULFILLMENT_ORDERS_PAGE = 5
+FULFILLMENT_ORDER_LINES_PAGE = 25
+FULFILLMENT_ORDER_LINES_MORE = 100
+MAX_PAGES = 20
 FULFILLABLE_STATUSES = frozenset({"OPEN", "IN_PROGRESS"})
+_LINES = """
+    pageInfo { hasNextPage endCursor }
+    nodes { id remainingQuantity lineItem { id } }
+"""
 FULFILLMENT_ORDERS_QUERY = f"""
-query ChannelConnectorFulfillmentOrders($id: ID!) {{
+query ChannelConnectorFulfillmentOrders($id: ID!, $after: String) {{
   order(id: $id) {{
     id
-    fulfillmentOrders(first: {MAX_FULFILLMENT_ORDERS}) {{
+    fulfillmentOrders(first: {FULFILLMENT_ORDERS_PAGE}, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
       nodes {{
         id status
         assignedLocation {{ location {{ id }} }}
-        lineItems(first: {MAX_FULFILLMENT_ORDER_LINES}) {{
-          nodes {{ id remainingQuantity lineItem {{ id }} }}
-        }}
+        fulfillmentHolds {{ reason reasonNotes }}
+        lineItems(first: {FULFILLMENT_ORDER_LINES_PAGE}) {{ {_LINES} }}
       }}
     }}
   }}
 }}
+"""
+FULFILLMENT_ORDER_LINES_QUERY = f"""
+query ChannelConnectorFulfillmentOrderLines($id: ID!, $after: String) {{
+  fulfillmentOrder(id: $id) {{
+    lineItems(first: {FULFILLMENT_ORDER_LINES_MORE}, after: $after) {{ {_LINES} }}
+  }}
+}}
+"""
+FULFILLMENT_ORDER_MOVE_MUTATION = """
+mutation ChannelConnectorFulfillmentOrderMove(
+  $id: ID!, $location: ID!, $items: [FulfillmentOrderLineItemInput!]
+) {
+  fulfillmentOrderMove(
+    id: $id, newLocationId: $location, fulfillmentOrderLineItems: $items
+  ) {
+    movedFulfillmentOrder { id }
+    userErrors { field message }
+  }
+}
+"""
+FULFILLMENT_TRACKING_MUTATION = """
+mutation ChannelConnectorFulfillmentTracking(
+  $id: ID!, $tracking: FulfillmentTrackingInput!, $notify: Boolean
+) {
+  fulfillmentTrackingInfoUpdate(
+    fulfillmentId: $id, trackingInfoInput: $tracking, notifyCustomer: $notify
+  ) {
+    fulfillment { id }
+    userErrors { field message }
+  }
+}
+"""
+FULFILLMENT_CANCEL_MUTATION = """
+mutation ChannelConnectorFulfillmentCancel($id: ID!) {
+  fulfillmentCancel(id: $id) {
+    fulfillment { id status }
+    userErrors { field message }
+  }
+}
+"""
+FULFILLMENT_STATUS_QUERY = """
+query ChannelConnectorFulfillmentStatus($id: ID!) {
+  fulfillment(id: $id) { id status }
+}
 """
 FULFILLMENT_CREATE_MUTATION = """
 mutation ChannelConnectorFulfillmentCreate($fulfillment: FulfillmentInput!) {
@@ -64,13 +115,58 @@ def allocate(fulfillment_orders, request, numeric_id):
     return groups
 
 
+def read_fulfillment_orders(graphql, order_gid):
+    """Every fulfillment order of an order with all its line items (pages of
+    both read in turn); None when Shopify has no such order."""
+    fulfillment_orders, after = [], None
+    for _page in range(MAX_PAGES):
+        data = graphql(FULFILLMENT_ORDERS_QUERY, {"id": order_gid, "after": after})
+        if not data.get("order"):
+            return None
+        connection = data["order"]["fulfillmentOrders"]
+        for fo in connection.get("nodes") or ():
+            if fo.get("status") != "CLOSED":
+                _read_all_lines(graphql, fo)
+            fulfillment_orders.append(fo)
+        page = connection.get("pageInfo") or {}
+        if not page.get("hasNextPage"):
+            return fulfillment_orders
+        after = page.get("endCursor")
+    raise ChannelPayloadError(
+        f"Shopify lists more than {MAX_PAGES} pages of fulfillment orders for "
+        f"order {order_gid}; stopped reading."
+    )
+
+
+def _read_all_lines(graphql, fo):
+    """Complete `fo["lineItems"]["nodes"]` past its first page."""
+    lines = fo.get("lineItems") or {}
+    nodes = list(lines.get("nodes") or ())
+    page = lines.get("pageInfo") or {}
+    for _page in range(MAX_PAGES):
+        if not page.get("hasNextPage"):
+            fo["lineItems"] = {"nodes": nodes}
+            return
+        data = graphql(
+            FULFILLMENT_ORDER_LINES_QUERY,
+            {"id": fo["id"], "after": page.get("endCursor")},
+        )
+        more = (data.get("fulfillmentOrder") or {}).get("lineItems") or {}
+        nodes.extend(more.get("nodes") or ())
+        page = more.get("pageInfo") or {}
+    raise ChannelPayloadError(
+        f"Shopify lists more than {MAX_PAGES} pages of lines on fulfillment "
+        f"order {fo['id']}; stopped reading."
+    )
+
+
 def blocked_statuses(fulfillment_orders, request, numeric_id):
-    """Statuses of the fulfillment orders that are not open to us (on hold,
-    scheduled...) yet still hold a quantity of a shipped line."""
+    """Statuses (with hold reasons) of the fulfillment orders that are not
+    open to us (on hold, scheduled...) yet hold a quantity of a shipped line."""
     shipped = {line.line_ref for line in request.lines}
     return sorted(
         {
-            fo.get("status") or "UNKNOWN"
+            _describe_block(fo)
             for fo in fulfillment_orders
             if fo.get("status") not in FULFILLABLE_STATUSES
             and fo.get("status") != "CLOSED"
@@ -83,9 +179,18 @@ def blocked_statuses(fulfillment_orders, request, numeric_id):
     )
 
 
-def fulfillment_input(request, by_fulfillment_order):
-    """The `FulfillmentInput` of one location's share of a request."""
-    tracking = {
+def _describe_block(fo):
+    holds = ", ".join(
+        " ".join(filter(None, (hold.get("reason"), hold.get("reasonNotes"))))
+        for hold in fo.get("fulfillmentHolds") or ()
+    )
+    status = fo.get("status") or "UNKNOWN"
+    return f"{status}: {holds}" if holds else status
+
+
+def tracking_input(request):
+    """The `FulfillmentTrackingInput` of a request (what is known of it)."""
+    return {
         key: value
         for key, value in (
             ("number", request.tracking_number),
@@ -94,6 +199,10 @@ def fulfillment_input(request, by_fulfillment_order):
         )
         if value
     }
+
+
+def fulfillment_input(request, by_fulfillment_order):
+    """The `FulfillmentInput` of one location's share of a request."""
     values = {
         "notifyCustomer": bool(request.notify_customer),
         "lineItemsByFulfillmentOrder": [
@@ -106,9 +215,38 @@ def fulfillment_input(request, by_fulfillment_order):
             for fo_id, items in by_fulfillment_order.items()
         ],
     }
+    tracking = tracking_input(request)
     if tracking:
         values["trackingInfo"] = tracking
     return values
+
+
+def _user_errors(data, doing):
+    errors = data.get("userErrors") or ()
+    if errors:
+        messages = "; ".join(str(error.get("message")) for error in errors)
+        raise ChannelPayloadError(f"Shopify refused {doing}: {messages}")
+
+
+def move_elsewhere(graphql, groups, location_gid):
+    """`fulfillmentOrderMove` the allocated lines of fulfillment orders
+    assigned to another location than `location_gid`; whether any moved."""
+    moved = False
+    for location, by_fulfillment_order in groups.items():
+        if location == location_gid:
+            continue
+        for fo_id, items in by_fulfillment_order.items():
+            data = graphql(
+                FULFILLMENT_ORDER_MOVE_MUTATION,
+                {
+                    "id": fo_id,
+                    "location": location_gid,
+                    "items": [{"id": item, "quantity": qty} for item, qty in items],
+                },
+            )["fulfillmentOrderMove"]
+            _user_errors(data, f"to move fulfillment order {fo_id} to {location_gid}")
+            moved = True
+    return moved
 
 
 def push_fulfilment(graphql, gid, numeric_id, request):
@@ -117,11 +255,12 @@ def push_fulfilment(graphql, gid, numeric_id, request):
     Lines fulfilled on Shopify already (a replay after a lost answer, staff
     fulfilling by hand) are not fulfilled twice: nothing left to fulfil is an
     `already_fulfilled` result; a line held on Shopify is a payload error.
+    Lines assigned to another location than the request's are moved first.
     """
-    order = graphql(FULFILLMENT_ORDERS_QUERY, {"id": gid("Order", request.order_ref)})
-    if not order.get("order"):
+    order_gid = gid("Order", request.order_ref)
+    fulfillment_orders = read_fulfillment_orders(graphql, order_gid)
+    if fulfillment_orders is None:
         raise ChannelPayloadError(f"Shopify has no order {request.order_ref}.")
-    fulfillment_orders = order["order"]["fulfillmentOrders"]["nodes"]
     blocked = blocked_statuses(fulfillment_orders, request, numeric_id)
     if blocked:
         raise ChannelPayloadError(
@@ -129,6 +268,11 @@ def push_fulfilment(graphql, gid, numeric_id, request):
             f"order {', '.join(blocked)}): release them on Shopify, then retry."
         )
     groups = allocate(fulfillment_orders, request, numeric_id)
+    location_gid = request.location_ref and gid("Location", request.location_ref)
+    if location_gid and move_elsewhere(graphql, groups, location_gid):
+        groups = allocate(
+            read_fulfillment_orders(graphql, order_gid) or (), request, numeric_id
+        )
     if not groups:
         return FulfilmentResult(already_fulfilled=True)
     refs = []
@@ -137,9 +281,33 @@ def push_fulfilment(graphql, gid, numeric_id, request):
             FULFILLMENT_CREATE_MUTATION,
             {"fulfillment": fulfillment_input(request, by_fulfillment_order)},
         )["fulfillmentCreate"]
-        errors = data.get("userErrors") or ()
-        if errors:
-            messages = "; ".join(str(error.get("message")) for error in errors)
-            raise ChannelPayloadError(f"Shopify refused the fulfilment: {messages}")
+        _user_errors(data, "the fulfilment")
         refs.append(numeric_id(data["fulfillment"]["id"]))
     return FulfilmentResult(fulfilment_refs=tuple(refs))
+
+
+def update_tracking(graphql, gid, fulfilment_ref, request):
+    """`fulfillmentTrackingInfoUpdate` of one fulfilment with the request's
+    tracking, the buyer told per the request's policy."""
+    data = graphql(
+        FULFILLMENT_TRACKING_MUTATION,
+        {
+            "id": gid("Fulfillment", fulfilment_ref),
+            "tracking": tracking_input(request),
+            "notify": bool(request.notify_customer),
+        },
+    )["fulfillmentTrackingInfoUpdate"]
+    _user_errors(data, f"the tracking of fulfilment {fulfilment_ref}")
+
+
+def cancel(graphql, gid, fulfilment_ref):
+    """`fulfillmentCancel`; a fulfilment cancelled already (a replay) is fine."""
+    fulfillment_gid = gid("Fulfillment", fulfilment_ref)
+    data = graphql(FULFILLMENT_CANCEL_MUTATION, {"id": fulfillment_gid})
+    data = data["fulfillmentCancel"]
+    if not data.get("userErrors"):
+        return
+    current = graphql(FULFILLMENT_STATUS_QUERY, {"id": fulfillment_gid})
+    if (current.get("fulfillment") or {}).get("status") == "CANCELLED":
+        return
+    _user_errors(data, f"to cancel fulfilment {fulfilment_ref}")

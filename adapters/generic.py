@@ -9,10 +9,11 @@ under another topic or event id.
 
 from datetime import datetime, timedelta, timezone
 
+from . import fulfilment_generic
 from .base import ChannelAdapter
 from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelSignatureError
 from .orders_generic import parse_generic_order
-from .records import RefundNotice
+from .records import FulfilmentResult, RefundNotice
 from .refunds_generic import parse_generic_refund
 from .signatures import sign_hex
 from .webhooks import (
@@ -123,3 +124,31 @@ class GenericAdapter(ChannelAdapter):
     def parse_refund(self, payload):
         """Override of `ChannelAdapter`: see `refunds_generic`."""
         return parse_generic_refund(payload)
+
+    # Fulfilment: signed outbound messages (see `fulfilment_generic`)
+
+    def push_fulfilment(self, request):
+        """Override of `ChannelAdapter`: POST `fulfilment/shipped`; the
+        shipment's id (the Odoo delivery) is the fulfilment reference."""
+        fulfilment_generic.send(
+            self,
+            fulfilment_generic.TOPIC_SHIPPED,
+            fulfilment_generic.shipped_body(request),
+        )
+        return FulfilmentResult(fulfilment_refs=(request.shipment_ref,))
+
+    def update_fulfilment_tracking(self, fulfilment_ref, request):
+        """Override of `ChannelAdapter`: the same shipment sent again with its
+        new tracking (a new event id: its body changed)."""
+        del fulfilment_ref
+        fulfilment_generic.send(
+            self,
+            fulfilment_generic.TOPIC_SHIPPED,
+            fulfilment_generic.shipped_body(request),
+        )
+
+    def cancel_fulfilment(self, fulfilment_ref):
+        """Override of `ChannelAdapter`: POST `fulfilment/cancelled`."""
+        fulfilment_generic.send(
+            self, fulfilment_generic.TOPIC_CANCELLED, {"id": fulfilment_ref}
+        )

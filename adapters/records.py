@@ -386,6 +386,12 @@ class FulfilmentRequest:
     tracking_company: str | None = None
     tracking_url: str | None = None
     notify_customer: bool = False
+    # The channel location it ships from (None: where the channel assigned it).
+    location_ref: str | None = None
+    # The Odoo delivery (stable across retries), for channels without
+    # shipments of their own; whether the whole order has shipped with it.
+    shipment_ref: str | None = None
+    order_fully_shipped: bool = False
 
 
 @dataclass(frozen=True)

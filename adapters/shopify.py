@@ -3,10 +3,10 @@
 import math
 from dataclasses import dataclass, field
 
+from . import fulfilment_shopify
 from .base import ChannelAdapter
 from .catalogue import ChannelVariant
 from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelThrottledError
-from .fulfilment_shopify import push_fulfilment
 from .orders_shopify import (
     ORDER_CONNECTION_QUERIES,
     ORDER_QUERY,
@@ -566,7 +566,17 @@ class ShopifyAdapter(ChannelAdapter):
 
     def push_fulfilment(self, request):
         """Override of `ChannelAdapter`: see `fulfilment_shopify`."""
-        return push_fulfilment(self.graphql, gid, numeric_id, request)
+        return fulfilment_shopify.push_fulfilment(
+            self.graphql, gid, numeric_id, request
+        )
+
+    def update_fulfilment_tracking(self, fulfilment_ref, request):
+        """Override of `ChannelAdapter`: `fulfillmentTrackingInfoUpdate`."""
+        fulfilment_shopify.update_tracking(self.graphql, gid, fulfilment_ref, request)
+
+    def cancel_fulfilment(self, fulfilment_ref):
+        """Override of `ChannelAdapter`: `fulfillmentCancel`."""
+        fulfilment_shopify.cancel(self.graphql, gid, fulfilment_ref)
 
     # Catalogue
 

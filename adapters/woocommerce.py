@@ -2,6 +2,7 @@
 
 from urllib.parse import parse_qs
 
+from . import fulfilment_woocommerce
 from .base import ChannelAdapter
 from .catalogue import ChannelVariant
 from .exceptions import ChannelPayloadError
@@ -79,6 +80,10 @@ class WooCommerceAdapter(ChannelAdapter):
             **kwargs,
         )
 
+    def put(self, route, payload):
+        """PUT JSON to a route with HTTP Basic credentials (429 waited out)."""
+        return self.call_with_backoff(self._put_once, route, payload)
+
     def _put_once(self, route, payload):
         return self.transport.request(
             "PUT",
@@ -100,6 +105,23 @@ class WooCommerceAdapter(ChannelAdapter):
     def fetch_order(self, external_ref):
         """The current state of one order."""
         return parse_woocommerce_order(self.get(f"orders/{external_ref}").json())
+
+    def push_fulfilment(self, request):
+        """Override of `ChannelAdapter`: see `fulfilment_woocommerce`."""
+        return fulfilment_woocommerce.push_fulfilment(self, request)
+
+    def update_fulfilment_tracking(self, fulfilment_ref, request):
+        """Override of `ChannelAdapter`: a new note with the new tracking,
+        and the shipment's meta entry updated."""
+        del fulfilment_ref
+        fulfilment_woocommerce.push_fulfilment(self, request, update=True)
+
+    def cancel_fulfilment(self, fulfilment_ref):
+        """Override of `ChannelAdapter`: WooCommerce has no shipment to cancel."""
+        raise ChannelPayloadError(
+            "WooCommerce has no shipments to cancel: change the order's status "
+            f"and notes on WooCommerce (shipment note {fulfilment_ref})."
+        )
 
     def fetch_refund(self, refund_ref, order_ref=None):
         """Override of `ChannelAdapter`: the refund and its order (currency,

@@ -20,6 +20,7 @@ from . import (
     channel_backend_woocommerce,
     channel_backfill,
     channel_binding_mixin,
+    channel_carrier_mapping,
     channel_connector_fields_mixin,
     channel_event,
     channel_event_correction,

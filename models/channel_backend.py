@@ -149,6 +149,12 @@ class ChannelBackend(models.Model):
         help="The channel sends its shipping confirmation to the buyer when a "
         "shipment is reported.",
     )
+    carrier_mapping_ids = fields.One2many(
+        "channel.carrier.mapping",
+        "backend_id",
+        string="Carriers",
+        help="Odoo carriers as the channel names them, with their tracking URL.",
+    )
     order_register_payment = fields.Boolean(string="Register payments")
     order_read_from_channel = fields.Boolean(
         string="Read orders from the channel",
@@ -471,6 +477,12 @@ class ChannelBackend(models.Model):
             ) from exc
 
     # === PROVIDER HOOKS ===
+
+    def _reports_fulfilments(self):
+        """Hook: whether validated deliveries are reported to this channel
+        (capability and policy; providers add what else they need)."""
+        self.ensure_one()
+        return self.supports_fulfilment_export and self.export_fulfilments
 
     def _get_default_api_version(self):
         """Hook: the channel API version a new backend of this provider uses.

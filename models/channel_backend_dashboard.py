@@ -18,6 +18,7 @@ KPI_FIELDS = (
     "kpi_payments_unreferenced",
     "kpi_inventory_differences",
     "kpi_refunds_incomplete",
+    "kpi_fulfilment_failures",
     "kpi_queue_backlog",
 )
 # Backend field shown from a `channel.sync.status` -> (flow, status field).
@@ -73,6 +74,11 @@ class ChannelBackend(models.Model):
         string="Refunds incomplete",
         compute="_compute_kpis",
         help="Channel refunds missing their credit note, payment or return.",
+    )
+    kpi_fulfilment_failures = fields.Integer(
+        string="Fulfilment failures",
+        compute="_compute_kpis",
+        help="Deliveries the channel has not taken as shipped, tracked or cancelled.",
     )
     kpi_queue_backlog = fields.Integer(
         string="Queue backlog",
@@ -139,6 +145,8 @@ class ChannelBackend(models.Model):
             domain += [("exception_type", "=", "inventory_difference")]
         elif kind == "refunds":
             domain += [("exception_type", "=", "refund_incomplete")]
+        elif kind == "fulfilment":
+            domain += [("exception_type", "=", "fulfilment_failed")]
         action["domain"] = domain
         action["context"] = {
             "search_default_filter_unresolved": 1,
@@ -180,6 +188,7 @@ class ChannelBackend(models.Model):
                 ("exception_type", "=", "inventory_difference")
             ],
             "kpi_refunds_incomplete": [("exception_type", "=", "refund_incomplete")],
+            "kpi_fulfilment_failures": [("exception_type", "=", "fulfilment_failed")],
             "kpi_overdue_exceptions": [("is_overdue", "=", True)],
         }
         for kpi, extra in counters.items():

@@ -42,6 +42,7 @@ class ChannelBackend(models.Model):
                 "supports_order_pull": True,
                 "supports_stock_export": True,
                 "supports_refund_import": True,
+                "supports_fulfilment_export": True,
             }
         )
 

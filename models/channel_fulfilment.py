@@ -1,7 +1,7 @@
 import hashlib
 
 from odoo import api, fields, models
-from odoo.tools import float_is_zero, float_round
+from odoo.tools import float_compare, float_is_zero, float_round
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -17,6 +17,7 @@ STATES = [
     ("pending", "To report"),
     ("done", "Reported"),
     ("failed", "Failed"),
+    ("cancelled", "Cancelled"),
 ]
 
 
@@ -60,6 +61,11 @@ class ChannelFulfilment(models.Model):
     notify_customer = fields.Boolean(string="Buyer notified", readonly=True)
     pushed_at = fields.Datetime(string="Reported on", readonly=True)
     error = fields.Char(readonly=True)
+    cancel_requested = fields.Boolean(
+        string="To cancel",
+        readonly=True,
+        help="The delivery came back whole: its channel fulfilment is to cancel.",
+    )
 
     _picking_unique = models.UniqueIndex(
         "(picking_id)", "This delivery is already reported to its channel."
@@ -76,7 +82,7 @@ class ChannelFulfilment(models.Model):
             if not binding or not picking._is_channel_final_delivery():
                 continue
             backend = binding.backend_id
-            if not backend.supports_fulfilment_export or not backend.export_fulfilments:
+            if not backend._reports_fulfilments():
                 continue
             fulfilment = self.search([("picking_id", "=", picking.id)])
             if not fulfilment:
@@ -88,7 +94,7 @@ class ChannelFulfilment(models.Model):
                         "picking_id": picking.id,
                     }
                 )
-            if fulfilment.state != "done":
+            if fulfilment.state not in ("done", "cancelled"):
                 fulfilment._enqueue_push()
 
     def _enqueue_push(self):
@@ -116,7 +122,7 @@ class ChannelFulfilment(models.Model):
             quantities[line.channel_line_ref] = (
                 quantities.get(line.channel_line_ref, 0) + qty
             )
-        tracking = picking._get_channel_tracking()
+        tracking = picking._get_channel_tracking(self.backend_id)
         return FulfilmentRequest(
             order_ref=self.order_binding_id.external_ref,
             lines=tuple(
@@ -128,32 +134,164 @@ class ChannelFulfilment(models.Model):
             tracking_company=tracking["company"],
             tracking_url=tracking["url"],
             notify_customer=self.backend_id.fulfilment_notify_customer,
+            location_ref=self._get_location_ref(),
+            shipment_ref=str(picking.id),
+            order_fully_shipped=self._is_order_fully_shipped(),
         )
 
-    def _push(self):
-        """Report the delivery on the channel; a channel refusal is a
-        `fulfilment_failed` exception whose Retry pushes again.
+    def _is_order_fully_shipped(self):
+        """Whether every channel line of the order is delivered now."""
+        lines = self.picking_id.sale_id.order_line.filtered("channel_line_ref")
+        return bool(lines) and all(
+            float_compare(
+                line.qty_delivered,
+                line.product_uom_qty,
+                precision_rounding=line.product_uom_id.rounding,
+            )
+            >= 0
+            for line in lines
+        )
 
-        :return: whether the channel has the shipment now
+    def _get_location_ref(self):
+        """The channel location mapped to the warehouse the delivery ships
+        from (its stock location or a parent of it), None when unmapped."""
+        picking = self.picking_id
+        shipped_from = (
+            picking.picking_type_id.warehouse_id.lot_stock_id | picking.location_id
+        )
+        mappings = self.env["channel.stock.location"].search(
+            [("backend_id", "=", self.backend_id.id), ("location_ids", "!=", False)]
+        )
+        for mapping in mappings:
+            for mapped in mapping.location_ids:
+                if any(
+                    (loc.parent_path or "").startswith(mapped.parent_path)
+                    for loc in shipped_from
+                ):
+                    return mapping.location_ref
+        return None
+
+    def _push(self):
+        """Bring the channel in line with the delivery: report it, update
+        its tracking, or cancel its fulfilment; a channel refusal is a
+        `fulfilment_failed` exception whose Retry runs this again.
+
+        :return: whether the channel is in line now
         """
         self.ensure_one()
-        if self.state == "done":
+        if not self._pending_work():
             return True
         self._lock()
-        backend = self.backend_id
-        request = self._get_request()
-        if not request.lines:
-            self._done(None, request)
-            return True
+        work = self._pending_work()
         try:
-            with backend._map_channel_errors(delay=30):
-                adapter = backend._get_adapter(priority="fulfilment")
-                result = adapter.push_fulfilment(request)
+            with self.backend_id._map_channel_errors(delay=30):
+                adapter = self.backend_id._get_adapter(priority="fulfilment")
+                if work == "report":
+                    request = self._get_request()
+                    result = adapter.push_fulfilment(request) if request.lines else None
+                    self._done(result, request)
+                elif work == "tracking":
+                    self._update_tracking(adapter)
+                else:
+                    self._cancel(adapter)
         except ChannelError as exc:
             self._failed(str(exc))
             return False
-        self._done(result, request)
         return True
+
+    def _pending_work(self):
+        """ "report", "tracking", "cancel" or None: what the channel lacks."""
+        if self.state == "cancelled":
+            return None
+        if self.state != "done":
+            return "report"
+        if self.cancel_requested:
+            return "cancel" if self.external_ref else None
+        tracking = self.picking_id._get_channel_tracking(self.backend_id)
+        reported = (self.tracking_ref or None, self.carrier_name or None)
+        if self.external_ref and (tracking["number"], tracking["company"]) != reported:
+            return "tracking"
+        return None
+
+    def _refs(self):
+        return [ref for ref in (self.external_ref or "").split(",") if ref]
+
+    def _update_tracking(self, adapter):
+        request = self._get_request()
+        for ref in self._refs():
+            adapter.update_fulfilment_tracking(ref, request)
+        self.write(
+            {
+                "tracking_ref": request.tracking_number or False,
+                "carrier_name": request.tracking_company or False,
+                "error": False,
+            }
+        )
+        self.picking_id.message_post(
+            body=self.env._(
+                "Tracking %(number)s sent to %(backend)s.",
+                number=request.tracking_number or "-",
+                backend=self.backend_id.name,
+            )
+        )
+        self.env["channel.exception"]._resolve(self.backend_id, retry_target=self)
+
+    def _cancel(self, adapter):
+        for ref in self._refs():
+            adapter.cancel_fulfilment(ref)
+        self.write({"state": "cancelled", "error": False})
+        self.picking_id.message_post(
+            body=self.env._(
+                "Returned whole: its fulfilment on %s is cancelled.",
+                self.backend_id.name,
+            )
+        )
+        self.env["channel.exception"]._resolve(self.backend_id, retry_target=self)
+
+    @api.model
+    def _enqueue_tracking_updates(self, pickings):
+        """Enqueue the tracking update of reported deliveries whose tracking
+        changed after they were reported."""
+        fulfilments = self.search(
+            [("picking_id", "in", pickings.ids), ("state", "=", "done")]
+        )
+        for fulfilment in fulfilments:
+            if fulfilment._pending_work() == "tracking":
+                fulfilment._enqueue_push()
+
+    @api.model
+    def _enqueue_returns(self, returns):
+        """A validated return of a reported delivery: the whole delivery back
+        cancels its channel fulfilment; part of it is an exception (channels
+        cancel whole fulfilments only)."""
+        for picking in returns:
+            origin = picking.return_id
+            fulfilment = (
+                self.search([("picking_id", "=", origin.id)]) if origin else self
+            )
+            if (
+                not fulfilment
+                or fulfilment.state != "done"
+                or not fulfilment.external_ref
+            ):
+                continue
+            if origin._is_returned_whole():
+                fulfilment.cancel_requested = True
+                fulfilment._enqueue_push()
+                continue
+            self.env["channel.exception"]._record(
+                "fulfilment_failed",
+                self.env._(
+                    "Return %(return)s takes back part of delivery %(picking)s, "
+                    "reported to the channel: the channel cancels whole "
+                    "fulfilments only. Record the return on the channel.",
+                    picking=origin.name,
+                    **{"return": picking.name},
+                ),
+                backend=fulfilment.backend_id,
+                key=f"partial_return:{picking.id}",
+                documents=[origin.sale_id],
+            )
 
     def _lock(self):
         """Serialize the reports of one delivery (a job and a Retry at once):
@@ -167,6 +305,7 @@ class ChannelFulfilment(models.Model):
             )
 
     def _done(self, result, request):
+        """The delivery is reported (`result` None: nothing to report)."""
         refs = ",".join(result.fulfilment_refs) if result else ""
         self.write(
             {
@@ -190,7 +329,8 @@ class ChannelFulfilment(models.Model):
         self.env["channel.exception"]._resolve(self.backend_id, retry_target=self)
 
     def _failed(self, error):
-        self.write({"state": "failed", "error": error})
+        self.write({"state": "failed" if self.state == "pending" else self.state})
+        self.error = error
         picking = self.picking_id
         self.env["channel.exception"]._record(
             "fulfilment_failed",
@@ -208,25 +348,31 @@ class ChannelFulfilment(models.Model):
         )
 
     def _channel_retry(self):
-        """Retry hook of `channel.exception`: report the delivery again."""
+        """Retry hook of `channel.exception`: do again what failed."""
         self.ensure_one()
         return self._push()
 
     # === JOBS ===
 
     def _job_push(self):
-        """Job: report one validated delivery as shipped on its channel, as
-        the system (the validating user may not read the backend)."""
+        """Job: report one validated delivery as shipped on its channel, or
+        update its tracking, or cancel it once returned; as the system (the
+        validating user may not read the backend)."""
         self.ensure_one()
         fulfilment_sudo = self.sudo()
         backend_sudo = fulfilment_sudo.backend_id
         if not backend_sudo.active or backend_sudo.state == "disabled":
             return f"skipped: backend {backend_sudo.id} is archived or disabled"
-        if fulfilment_sudo.state == "done":
+        work = fulfilment_sudo._pending_work()
+        if not work:
             return f"already reported: {fulfilment_sudo._describe()}"
-        if fulfilment_sudo._push():
-            return f"reported: {fulfilment_sudo._describe()}"
-        return f"failed: {fulfilment_sudo.error}"
+        if not fulfilment_sudo._push():
+            return f"failed: {fulfilment_sudo.error}"
+        return {
+            "report": "reported",
+            "tracking": "tracking updated",
+            "cancel": "cancelled",
+        }[work] + f": {fulfilment_sudo._describe()}"
 
     def _describe(self):
         return self.external_ref or "fulfilled on the channel already"

@@ -53,6 +53,20 @@ class ChannelOrderBinding(models.Model):
     refund_ids = fields.One2many(
         "channel.refund.binding", "order_binding_id", string="Refunds"
     )
+    fulfilment_ids = fields.One2many(
+        "channel.fulfilment", "order_binding_id", string="Fulfilments"
+    )
+    fulfilment_state = fields.Selection(
+        [
+            ("pending", "To report"),
+            ("failed", "Failed"),
+            ("done", "Reported"),
+        ],
+        string="Channel fulfilment",
+        compute="_compute_fulfilment_state",
+        help="Failed when a delivery could not be reported, To report while "
+        "one waits, Reported once every validated delivery is on the channel.",
+    )
     is_import_pending = fields.Boolean(
         string="Import incomplete",
         readonly=True,
@@ -61,6 +75,17 @@ class ChannelOrderBinding(models.Model):
         "mapping...): the next delivery, replay or Retry rebuilds the order, "
         "even from the same channel version.",
     )
+
+    # === COMPUTE METHODS ===
+
+    @api.depends("fulfilment_ids.state")
+    def _compute_fulfilment_state(self):
+        for binding in self:
+            states = set(binding.fulfilment_ids.mapped("state"))
+            binding.fulfilment_state = next(
+                (state for state in ("failed", "pending", "done") if state in states),
+                "done" if states else False,
+            )
 
     # === BUSINESS METHODS ===
 

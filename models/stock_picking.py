@@ -1,7 +1,10 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import float_compare
 
 RISK_HOLD_GROUP = "channel_connector.group_channel_manager"
+# Fields whose change after a delivery was reported updates its tracking.
+TRACKING_FIELDS = frozenset({"carrier_tracking_ref", "carrier_id"})
 
 
 def check_risk_hold_rights(env):
@@ -40,6 +43,9 @@ class StockPicking(models.Model):
     channel_fulfilment_ref = fields.Char(
         related="channel_fulfilment_ids.external_ref", string="Channel fulfilment id"
     )
+    channel_fulfilment_error = fields.Char(
+        related="channel_fulfilment_ids.error", string="Channel fulfilment error"
+    )
 
     # === COMPUTE METHODS ===
 
@@ -51,10 +57,16 @@ class StockPicking(models.Model):
     # === CRUD METHODS ===
 
     def write(self, vals):
-        """The risk hold is changed by a channel manager or the connector only."""
+        """The risk hold is changed by a channel manager or the connector only;
+        tracking changed on a reported delivery is sent to its channel."""
         if "channel_risk_hold" in vals:
             check_risk_hold_rights(self.env)
-        return super().write(vals)
+        result = super().write(vals)
+        if TRACKING_FIELDS & set(vals):
+            done = self.filtered(lambda picking: picking.state == "done")
+            if done:
+                self.env["channel.fulfilment"].sudo()._enqueue_tracking_updates(done)
+        return result
 
     # === ACTION METHODS ===
 
@@ -76,7 +88,9 @@ class StockPicking(models.Model):
         customer of a channel order as shipped (a job per delivery)."""
         result = super()._action_done()
         done = self.filtered(lambda picking: picking.state == "done")
-        self.env["channel.fulfilment"].sudo()._enqueue_for_pickings(done)
+        fulfilments_sudo = self.env["channel.fulfilment"].sudo()
+        fulfilments_sudo._enqueue_for_pickings(done)
+        fulfilments_sudo._enqueue_returns(done.filtered("return_id"))
         return result
 
     def action_channel_release_hold(self):
@@ -114,9 +128,35 @@ class StockPicking(models.Model):
             and not self.channel_risk_hold
         )
 
-    def _get_channel_tracking(self):
+    def _is_returned_whole(self):
+        """Whether the done returns of this delivery take back every unit."""
+        self.ensure_one()
+        returned = {}
+        for move in self.return_ids.move_ids.filtered(lambda m: m.state == "done"):
+            qty = move.product_uom._compute_quantity(
+                move.quantity, move.product_id.uom_id
+            )
+            returned[move.product_id] = returned.get(move.product_id, 0) + qty
+        shipped = {}
+        for move in self.move_ids.filtered(lambda m: m.state == "done"):
+            qty = move.product_uom._compute_quantity(
+                move.quantity, move.product_id.uom_id
+            )
+            shipped[move.product_id] = shipped.get(move.product_id, 0) + qty
+        return all(
+            float_compare(
+                returned.get(product, 0),
+                qty,
+                precision_rounding=product.uom_id.rounding,
+            )
+            >= 0
+            for product, qty in shipped.items()
+        )
+
+    def _get_channel_tracking(self, backend=None):
         """{"number", "company", "url"} of the shipment (None when unknown);
-        the carrier comes from `stock_delivery` when it is installed."""
+        the carrier comes from `stock_delivery` when it is installed, named
+        and linked as `backend`'s carrier mapping says."""
         self.ensure_one()
         carrier = self["carrier_id"] if "carrier_id" in self._fields else None
         url = (
@@ -124,8 +164,9 @@ class StockPicking(models.Model):
             if "carrier_tracking_url" in self._fields
             else None
         )
-        return {
+        tracking = {
             "number": self.carrier_tracking_ref or None,
             "company": (carrier and carrier.name) or None,
             "url": url or None,
         }
+        return self.env["channel.carrier.mapping"].sudo()._apply(backend, tracking)

@@ -16,6 +16,7 @@ are all rendered from this record, so every view of one order agrees.
 from datetime import timedelta
 from decimal import Decimal
 
+from .fulfillment_orders import FulfillmentOrderBook
 from .util import cents
 
 RATES = {"USD": Decimal("1"), "EUR": Decimal("0.92"), "GBP": Decimal("0.79")}
@@ -48,6 +49,7 @@ class OrderBook:
 
     def __init__(self, state):
         self.state = state
+        self.fulfillment_orders = FulfillmentOrderBook(state, self)
 
     # === CREATE ===
 

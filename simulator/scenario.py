@@ -203,6 +203,35 @@ class Scenario:
             ],
         }
 
+    @journaled
+    def split_fulfillment_order(
+        self, order_id, *, location, lines, status="OPEN", hold_reason=None
+    ):
+        """Shopify assigns some of an order's lines to another location: a
+        new fulfillment order at `location` with lines=[(line id or SKU,
+        quantity)], `status` OPEN or SCHEDULED, or on hold for `hold_reason`
+        (a FulfillmentHoldReason). Returns the fulfillment order's id."""
+        order = self._order("shopify", order_id)
+        book = self.book.fulfillment_orders
+        fo = book.split(order, str(location), dict(lines), status)
+        if hold_reason:
+            book.hold(fo, hold_reason)
+        return {"id": fo["id"], "gid": f"gid://shopify/FulfillmentOrder/{fo['id']}"}
+
+    @journaled
+    def hold_fulfillment_order(self, fulfillment_order_id, reason="OTHER", notes=""):
+        """The merchant holds (reason: a FulfillmentHoldReason) or, with
+        reason None, releases a fulfillment order."""
+        book = self.book.fulfillment_orders
+        _order, fo = book.find(str(fulfillment_order_id))
+        if fo is None:
+            raise ValueError(f"Unknown fulfillment order {fulfillment_order_id}")
+        if reason:
+            book.hold(fo, reason, notes)
+        else:
+            book.release(fo)
+        return {"id": fo["id"], "status": fo["status"]}
+
     def _announce(self, order, action):
         """The webhooks one merchant action triggers (one Event-Id)."""
         if order["channel"] == "woocommerce":

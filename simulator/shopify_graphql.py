@@ -29,6 +29,7 @@ from graphql import (
 )
 from graphql.execution.values import get_directive_values
 
+from .fulfillment_orders import FulfillmentError
 from .reference import reference_path
 from .shopify_nodes import (
     CatalogueNodes,
@@ -377,7 +378,8 @@ class Resolvers:
         self.notify = notify
         self.book = book
         self.catalogue = CatalogueNodes(state)
-        self.orders = OrderNodes(state, self.catalogue)
+        self.fulfillment_orders = book.fulfillment_orders
+        self.orders = OrderNodes(state, self.catalogue, self.fulfillment_orders)
 
     def root(self, kind, variables):
         if kind == "mutation":
@@ -386,6 +388,9 @@ class Resolvers:
                     info, input, variables
                 ),
                 "fulfillmentCreate": self.fulfillment_create,
+                "fulfillmentOrderMove": self.fulfillment_order_move,
+                "fulfillmentTrackingInfoUpdate": self.fulfillment_tracking_update,
+                "fulfillmentCancel": lambda _info, id: self.fulfillment_cancel(id),  # noqa: A006
                 "webhookSubscriptionCreate": self.webhook_create,
                 "webhookSubscriptionDelete": self.webhook_delete,
             }
@@ -408,6 +413,7 @@ class Resolvers:
             "return": lambda _info, id: self._return(number(id)),  # noqa: A006
             "refund": lambda _info, id: self._refund(number(id)),  # noqa: A006
             "fulfillmentOrder": lambda _info, id: self._fulfillment_order(id),  # noqa: A006
+            "fulfillment": lambda _info, id: self._fulfillment(id),  # noqa: A006
             "webhookSubscriptions": self.webhooks,
             "webhookSubscription": lambda _info, id: self._webhook(id),  # noqa: A006
             "shopifyPaymentsAccount": lambda _info: self.payments_account(),
@@ -556,30 +562,40 @@ class Resolvers:
         return None
 
     def _fulfillment_order(self, global_id):
-        order = self.state.shopify_orders.get(number(global_id))
-        return self.orders.fulfillment_order(order) if order else None
+        order, fo = self.fulfillment_orders.find(number(global_id))
+        return self.orders.fulfillment_order(order, fo) if fo else None
+
+    def _fulfillment(self, global_id):
+        ref = number(global_id)
+        for order in self.state.shopify_orders.values():
+            for record in order["fulfillments"]:
+                if record["id"] == ref:
+                    return self.orders.fulfillment(order, record)
+        return None
 
     def fulfillment_create(self, _info, fulfillment, message=None):
-        """Fulfill fulfillment-order lines; all lines of one order."""
+        """Fulfill fulfillment-order lines of one order at one location."""
         del message
-        state = self.state
-        groups = fulfillment["lineItemsByFulfillmentOrder"]
-        orders = {number(g["fulfillmentOrderId"]) for g in groups}
-        if len(orders) != 1 or next(iter(orders)) not in state.shopify_orders:
-            return _payload_error(
-                "fulfillment", ["fulfillment"], "Fulfillment order does not exist."
+        groups = [
+            (
+                number(group["fulfillmentOrderId"]),
+                None
+                if group.get("fulfillmentOrderLineItems") is None
+                else {
+                    number(item["id"]): item["quantity"]
+                    for item in group["fulfillmentOrderLineItems"]
+                },
             )
-        order = state.shopify_orders[next(iter(orders))]
-        quantities, error = self._fulfillment_quantities(order, groups)
-        if error:
-            return _payload_error("fulfillment", ["fulfillment"], error)
-        tracking = fulfillment.get("trackingInfo") or {}
-        record = self.book.fulfill(
-            order,
-            quantities,
-            tracking=tracking,
-            notify_customer=fulfillment.get("notifyCustomer"),
-        )
+            for group in fulfillment["lineItemsByFulfillmentOrder"]
+        ]
+        try:
+            order, record = self.fulfillment_orders.fulfill(
+                groups,
+                fulfillment.get("trackingInfo") or {},
+                fulfillment.get("notifyCustomer"),
+            )
+        except FulfillmentError as exc:
+            return _payload_error("fulfillment", ["fulfillment"], str(exc))
         self.notify(
             [
                 ("fulfillments/create", fulfillment_payload(order, record)),
@@ -588,29 +604,72 @@ class Resolvers:
         )
         return {"fulfillment": self.orders.fulfillment(order, record), "userErrors": []}
 
-    def _fulfillment_quantities(self, order, groups):
-        remaining = {
-            line["id"]: line["quantity"] - line["fulfilled"] - line["refunded"]
-            for line in order["lines"]
+    def fulfillment_order_move(
+        self,
+        _info,
+        id,  # noqa: A002
+        newLocationId,  # noqa: N803
+        fulfillmentOrderLineItems=None,  # noqa: N803
+    ):
+        """Move (some of) a fulfillment order's lines to another location."""
+        wanted = None
+        if fulfillmentOrderLineItems is not None:
+            wanted = {number(i["id"]): i["quantity"] for i in fulfillmentOrderLineItems}
+        try:
+            order, moved, original = self.fulfillment_orders.move(
+                number(id), number(newLocationId), wanted
+            )
+        except FulfillmentError as exc:
+            return {
+                "movedFulfillmentOrder": None,
+                "originalFulfillmentOrder": None,
+                "remainingFulfillmentOrder": None,
+                "userErrors": [{"field": ["id"], "message": str(exc)}],
+            }
+        return {
+            "movedFulfillmentOrder": self.orders.fulfillment_order(order, moved),
+            "originalFulfillmentOrder": self.orders.fulfillment_order(order, original),
+            "remainingFulfillmentOrder": None
+            if moved is original
+            else self.orders.fulfillment_order(order, original),
+            "userErrors": [],
         }
-        quantities = {}
-        for group in groups:
-            wanted = group.get("fulfillmentOrderLineItems")
-            if wanted is None:  # whole fulfillment order
-                wanted = [
-                    {"id": ref, "quantity": q} for ref, q in remaining.items() if q
-                ]
-            for item in wanted:
-                ref = number(item["id"])
-                if item["quantity"] > remaining.get(ref, 0):
-                    return (
-                        None,
-                        "Invalid fulfillment order line item quantity requested.",
-                    )
-                quantities[ref] = quantities.get(ref, 0) + item["quantity"]
-        if not quantities:
-            return None, "Fulfillment order line items are empty."
-        return quantities, None
+
+    def fulfillment_tracking_update(
+        self,
+        _info,
+        fulfillmentId,  # noqa: N803
+        trackingInfoInput,  # noqa: N803
+        notifyCustomer=None,  # noqa: N803
+    ):
+        """Replace a fulfillment's tracking (and tell the buyer if asked)."""
+        tracking = {
+            key: trackingInfoInput[key]
+            for key in ("number", "company", "url")
+            if trackingInfoInput.get(key)
+        }
+        try:
+            order, record = self.fulfillment_orders.update_tracking(
+                number(fulfillmentId), tracking, notifyCustomer
+            )
+        except FulfillmentError as exc:
+            return _payload_error("fulfillment", ["fulfillmentId"], str(exc))
+        self.notify([("fulfillments/update", fulfillment_payload(order, record))])
+        return {"fulfillment": self.orders.fulfillment(order, record), "userErrors": []}
+
+    def fulfillment_cancel(self, fulfillment_id):
+        """Cancel a fulfillment: its quantities are to fulfil again."""
+        try:
+            order, record = self.fulfillment_orders.cancel(number(fulfillment_id))
+        except FulfillmentError as exc:
+            return _payload_error("fulfillment", ["id"], str(exc))
+        self.notify(
+            [
+                ("fulfillments/update", fulfillment_payload(order, record)),
+                ("orders/updated", order_payload(order)),
+            ]
+        )
+        return {"fulfillment": self.orders.fulfillment(order, record), "userErrors": []}
 
     # --- webhook subscriptions
 

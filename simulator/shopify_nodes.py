@@ -286,9 +286,10 @@ def _strip(args):
 class OrderNodes:
     """Order, its lines, transactions, refunds and fulfillment orders."""
 
-    def __init__(self, state, catalogue):
+    def __init__(self, state, catalogue, fulfillment_orders):
         self.state = state
         self.catalogue = catalogue
+        self.fulfillment_orders = fulfillment_orders
 
     def order(self, order):
         bags = GraphqlMoney(order)
@@ -363,8 +364,11 @@ class OrderNodes:
                 self.fulfillment(order, f) for f in order["fulfillments"]
             ][:first],
             "fulfillmentOrders": lambda _info, **args: connection(
-                [{"id": int(order["id"])}],
-                lambda _entry: self.fulfillment_order(order),
+                [
+                    {"id": int(fo["id"]), "fo": fo}
+                    for fo in self.fulfillment_orders.of(order)
+                ],
+                lambda entry: self.fulfillment_order(order, entry["fo"]),
                 **_strip(args),
             ),
         }
@@ -547,47 +551,60 @@ class OrderNodes:
             },
         }
 
-    def fulfillment_order(self, order):
-        """One fulfillment order per order, assigned to location 1001."""
-        remaining = [
-            {"id": int(line["id"]), "line": line}
-            for line in order["lines"]
-            if line["quantity"] - line["refunded"] > 0
-        ]
-        open_quantity = sum(
-            e["line"]["quantity"] - e["line"]["fulfilled"] - e["line"]["refunded"]
-            for e in remaining
-        )
+    def fulfillment_order(self, order, fo):
+        """A fulfillment order (see `fulfillment_orders.py`)."""
+        book = self.fulfillment_orders
+        status = book.status(order, fo)
+        location = self.state.locations[fo["location"]]
         return {
             "__typename": "FulfillmentOrder",
-            "id": gid("FulfillmentOrder", order["id"]),
+            "id": gid("FulfillmentOrder", fo["id"]),
             "orderId": gid("Order", order["id"]),
             "orderName": order["name"],
-            "status": "OPEN" if open_quantity > 0 else "CLOSED",
+            "status": status,
             "requestStatus": "UNSUBMITTED",
             "createdAt": iso_z(order["created_at"]),
             "updatedAt": iso_z(order["updated_at"]),
             "assignedLocation": {
-                "name": self.state.locations["1001"]["name"],
-                "location": self.catalogue.location(self.state.locations["1001"]),
+                "name": location["name"],
+                "location": self.catalogue.location(location),
             },
-            "supportedActions": [{"action": "CREATE_FULFILLMENT"}],
+            "fulfillmentHolds": [
+                {
+                    "id": gid("FulfillmentHold", f"{fo['id']}{n}"),
+                    "displayReason": hold["reason"].replace("_", " ").capitalize(),
+                    "heldByRequestingApp": False,
+                    **hold,
+                }
+                for n, hold in enumerate(fo["holds"])
+            ],
+            "supportedActions": [
+                {"action": action}
+                for action in (
+                    ("CREATE_FULFILLMENT", "MOVE", "HOLD")
+                    if status in ("OPEN", "IN_PROGRESS")
+                    else ("RELEASE_HOLD",)
+                    if status == "ON_HOLD"
+                    else ()
+                )
+            ],
             "lineItems": lambda _info, **args: connection(
-                remaining, lambda e: self._fulfillment_line(order, e["line"]), **args
+                [{"id": int(item["id"]), "item": item} for item in fo["items"]],
+                lambda e: self._fulfillment_line(order, e["item"]),
+                **args,
             ),
         }
 
-    def _fulfillment_line(self, order, line):
+    def _fulfillment_line(self, order, item):
+        line = next(line for line in order["lines"] if line["id"] == item["line_id"])
         variant = self.state.variants.get(line["variant_id"])
         return {
-            "id": gid("FulfillmentOrderLineItem", line["id"]),
+            "id": gid("FulfillmentOrderLineItem", item["id"]),
             "sku": line["sku"],
             "productTitle": line["title"],
             "variantTitle": line["variant_title"],
-            "totalQuantity": line["quantity"] - line["refunded"],
-            "remainingQuantity": max(
-                0, line["quantity"] - line["fulfilled"] - line["refunded"]
-            ),
+            "totalQuantity": item["quantity"],
+            "remainingQuantity": self.fulfillment_orders.remaining(order, item),
             "requiresShipping": True,
             "inventoryItemId": gid("InventoryItem", variant["inventory_item"])
             if variant
@@ -603,7 +620,9 @@ class OrderNodes:
             "legacyResourceId": fulfillment["id"],
             "name": f"{order['name']}-F{order['fulfillments'].index(fulfillment) + 1}",
             "status": fulfillment["status"],
-            "displayStatus": "FULFILLED",
+            "displayStatus": "FULFILLED"
+            if fulfillment["status"] == "SUCCESS"
+            else "CANCELED",
             "createdAt": iso_z(fulfillment["created_at"]),
             "updatedAt": iso_z(fulfillment["created_at"]),
             "totalQuantity": sum(fulfillment["lines"].values()),

@@ -298,7 +298,7 @@ def fulfillment_payload(order, fulfillment):
     return {
         "id": int(fulfillment["id"]),
         "order_id": int(order["id"]),
-        "status": "success",
+        "status": fulfillment["status"].lower(),
         "created_at": iso_offset(fulfillment["created_at"]),
         "service": "manual",
         "updated_at": iso_offset(fulfillment["created_at"]),

@@ -150,11 +150,13 @@ def order_json(order, state, base_url):
         "customer_user_agent": "Mozilla/5.0 (simulator)",
         "created_via": "checkout",
         "customer_note": order["note"] or "",
-        "date_completed": None,
+        "date_completed": wc_date(order["completed_at"])
+        if order.get("completed_at")
+        else None,
         "date_paid": wc_date(order["created_at"]) if paid else None,
         "cart_hash": order["token"],
         "number": str(order["number"]),
-        "meta_data": [],
+        "meta_data": [dict(m) for m in order.get("meta_data", ())],
         "line_items": [_line(order, line, state) for line in order["lines"]],
         "tax_lines": _tax_lines(order, amounts),
         "shipping_lines": [_shipping_line(order, s) for s in order["shipping_lines"]],
@@ -220,6 +222,8 @@ def _shipping_net(order, shipping):
 def _status(order):
     if order["cancelled_at"]:
         return "cancelled"
+    if order.get("woo_status"):
+        return order["woo_status"]
     if order["financial_status"] == "refunded":
         return "refunded"
     if order["financial_status"] in ("pending", "authorized"):

@@ -17,7 +17,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from .orders import set_woo_stock
-from .util import cents, parse_when
+from .util import cents, parse_when, wc_date
 from .woocommerce_payloads import (
     order_json,
     product_json,
@@ -60,6 +60,7 @@ ROUTES = Map(
         Rule(f"{PREFIX}/orders", endpoint="orders"),
         Rule(f"{PREFIX}/orders/<int:order_id>", endpoint="order"),
         Rule(f"{PREFIX}/orders/<int:order_id>/refunds", endpoint="refunds"),
+        Rule(f"{PREFIX}/orders/<int:order_id>/notes", endpoint="notes"),
         Rule(
             f"{PREFIX}/orders/<int:order_id>/refunds/<int:refund_id>",
             endpoint="refund",
@@ -307,8 +308,18 @@ class WooCommerceRest:
             data = _body(request)
             if data.get("status") == "cancelled":
                 self.book.cancel(order)
+            elif data.get("status") in WOO_SET_STATUSES:
+                order["woo_status"] = data["status"]
+                if data["status"] == "completed":
+                    order["completed_at"] = self.state.wall_clock()
+            elif "status" in data:
+                raise WooError(
+                    "rest_invalid_param", "Invalid parameter(s): status", 400
+                )
+            _set_meta(order, data.get("meta_data"))
             if "customer_note" in data:
                 self.book.update(order, note=data["customer_note"])
+            self.book.touch(order)
             self.sender.woo_event("order.updated", order_id)
         elif request.method == "DELETE":
             raise WooError(
@@ -317,6 +328,31 @@ class WooCommerceRest:
                 501,
             )
         return json_response(self._order_json(order))
+
+    def _notes(self, request, order_id):
+        """Order notes: POST adds one (`customer_note` true: the buyer is
+        emailed it), GET lists them newest first."""
+        order = self._get_order(order_id)
+        notes = order.setdefault("notes", [])
+        if request.method == "POST":
+            data = _body(request)
+            if not str(data.get("note") or "").strip():
+                raise WooError(
+                    "rest_missing_callback_param",
+                    "Missing parameter(s): note",
+                    400,
+                )
+            note = {
+                "id": self.state.new_id("woo_note", 900),
+                "author": "WooCommerce",
+                "date_created": wc_date(self.state.wall_clock()),
+                "note": str(data["note"]),
+                "customer_note": bool(data.get("customer_note")),
+                "added_by_user": False,
+            }
+            notes.append(note)
+            return json_response(note, 201)
+        return json_response(list(reversed(notes)))
 
     def _order_json(self, order):
         return order_json(order, self.state, self.base_url)
@@ -491,6 +527,35 @@ class WooCommerceRest:
         if link:
             headers["Link"] = link
         return json_response(chunk, headers=headers)
+
+
+WOO_SET_STATUSES = ("pending", "processing", "on-hold", "completed", "failed")
+
+
+def _set_meta(order, entries):
+    """PUT meta_data: an entry replaces the one of the same id, else of the
+    same key (WooCommerce's update_meta_data), else is added."""
+    meta = order.setdefault("meta_data", [])
+    for entry in entries or ():
+        same = next(
+            (
+                m
+                for m in meta
+                if (entry.get("id") and m["id"] == entry["id"])
+                or (not entry.get("id") and m["key"] == entry.get("key"))
+            ),
+            None,
+        )
+        if same:
+            same["value"] = entry.get("value")
+        else:
+            meta.append(
+                {
+                    "id": 7000 + len(meta),
+                    "key": entry["key"],
+                    "value": entry.get("value"),
+                }
+            )
 
 
 def _filter_included(items, args):

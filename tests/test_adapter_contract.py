@@ -79,7 +79,7 @@ class TestAdapterContract(BaseCase):
 # Public helpers of one adapter that the engine never calls.
 PROVIDER_INTERNALS = {
     "shopify": {"graphql"},
-    "woocommerce": {"url", "get", "post", "delete"},
+    "woocommerce": {"url", "get", "post", "put", "delete"},
 }
 
 

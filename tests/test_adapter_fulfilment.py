@@ -3,10 +3,14 @@ fulfillment-order lines, per location, never more than they still hold."""
 
 from odoo.tests import BaseCase, tagged
 
+from ..adapters.exceptions import ChannelPayloadError
 from ..adapters.fulfilment_shopify import (
+    FULFILLMENT_ORDER_LINES_QUERY,
+    MAX_PAGES,
     allocate,
     blocked_statuses,
     fulfillment_input,
+    read_fulfillment_orders,
 )
 from ..adapters.records import FulfilmentLine, FulfilmentRequest
 from ..adapters.shopify import numeric_id
@@ -92,3 +96,52 @@ class TestShopifyFulfilmentInput(BaseCase):
         )
         bare = FulfilmentRequest(order_ref="1", lines=())
         self.assertNotIn("trackingInfo", fulfillment_input(bare, by_order))
+
+    def test_lines_past_the_first_page_are_read_page_by_page(self):
+        first = fulfillment_order(7, 1001, l11=1)
+        first["lineItems"]["pageInfo"] = {"hasNextPage": True, "endCursor": "c1"}
+        pages = {
+            "c1": ({"l12": 2}, {"hasNextPage": True, "endCursor": "c2"}),
+            "c2": ({"l13": 3}, {"hasNextPage": False, "endCursor": "c3"}),
+        }
+        calls = []
+
+        def graphql(document, variables):
+            calls.append(variables.get("after"))
+            if document is FULFILLMENT_ORDER_LINES_QUERY:
+                lines, page = pages[variables["after"]]
+                nodes = fulfillment_order(7, 1001, **lines)["lineItems"]["nodes"]
+                return {
+                    "fulfillmentOrder": {
+                        "lineItems": {"nodes": nodes, "pageInfo": page}
+                    }
+                }
+            return {
+                "order": {
+                    "fulfillmentOrders": {
+                        "nodes": [first],
+                        "pageInfo": {"hasNextPage": False},
+                    }
+                }
+            }
+
+        (fo,) = read_fulfillment_orders(graphql, "gid://shopify/Order/1")
+        self.assertEqual(calls, [None, "c1", "c2"])
+        self.assertEqual(
+            [n["remainingQuantity"] for n in fo["lineItems"]["nodes"]], [1, 2, 3]
+        )
+
+    def test_endless_fulfillment_order_pages_stop_with_an_error(self):
+        def graphql(_document, variables):
+            return {
+                "order": {
+                    "fulfillmentOrders": {
+                        "nodes": [],
+                        "pageInfo": {"hasNextPage": True, "endCursor": "again"},
+                    }
+                }
+            }
+
+        with self.assertRaises(ChannelPayloadError):
+            read_fulfillment_orders(graphql, "gid://shopify/Order/1")
+        self.assertEqual(MAX_PAGES, 20)

@@ -194,8 +194,22 @@ class TestFulfilment(FulfilmentCase):
         self.assertEqual(exception.sale_order_id, sale_order)
         self.assertEqual(picking.channel_fulfilment_state, "failed")
         self.assertFalse(self._channel_order(summary)["fulfillments"])
+        binding = picking.channel_fulfilment_ids.order_binding_id
+        self.assertEqual(binding.fulfilment_state, "failed")
+        awaiting = self.env.ref("channel_connector.stock_picking_view_search_channel")
+        self.assertIn("channel_fulfilment_awaiting", awaiting.arch)
+        self.assertEqual(
+            self.env["stock.picking"].search(
+                [("channel_fulfilment_state", "in", ("pending", "failed"))]
+            ),
+            picking,
+        )
+        self.assertEqual(self.shopify.kpi_fulfilment_failures, 1)
         self._pushing(exception.with_user(self.ops_user).action_retry)
         self.assertEqual(exception.state, "resolved")
+        self.assertEqual(binding.fulfilment_state, "done")
+        self.shopify.invalidate_recordset(["kpi_fulfilment_failures"])
+        self.assertEqual(self.shopify.kpi_fulfilment_failures, 0)
         (fulfillment,) = self._channel_order(summary)["fulfillments"]
         self.assertEqual(picking.channel_fulfilment_ref, fulfillment["id"])
         self.assertEqual(fulfillment["tracking"]["number"], "T-RETRY")
@@ -256,21 +270,141 @@ class TestFulfilment(FulfilmentCase):
         (fulfillment,) = self._channel_order(summary)["fulfillments"]
         self.assertEqual(picking.channel_fulfilment_ref, fulfillment["id"])
 
-    def test_return_of_a_reported_delivery_is_not_reported(self):
-        _summary, sale_order = self._import_order()
-        picking = self._delivery(sale_order)
-        self._run(self._validate(picking))
+    def _return(self, picking, quantity=None):
+        """Validate a return of `picking` (all of it, or `quantity` of each
+        line); return the push jobs it enqueued."""
         wizard = (
             self.env["stock.return.picking"]
             .with_context(active_id=picking.id, active_model="stock.picking")
             .create({})
         )
-        wizard.product_return_moves.quantity = 1
+        for line in wizard.product_return_moves:
+            line.quantity = quantity or line.move_id.quantity
         returned = self.env["stock.picking"].browse(
             wizard.action_create_returns()["res_id"]
         )
-        self.assertEqual(self._validate(returned), [])
-        self.assertFalse(returned.channel_fulfilment_ids)
+        jobs = self._validate(returned)
+        self.assertFalse(returned.channel_fulfilment_ids, "a return is not shipped")
+        return jobs
+
+    def test_partial_return_of_a_reported_delivery_is_an_exception(self):
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        self._run(self._validate(picking))
+        self.assertEqual(self._return(picking, quantity=1), [])
+        exception = self._exceptions(self.shopify, "fulfilment_failed")
+        self.assertEqual(len(exception), 1)
+        self.assertIn("part of delivery", exception.name)
+        (fulfillment,) = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(fulfillment["status"], "SUCCESS")
+        self.assertEqual(picking.channel_fulfilment_state, "done")
+
+    def test_whole_return_cancels_the_channel_fulfilment(self):
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        self._run(self._validate(picking))
+        jobs = self._return(picking)
+        self.assertEqual(len(jobs), 1)
+        self.assertIn("cancelled", self._run(jobs)[0])
+        (fulfillment,) = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(fulfillment["status"], "CANCELLED")
+        self.assertEqual(
+            {line["fulfilled"] for line in self._channel_order(summary)["lines"]}, {0}
+        )
+        self.assertEqual(picking.channel_fulfilment_state, "cancelled")
+        self.assertIn("already reported", self._run(jobs)[0], "a replay is a no-op")
+
+    def test_tracking_added_after_validation_updates_the_fulfilment(self):
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        self._run(self._validate(picking))
+        (fulfillment,) = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(fulfillment["tracking"], {})
+        with trap_jobs() as trap:
+            picking.carrier_tracking_ref = "LATE-1"
+        (job,) = trap.enqueued_jobs
+        self.assertIn("tracking updated", self._run([job])[0])
+        self.assertEqual(fulfillment["tracking"], {"number": "LATE-1"})
+        self.assertTrue(fulfillment["tracking_updates"][-1]["notify_customer"])
+        self.assertEqual(picking.channel_fulfilment_ids.tracking_ref, "LATE-1")
+        self.assertIn("already reported", self._run([job])[0])
+        with trap_jobs() as trap:
+            picking.carrier_tracking_ref = "LATE-1"
+        self.assertEqual(trap.enqueued_jobs, [], "unchanged: nothing to send")
+
+    def test_lines_assigned_to_another_location_are_moved_then_fulfilled(self):
+        summary, sale_order = self._import_order()
+        self.sim.book.fulfillment_orders.split(
+            self._channel_order(summary), "1002", {"SIM-000002": 1}
+        )
+        picking = self._delivery(sale_order)
+        self._run(self._validate(picking, tracking="T-MOVE"))
+        (fulfillment,) = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(fulfillment["location_id"], "1001", "where Odoo shipped")
+        self.assertEqual(
+            self._shipped_lines(summary, fulfillment),
+            {"SIM-000001": 2, "SIM-000002": 1},
+        )
+        fulfillment_orders = self._channel_order(summary)["fulfillment_orders"]
+        self.assertEqual({fo["location"] for fo in fulfillment_orders}, {"1001"})
+
+    def test_held_line_is_reported_with_its_reason_then_retried(self):
+        summary, sale_order = self._import_order()
+        book = self.sim.book.fulfillment_orders
+        held = book.split(self._channel_order(summary), "1001", {"SIM-000002": 1})
+        book.hold(held, "INCORRECT_ADDRESS", "check the street")
+        picking = self._delivery(sale_order)
+        self.assertIn("failed", self._run(self._validate(picking))[0])
+        exception = self._exceptions(self.shopify, "fulfilment_failed")
+        self.assertIn("ON_HOLD: INCORRECT_ADDRESS check the street", exception.name)
+        self.assertFalse(self._channel_order(summary)["fulfillments"])
+        book.release(held)
+        self._pushing(exception.with_user(self.ops_user).action_retry)
+        self.assertEqual(exception.state, "resolved")
+        self.assertEqual(picking.channel_fulfilment_state, "done")
+
+    def test_more_fulfillment_orders_than_a_page_are_all_read(self):
+        summary = self._import(
+            "shopify", lines=[("SIM-000001", 7)], tax_rate="0", shipping=None
+        )
+        sale_order = self._imported(summary)
+        order = self._channel_order(summary)
+        for _split in range(6):
+            self.sim.book.fulfillment_orders.split(order, "1001", {"SIM-000001": 1})
+        self.assertEqual(len(order["fulfillment_orders"]), 7)
+        self._run(self._validate(self._delivery(sale_order)))
+        (fulfillment,) = order["fulfillments"]
+        self.assertEqual(self._shipped_lines(summary, fulfillment), {"SIM-000001": 7})
+        self.assertEqual(len(fulfillment["items"]), 7, "one item per fulfillment order")
+
+    def test_throttled_storm_during_fulfilment_ends_with_the_job_done(self):
+        """Shopify's THROTTLED answers (an empty cost bucket): each attempt
+        waits for the refill, in place or by postponing, and never fails."""
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        picking.button_validate()
+        job_row = self.env["queue.job"].search(
+            [("method_name", "=", "_job_push"), ("state", "=", "pending")]
+        )
+        attempts_per_job = ShopifyAdapter.throttle_retries + 1
+        self.sim.state.inject("shopify", "throttled", attempts_per_job * 3)
+
+        def storm_then_refill():
+            job = self._run_like_the_runner(job_row.uuid, attempts=20)
+            # The webhooks the fulfilment caused read the order again: not
+            # from the bucket the storm left empty.
+            self.sim.bucket.refund(1000)
+            return job
+
+        job = self._pushing(storm_then_refill)
+        self.assertEqual(job.state, DONE)
+        self.assertEqual(job.retry, 1, "only the attempt that succeeded counts")
+        self.assertFalse(self.sim.state.faults.pending(), "the storm was met")
+        self.assertEqual(len(self._channel_order(summary)["fulfillments"]), 1)
+        self.assertFalse(self._exceptions(self.shopify, "fulfilment_failed"))
 
     def test_http_429_storm_during_fulfilment_ends_with_the_job_done(self):
         summary, sale_order = self._import_order()
@@ -295,3 +429,82 @@ class TestFulfilment(FulfilmentCase):
         self.assertEqual(len(self._channel_order(summary)["fulfillments"]), 1)
         self.assertEqual(picking.channel_fulfilment_state, "done")
         self.assertFalse(self._exceptions(self.shopify, "fulfilment_failed"))
+
+
+@tagged("post_install", "-at_install")
+class TestCarrierMapping(FulfilmentCase):
+    def test_mapped_carrier_is_renamed_and_linked_unknown_keeps_its_name(self):
+        self.env["channel.carrier.mapping"].create(
+            {
+                "backend_id": self.shopify.id,
+                "carrier_name": "UPS Ground (Odoo)",
+                "channel_carrier": "UPS",
+                "tracking_url": "https://ups.example/track?n={number}",
+            }
+        )
+        apply = self.env["channel.carrier.mapping"]._apply
+        tracking = {"number": "1Z9", "company": "ups ground (odoo)", "url": None}
+        self.assertEqual(
+            apply(self.shopify, tracking),
+            {
+                "number": "1Z9",
+                "company": "UPS",
+                "url": "https://ups.example/track?n=1Z9",
+            },
+        )
+        other = {"number": "7", "company": "Local courier", "url": None}
+        self.assertEqual(apply(self.shopify, other), other)
+        self.assertEqual(apply(self.woo, tracking), tracking, "mapped per backend")
+
+    def test_tracking_without_a_carrier_sends_the_number_alone(self):
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        self._run(self._validate(picking, tracking="NUM-ONLY"))
+        (fulfillment,) = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(fulfillment["tracking"], {"number": "NUM-ONLY"})
+
+
+@tagged("post_install", "-at_install")
+class TestWooCommerceFulfilment(FulfilmentCase):
+    def test_each_shipment_is_a_note_and_the_last_completes_the_order(self):
+        summary = self._import(
+            "woocommerce",
+            lines=[("SIM-000001", 2), ("SIM-000002", 1)],
+            tax_rate="0",
+            shipping=None,
+        )
+        sale_order = self._imported(summary)
+        order = self.sim.state.woo_orders[str(summary["id"])]
+        first = self._delivery(sale_order)
+        product_1, product_2 = (self.catalogue[ref] for ref in list(self.catalogue))
+        jobs = self._validate(first, {product_1: 2, product_2: 0}, tracking="W-1")
+        self.assertIn("reported", self._run(jobs)[0])
+        (note,) = order["notes"]
+        self.assertEqual(note["note"], "Shipped, tracking number W-1.")
+        self.assertTrue(note["customer_note"], "the buyer is told per policy")
+        self.assertNotEqual(order.get("woo_status"), "completed")
+        self.assertIn("already reported", self._run(jobs)[0])
+        self.assertEqual(len(order["notes"]), 1, "a replay adds no note")
+        self.woo.fulfilment_notify_customer = False
+        backorder = self._delivery(sale_order)
+        self._run(self._validate(backorder, tracking="W-2"))
+        self.assertEqual(order["woo_status"], "completed")
+        self.assertFalse(order["notes"][-1]["customer_note"])
+        (meta,) = order["meta_data"]
+        self.assertEqual(
+            [entry["tracking_number"] for entry in meta["value"]], ["W-1", "W-2"]
+        )
+        self.assertEqual(
+            [first.channel_fulfilment_ref, backorder.channel_fulfilment_ref],
+            [str(n["id"]) for n in order["notes"]],
+        )
+        # Tracking changed later: a new note, the shipment's entry updated.
+        with trap_jobs() as trap:
+            first.carrier_tracking_ref = "W-1-FIXED"
+        self.assertIn("tracking updated", self._run(trap.enqueued_jobs)[0])
+        self.assertIn("W-1-FIXED", order["notes"][-1]["note"])
+        (meta,) = order["meta_data"]
+        self.assertEqual(
+            [entry["tracking_number"] for entry in meta["value"]],
+            ["W-1-FIXED", "W-2"],
+        )
