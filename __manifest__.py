@@ -32,6 +32,7 @@
         "views/channel_product_binding_shopify_views.xml",
         "views/channel_tax_mapping_views.xml",
         "views/channel_payment_mapping_views.xml",
+        "views/channel_payout_views.xml",
         "views/channel_order_route_views.xml",
         "views/product_product_views.xml",
         "views/sale_order_views.xml",

@@ -1,4 +1,5 @@
 from . import (
+    account_move_line,
     account_payment,
     channel_access_token,
     channel_api_budget,
@@ -9,6 +10,7 @@ from . import (
     channel_backend_generic,
     channel_backend_integration_map,
     channel_backend_orders,
+    channel_backend_payout,
     channel_backend_retention,
     channel_backend_sandbox,
     channel_backend_shopify,
@@ -31,6 +33,9 @@ from . import (
     channel_order_status_rule,
     channel_partner_binding,
     channel_payment_mapping,
+    channel_payout,
+    channel_payout_line,
+    channel_payout_shopify,
     channel_product_binding,
     channel_product_binding_shopify,
     channel_refund_binding,

@@ -62,6 +62,7 @@ class ChannelBackend(models.Model):
                 "supports_stock_export": True,
                 "supports_refund_import": True,
                 "supports_fulfilment_export": True,
+                "supports_payout_import": True,
             }
         )
 

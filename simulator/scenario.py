@@ -317,6 +317,52 @@ class Scenario:
                 "transactions": [e["id"] for e in entries],
             }
 
+    @journaled
+    def add_balance_transaction(
+        self,
+        type,
+        amount,
+        fee="0",
+        order_id=None,
+        transaction_id=None,  # noqa: A002
+    ):
+        """A Shopify Payments balance transaction besides the orders' own
+        (adjustment, dispute_withdrawal, chargeback_fee, reserved_funds, a
+        charge Odoo never saw...), paid out by the next `create_payout`."""
+        state = self.state
+        amount, fee = Decimal(str(amount)), Decimal(str(fee))
+        with state.lock:
+            entry = {
+                "id": str(state.new_id("balance_transaction", 798000000)),
+                "type": type,
+                "source_type": _source_type(type),
+                "source_id": int(transaction_id or 0) % 10**12 or None,
+                "source_order_transaction_id": int(transaction_id)
+                if transaction_id
+                else None,
+                "date": state.wall_clock(),
+                "amount": amount,
+                "fee": fee,
+                "net": amount - fee,
+                "order_id": str(order_id) if order_id else None,
+                "payout_id": None,
+                "payout_status": None,
+            }
+            state.balance_transactions.append(entry)
+            return {"id": entry["id"], "net": money(entry["net"])}
+
+    @journaled
+    def set_payout_status(self, payout_id, status):
+        """The payout moves on (in_transit, paid) or fails (failed, canceled)."""
+        state = self.state
+        with state.lock:
+            payout = next(p for p in state.payouts if p["id"] == str(payout_id))
+            payout["status"] = status
+            for entry in state.balance_transactions:
+                if entry["payout_id"] == payout["id"]:
+                    entry["payout_status"] = status
+            return {"id": payout["id"], "status": status}
+
     def _new_balance_transactions(self):
         state = self.state
         known = {e["source_order_transaction_id"] for e in state.balance_transactions}
@@ -477,13 +523,22 @@ REPLAYABLE = (
     "refund_order",
     "create_return",
     "create_payout",
+    "add_balance_transaction",
+    "set_payout_status",
     "uninstall_app",
 )
 
 
 def _quiet(action):
     """Replaying a journal does not re-send its webhooks."""
-    silent = {"create_payout", "uninstall_app", "seed_catalogue", "create_return"}
+    silent = {
+        "create_payout",
+        "add_balance_transaction",
+        "set_payout_status",
+        "uninstall_app",
+        "seed_catalogue",
+        "create_return",
+    }
     return {} if action in silent else {"notify": False}
 
 
@@ -506,6 +561,14 @@ def _payment_transactions(order):
         if t["gateway"] == "shopify_payments"
     ]
     return payments + refunds
+
+
+def _source_type(kind):
+    if kind in ("charge", "refund"):
+        return kind
+    if "dispute" in kind or "chargeback" in kind:
+        return "dispute"
+    return "adjustment"
 
 
 def _payout_summary(entries):

@@ -1,0 +1,148 @@
+from datetime import UTC, datetime, timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+from ..const import JOB_CHANNEL_CATALOG
+
+# A payout's status still moves (in transit → paid, or failed) days after it
+# is issued: the scheduled import reads back this far past the last one.
+PAYOUT_LOOKBACK_DAYS = 10
+FIRST_IMPORT_DAYS = 30
+ACCOUNT_DOMAIN = "[('company_ids', 'parent_of', company_id)]"
+
+
+class ChannelBackend(models.Model):
+    """Payouts of the processor that collects a channel's card payments:
+    where they are booked, and their scheduled and on-demand import."""
+
+    _inherit = "channel.backend"
+
+    # === FIELDS ===
+
+    import_payouts = fields.Boolean(
+        string="Import payouts",
+        help="Read the processor's payouts every day, match their lines to "
+        "the payments and book one entry per payout.",
+    )
+    payout_journal_id = fields.Many2one(
+        "account.journal",
+        string="Payout journal",
+        check_company=True,
+        domain="[('type', '=', 'general')]",
+        help="The journal of the payout entries (a miscellaneous one).",
+    )
+    payout_clearing_account_id = fields.Many2one(
+        "account.account",
+        string="Clearing account",
+        domain=ACCOUNT_DOMAIN,
+        help="The outstanding receipts account of the processor's clearing "
+        "journal: card payments wait there until their payout. Lines that "
+        "match no payment are booked there too, open.",
+    )
+    payout_bank_journal_id = fields.Many2one(
+        "account.journal",
+        string="Payout bank journal",
+        check_company=True,
+        domain="[('type', '=', 'bank')]",
+        help="The bank account the processor pays out to. The payout's net "
+        "waits on its outstanding receipts account for the statement line.",
+    )
+    payout_fee_account_id = fields.Many2one(
+        "account.account", string="Processor fees account", domain=ACCOUNT_DOMAIN
+    )
+    payout_chargeback_account_id = fields.Many2one(
+        "account.account", string="Chargebacks account", domain=ACCOUNT_DOMAIN
+    )
+    payout_adjustment_account_id = fields.Many2one(
+        "account.account", string="Adjustments account", domain=ACCOUNT_DOMAIN
+    )
+    payout_reserve_account_id = fields.Many2one(
+        "account.account",
+        string="Reserve account",
+        domain=ACCOUNT_DOMAIN,
+        help="Funds the processor holds back (a receivable from it).",
+    )
+    payout_ids = fields.One2many("channel.payout", "backend_id", readonly=True)
+
+    # === ACTION METHODS ===
+
+    def action_import_payouts(self, since=None):
+        """Enqueue an import of the payouts issued since `since` (a date or
+        datetime; default: since a few days before the last one)."""
+        if not self.env.user.has_group("channel_connector.group_channel_finance"):
+            raise AccessError(
+                self.env._("Only channel finance users and managers import payouts.")
+            )
+        for backend in self.sudo():
+            backend._enqueue_payout_import(fields.Datetime.to_datetime(since))
+        return True
+
+    # === BUSINESS METHODS ===
+
+    @api.model
+    def _cron_import_payouts(self):
+        """Cron: enqueue a payout import per backend that imports them."""
+        backends = self.search(
+            [("import_payouts", "=", True), ("state", "=", "connected")]
+        )
+        for backend in backends.filtered("supports_payout_import"):
+            backend._enqueue_payout_import()
+
+    def _enqueue_payout_import(self, since=None):
+        self.ensure_one()
+        return self.with_delay(
+            channel=JOB_CHANNEL_CATALOG,
+            identity_key=self._identity_key(
+                "payout_import", since.isoformat() if since else "scheduled"
+            ),
+        )._job_import_payouts(since=since and since.isoformat())
+
+    def _payout_required_fields(self):
+        """Hook: the fields a payout needs to be booked."""
+        return (
+            "payout_journal_id",
+            "payout_clearing_account_id",
+            "payout_bank_journal_id",
+            "payout_fee_account_id",
+            "payout_chargeback_account_id",
+            "payout_adjustment_account_id",
+        )
+
+    def _payout_since(self, since=None):
+        """Aware UTC datetime from which payouts are read."""
+        if since:
+            moment = fields.Datetime.to_datetime(since)
+        else:
+            last = self.env["channel.payout"].search(
+                [("backend_id", "=", self.id)], order="issued_at desc", limit=1
+            )
+            moment = (
+                last.issued_at - timedelta(days=PAYOUT_LOOKBACK_DAYS)
+                if last.issued_at
+                else fields.Datetime.now() - timedelta(days=FIRST_IMPORT_DAYS)
+            )
+        return moment.replace(tzinfo=UTC) if isinstance(moment, datetime) else None
+
+    # === JOBS ===
+
+    def _job_import_payouts(self, since=None):
+        """Job: read the payouts issued since `since` (ISO text) and bring
+        each to its status; an unchanged payout is left as it is."""
+        self.ensure_one()
+        if not self.active or not self.supports_payout_import:
+            return 0
+        # System work (accounting entries) behind a rights-checked action or
+        # the cron: the enqueuing user needs no accounting rights.
+        backend_sudo = self.sudo()
+        adapter = backend_sudo._get_adapter("catalog")
+        Payout = self.env["channel.payout"].sudo()
+        start, cursor, count = self._payout_since(since), None, 0
+        with self._map_channel_errors():
+            while True:
+                payouts, cursor = adapter.fetch_payouts(start, cursor)
+                for data in payouts:
+                    Payout._sync_from_channel(backend_sudo, data, adapter)
+                    count += 1
+                if not cursor:
+                    return count
