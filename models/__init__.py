@@ -33,6 +33,7 @@ from . import (
     channel_order_status_rule,
     channel_partner_binding,
     channel_payment_mapping,
+    channel_payment_processor,
     channel_payout,
     channel_payout_line,
     channel_payout_shopify,

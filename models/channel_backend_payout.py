@@ -64,6 +64,9 @@ class ChannelBackend(models.Model):
         help="Funds the processor holds back (a receivable from it).",
     )
     payout_ids = fields.One2many("channel.payout", "backend_id", readonly=True)
+    payment_processor_ids = fields.One2many(
+        "channel.payment.processor", "backend_id", string="Processor accounts"
+    )
 
     # === ACTION METHODS ===
 
@@ -74,8 +77,12 @@ class ChannelBackend(models.Model):
             raise AccessError(
                 self.env._("Only channel finance users and managers import payouts.")
             )
+        since = fields.Datetime.to_datetime(since)
         for backend in self.sudo():
-            backend._enqueue_payout_import(fields.Datetime.to_datetime(since))
+            if backend.supports_payout_import:
+                backend._enqueue_payout_import(since)
+            for processor in backend.payment_processor_ids:
+                processor._enqueue_payout_import(since)
         return True
 
     # === BUSINESS METHODS ===
@@ -88,6 +95,7 @@ class ChannelBackend(models.Model):
         )
         for backend in backends.filtered("supports_payout_import"):
             backend._enqueue_payout_import()
+        self.env["channel.payment.processor"]._cron_import_payouts()
 
     def _enqueue_payout_import(self, since=None):
         self.ensure_one()
@@ -109,13 +117,17 @@ class ChannelBackend(models.Model):
             "payout_adjustment_account_id",
         )
 
-    def _payout_since(self, since=None):
-        """Aware UTC datetime from which payouts are read."""
+    def _payout_since(self, since=None, processor=None):
+        """Aware UTC datetime from which payouts (of `processor`, a
+        `channel.payout` processor code) are read."""
         if since:
             moment = fields.Datetime.to_datetime(since)
         else:
+            domain = [("backend_id", "=", self.id)]
+            if processor:
+                domain.append(("processor", "=", processor))
             last = self.env["channel.payout"].search(
-                [("backend_id", "=", self.id)], order="issued_at desc", limit=1
+                domain, order="issued_at desc", limit=1
             )
             moment = (
                 last.issued_at - timedelta(days=PAYOUT_LOOKBACK_DAYS)

@@ -41,6 +41,13 @@ class ChannelPayout(models.Model):
     processor = fields.Selection(
         [("stripe", "Stripe")], required=True, index=True, readonly=True
     )
+    payment_processor_id = fields.Many2one(
+        "channel.payment.processor",
+        string="Processor Account",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+    )
     external_ref = fields.Char(string="Payout ID", required=True, readonly=True)
     status = fields.Selection(PAYOUT_STATUSES, required=True, readonly=True)
     issued_at = fields.Datetime(readonly=True)
@@ -137,9 +144,11 @@ class ChannelPayout(models.Model):
     # === BUSINESS METHODS ===
 
     @api.model
-    def _sync_from_channel(self, backend, data, adapter):
+    def _sync_from_channel(self, backend, data, adapter, processor=None):
         """Create or update the payout of `data` (records.PayoutData) and bring
-        its accounting to its status. Unchanged status: nothing happens."""
+        its accounting to its status. Unchanged status: nothing happens.
+        `processor`: the processor account it was read from, if not the
+        channel's own."""
         payout = self.search(
             [
                 ("backend_id", "=", backend.id),
@@ -151,6 +160,7 @@ class ChannelPayout(models.Model):
             return payout
         if not payout:
             payout = self._create_from_channel(backend, data, adapter)
+            payout.payment_processor_id = processor
         else:
             payout.status = data.status
         payout._process()

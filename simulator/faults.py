@@ -6,7 +6,7 @@ Each API takes only the kinds that mean something for it; arming another
 one is a ValueError (HTTP 400 on the admin API), never a fault that is
 silently consumed.
 
-Requests a client sends, "shopify" and "woocommerce":
+Requests a client sends, "shopify" and "woocommerce" ("stripe": only "429"):
 
 - "latency": answer normally after `delay` seconds;
 - "timeout": hang `delay` seconds (default 30, longer than client timeouts),
@@ -31,6 +31,7 @@ DELIVERY_KINDS = ("drop", "duplicate", "out_of_order")
 API_KINDS = {
     "shopify": (*REQUEST_KINDS, "throttled"),
     "woocommerce": REQUEST_KINDS,
+    "stripe": ("429",),
     "shopify_webhooks": DELIVERY_KINDS,
     "woocommerce_webhooks": DELIVERY_KINDS,
 }

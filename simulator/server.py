@@ -19,6 +19,7 @@ from .orders import OrderBook
 from .scenario import Scenario
 from .shopify_graphql import API_VERSION, ShopifyGraphql, root_fields
 from .state import SimulatorState
+from .stripe_api import StripeApi
 from .throttle import LeakyBucket
 from .util import utc_now
 from .webhooks import WebhookSender
@@ -113,6 +114,7 @@ class ChannelSimulator:
             (woo_consumer_key, woo_consumer_secret),
             woo_webhook_secret,
         )
+        self.stripe = StripeApi(self.state)
         self.scenario = Scenario(self)
         self._server = None
         self._thread = None
@@ -187,6 +189,8 @@ class ChannelSimulator:
             return self._shopify(request)
         if path.startswith(PREFIX):
             return self._woocommerce(request)
+        if path.startswith("/v1/"):
+            return self.stripe.handle(request)
         if path.startswith("/_sim/"):
             return self.admin.handle(request)
         return Response("Not Found", status=404)
@@ -370,6 +374,7 @@ ADMIN_ROUTES = Map(
             methods=["POST"],
         ),
         Rule("/_sim/payouts", endpoint="create_payout", methods=["POST"]),
+        Rule("/_sim/stripe/payouts", endpoint="create_stripe_payout", methods=["POST"]),
         Rule("/_sim/app/uninstall", endpoint="uninstall_app", methods=["POST"]),
         Rule("/_sim/faults", endpoint="inject", methods=["POST"]),
         Rule("/_sim/faults", endpoint="clear_faults", methods=["DELETE"]),

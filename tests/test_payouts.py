@@ -11,6 +11,8 @@ from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
+from ..adapters.exceptions import ChannelAuthError
+from ..simulator.stripe_api import STRIPE_SECRET_KEY
 from .test_simulator_webhooks import SimulatorWebhookCase
 
 GATEWAY = "shopify_payments"
@@ -51,11 +53,18 @@ class PayoutCommon(SimulatorWebhookCase):
             cls.clearing_journal.inbound_payment_method_line_ids
             | cls.clearing_journal.outbound_payment_method_line_ids
         ).payment_account_id = cls.clearing
+        cls.stripe_journal = Journal.create(
+            {"name": "Stripe", "code": "STRP", "type": "bank"}
+        )
+        (
+            cls.stripe_journal.inbound_payment_method_line_ids
+            | cls.stripe_journal.outbound_payment_method_line_ids
+        ).payment_account_id = cls.clearing
         cls.bank = Journal.create(
             {"name": "Payout Bank", "code": "PBNK", "type": "bank"}
         )
         cls.bank.inbound_payment_method_line_ids.payment_account_id = cls.transit
-        cls.shopify.write(
+        (cls.shopify | cls.woo).write(
             {
                 "order_create_invoice": True,
                 "order_register_payment": True,
@@ -70,17 +79,26 @@ class PayoutCommon(SimulatorWebhookCase):
                 "payout_chargeback_account_id": cls.chargebacks.id,
                 "payout_adjustment_account_id": cls.adjustments.id,
                 "payout_reserve_account_id": cls.reserve.id,
-                "payment_mapping_ids": [
-                    Command.create(
-                        {"gateway": GATEWAY, "journal_id": cls.clearing_journal.id}
-                    )
-                ],
+            }
+        )
+        cls.shopify.payment_mapping_ids = [
+            Command.create({"gateway": GATEWAY, "journal_id": cls.clearing_journal.id})
+        ]
+        cls.woo.payment_mapping_ids = [
+            Command.create({"gateway": "stripe", "journal_id": cls.stripe_journal.id})
+        ]
+        cls.stripe = cls.env["channel.payment.processor"].create(
+            {
+                "name": "Stripe",
+                "backend_id": cls.woo.id,
+                "stripe_secret_key": STRIPE_SECRET_KEY,
             }
         )
 
     def setUp(self):
         super().setUp()
         self.Payout = self.env["channel.payout"]
+        self.stripe.api_url = self.sim.base_url
 
     def _sell(self, count, **options):
         """`count` paid Shopify Payments orders, imported by the order pull."""
@@ -99,13 +117,14 @@ class PayoutCommon(SimulatorWebhookCase):
             self.shopify._job_import_payouts(since=since)
         self.env.invalidate_all()
 
+    def _import_stripe(self, since="2000-01-01"):
+        self.env.flush_all()
+        with self.allow_requests(all_requests=True):
+            self.stripe._job_import_payouts(since=since)
+        self.env.invalidate_all()
+
     def _payout(self, sim_payout):
-        return self.Payout.search(
-            [
-                ("backend_id", "=", self.shopify.id),
-                ("external_ref", "=", sim_payout["id"]),
-            ]
-        )
+        return self.Payout.search([("external_ref", "=", sim_payout["id"])])
 
     def _statement_line(self, amount):
         return self.env["account.bank.statement.line"].create(
@@ -117,8 +136,13 @@ class PayoutCommon(SimulatorWebhookCase):
             }
         )
 
-    def _mismatches(self):
-        return self._exceptions(self.shopify, "payment_mismatch")
+    def _mismatches(self, backend=None):
+        return self._exceptions(backend or self.shopify, "payment_mismatch")
+
+    def _open_clearing_lines(self):
+        return self.env["account.move.line"].search(
+            [("account_id", "=", self.clearing.id), ("reconciled", "=", False)]
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -271,6 +295,115 @@ class TestPayouts(PayoutCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestStripePayouts(PayoutCommon):
+    def setUp(self):
+        super().setUp()
+        self._channel_acts(self.woo._sync_webhook_subscriptions)
+
+    def _sell_woo(self, count):
+        orders = [
+            self._order("woocommerce", gateway="stripe", notify=False)
+            for _index in range(count)
+        ]
+        with self.allow_requests(all_requests=True):
+            self._reconcile(self.woo)
+        return orders
+
+    def _charge(self, order):
+        return self.sim.state.woo_orders[str(order["id"])]["transactions"][0]
+
+    def test_stripe_payout_of_woocommerce_orders_books_and_reconciles(self):
+        orders = self._sell_woo(5)
+        self._channel_acts(
+            lambda: self.sim.scenario.refund_order(
+                "woocommerce", orders[0]["id"], lines=[("SIM-000001", 1)]
+            )
+        )
+        refund_payment = self.env["account.payment"].search(
+            [
+                ("payment_type", "=", "outbound"),
+                ("journal_id", "=", self.stripe_journal.id),
+            ]
+        )
+        self.assertEqual(len(refund_payment), 1)
+        disputed = self._charge(orders[1])
+        self.sim.scenario.add_stripe_balance_transaction(
+            "adjustment",
+            str(-disputed["amount"]),
+            "15.00",
+            charge=disputed["authorization"],
+        )
+        sim_payout = self.sim.scenario.create_stripe_payout(status="paid")
+        bank_line = self._statement_line(float(sim_payout["net"]))
+        self._import_stripe()
+
+        payout = self._payout(sim_payout)
+        self.assertEqual(payout.processor, "stripe")
+        self.assertEqual(payout.backend_id, self.woo)
+        self.assertEqual(len(payout.line_ids), 7)
+        self.assertEqual(payout.matched_count, 6, payout.line_ids.mapped("match_note"))
+        self.assertEqual(payout.match_state, "matched")
+        self.assertEqual(
+            payout.line_ids.filtered(lambda line: line.kind == "refund").payment_id,
+            refund_payment,
+        )
+        self.assertFalse(self._mismatches(self.woo))
+        move = payout.move_id
+        transit = move.line_ids.filtered(lambda aml: aml.account_id == self.transit)
+        self.assertAlmostEqual(transit.balance, float(sim_payout["net"]))
+        chargeback = move.line_ids.filtered(
+            lambda aml: aml.account_id == self.chargebacks
+        )
+        self.assertAlmostEqual(chargeback.balance, float(disputed["amount"]))
+        fees = move.line_ids.filtered(lambda aml: aml.account_id == self.fees)
+        stripe_fees = sum(
+            e["fee"]
+            for e in self.sim.state.stripe_balance
+            if e["payout_id"] == sim_payout["id"]
+        )
+        self.assertAlmostEqual(sum(fees.mapped("balance")), float(stripe_fees))
+        self.assertTrue(bank_line.is_reconciled)
+        self.assertEqual(payout.statement_line_id, bank_line)
+        self.assertFalse(self._open_clearing_lines())
+        moves = self.env["account.move"].search_count([])
+        self._import_stripe()
+        self.assertEqual(self.env["account.move"].search_count([]), moves)
+        self.assertEqual(len(payout.line_ids), 7)
+
+    def test_stripe_unknown_charge_then_failed_payout(self):
+        self._sell_woo(2)
+        self.sim.scenario.add_stripe_balance_transaction("charge", "30.00", "1.17")
+        sim_payout = self.sim.scenario.create_stripe_payout(status="in_transit")
+        self._import_stripe()
+        payout = self._payout(sim_payout)
+        self.assertEqual(payout.match_state, "unmatched")
+        self.assertAlmostEqual(payout.unmatched_amount, 30.0)
+        self.assertIn("30.00", self._mismatches(self.woo).name)
+        self.assertEqual(payout.move_id.state, "posted")
+        self.sim.scenario.set_stripe_payout_status(sim_payout["id"], "failed")
+        self._import_stripe()
+        self.assertEqual(payout.status, "failed")
+        self.assertEqual(payout.reversal_move_id.reversed_entry_id, payout.move_id)
+        self.assertEqual(len(self._open_clearing_lines().filtered("payment_id")), 2)
+
+    def test_wrong_secret_key_is_an_auth_error(self):
+        self.stripe.stripe_secret_key = "sk_test_wrong"
+        with (
+            self.assertRaises(ChannelAuthError),
+            self.allow_requests(all_requests=True),
+        ):
+            self.stripe._job_import_payouts(since="2000-01-01")
+
+    def test_finance_cannot_read_the_secret_key(self):
+        with self.assertRaises(AccessError):
+            self.stripe.with_user(self.finance_user).read(["stripe_secret_key"])
+        self.assertEqual(
+            self.stripe.with_user(self.manager_user).stripe_secret_key,
+            STRIPE_SECRET_KEY,
+        )
+
+
+@tagged("post_install", "-at_install")
 class TestPayoutRights(PayoutCommon):
     def test_import_enqueues_one_job_for_finance_only(self):
         with self.assertRaises(AccessError):
@@ -281,6 +414,8 @@ class TestPayoutRights(PayoutCommon):
             )
             self.env["channel.backend"]._cron_import_payouts()
             trap.assert_jobs_count(2, only=self.shopify._job_import_payouts)
+            # The Stripe account pays the WooCommerce backend: the cron only.
+            trap.assert_jobs_count(1, only=self.stripe._job_import_payouts)
 
     def test_ops_user_cannot_read_payouts(self):
         with self.assertRaises(AccessError):
