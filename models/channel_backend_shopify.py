@@ -148,6 +148,7 @@ class ChannelBackend(models.Model):
             },
             "location": ("Main warehouse", "1001"),
             "gateways": ("shopify_payments", "paypal", "manual", "gift_card"),
+            "clearing": {"shopify_payments": ("Shopify Payments", "SHPAY")},
         }
 
     @api.model

@@ -131,7 +131,7 @@ class ChannelPayout(models.Model):
         the entry's reconciliation."""
         self._check_finance_rights()
         for payout in self.sudo():
-            payout._match_lines()
+            payout._match_lines(auto=False)
             payout._reconcile_matched()
         return True
 
@@ -206,9 +206,9 @@ class ChannelPayout(models.Model):
             if st_line:
                 self._reconcile_statement_line(st_line)
 
-    def _match_lines(self):
+    def _match_lines(self, auto=True):
         for line in self.line_ids:
-            line._match()
+            line._match(auto=auto)
 
     def _check_lines_add_up(self):
         """Whether the lines' nets sum to the payout; else an exception."""
@@ -235,6 +235,12 @@ class ChannelPayout(models.Model):
             for name in backend._payout_required_fields()
             if not backend[name]
         ]
+        if not self._net_account().reconcile:
+            missing.append(
+                backend._fields["payout_transit_account_id"].get_description(self.env)[
+                    "string"
+                ]
+            )
         if not missing:
             return True
         self.env["channel.exception"]._record(
@@ -264,12 +270,16 @@ class ChannelPayout(models.Model):
         )
 
     def _net_account(self):
-        """Where the net waits for the bank line: the payout bank journal's
-        outstanding receipts account, else the company's default one."""
-        journal = self.backend_id.payout_bank_journal_id
+        """Where the net waits for the bank line: the backend's payouts in
+        transit account, else the payout bank journal's outstanding receipts
+        account."""
+        backend = self.backend_id
+        journal = backend.payout_bank_journal_id
         lines = journal.inbound_payment_method_line_ids
-        account = lines.filtered("payment_account_id")[:1].payment_account_id
-        return account or self.company_id.account_journal_payment_debit_account_id
+        return (
+            backend.payout_transit_account_id
+            or lines.filtered("payment_account_id")[:1].payment_account_id
+        )
 
     def _book(self):
         """Post the payout's one journal entry."""

@@ -40,6 +40,8 @@ class ChannelPayoutLine(models.Model):
         "channel.payout", required=True, index=True, ondelete="cascade"
     )
     company_id = fields.Many2one(related="payout_id.company_id", store=True)
+    backend_id = fields.Many2one(related="payout_id.backend_id", store=True, index=True)
+    issued_at = fields.Datetime(related="payout_id.issued_at", store=True)
     currency_id = fields.Many2one(related="payout_id.currency_id")
     external_ref = fields.Char(string="Transaction", required=True, readonly=True)
     kind = fields.Selection(LINE_KINDS, required=True, readonly=True)
@@ -68,6 +70,11 @@ class ChannelPayoutLine(models.Model):
         index=True,
     )
     match_note = fields.Char(readonly=True)
+    is_auto_matched = fields.Boolean(
+        string="Matched automatically",
+        readonly=True,
+        help="Matched by the import itself, not by a later Match again.",
+    )
     move_line_id = fields.Many2one(
         "account.move.line", string="Journal Item", readonly=True
     )
@@ -100,7 +107,7 @@ class ChannelPayoutLine(models.Model):
             "match_state": "unmatched" if data.kind in MATCHED_KINDS else "none",
         }
 
-    def _match(self):
+    def _match(self, auto=True):
         """Find the payment this charge or refund settles and check its
         amount; a missing payment, a different amount or a short capture
         records a `payment_mismatch` exception with both figures."""
@@ -112,6 +119,7 @@ class ChannelPayoutLine(models.Model):
         values = {"payment_id": payment.id, "sale_order_id": order.id}
         problem = self._mismatch(payment, order)
         values["match_state"] = "mismatch" if problem else "matched"
+        values["is_auto_matched"] = auto and not problem
         if not payment:
             values["match_state"] = "unmatched"
         values["match_note"] = problem or False

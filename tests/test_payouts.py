@@ -218,6 +218,12 @@ class TestPayouts(PayoutCommon):
                 [("account_id", "=", self.clearing), ("reconciled", "=", False)]
             )
         )
+        # The dashboard's figure: every line matched by the import itself.
+        self.shopify.invalidate_recordset()
+        self.assertEqual(self.shopify.kpi_payout_lines, 22)
+        self.assertEqual(self.shopify.kpi_payout_match_rate, 1.0)
+        self.assertEqual(self.shopify.kpi_payout_unmatched_amount, 0.0)
+        self.assertAlmostEqual(self.shopify.kpi_payout_fees_month, float(fees))
         # Re-importing changes nothing.
         moves = self.env["account.move"].search_count([])
         self._import()
@@ -255,6 +261,11 @@ class TestPayouts(PayoutCommon):
         # Booked anyway: the net still meets the bank line; open lines wait.
         self.assertEqual(payout.move_id.state, "posted")
         self.assertEqual(len(self._mismatches()), 2)
+        self.shopify.invalidate_recordset()
+        self.assertAlmostEqual(self.shopify.kpi_payout_match_rate, 1 / 3)
+        self.assertAlmostEqual(
+            self.shopify.kpi_payout_unmatched_amount, payout.unmatched_amount
+        )
 
     def test_short_capture_is_a_mismatch(self):
         order = self._order("shopify", gateway=GATEWAY, notify=False, captured="10.00")
