@@ -23,8 +23,8 @@ class ChannelBackend(models.Model):
 
     import_payouts = fields.Boolean(
         string="Import payouts",
-        help="Read the processor's payouts every day, match their lines to "
-        "the payments and book one entry per payout.",
+        help="Read the processor's payouts every 6 hours, match their lines "
+        "to the payments and book one entry per payout.",
     )
     payout_journal_id = fields.Many2one(
         "account.journal",
@@ -46,8 +46,8 @@ class ChannelBackend(models.Model):
         string="Payout bank journal",
         check_company=True,
         domain="[('type', '=', 'bank')]",
-        help="The bank account the processor pays out to. The payout's net "
-        "waits on its outstanding receipts account for the statement line.",
+        help="The bank account the processor pays out to: its statement line "
+        "of the transfer is reconciled with the payout's entry.",
     )
     payout_transit_account_id = fields.Many2one(
         "account.account",
