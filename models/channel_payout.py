@@ -157,6 +157,10 @@ class ChannelPayout(models.Model):
             ]
         )
         if payout and payout.status == data.status:
+            # Only a bank line imported since is new: reconcile it.
+            st_line = payout._find_statement_line()
+            if st_line:
+                payout._reconcile_statement_line(st_line)
             return payout
         if not payout:
             payout = self._create_from_channel(backend, data, adapter)

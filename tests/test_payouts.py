@@ -11,8 +11,9 @@ from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
+from simulator.stripe_api import STRIPE_SECRET_KEY
+
 from ..adapters.exceptions import ChannelAuthError
-from ..simulator.stripe_api import STRIPE_SECRET_KEY
 from .test_simulator_webhooks import SimulatorWebhookCase
 
 GATEWAY = "shopify_payments"
@@ -286,6 +287,11 @@ class TestPayouts(PayoutCommon):
         payout = self._payout(sim_payout)
         self.assertEqual(payout.match_state, "matched")
         self.assertTrue(payout.move_id)
+        # A bank line entered after the payout is reconciled by the next import.
+        bank_line = self._statement_line(float(sim_payout["net"]))
+        self._import()
+        self.assertEqual(payout.statement_line_id, bank_line)
+        self.assertTrue(bank_line.is_reconciled)
         self.sim.scenario.set_payout_status(sim_payout["id"], "failed")
         self._import()
         self.assertEqual(payout.status, "failed")
