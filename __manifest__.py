@@ -2,7 +2,7 @@
     "name": "Channel Connector",
     "summary": "Odoo as the system of record for Shopify, WooCommerce and other "
     "sales channels: orders in, stock out, every failure an owned exception",
-    "version": "19.0.1.3.0",
+    "version": "19.0.1.4.0",
     "category": "Sales/Sales",
     "license": "LGPL-3",
     "development_status": "Beta",

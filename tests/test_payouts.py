@@ -14,6 +14,7 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 from simulator.stripe_api import STRIPE_SECRET_KEY
 
 from ..adapters.exceptions import ChannelAuthError
+from .common import ChannelCommon, load_migration
 from .test_simulator_webhooks import SimulatorWebhookCase
 
 GATEWAY = "shopify_payments"
@@ -437,3 +438,44 @@ class TestPayoutRights(PayoutCommon):
     def test_ops_user_cannot_read_payouts(self):
         with self.assertRaises(AccessError):
             self.Payout.with_user(self.ops_user).search([])
+
+
+@tagged("post_install", "-at_install")
+class TestPaymentRefMigration(ChannelCommon):
+    def test_existing_payments_get_their_channel_transaction_id(self):
+        partner = self.env["res.partner"].create({"name": "Buyer"})
+        journal = self.env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", self.env.company.id)],
+            limit=1,
+        )
+        keys = {
+            "7:5501:6100000000000039595": "6100000000000039595",
+            "7:refund:88:6100000000000040001": "6100000000000040001",
+            "7:5502:manual:10.00:0": False,
+            "7:refund:89:0": False,
+        }
+        payments = self.env["account.payment"].create(
+            [
+                {
+                    "partner_id": partner.id,
+                    "journal_id": journal.id,
+                    "amount": 10,
+                    "payment_type": "inbound",
+                    "channel_transaction_key": key,
+                }
+                for key in keys
+            ]
+        )
+        self.env.flush_all()
+        load_migration("19.0.1.4.0").fill_channel_transaction_refs(self.env.cr)
+        payments.invalidate_recordset()
+        self.assertEqual(
+            dict(
+                zip(
+                    payments.mapped("channel_transaction_key"),
+                    payments.mapped("channel_transaction_ref"),
+                    strict=True,
+                )
+            ),
+            keys,
+        )
