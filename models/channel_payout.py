@@ -245,6 +245,20 @@ class ChannelPayout(models.Model):
                     "string"
                 ]
             )
+        if self.currency_id != self.company_id.currency_id:
+            # Booking would need the exchange difference: never a guess.
+            self._record_mismatch(
+                self.env._(
+                    "Payout %(payout)s is in %(currency)s, not in the company "
+                    "currency %(company_currency)s: not booked (not supported "
+                    "yet), book it by hand.",
+                    payout=self.name,
+                    currency=self.currency_id.name,
+                    company_currency=self.company_id.currency_id.name,
+                ),
+                key=f"payout_currency:{self.processor}:{self.external_ref}",
+            )
+            return False
         if not missing:
             return True
         self.env["channel.exception"]._record(

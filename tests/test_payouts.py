@@ -441,6 +441,28 @@ class TestPayoutRights(PayoutCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestPayoutCurrency(PayoutCommon):
+    def test_payout_in_another_currency_is_not_booked(self):
+        euro = self.env.ref("base.EUR")
+        if self.env.company.currency_id == euro:
+            euro = self.env.ref("base.USD")
+        euro.active = True
+        payout = self.Payout.create(
+            {
+                "backend_id": self.shopify.id,
+                "processor": "shopify_payments",
+                "external_ref": "77",
+                "status": "paid",
+                "currency_id": euro.id,
+                "amount": 0,
+            }
+        )
+        payout._process()
+        self.assertFalse(payout.move_id)
+        self.assertIn(euro.name, self._mismatches().name)
+
+
+@tagged("post_install", "-at_install")
 class TestPaymentRefMigration(ChannelCommon):
     def test_existing_payments_get_their_channel_transaction_id(self):
         partner = self.env["res.partner"].create({"name": "Buyer"})
