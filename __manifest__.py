@@ -2,7 +2,7 @@
     "name": "Channel Connector",
     "summary": "Odoo as the system of record for Shopify, WooCommerce and other "
     "sales channels: orders in, stock out, every failure an owned exception",
-    "version": "19.0.1.3.0",
+    "version": "19.0.1.4.0",
     "category": "Sales/Sales",
     "license": "LGPL-3",
     "development_status": "Beta",
@@ -37,6 +37,7 @@
         "views/channel_product_binding_shopify_views.xml",
         "views/channel_tax_mapping_views.xml",
         "views/channel_payment_mapping_views.xml",
+        "views/channel_payout_views.xml",
         "views/channel_order_route_views.xml",
         "views/product_product_views.xml",
         "views/sale_order_views.xml",

@@ -325,6 +325,20 @@ class ChannelAdapter:
         (aware datetime), for a reconciliation pull."""
         raise NotImplementedError
 
+    # Payouts (capability `supports_payout_import`)
+
+    def fetch_payouts(self, since, cursor=None):
+        """One page of the channel's own payment processor's payouts issued
+        since `since` (aware datetime or None), newest first.
+
+        :return: ([records.PayoutData], next cursor or None)
+        """
+        raise NotImplementedError
+
+    def fetch_payout_lines(self, payout_ref):
+        """Every balance transaction of a payout: [records.PayoutLineData]."""
+        raise NotImplementedError
+
     # Catalogue (capability `supports_stock_export`: variants to bind)
 
     def fetch_variants(self, cursor=None):

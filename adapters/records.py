@@ -401,3 +401,51 @@ class FulfilmentResult:
 
     fulfilment_refs: tuple[str, ...] = ()
     already_fulfilled: bool = False
+
+
+# Canonical payout line kinds: what the booking does with each.
+PAYOUT_CHARGE = "charge"
+PAYOUT_REFUND = "refund"
+PAYOUT_CHARGEBACK = "chargeback"
+PAYOUT_FEE = "fee"
+PAYOUT_ADJUSTMENT = "adjustment"
+PAYOUT_RESERVE = "reserve"
+PAYOUT_OTHER = "other"
+
+
+@dataclass(frozen=True)
+class PayoutData:
+    """One processor payout (a bank transfer of the net of many balance
+    transactions); `amount` is the net transferred, negative for a withdrawal.
+    `status` is scheduled, in_transit, paid, failed or canceled."""
+
+    external_ref: str
+    processor: str
+    status: str
+    amount: Decimal
+    currency: str
+    issued_at: datetime | None = None
+    arrival_date: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PayoutLineData:
+    """One balance transaction of a payout: `amount` signed as it moves the
+    balance (a refund is negative), `fee` what the processor kept, `net` =
+    amount - fee. `transaction_ref` is the channel's transaction id (Shopify
+    order transaction), `processor_ref` the processor's (Stripe `ch_...`),
+    `charge_ref` the charge a refund or dispute belongs to."""
+
+    external_ref: str
+    kind: str
+    raw_type: str
+    amount: Decimal
+    fee: Decimal
+    net: Decimal
+    currency: str
+    transaction_ref: str | None = None
+    processor_ref: str | None = None
+    charge_ref: str | None = None
+    order_ref: str | None = None
+    order_name: str | None = None
+    processed_at: datetime | None = None

@@ -17,6 +17,7 @@ from .orders_shopify import (
     parse_shopify_graphql_order,
     parse_shopify_order,
 )
+from .payouts_shopify import fetch_shopify_payout_lines, fetch_shopify_payouts
 from .records import UnreadableOrder
 from .refunds_shopify import (
     REFUND_QUERY,
@@ -577,6 +578,16 @@ class ShopifyAdapter(ChannelAdapter):
     def cancel_fulfilment(self, fulfilment_ref):
         """Override of `ChannelAdapter`: `fulfillmentCancel`."""
         fulfilment_shopify.cancel(self.graphql, gid, fulfilment_ref)
+
+    # Payouts
+
+    def fetch_payouts(self, since, cursor=None):
+        """Override of `ChannelAdapter`: Shopify Payments payouts."""
+        return fetch_shopify_payouts(self.graphql, since, cursor)
+
+    def fetch_payout_lines(self, payout_ref):
+        """Override of `ChannelAdapter`: a payout's balance transactions."""
+        return fetch_shopify_payout_lines(self.graphql, payout_ref)
 
     # Catalogue
 

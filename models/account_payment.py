@@ -5,8 +5,9 @@ CAPTURING_KINDS = ("sale", "capture")
 
 
 class AccountPayment(models.Model):
-    """Payments of channel orders, carrying the channel transaction id as memo
-    so that bank statement and payout lines reconcile against them."""
+    """Payments of channel orders and refunds. The memo holds the processor's
+    id as finance expects; the channel's transaction id and the processor's
+    reference also have their own indexed fields, which payouts match on."""
 
     _inherit = "account.payment"
 
@@ -18,6 +19,23 @@ class AccountPayment(models.Model):
         index="btree_not_null",
         help="The channel capture this payment registers (backend, order and "
         "transaction): a capture is never registered twice.",
+    )
+
+    channel_transaction_ref = fields.Char(
+        string="Channel Transaction",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The channel's id of the transaction this payment registers (e.g. "
+        "the channel's order transaction), which the channel's payout lines carry.",
+    )
+    channel_processor_ref = fields.Char(
+        string="Processor Reference",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The payment processor's id of the transaction (e.g. a Stripe "
+        "charge ch_...), which the processor's payout lines carry.",
     )
 
     # === BUSINESS METHODS ===
@@ -167,4 +185,31 @@ class AccountPayment(models.Model):
                 }
             )
         )
-        return wizard._create_payments()
+        payments = wizard._create_payments()
+        # Written by the system: the fields are read-only to users.
+        payments.sudo().write(
+            {
+                "channel_transaction_ref": transaction.external_ref or False,
+                "channel_processor_ref": transaction.transaction_ref or False,
+            }
+        )
+        return payments
+
+    @api.model
+    def _channel_find_by_ref(self, refs, company, payment_type=None):
+        """Payments (not canceled) of `company` whose channel transaction id,
+        processor reference or, for payments made before those fields, memo
+        is one of `refs`."""
+        refs = [ref for ref in refs if ref]
+        if not refs:
+            return self.browse()
+        domain = Domain(
+            [("company_id", "=", company.id), ("state", "!=", "canceled")]
+        ) & (
+            Domain("channel_transaction_ref", "in", refs)
+            | Domain("channel_processor_ref", "in", refs)
+            | Domain("memo", "in", refs)
+        )
+        if payment_type:
+            domain &= Domain("payment_type", "=", payment_type)
+        return self.search(domain, order="id")

@@ -190,6 +190,10 @@ class ChannelBackend(models.Model):
         compute="_compute_capabilities",
         help="Deliveries validated in Odoo are reported as shipped on the channel.",
     )
+    supports_payout_import = fields.Boolean(
+        compute="_compute_capabilities",
+        help="The channel's own payment processor's payouts can be read.",
+    )
 
     # === COMPUTE METHODS ===
 
@@ -211,6 +215,7 @@ class ChannelBackend(models.Model):
                 "supports_stock_export": False,
                 "supports_refund_import": False,
                 "supports_fulfilment_export": False,
+                "supports_payout_import": False,
             }
         )
 

@@ -109,10 +109,11 @@ class ChannelBackend(models.Model):
                     }
                 )
             ]
-        self._sandbox_mappings(backend, sandbox["gateways"])
+        self._sandbox_mappings(backend, sandbox, simulator_url)
         return backend
 
-    def _sandbox_mappings(self, backend, gateways):
+    def _sandbox_mappings(self, backend, sandbox, simulator_url):
+        gateways = sandbox["gateways"]
         if not backend.tax_mapping_ids:
             backend.tax_mapping_ids = [
                 Command.create(
@@ -124,11 +125,48 @@ class ChannelBackend(models.Model):
             limit=1,
         )
         mapped = set(backend.payment_mapping_ids.mapped("gateway"))
-        backend.payment_mapping_ids = [
-            Command.create({"gateway": gateway, "journal_id": journal.id})
-            for gateway in gateways
-            if gateway not in mapped and journal
-        ]
+        clearing = sandbox.get("clearing") or {}
+        Mapping = self.env["channel.payment.mapping"]
+        commands = []
+        for gateway in gateways:
+            if gateway in mapped or not journal:
+                continue
+            if gateway in clearing:
+                # Card payments are owed by the processor until its payout.
+                name, code = clearing[gateway]
+                target = Mapping._prepare_clearing_journal(
+                    backend.company_id, name, code
+                )
+            else:
+                target = journal
+            commands.append(
+                Command.create({"gateway": gateway, "journal_id": target.id})
+            )
+        backend.payment_mapping_ids = commands
+        self._sandbox_payouts(backend, sandbox, clearing, simulator_url)
+
+    def _sandbox_payouts(self, backend, sandbox, clearing, simulator_url):
+        """Payout accounting of the sandbox backend, and its processor
+        accounts pointed at the simulator."""
+        if not clearing:
+            return
+        values = backend._payout_account_defaults()
+        first = next(iter(clearing.values()))
+        clearing_journal = self.env[
+            "channel.payment.mapping"
+        ]._prepare_clearing_journal(backend.company_id, *first)
+        if not backend.payout_clearing_account_id:
+            values["payout_clearing_account_id"] = (
+                clearing_journal.inbound_payment_method_line_ids[
+                    :1
+                ].payment_account_id.id
+            )
+        backend.write({**values, "import_payouts": True})
+        if not backend.payment_processor_ids:
+            backend.payment_processor_ids = [
+                Command.create({**processor, "api_url": simulator_url})
+                for processor in sandbox.get("processors", ())
+            ]
 
     def _sandbox_tax(self):
         Tax = self.env["account.tax"]

@@ -62,6 +62,7 @@ class ChannelBackend(models.Model):
                 "supports_stock_export": True,
                 "supports_refund_import": True,
                 "supports_fulfilment_export": True,
+                "supports_payout_import": True,
             }
         )
 
@@ -147,6 +148,7 @@ class ChannelBackend(models.Model):
             },
             "location": ("Main warehouse", "1001"),
             "gateways": ("shopify_payments", "paypal", "manual", "gift_card"),
+            "clearing": {"shopify_payments": ("Shopify Payments", "SHPAY")},
         }
 
     @api.model

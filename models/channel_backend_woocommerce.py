@@ -74,6 +74,15 @@ class ChannelBackend(models.Model):
             },
             "location": ("Store", "store"),
             "gateways": ("stripe", "paypal", "bacs", "cod"),
+            "clearing": {"stripe": ("Stripe", "STRP")},
+            # The simulator's Stripe account (simulator/stripe_api.py).
+            "processors": (
+                {
+                    "name": "Stripe (simulator)",
+                    "processor": "stripe",
+                    "stripe_secret_key": "sk_test_simulator",
+                },
+            ),
         }
 
     @api.model

@@ -37,6 +37,38 @@ class ChannelPaymentMapping(models.Model):
     # === BUSINESS METHODS ===
 
     @api.model
+    def _prepare_clearing_journal(self, company, name, code):
+        """The processor clearing journal `code` of `company`, created when
+        missing: a bank-type journal whose incoming and outgoing payments
+        wait on its own reconcilable "<name> clearing" account (its
+        outstanding receipts and payments account) until the payout clears
+        them, instead of landing on the bank."""
+        Journal = self.env["account.journal"].with_company(company)
+        journal = Journal.search(
+            [("company_id", "=", company.id), ("code", "=", code)], limit=1
+        )
+        if journal:
+            return journal
+        Account = self.env["account.account"].with_company(company)
+        start = company.account_journal_suspense_account_id.code or "101400"
+        account = Account.create(
+            {
+                "name": self.env._("%s clearing", name),
+                "code": Account._search_new_account_code(start),
+                "account_type": "asset_current",
+                "reconcile": True,
+            }
+        )
+        journal = Journal.create(
+            {"name": name, "code": code, "type": "bank", "company_id": company.id}
+        )
+        (
+            journal.inbound_payment_method_line_ids
+            | journal.outbound_payment_method_line_ids
+        ).payment_account_id = account
+        return journal
+
+    @api.model
     def _find_journal(self, backend, gateway, company=None):
         """The journal of `company` (default: the backend's) for a gateway.
 

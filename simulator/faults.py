@@ -6,8 +6,8 @@ Each API takes only the kinds that mean something for it; arming another
 one is a ValueError (HTTP 400 on the admin API), never a fault that is
 silently consumed.
 
-Requests a client sends, "shopify", "woocommerce" and "threepl" (the
-warehouse partner):
+Requests a client sends, "shopify", "woocommerce", "threepl" (the
+warehouse partner) and "stripe" (only "429"):
 
 - "latency": answer normally after `delay` seconds;
 - "timeout": hang `delay` seconds (default 30, longer than client timeouts),
@@ -33,6 +33,7 @@ API_KINDS = {
     "shopify": (*REQUEST_KINDS, "throttled"),
     "woocommerce": REQUEST_KINDS,
     "threepl": REQUEST_KINDS,
+    "stripe": ("429",),
     "shopify_webhooks": DELIVERY_KINDS,
     "woocommerce_webhooks": DELIVERY_KINDS,
 }

@@ -284,7 +284,10 @@ class OrderBook:
                 "gateway": gateway,
                 "kind": kind,
                 "status": "success",
-                "amount": totals(order)["total"],
+                # A short capture settles less than the order's total.
+                "amount": Decimal(str(spec["captured"]))
+                if spec.get("captured")
+                else totals(order)["total"],
                 "authorization": _authorization(state.random, gateway),
                 "created_at": order["created_at"],
                 "parent_id": None,

@@ -346,6 +346,52 @@ class Scenario:
                 "transactions": [e["id"] for e in entries],
             }
 
+    @journaled
+    def add_balance_transaction(
+        self,
+        type,
+        amount,
+        fee="0",
+        order_id=None,
+        transaction_id=None,  # noqa: A002
+    ):
+        """A Shopify Payments balance transaction besides the orders' own
+        (adjustment, dispute_withdrawal, chargeback_fee, reserved_funds, a
+        charge Odoo never saw...), paid out by the next `create_payout`."""
+        state = self.state
+        amount, fee = Decimal(str(amount)), Decimal(str(fee))
+        with state.lock:
+            entry = {
+                "id": str(state.new_id("balance_transaction", 798000000)),
+                "type": type,
+                "source_type": _source_type(type),
+                "source_id": int(transaction_id or 0) % 10**12 or None,
+                "source_order_transaction_id": int(transaction_id)
+                if transaction_id
+                else None,
+                "date": state.wall_clock(),
+                "amount": amount,
+                "fee": fee,
+                "net": amount - fee,
+                "order_id": str(order_id) if order_id else None,
+                "payout_id": None,
+                "payout_status": None,
+            }
+            state.balance_transactions.append(entry)
+            return {"id": entry["id"], "net": money(entry["net"])}
+
+    @journaled
+    def set_payout_status(self, payout_id, status):
+        """The payout moves on (in_transit, paid) or fails (failed, canceled)."""
+        state = self.state
+        with state.lock:
+            payout = next(p for p in state.payouts if p["id"] == str(payout_id))
+            payout["status"] = status
+            for entry in state.balance_transactions:
+                if entry["payout_id"] == payout["id"]:
+                    entry["payout_status"] = status
+            return {"id": payout["id"], "status": status}
+
     def _new_balance_transactions(self):
         state = self.state
         known = {e["source_order_transaction_id"] for e in state.balance_transactions}
@@ -383,6 +429,153 @@ class Scenario:
             "order_id": order["id"],
             "payout_id": None,
             "payout_status": None,
+        }
+
+    # === STRIPE ===
+
+    @journaled
+    def create_stripe_payout(self, status="paid"):
+        """Stripe balance transactions for the Stripe charges and refunds of
+        WooCommerce orders not yet paid out, and the payout that pays them."""
+        state = self.state
+        with state.lock:
+            self._new_stripe_transactions()
+            entries = [e for e in state.stripe_balance if not e["payout_id"]]
+            if not entries:
+                return None
+            number = state.new_id("stripe_payout", 0)
+            payout_id = f"po_sim{number:012d}"
+            for entry in entries:
+                entry["payout_id"] = payout_id
+            payout = {
+                "id": payout_id,
+                "number": number,
+                "created": int(state.wall_clock().timestamp()),
+                "status": status,
+                "currency": entries[0]["currency"],
+                "amount": sum((e["amount"] - e["fee"] for e in entries), Decimal(0)),
+            }
+            state.stripe_payouts.append(payout)
+            return {
+                "id": payout_id,
+                "net": money(payout["amount"]),
+                "transactions": [e["id"] for e in entries],
+            }
+
+    @journaled
+    def add_stripe_balance_transaction(
+        self,
+        type,  # noqa: A002
+        amount,
+        fee="0",
+        charge=None,
+        reporting_category=None,
+    ):
+        """A Stripe balance transaction besides the orders' own: "adjustment"
+        with a dispute of `charge` (a chargeback), "stripe_fee",
+        "reserve_transaction", or a "charge" Odoo never saw."""
+        state = self.state
+        source_kind = {"adjustment": "dispute", "charge": "charge"}.get(type)
+        number = state.new_id("stripe_balance", 0)
+        source_id = {
+            "dispute": f"du_sim{number:012d}",
+            "charge": charge or f"ch_sim{number:012d}",
+        }.get(source_kind)
+        with state.lock:
+            entry = self._stripe_entry(
+                number,
+                type,
+                amount=Decimal(str(amount)),
+                fee=Decimal(str(fee)),
+                source_kind=source_kind,
+                source_id=source_id,
+                category=reporting_category
+                or ("dispute" if type == "adjustment" else type),
+                charge=charge,
+            )
+            state.stripe_balance.append(entry)
+            return {"id": entry["id"]}
+
+    @journaled
+    def set_stripe_payout_status(self, payout_id, status):
+        """The Stripe payout moves on (in_transit, paid) or fails."""
+        with self.state.lock:
+            payout = next(p for p in self.state.stripe_payouts if p["id"] == payout_id)
+            payout["status"] = status
+            return {"id": payout_id, "status": status}
+
+    def _new_stripe_transactions(self):
+        state = self.state
+        known = {e["source_id"] for e in state.stripe_balance}
+        for order in state.woo_orders.values():
+            charges = [
+                t
+                for t in order["transactions"]
+                if t["gateway"] == "stripe" and t["authorization"]
+            ]
+            for charge in charges:
+                if charge["authorization"] not in known:
+                    number = state.new_id("stripe_balance", 0)
+                    amount = charge["amount"]
+                    fee = cents(amount * Decimal("0.029") + Decimal("0.30"))
+                    state.stripe_balance.append(
+                        self._stripe_entry(
+                            number,
+                            "charge",
+                            amount=amount,
+                            fee=fee,
+                            source_kind="charge",
+                            source_id=charge["authorization"],
+                            category="charge",
+                            currency=order["currency"],
+                        )
+                    )
+            for refund in order["refunds"]:
+                for transaction in refund["transactions"]:
+                    ref = transaction["authorization"]
+                    if transaction["gateway"] != "stripe" or not ref or ref in known:
+                        continue
+                    number = state.new_id("stripe_balance", 0)
+                    state.stripe_balance.append(
+                        self._stripe_entry(
+                            number,
+                            "refund",
+                            amount=-transaction["amount"],
+                            fee=Decimal(0),
+                            source_kind="refund",
+                            source_id=ref.replace("ch_", "re_", 1),
+                            category="refund",
+                            charge=charges[0]["authorization"] if charges else None,
+                            currency=order["currency"],
+                        )
+                    )
+
+    def _stripe_entry(
+        self,
+        number,
+        kind,
+        *,
+        amount,
+        fee,
+        source_kind,
+        source_id,
+        category,
+        charge=None,
+        currency=None,
+    ):
+        return {
+            "id": f"txn_sim{number:012d}",
+            "number": number,
+            "type": kind,
+            "reporting_category": category,
+            "amount": amount,
+            "fee": fee,
+            "currency": (currency or self.state.currency).lower(),
+            "created": int(self.state.wall_clock().timestamp()),
+            "source_kind": source_kind,
+            "source_id": source_id,
+            "charge": charge,
+            "payout_id": None,
         }
 
     # === APP ===
@@ -517,13 +710,28 @@ REPLAYABLE = (
     "refund_order",
     "create_return",
     "create_payout",
+    "add_balance_transaction",
+    "set_payout_status",
+    "create_stripe_payout",
+    "add_stripe_balance_transaction",
+    "set_stripe_payout_status",
     "uninstall_app",
 )
 
 
 def _quiet(action):
     """Replaying a journal does not re-send its webhooks."""
-    silent = {"create_payout", "uninstall_app", "seed_catalogue", "create_return"}
+    silent = {
+        "create_payout",
+        "add_balance_transaction",
+        "set_payout_status",
+        "create_stripe_payout",
+        "add_stripe_balance_transaction",
+        "set_stripe_payout_status",
+        "uninstall_app",
+        "seed_catalogue",
+        "create_return",
+    }
     return {} if action in silent else {"notify": False}
 
 
@@ -546,6 +754,14 @@ def _payment_transactions(order):
         if t["gateway"] == "shopify_payments"
     ]
     return payments + refunds
+
+
+def _source_type(kind):
+    if kind in ("charge", "refund"):
+        return kind
+    if "dispute" in kind or "chargeback" in kind:
+        return "dispute"
+    return "adjustment"
 
 
 def _payout_summary(entries):

@@ -20,6 +20,7 @@ from .orders import OrderBook
 from .scenario import Scenario
 from .shopify_graphql import API_VERSION, ShopifyGraphql, root_fields
 from .state import SimulatorState
+from .stripe_api import StripeApi
 from .threepl import PREFIX as THREEPL_PREFIX
 from .threepl import ThreePLWarehouse
 from .throttle import LeakyBucket
@@ -118,6 +119,7 @@ class ChannelSimulator:
             woo_webhook_secret,
         )
         self.threepl = ThreePLWarehouse(self.state, threepl_secret)
+        self.stripe = StripeApi(self.state)
         self.scenario = Scenario(self)
         self._server = None
         self._thread = None
@@ -189,14 +191,16 @@ class ChannelSimulator:
         path = request.path
         if path == SHOPIFY_TOKEN_PATH:
             return self._shopify_token(request)
-        if path.startswith("/admin/api/"):
-            return self._shopify(request)
-        if path.startswith(PREFIX):
-            return self._woocommerce(request)
-        if path.startswith("/_sim/"):
-            return self.admin.handle(request)
-        if path.startswith(THREEPL_PREFIX):
-            return self._threepl(request)
+        routes = (
+            ("/admin/api/", self._shopify),
+            (PREFIX, self._woocommerce),
+            ("/v1/", self.stripe.handle),
+            ("/_sim/", self.admin.handle),
+            (THREEPL_PREFIX, self._threepl),
+        )
+        for prefix, handler in routes:
+            if path.startswith(prefix):
+                return handler(request)
         return Response("Not Found", status=404)
 
     def _shopify(self, request):
@@ -392,6 +396,7 @@ ADMIN_ROUTES = Map(
             methods=["POST"],
         ),
         Rule("/_sim/payouts", endpoint="create_payout", methods=["POST"]),
+        Rule("/_sim/stripe/payouts", endpoint="create_stripe_payout", methods=["POST"]),
         Rule("/_sim/app/uninstall", endpoint="uninstall_app", methods=["POST"]),
         Rule(
             "/_sim/threepl/<path:request_id>/ship",

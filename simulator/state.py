@@ -67,6 +67,8 @@ class SimulatorState:
         self.fulfillments = []
         self.payouts = []
         self.balance_transactions = []
+        self.stripe_payouts = []
+        self.stripe_balance = []  # balance transactions (see stripe_api.py)
         self.calls = Counter()
         self.cost = Counter()
         self.faults = FaultBook(clock or (lambda: 0.0))

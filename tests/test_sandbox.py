@@ -50,6 +50,30 @@ class TestSandbox(SimulatorCommon):
         )
         self.assertEqual(sorted(job.records.id for job in jobs), sorted(backends.ids))
 
+    def test_card_payments_wait_on_a_processor_clearing_journal(self):
+        backends = self._prepare()
+        shopify = backends.filtered(lambda b: b.provider == "shopify")
+        woo = backends - shopify
+        for backend, gateway in ((shopify, "shopify_payments"), (woo, "stripe")):
+            mapping = backend.payment_mapping_ids.filtered(
+                lambda m, gateway=gateway: m.gateway == gateway
+            )
+            clearing = mapping.journal_id.inbound_payment_method_line_ids
+            self.assertTrue(clearing.payment_account_id.reconcile)
+            self.assertEqual(
+                clearing.payment_account_id, backend.payout_clearing_account_id
+            )
+            self.assertTrue(backend.import_payouts)
+            self.assertTrue(backend.payout_fee_account_id)
+            self.assertTrue(backend.payout_bank_journal_id)
+        paypal = shopify.payment_mapping_ids.filtered(lambda m: m.gateway == "paypal")
+        self.assertEqual(paypal.journal_id.type, "bank")
+        self.assertNotEqual(paypal.journal_id.code, "SHPAY")
+        self.assertEqual(woo.payment_processor_ids.api_url, self.sim.base_url)
+        # Preparing again changes nothing.
+        self._prepare()
+        self.assertEqual(len(woo.payment_processor_ids), 1)
+
     def test_company_rounds_taxes_per_line_like_the_channels(self):
         self.env.company.tax_calculation_rounding_method = "round_globally"
         self.assertIn("rounds taxes globally", self.shopify.tax_rounding_warning)

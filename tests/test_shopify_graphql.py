@@ -8,7 +8,13 @@ from odoo.tests import BaseCase, tagged
 from simulator.shopify_graphql import SINGLE_QUERY_MAX_COST
 from simulator.throttle import CostCalculator
 
-from ..adapters import fulfilment_shopify, orders_shopify, refunds_shopify, shopify
+from ..adapters import (
+    fulfilment_shopify,
+    orders_shopify,
+    payouts_shopify,
+    refunds_shopify,
+    shopify,
+)
 from ..adapters.orders_shopify import parse_shopify_graphql_order, parse_shopify_order
 from .reference import admin_schema, reference_path
 
@@ -27,6 +33,8 @@ DOCUMENTS = {
     "refund": refunds_shopify.REFUND_QUERY,
     "fulfillment orders": fulfilment_shopify.FULFILLMENT_ORDERS_QUERY,
     "fulfillment create": fulfilment_shopify.FULFILLMENT_CREATE_MUTATION,
+    "payouts": payouts_shopify.PAYOUTS_QUERY,
+    "payout lines": payouts_shopify.BALANCE_TRANSACTIONS_QUERY,
 }
 
 
@@ -57,6 +65,8 @@ class TestShopifyGraphqlDocuments(BaseCase):
             "order shipping lines",
             "refund",
             "fulfillment orders",
+            "payouts",
+            "payout lines",
         ):
             document = parse(DOCUMENTS[name])
             operation = get_operation_ast(document)
