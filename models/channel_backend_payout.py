@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-from ..const import JOB_CHANNEL_CATALOG
+from ..const import JOB_CHANNEL_CATALOG, JOB_MAX_RETRIES
 
 # A payout's status still moves (in transit → paid, or failed) days after it
 # is issued: the scheduled import reads back this far past the last one.
@@ -200,6 +200,7 @@ class ChannelBackend(models.Model):
     def _enqueue_payout_import(self, since=None):
         self.ensure_one()
         return self.with_delay(
+            max_retries=JOB_MAX_RETRIES,
             channel=JOB_CHANNEL_CATALOG,
             identity_key=self._identity_key(
                 "payout_import", since.isoformat() if since else "scheduled"

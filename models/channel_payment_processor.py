@@ -2,7 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 from ..adapters.stripe import STRIPE_API_URL, StripeAdapter
-from ..const import JOB_CHANNEL_CATALOG
+from ..const import JOB_CHANNEL_CATALOG, JOB_MAX_RETRIES
 from .channel_backend import MANAGER_GROUP
 
 
@@ -68,6 +68,7 @@ class ChannelPaymentProcessor(models.Model):
     def _enqueue_payout_import(self, since=None):
         self.ensure_one()
         return self.with_delay(
+            max_retries=JOB_MAX_RETRIES,
             channel=JOB_CHANNEL_CATALOG,
             identity_key=self.backend_id._identity_key(
                 "processor_payout_import",
