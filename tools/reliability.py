@@ -502,7 +502,21 @@ class Harness:
         self.shell(SHIP % {"backend": self.backends["shopify"], "refs": refs[:10]})
         self.settle(time.monotonic() + SETTLE_TIMEOUT)
         fired = len(book.fired)
-        return self.check("outages", refs, since, started_at, fired)
+        result = self.check("outages", refs, since, started_at, fired)
+        states = dict(
+            self.db.rows(
+                "SELECT state, count(*) FROM channel_fulfilment"
+                " WHERE backend_id = %s GROUP BY state",
+                [self.backends["shopify"]],
+            )
+        )
+        result["fulfilments"] = states
+        # Every shipment reported to the channel despite the faults.
+        if set(states) - {"done"} or states.get("done", 0) < 10:
+            result["unfinished"] += 1
+            result["faults_survived"] = 0
+        say(f"outages: fulfilments {states}")
+        return result
 
     def run_two_servers(self):
         started_at = self.db.rows("SELECT now() AT TIME ZONE 'utc'")[0][0]
@@ -624,7 +638,7 @@ def summary(results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--orders", type=int, default=500)
     parser.add_argument(
         "--fault-at", type=int, default=30, help="percent acknowledged before a fault"
     )
