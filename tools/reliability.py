@@ -284,12 +284,12 @@ class Harness:
     def prepare(self):
         say(f"PostgreSQL of its own in {PG_DIR}")
         self.params = devctl.start_embedded_postgres(PG_DIR)
-        devctl.link_addon(devctl.BUILD / "addons")
+        # A copy, not the working tree: a server started again mid-run must
+        # load the code its database was installed with.
+        addons = devctl.BUILD / "reliability-addons"
+        devctl.copy_addon(addons)
         config = devctl.write_odoo_config(
-            devctl.BUILD / "reliability.conf",
-            self.params,
-            PORT,
-            devctl.BUILD / "addons",
+            devctl.BUILD / "reliability.conf", self.params, PORT, addons
         )
         template = f"{TEMPLATE_PREFIX}{devctl.module_digest()}"
         names = devctl.database_names(self.params)
