@@ -37,15 +37,16 @@ class StockPicking(models.Model):
 
     # === BUSINESS METHODS ===
 
-    def _get_channel_tracking(self):
+    def _get_channel_tracking(self, backend=None):
         """Override of `channel_connector`: the carrier a warehouse partner
-        confirmed, when the delivery names none."""
-        tracking = super()._get_channel_tracking()
-        if not tracking["company"]:
-            shipment = (
-                self.env["channel.handoff.shipment"]
-                .sudo()
-                .search([("picking_id", "=", self.id)], limit=1)
-            )
-            tracking["company"] = shipment.carrier_name or None
-        return tracking
+        confirmed, when the delivery names none (mapped like any carrier)."""
+        tracking = super()._get_channel_tracking(backend)
+        if tracking["company"]:
+            return tracking
+        shipment = (
+            self.env["channel.handoff.shipment"]
+            .sudo()
+            .search([("picking_id", "=", self.id)], limit=1)
+        )
+        tracking = {**tracking, "company": shipment.carrier_name or None}
+        return self.env["channel.carrier.mapping"].sudo()._apply(backend, tracking)
