@@ -296,7 +296,15 @@ class Harness:
         if template not in names:
             for stale in (n for n in names if n.startswith(TEMPLATE_PREFIX)):
                 devctl.drop_database(self.params, stale)
-            devctl.install_module(config, template, with_demo=False)
+            # Installed under another name first: a run stopped mid-install
+            # leaves no half-installed template behind for the next one.
+            partial = f"{template}_partial"
+            devctl.drop_database(self.params, partial)
+            devctl.install_module(config, partial, with_demo=False)
+            connection = devctl.connect(self.params)
+            with connection.cursor() as cr:
+                cr.execute(f'ALTER DATABASE "{partial}" RENAME TO "{template}"')
+            connection.close()
         devctl.copy_database(self.params, template, DATABASE)
         self.db = Database(self.params)
         self.sim = ChannelSimulator(
