@@ -282,6 +282,21 @@ class ChannelAdapter:
         """
         raise NotImplementedError
 
+    # Disputes (chargebacks)
+
+    # Topics whose body announces a payment dispute.
+    dispute_topics = frozenset()
+
+    def parse_dispute(self, topic, payload):
+        """The `records.DisputeData` a delivery of `topic` (one of
+        `dispute_topics`) carries, as sent; ChannelPayloadError."""
+        raise NotImplementedError
+
+    def fetch_dispute(self, dispute_ref):
+        """The `records.DisputeData` as the channel holds it now, or None
+        for a channel that cannot be read (its deliveries are trusted)."""
+        return None
+
     # Fulfilment (capability `supports_fulfilment_export`)
 
     def push_fulfilment(self, request):

@@ -10,6 +10,7 @@ under another topic or event id.
 from datetime import datetime, timedelta, timezone
 
 from .base import ChannelAdapter
+from .disputes_generic import DISPUTE_TOPICS, parse_generic_dispute
 from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelSignatureError
 from .orders_generic import parse_generic_order
 from .records import RefundNotice
@@ -29,6 +30,7 @@ GENERIC_TOPIC_FLOWS = {
     "orders/upsert": FLOW_ORDERS,
     "orders/cancel": FLOW_ORDERS,
     "orders/refund": FLOW_ORDERS,
+    "orders/dispute": FLOW_ORDERS,
 }
 GENERIC_KEPT_HEADERS = ("X-Channel-Topic", "X-Channel-Event-Id", "X-Channel-Timestamp")
 SIGNATURE_PREFIX = "sha256="
@@ -123,3 +125,11 @@ class GenericAdapter(ChannelAdapter):
     def parse_refund(self, payload):
         """Override of `ChannelAdapter`: see `refunds_generic`."""
         return parse_generic_refund(payload)
+
+    dispute_topics = DISPUTE_TOPICS
+
+    def parse_dispute(self, topic, payload):
+        """Override of `ChannelAdapter`: an `orders/dispute` body is the
+        whole dispute."""
+        del topic
+        return parse_generic_dispute(payload)

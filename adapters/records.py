@@ -367,6 +367,40 @@ class RefundNotice:
     order_ref: str | None
 
 
+# Dispute statuses (lower case, Shopify's `DisputeStatus` names).
+DISPUTE_OPEN_STATUSES = frozenset({"needs_response", "under_review"})
+DISPUTE_LOST_STATUSES = frozenset({"lost", "accepted"})
+DISPUTE_CLOSED_STATUSES = frozenset({"won", "prevented", "charge_refunded"})
+
+
+@dataclass(frozen=True)
+class DisputeData:
+    """A payment dispute (chargeback or inquiry) as the channel states it now.
+
+    `amount` is what the card holder disputes, in `currency`; `status` one of
+    the dispute statuses above; `gateway` None when the channel does not say
+    (the order's payment journal is used)."""
+
+    external_ref: str
+    order_ref: str | None
+    status: str
+    amount: Decimal
+    currency: str | None
+    kind: str = "chargeback"
+    reason: str | None = None
+    evidence_due_by: datetime | None = None
+    finalized_at: datetime | None = None
+    gateway: str | None = None
+
+    @property
+    def is_lost(self):
+        return self.status in DISPUTE_LOST_STATUSES
+
+    @property
+    def is_closed(self):
+        return self.status in DISPUTE_CLOSED_STATUSES
+
+
 @dataclass(frozen=True)
 class FulfilmentLine:
     """Shipped quantity of one channel order line (`line_ref`, the order

@@ -5,6 +5,12 @@ from dataclasses import dataclass, field
 
 from .base import ChannelAdapter
 from .catalogue import ChannelVariant
+from .disputes_shopify import (
+    DISPUTE_QUERY,
+    DISPUTE_TOPICS,
+    parse_dispute_webhook,
+    parse_graphql_dispute,
+)
 from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelThrottledError
 from .fulfilment_shopify import push_fulfilment
 from .orders_shopify import (
@@ -186,6 +192,8 @@ SHOPIFY_TOPIC_FLOWS = {
     "orders/paid": FLOW_ORDERS,
     "orders/edited": FLOW_ORDERS,
     "refunds/create": FLOW_ORDERS,
+    "disputes/create": FLOW_ORDERS,
+    "disputes/update": FLOW_ORDERS,
     "order_transactions/create": FLOW_ORDERS,
     "inventory_levels/update": FLOW_STOCK,
     "inventory_items/update": FLOW_STOCK,
@@ -559,6 +567,24 @@ class ShopifyAdapter(ChannelAdapter):
         if not node.get("refund"):
             raise ChannelPayloadError(f"Shopify has no refund {refund_ref}.")
         return parse_shopify_graphql_refund(node["refund"])
+
+    # Disputes
+
+    dispute_topics = DISPUTE_TOPICS
+
+    def parse_dispute(self, topic, payload):
+        """Override of `ChannelAdapter`: `disputes/create` and `/update`."""
+        del topic  # both carry the dispute as it was then
+        return parse_dispute_webhook(payload)
+
+    def fetch_dispute(self, dispute_ref):
+        """Override of `ChannelAdapter`: one `ShopifyPaymentsDispute`."""
+        node = self.graphql(
+            DISPUTE_QUERY, {"id": gid("ShopifyPaymentsDispute", dispute_ref)}
+        )
+        if not node.get("dispute"):
+            raise ChannelPayloadError(f"Shopify has no dispute {dispute_ref}.")
+        return parse_graphql_dispute(node["dispute"])
 
     # Fulfilment
 

@@ -34,6 +34,7 @@ from . import (
     channel_product_binding,
     channel_product_binding_shopify,
     channel_refund_binding,
+    channel_refund_binding_dispute,
     channel_stock_level,
     channel_stock_location,
     channel_sync_status,

@@ -627,6 +627,8 @@ class ChannelEvent(models.Model):
         adapter = self.backend_id._get_adapter(priority="orders")
         if self.topic == ORDER_PULL_TOPIC:
             order = self._fetch_order(adapter, self.resource_ref)
+        elif self.topic in adapter.dispute_topics:
+            return self._process_dispute(adapter)
         elif not adapter.is_order_payload_topic(self.topic):
             notice = adapter.parse_refund_notice(self.topic, self._get_payload())
             return self._process_refund(adapter, notice) if notice else IGNORED
@@ -682,6 +684,20 @@ class ChannelEvent(models.Model):
             backend, refund
         )
         self.write({"res_model": binding._name, "res_id": binding.id})
+        return outcome
+
+    def _process_dispute(self, adapter):
+        """Follow the payment dispute a delivery announces, read again from
+        the channel when it can be (updates may arrive out of order)."""
+        backend = self.backend_id
+        dispute = adapter.parse_dispute(self.topic, self._get_payload())
+        with backend._map_channel_errors():
+            dispute = adapter.fetch_dispute(dispute.external_ref) or dispute
+        record, outcome = self.env["channel.refund.binding"]._apply_channel_dispute(
+            backend, dispute
+        )
+        if record:
+            self.write({"res_model": record._name, "res_id": record.id})
         return outcome
 
     def _orders_waiting_reason(self):

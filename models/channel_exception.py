@@ -28,6 +28,7 @@ EXCEPTION_TYPES = [
     ("delivery_gap", "Delivery gap"),
     ("refund_incomplete", "Refund incomplete"),
     ("fulfilment_failed", "Fulfilment failed"),
+    ("payment_dispute", "Payment dispute"),
 ]
 
 
@@ -56,6 +57,7 @@ DEFAULT_SEVERITY = {
     "delivery_gap": "error",
     "refund_incomplete": "error",
     "fulfilment_failed": "error",
+    "payment_dispute": "error",
 }
 # Odoo documents an exception can point at, by model: the field that holds it.
 DOCUMENT_FIELDS = {

@@ -95,8 +95,10 @@ class ChannelRefundBinding(models.Model):
     # === BUSINESS METHODS ===
 
     @api.model
-    def _apply_channel_refund(self, backend, refund):
+    def _apply_channel_refund(self, backend, refund, values=None):
         """Bind one canonical `ChannelRefund` and apply what is not applied.
+
+        :param values: further values of a new binding (a chargeback's)
 
         :return: (binding, DONE or DUPLICATE); the binding is `incomplete`
             when a half failed (a `refund_incomplete` exception says which)
@@ -113,7 +115,9 @@ class ChannelRefundBinding(models.Model):
             return binding, DUPLICATE
         order_binding = binding.order_binding_id or self._find_order(backend, refund)
         if not binding:
-            binding = self.create(self._binding_values(order_binding, refund))
+            binding = self.create(
+                {**self._binding_values(order_binding, refund), **(values or {})}
+            )
         binding._apply(refund)
         return binding, DONE
 

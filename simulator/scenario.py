@@ -8,6 +8,7 @@ how `python -m simulator --state file.json` persists a scenario.
 
 import functools
 import inspect
+from datetime import timedelta
 from decimal import Decimal
 
 from .orders import totals
@@ -291,6 +292,84 @@ class Scenario:
     # === SHOPIFY PAYMENTS ===
 
     @journaled
+    def open_dispute(
+        self,
+        channel,
+        order_id,
+        *,
+        amount=None,
+        reason="fraudulent",
+        kind="chargeback",
+        evidence_days=7,
+        notify=True,
+    ):
+        """A card holder disputes a Shopify Payments charge (default: the
+        order's total); `disputes/create` fires and the disputed amount is
+        withdrawn from the balance."""
+        if channel != "shopify":
+            raise ValueError("Only Shopify orders have Shopify Payments disputes")
+        order = self._order(channel, order_id)
+        state = self.state
+        now = state.wall_clock()
+        disputed = Decimal(str(amount)) if amount else totals(order)["total"]
+        dispute = {
+            "id": state.new_id("dispute", 815700000),
+            "order_id": int(order["id"]),
+            "type": kind,
+            "amount": money(disputed),
+            "currency": order["currency"],
+            "reason": reason,
+            "network_reason_code": "4837",
+            "status": "needs_response",
+            "evidence_due_by": iso_z(now + timedelta(days=evidence_days)),
+            "evidence_sent_on": None,
+            "finalized_on": None,
+            "initiated_at": iso_z(now),
+        }
+        state.disputes[str(dispute["id"])] = dispute
+        self._dispute_balance(dispute, "dispute_withdrawal", -disputed)
+        if notify:
+            self.sender.shopify_event([("disputes/create", dict(dispute))])
+        return dict(dispute)
+
+    @journaled
+    def update_dispute(self, dispute_id, status, notify=True):
+        """The dispute moves on (`under_review`, `won`, `lost`...);
+        `disputes/update` fires; a won chargeback is paid back."""
+        dispute = self.state.disputes[str(dispute_id)]
+        dispute["status"] = status
+        now = iso_z(self.state.wall_clock())
+        if status == "under_review":
+            dispute["evidence_sent_on"] = now
+        if status in ("won", "lost", "accepted"):
+            dispute["finalized_on"] = now
+        if status == "won":
+            amount = Decimal(dispute["amount"])
+            self._dispute_balance(dispute, "dispute_reversal", amount)
+        if notify:
+            self.sender.shopify_event([("disputes/update", dict(dispute))])
+        return dict(dispute)
+
+    def _dispute_balance(self, dispute, kind, amount):
+        state = self.state
+        state.balance_transactions.append(
+            {
+                "id": str(state.new_id("balance_transaction", 798000000)),
+                "type": kind,
+                "source_type": "dispute",
+                "source_id": dispute["id"],
+                "source_order_transaction_id": None,
+                "date": state.wall_clock(),
+                "amount": amount,
+                "fee": Decimal(0),
+                "net": amount,
+                "order_id": str(dispute["order_id"]),
+                "payout_id": None,
+                "payout_status": None,
+            }
+        )
+
+    @journaled
     def create_payout(self, status="paid"):
         """Balance transactions for Shopify Payments charges and refunds not
         yet paid out, and the payout that pays them."""
@@ -476,6 +555,8 @@ REPLAYABLE = (
     "cancel_order",
     "refund_order",
     "create_return",
+    "open_dispute",
+    "update_dispute",
     "create_payout",
     "uninstall_app",
 )
@@ -530,4 +611,8 @@ def _payout_summary(entries):
         "usdcRebateCreditAmount",
     ):
         summary[key] = zero
+    # Dispute withdrawals and reversals count as adjustments in Shopify's summary.
+    summary["adjustmentsGross"] = sum(
+        (e["amount"] for e in entries if e["source_type"] == "dispute"), zero
+    )
     return summary

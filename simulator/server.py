@@ -369,6 +369,14 @@ ADMIN_ROUTES = Map(
             endpoint="create_return",
             methods=["POST"],
         ),
+        Rule(
+            "/_sim/orders/<channel>/<order_id>/disputes",
+            endpoint="open_dispute",
+            methods=["POST"],
+        ),
+        Rule(
+            "/_sim/disputes/<dispute_id>", endpoint="update_dispute", methods=["POST"]
+        ),
         Rule("/_sim/payouts", endpoint="create_payout", methods=["POST"]),
         Rule("/_sim/app/uninstall", endpoint="uninstall_app", methods=["POST"]),
         Rule("/_sim/faults", endpoint="inject", methods=["POST"]),

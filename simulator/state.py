@@ -67,6 +67,7 @@ class SimulatorState:
         self.fulfillments = []
         self.payouts = []
         self.balance_transactions = []
+        self.disputes = {}  # dispute id -> Shopify Payments dispute (REST shape)
         self.calls = Counter()
         self.cost = Counter()
         self.faults = FaultBook(clock or (lambda: 0.0))

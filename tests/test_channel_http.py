@@ -194,6 +194,8 @@ class TestWebhookSubscriptions(SimulatorCommon):
             sorted(result["created"]),
             [
                 "app/uninstalled",
+                "disputes/create",
+                "disputes/update",
                 "inventory_levels/update",
                 "orders/cancelled",
                 "orders/create",

@@ -707,9 +707,8 @@ class TestCancellationAfterPayment(RefundCommon):
         self.assertEqual(len(sale_order.invoice_ids.filtered("reversed_entry_id")), 1)
 
 
-@tagged("post_install", "-at_install")
-class TestGenericRefunds(RefundCommon):
-    """The generic format's `orders/refund` over the real endpoint."""
+class GenericRefundCommon(RefundCommon):
+    """A connected generic backend paid through stripe, and a paid order."""
 
     @classmethod
     def setUpClass(cls):
@@ -790,6 +789,11 @@ class TestGenericRefunds(RefundCommon):
         }
         self.assertEqual(self._deliver("orders/upsert", payload).state, "done")
         return self._sale_order(self.generic, {"id": "G-2001"})
+
+
+@tagged("post_install", "-at_install")
+class TestGenericRefunds(GenericRefundCommon):
+    """The generic format's `orders/refund` over the real endpoint."""
 
     def test_generic_refund_is_credited_to_the_cent_and_returns_restocked_lines(self):
         sale_order = self._sell_generic()
