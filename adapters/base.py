@@ -282,6 +282,13 @@ class ChannelAdapter:
         """
         raise NotImplementedError
 
+    # Order edits
+
+    def parse_order_edit(self, topic, payload):
+        """The `records.OrderEditData` a delivery of `topic` carries; None
+        when it is no order edit (channels without such a topic)."""
+        return None
+
     # Disputes (chargebacks)
 
     # Topics whose body announces a payment dispute.

@@ -367,6 +367,19 @@ class RefundNotice:
     order_ref: str | None
 
 
+@dataclass(frozen=True)
+class OrderEditData:
+    """A channel edit of a placed order: line quantities removed and added
+    (`(line_ref, quantity)`, the order line's `external_ref`), and whether it
+    changed anything else (discounts, shipping lines)."""
+
+    external_ref: str
+    order_ref: str
+    removals: tuple = ()
+    additions: tuple = ()
+    other_changes: tuple = ()
+
+
 # Dispute statuses (lower case, Shopify's `DisputeStatus` names).
 DISPUTE_OPEN_STATUSES = frozenset({"needs_response", "under_review"})
 DISPUTE_LOST_STATUSES = frozenset({"lost", "accepted"})

@@ -13,6 +13,7 @@ from .disputes_shopify import (
 )
 from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelThrottledError
 from .fulfilment_shopify import push_fulfilment
+from .order_edits_shopify import edit_order_ref, parse_order_edit
 from .orders_shopify import (
     ORDER_CONNECTION_QUERIES,
     ORDER_QUERY,
@@ -568,6 +569,12 @@ class ShopifyAdapter(ChannelAdapter):
             raise ChannelPayloadError(f"Shopify has no refund {refund_ref}.")
         return parse_shopify_graphql_refund(node["refund"])
 
+    # Order edits
+
+    def parse_order_edit(self, topic, payload):
+        """Override of `ChannelAdapter`: `orders/edited`."""
+        return parse_order_edit(topic, payload)
+
     # Disputes
 
     dispute_topics = DISPUTE_TOPICS
@@ -752,6 +759,8 @@ def shopify_resource_ref(topic, payload):
     if topic.startswith("customers/"):
         customer = payload.get("customer") or {}
         return str(customer["id"]) if customer.get("id") else None
+    if topic == "orders/edited":
+        return edit_order_ref(payload)
     value = payload.get(ORDER_ID_KEYS.get(topic, "id"))
     return str(value) if value is not None else None
 

@@ -27,6 +27,7 @@ from . import (
     channel_fulfilment,
     channel_kpi_snapshot,
     channel_order_binding,
+    channel_order_binding_edit,
     channel_order_route,
     channel_order_status_rule,
     channel_partner_binding,

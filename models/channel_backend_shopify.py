@@ -80,7 +80,8 @@ class ChannelBackend(models.Model):
         topics = ["app/uninstalled"]
         if self.import_orders:
             topics += ["orders/create", "orders/updated", "orders/cancelled"]
-            topics += ["refunds/create", "disputes/create", "disputes/update"]
+            topics += ["orders/edited", "refunds/create"]
+            topics += ["disputes/create", "disputes/update"]
         if self.export_stock:
             # Keeps the compare-and-set figure fresh; our own writes echo back.
             topics.append("inventory_levels/update")

@@ -630,8 +630,7 @@ class ChannelEvent(models.Model):
         elif self.topic in adapter.dispute_topics:
             return self._process_dispute(adapter)
         elif not adapter.is_order_payload_topic(self.topic):
-            notice = adapter.parse_refund_notice(self.topic, self._get_payload())
-            return self._process_refund(adapter, notice) if notice else IGNORED
+            return self._process_order_notice(adapter, self._get_payload())
         else:
             order = adapter.parse_order(self._get_payload())
             if self.backend_id._should_read_current_order(order, self.attempts > 1):
@@ -685,6 +684,21 @@ class ChannelEvent(models.Model):
         )
         self.write({"res_model": binding._name, "res_id": binding.id})
         return outcome
+
+    def _process_order_notice(self, adapter, payload):
+        """An order topic that carries no order: an edit of one, or a refund."""
+        edit = adapter.parse_order_edit(self.topic, payload)
+        if edit:
+            binding, outcome = self.env["channel.order.binding"]._apply_channel_edit(
+                self.backend_id, edit
+            )
+            if binding.sale_order_id:
+                self.write(
+                    {"res_model": "sale.order", "res_id": binding.sale_order_id.id}
+                )
+            return outcome
+        notice = adapter.parse_refund_notice(self.topic, payload)
+        return self._process_refund(adapter, notice) if notice else IGNORED
 
     def _process_dispute(self, adapter):
         """Follow the payment dispute a delivery announces, read again from

@@ -15,6 +15,7 @@ from .orders import totals
 from .shopify_payloads import (
     app_uninstalled_payload,
     inventory_level_payload,
+    order_edit_payload,
     order_payload,
     refund_payload,
 )
@@ -119,6 +120,23 @@ class Scenario:
         if notify:
             self._announce(order, "update")
         return self.summary(channel, order_id)
+
+    @journaled
+    def edit_order(self, channel, order_id, *, remove, notify=True):
+        """The merchant edits a Shopify order: remove=[(line id or SKU,
+        quantity)]; `orders/edited` then `orders/updated` fire."""
+        if channel != "shopify":
+            raise ValueError("Only Shopify orders have order edits")
+        order = self._order(channel, order_id)
+        edit = self.book.edit(order, [tuple(x) for x in remove])
+        if notify:
+            self.sender.shopify_event(
+                [
+                    ("orders/edited", order_edit_payload(edit)),
+                    ("orders/updated", order_payload(order)),
+                ]
+            )
+        return {"id": edit["id"], "removals": edit["removals"]}
 
     @journaled
     def capture_payment(self, channel, order_id, gateway=None, notify=True):
@@ -552,6 +570,7 @@ REPLAYABLE = (
     "set_woo_stock",
     "create_order",
     "update_order",
+    "edit_order",
     "cancel_order",
     "refund_order",
     "create_return",

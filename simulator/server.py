@@ -370,6 +370,11 @@ ADMIN_ROUTES = Map(
             methods=["POST"],
         ),
         Rule(
+            "/_sim/orders/<channel>/<order_id>/edits",
+            endpoint="edit_order",
+            methods=["POST"],
+        ),
+        Rule(
             "/_sim/orders/<channel>/<order_id>/disputes",
             endpoint="open_dispute",
             methods=["POST"],

@@ -546,3 +546,21 @@ def _customer(order):
             "default": True,
         },
     }
+
+
+def order_edit_payload(edit):
+    """`orders/edited` body (Shopify's sample shape): the edit's line deltas."""
+    return {
+        "order_edit": {
+            "id": edit["id"],
+            "app_id": None,
+            "created_at": iso_offset(edit["created_at"]),
+            "notify_customer": False,
+            "order_id": edit["order_id"],
+            "staff_note": "",
+            "user_id": None,
+            "line_items": {"additions": [], "removals": list(edit["removals"])},
+            "discounts": {"line_item": {"additions": [], "removals": []}},
+            "shipping_lines": {"additions": [], "removals": []},
+        }
+    }

@@ -199,6 +199,7 @@ class TestWebhookSubscriptions(SimulatorCommon):
                 "inventory_levels/update",
                 "orders/cancelled",
                 "orders/create",
+                "orders/edited",
                 "orders/updated",
                 "refunds/create",
             ],
