@@ -289,6 +289,17 @@ class ChannelAdapter:
         when it is no order edit (channels without such a topic)."""
         return None
 
+    # Returns opened on the channel ahead of their refund
+
+    def parse_return_notice(self, topic, payload):
+        """The channel id of the return a delivery of `topic` announces;
+        None when it announces none."""
+        return None
+
+    def fetch_return(self, return_ref):
+        """The `records.ReturnData` as the channel holds it now."""
+        raise NotImplementedError
+
     # Disputes (chargebacks)
 
     # Topics whose body announces a payment dispute.

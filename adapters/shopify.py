@@ -30,6 +30,11 @@ from .refunds_shopify import (
     parse_refund_notice,
     parse_shopify_graphql_refund,
 )
+from .returns_shopify import (
+    RETURN_QUERY,
+    parse_graphql_return,
+    parse_return_notice,
+)
 from .signatures import sign_base64
 from .stock import ChannelStockReport, StockWriteResult
 from .transport import BucketStatus, clamp_wait
@@ -194,6 +199,9 @@ SHOPIFY_TOPIC_FLOWS = {
     "orders/edited": FLOW_ORDERS,
     "refunds/create": FLOW_ORDERS,
     "disputes/create": FLOW_ORDERS,
+    "returns/approve": FLOW_ORDERS,
+    "returns/cancel": FLOW_ORDERS,
+    "returns/decline": FLOW_ORDERS,
     "disputes/update": FLOW_ORDERS,
     "order_transactions/create": FLOW_ORDERS,
     "inventory_levels/update": FLOW_STOCK,
@@ -574,6 +582,20 @@ class ShopifyAdapter(ChannelAdapter):
     def parse_order_edit(self, topic, payload):
         """Override of `ChannelAdapter`: `orders/edited`."""
         return parse_order_edit(topic, payload)
+
+    # Returns
+
+    def parse_return_notice(self, topic, payload):
+        """Override of `ChannelAdapter`: `returns/approve`, `/cancel`,
+        `/decline`."""
+        return parse_return_notice(topic, payload)
+
+    def fetch_return(self, return_ref):
+        """Override of `ChannelAdapter`: one `Return` through GraphQL."""
+        node = self.graphql(RETURN_QUERY, {"id": gid("Return", return_ref)})
+        if not node.get("return"):
+            raise ChannelPayloadError(f"Shopify has no return {return_ref}.")
+        return parse_graphql_return(node["return"])
 
     # Disputes
 

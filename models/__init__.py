@@ -36,6 +36,7 @@ from . import (
     channel_product_binding_shopify,
     channel_refund_binding,
     channel_refund_binding_dispute,
+    channel_refund_binding_return,
     channel_stock_level,
     channel_stock_location,
     channel_sync_status,

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from ..adapters.returns_shopify import RETURN_TOPICS
 from .channel_backend import MANAGER_GROUP
 
 SHOPIFY_API_VERSION = "2026-07"
@@ -82,6 +83,7 @@ class ChannelBackend(models.Model):
             topics += ["orders/create", "orders/updated", "orders/cancelled"]
             topics += ["orders/edited", "refunds/create"]
             topics += ["disputes/create", "disputes/update"]
+            topics += sorted(RETURN_TOPICS)
         if self.export_stock:
             # Keeps the compare-and-set figure fresh; our own writes echo back.
             topics.append("inventory_levels/update")

@@ -697,8 +697,23 @@ class ChannelEvent(models.Model):
                     {"res_model": "sale.order", "res_id": binding.sale_order_id.id}
                 )
             return outcome
+        return_ref = adapter.parse_return_notice(self.topic, payload)
+        if return_ref:
+            return self._process_return(adapter, return_ref)
         notice = adapter.parse_refund_notice(self.topic, payload)
         return self._process_refund(adapter, notice) if notice else IGNORED
+
+    def _process_return(self, adapter, return_ref):
+        """Make or cancel the return picking of a return opened on the
+        channel, read from the channel (it waits for its order)."""
+        with self.backend_id._map_channel_errors():
+            channel_return = adapter.fetch_return(return_ref)
+        binding, outcome = self.env["channel.refund.binding"]._apply_channel_return(
+            self.backend_id, channel_return
+        )
+        if binding:
+            self.write({"res_model": binding._name, "res_id": binding.id})
+        return outcome
 
     def _process_dispute(self, adapter):
         """Follow the payment dispute a delivery announces, read again from

@@ -18,6 +18,7 @@ from .shopify_payloads import (
     order_edit_payload,
     order_payload,
     refund_payload,
+    return_payload,
 )
 from .util import cents, iso_z, money
 from .woocommerce_payloads import order_json
@@ -169,9 +170,11 @@ class Scenario:
         restock_type=None,
         adjustment=None,
         money_moved=True,
+        return_id=None,
     ):
         """Partial or full refund: lines=[(line id or SKU, quantity)]; see
-        `OrderBook.refund` for `restock_type`, `adjustment`, `money_moved`."""
+        `OrderBook.refund` for `restock_type`, `adjustment`, `money_moved`;
+        `return_id` names the Shopify return the refund settles."""
         order = self._order(channel, order_id)
         refund = self.book.refund(
             order,
@@ -183,6 +186,8 @@ class Scenario:
             adjustment=adjustment,
             money_moved=money_moved,
         )
+        if return_id:
+            refund["return_id"] = str(return_id)
         if notify and channel == "shopify":
             items = [
                 ("refunds/create", refund_payload(order, refund)),
@@ -196,17 +201,32 @@ class Scenario:
 
     @journaled
     def create_return(
-        self, channel, order_id, *, lines, status="OPEN", reason="UNKNOWN", note=""
+        self,
+        channel,
+        order_id,
+        *,
+        lines,
+        status="OPEN",
+        reason="UNKNOWN",
+        note="",
+        notify=False,
     ):
         """A Shopify return: lines=[(line id or SKU, quantity[, reason])],
         `status` a ReturnStatus, `reason` a ReturnReason. Read back with
-        `order { returns }` and `return(id:)`; no webhook is sent."""
+        `order { returns }` and `return(id:)`; with `notify`, an OPEN return
+        sends `returns/approve` (a REQUESTED one `returns/request`)."""
         if channel != "shopify":
             raise ValueError("Only Shopify orders have returns")
         order = self._order(channel, order_id)
         record = self.book.create_return(
             order, [tuple(x) for x in lines], status, reason, note
         )
+        if notify:
+            topic = {"OPEN": "returns/approve", "REQUESTED": "returns/request"}.get(
+                record["status"]
+            )
+            if topic:
+                self.sender.shopify_event([(topic, return_payload(order, record))])
         return {
             "id": record["id"],
             "gid": f"gid://shopify/Return/{record['id']}",
@@ -583,7 +603,7 @@ REPLAYABLE = (
 
 def _quiet(action):
     """Replaying a journal does not re-send its webhooks."""
-    silent = {"create_payout", "uninstall_app", "seed_catalogue", "create_return"}
+    silent = {"create_payout", "uninstall_app", "seed_catalogue"}
     return {} if action in silent else {"notify": False}
 
 

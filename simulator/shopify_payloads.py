@@ -564,3 +564,19 @@ def order_edit_payload(edit):
             "shipping_lines": {"additions": [], "removals": []},
         }
     }
+
+
+def return_payload(order, record):
+    """`returns/*` body: the return and its order, by id (lines are read
+    through GraphQL `return(id:)`)."""
+    return {
+        "id": int(record["id"]),
+        "admin_graphql_api_id": gid("Return", record["id"]),
+        "name": record["name"],
+        "status": record["status"].lower(),
+        "order": {
+            "id": int(order["id"]),
+            "admin_graphql_api_id": gid("Order", order["id"]),
+        },
+        "total_return_line_items": sum(i["quantity"] for i in record["lines"]),
+    }

@@ -202,6 +202,9 @@ class TestWebhookSubscriptions(SimulatorCommon):
                 "orders/edited",
                 "orders/updated",
                 "refunds/create",
+                "returns/approve",
+                "returns/cancel",
+                "returns/decline",
             ],
         )
         again = self.shopify._sync_webhook_subscriptions()
