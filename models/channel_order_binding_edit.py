@@ -15,7 +15,10 @@ class ChannelOrderBinding(models.Model):
     # === FIELDS ===
 
     applied_edit_refs = fields.Char(
-        readonly=True, copy=False, help="Channel order edits already handled."
+        string="Applied edits",
+        readonly=True,
+        copy=False,
+        help="Channel order edits already handled.",
     )
 
     # === BUSINESS METHODS ===

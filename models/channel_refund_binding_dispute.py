@@ -20,7 +20,9 @@ class ChannelRefundBinding(models.Model):
     # === FIELDS ===
 
     is_dispute = fields.Boolean(
-        readonly=True, help="A chargeback lost on the channel: no goods come back."
+        string="Chargeback",
+        readonly=True,
+        help="A chargeback lost on the channel: no goods come back.",
     )
 
     # === BUSINESS METHODS ===

@@ -17,7 +17,9 @@ class ChannelRefundBinding(models.Model):
     # === FIELDS ===
 
     is_return = fields.Boolean(
-        readonly=True, help="A return opened on the channel: goods only, no money."
+        string="Channel return",
+        readonly=True,
+        help="A return opened on the channel: goods only, no money.",
     )
 
     # === BUSINESS METHODS ===
