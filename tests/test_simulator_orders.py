@@ -96,8 +96,6 @@ class SimulatorOrderCase(SimulatorWebhookCase):
         self.sim.state.seed_catalogue(EXTRA_VARIANTS, quantity=10)
         for backend in self._listening_backends():
             self._channel_acts(backend._sync_webhook_subscriptions)
-        # The subscriptions' mutations must not throttle the test's first read.
-        self.sim.bucket.refund(self.sim.bucket.size)
 
     def _listening_backends(self):
         """The backends subscribed to the simulator's webhooks."""
