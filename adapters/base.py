@@ -282,6 +282,39 @@ class ChannelAdapter:
         """
         raise NotImplementedError
 
+    # Order edits
+
+    def parse_order_edit(self, topic, payload):
+        """The `records.OrderEditData` a delivery of `topic` carries; None
+        when it is no order edit (channels without such a topic)."""
+        return None
+
+    # Returns opened on the channel ahead of their refund
+
+    def parse_return_notice(self, topic, payload):
+        """The channel id of the return a delivery of `topic` announces;
+        None when it announces none."""
+        return None
+
+    def fetch_return(self, return_ref):
+        """The `records.ReturnData` as the channel holds it now."""
+        raise NotImplementedError
+
+    # Disputes (chargebacks)
+
+    # Topics whose body announces a payment dispute.
+    dispute_topics = frozenset()
+
+    def parse_dispute(self, topic, payload):
+        """The `records.DisputeData` a delivery of `topic` (one of
+        `dispute_topics`) carries, as sent; ChannelPayloadError."""
+        raise NotImplementedError
+
+    def fetch_dispute(self, dispute_ref):
+        """The `records.DisputeData` as the channel holds it now, or None
+        for a channel that cannot be read (its deliveries are trusted)."""
+        return None
+
     # Fulfilment (capability `supports_fulfilment_export`)
 
     def push_fulfilment(self, request):

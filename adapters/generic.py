@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from . import fulfilment_generic
 from .base import ChannelAdapter
+from .disputes_generic import DISPUTE_TOPICS, parse_generic_dispute
 from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelSignatureError
 from .orders_generic import parse_generic_order
 from .records import FulfilmentResult, RefundNotice
@@ -30,6 +31,7 @@ GENERIC_TOPIC_FLOWS = {
     "orders/upsert": FLOW_ORDERS,
     "orders/cancel": FLOW_ORDERS,
     "orders/refund": FLOW_ORDERS,
+    "orders/dispute": FLOW_ORDERS,
 }
 GENERIC_KEPT_HEADERS = ("X-Channel-Topic", "X-Channel-Event-Id", "X-Channel-Timestamp")
 SIGNATURE_PREFIX = "sha256="
@@ -152,3 +154,11 @@ class GenericAdapter(ChannelAdapter):
         fulfilment_generic.send(
             self, fulfilment_generic.TOPIC_CANCELLED, {"id": fulfilment_ref}
         )
+
+    dispute_topics = DISPUTE_TOPICS
+
+    def parse_dispute(self, topic, payload):
+        """Override of `ChannelAdapter`: an `orders/dispute` body is the
+        whole dispute."""
+        del topic
+        return parse_generic_dispute(payload)

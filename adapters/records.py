@@ -270,16 +270,18 @@ RESTOCK_NONE = "no_restock"
 @dataclass(frozen=True)
 class RefundLineData:
     """Refunded quantity of one order line (`line_ref`, the order line's
-    `external_ref`); `subtotal` is after the line's discounts, tax-included
-    when the order is, `tax` the tax refunded with it."""
+    `external_ref`, else its `sku`); `subtotal` is after the line's
+    discounts, tax-included when the order is, `tax` the tax refunded."""
 
     external_ref: str | None
-    line_ref: str
+    line_ref: str | None
     quantity: Decimal
     subtotal: Decimal
     tax: Decimal = ZERO
     restock_type: str = RESTOCK_NONE
     location_ref: str | None = None
+    # A channel that names the line by SKU only (generic format).
+    sku: str | None = None
 
     @property
     def restocks(self):
@@ -325,6 +327,8 @@ class ChannelRefund:
     shipping_lines: tuple = ()
     adjustments: tuple = ()
     transactions: tuple = ()
+    # The channel return this refund settles (its goods came back with it).
+    return_ref: str | None = None
     source_payload_digest: str = field(default="", compare=False)
 
     @property
@@ -365,6 +369,70 @@ class RefundNotice:
 
     refund_ref: str
     order_ref: str | None
+
+
+@dataclass(frozen=True)
+class OrderEditData:
+    """A channel edit of a placed order: line quantities removed and added
+    (`(line_ref, quantity)`, the order line's `external_ref`), and whether it
+    changed anything else (discounts, shipping lines)."""
+
+    external_ref: str
+    order_ref: str
+    removals: tuple = ()
+    additions: tuple = ()
+    other_changes: tuple = ()
+
+
+RETURN_LIVE_STATUSES = frozenset({"open", "closed"})
+RETURN_DEAD_STATUSES = frozenset({"canceled", "declined"})
+
+
+@dataclass(frozen=True)
+class ReturnData:
+    """A return opened on the channel ahead of its refund: `lines` are
+    `(line_ref, quantity)` of order lines coming back; `status` lower case
+    (requested, open, closed, declined, canceled)."""
+
+    external_ref: str
+    order_ref: str
+    status: str
+    name: str | None = None
+    lines: tuple = ()
+
+
+# Dispute statuses (lower case, Shopify's `DisputeStatus` names).
+DISPUTE_OPEN_STATUSES = frozenset({"needs_response", "under_review"})
+DISPUTE_LOST_STATUSES = frozenset({"lost", "accepted"})
+DISPUTE_CLOSED_STATUSES = frozenset({"won", "prevented", "charge_refunded"})
+
+
+@dataclass(frozen=True)
+class DisputeData:
+    """A payment dispute (chargeback or inquiry) as the channel states it now.
+
+    `amount` is what the card holder disputes, in `currency`; `status` one of
+    the dispute statuses above; `gateway` None when the channel does not say
+    (the order's payment journal is used)."""
+
+    external_ref: str
+    order_ref: str | None
+    status: str
+    amount: Decimal
+    currency: str | None
+    kind: str = "chargeback"
+    reason: str | None = None
+    evidence_due_by: datetime | None = None
+    finalized_at: datetime | None = None
+    gateway: str | None = None
+
+    @property
+    def is_lost(self):
+        return self.status in DISPUTE_LOST_STATUSES
+
+    @property
+    def is_closed(self):
+        return self.status in DISPUTE_CLOSED_STATUSES
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,16 @@ def parse_generic_refund(payload):
 
 
 def _line(line, where, _included):
-    _require(line, ("line_id", "quantity"), where)
-    _check_types(line, {"line_id": str, "quantity": str, "restock": bool}, where)
+    _require(line, ("quantity",), where)
+    _check_types(
+        line, {"line_id": str, "sku": str, "quantity": str, "restock": bool}, where
+    )
+    if not (line.get("line_id") or line.get("sku")):
+        raise ChannelPayloadError(f"{where} needs line_id or sku.")
     return RefundLineData(
         external_ref=line.get("id"),
-        line_ref=line["line_id"],
+        line_ref=line.get("line_id") or None,
+        sku=line.get("sku") or None,
         quantity=quantity(line["quantity"], f"{where}.quantity"),
         subtotal=_amount(line, "subtotal", where),
         tax=_amount(line, "tax", where),

@@ -25,6 +25,7 @@ query ChannelConnectorRefund($id: ID!) {{
   refund(id: $id) {{
     id createdAt note
     order {{ id currencyCode taxesIncluded }}
+    return {{ id }}
     totalRefundedSet {{ {MONEY} }}
     refundLineItems(first: {MAX_REFUND_LINES}) {{
       pageInfo {{ hasNextPage }}
@@ -96,6 +97,7 @@ def _refund(node):
         taxes_included=bool(order.get("taxesIncluded")),
         created_at=parse_timestamp(node.get("createdAt")),
         note=node.get("note"),
+        return_ref=_ref((node.get("return") or {}).get("id")),
         lines=tuple(_line(item) for item in _nodes(node, "refundLineItems")),
         shipping_lines=tuple(
             RefundShippingData(

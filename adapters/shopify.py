@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from . import fulfilment_shopify
 from .base import ChannelAdapter
 from .catalogue import ChannelVariant
+from .disputes_shopify import (
+    DISPUTE_QUERY,
+    DISPUTE_TOPICS,
+    parse_dispute_webhook,
+    parse_graphql_dispute,
+)
 from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelThrottledError
+from .order_edits_shopify import edit_order_ref, parse_order_edit
 from .orders_shopify import (
     ORDER_CONNECTION_QUERIES,
     ORDER_QUERY,
@@ -23,6 +30,11 @@ from .refunds_shopify import (
     REFUND_QUERY,
     parse_refund_notice,
     parse_shopify_graphql_refund,
+)
+from .returns_shopify import (
+    RETURN_QUERY,
+    parse_graphql_return,
+    parse_return_notice,
 )
 from .signatures import sign_base64
 from .stock import ChannelStockReport, StockWriteResult
@@ -187,6 +199,11 @@ SHOPIFY_TOPIC_FLOWS = {
     "orders/paid": FLOW_ORDERS,
     "orders/edited": FLOW_ORDERS,
     "refunds/create": FLOW_ORDERS,
+    "disputes/create": FLOW_ORDERS,
+    "returns/approve": FLOW_ORDERS,
+    "returns/cancel": FLOW_ORDERS,
+    "returns/decline": FLOW_ORDERS,
+    "disputes/update": FLOW_ORDERS,
     "order_transactions/create": FLOW_ORDERS,
     "inventory_levels/update": FLOW_STOCK,
     "inventory_items/update": FLOW_STOCK,
@@ -563,6 +580,44 @@ class ShopifyAdapter(ChannelAdapter):
             raise ChannelPayloadError(f"Shopify has no refund {refund_ref}.")
         return parse_shopify_graphql_refund(node["refund"])
 
+    # Order edits
+
+    def parse_order_edit(self, topic, payload):
+        """Override of `ChannelAdapter`: `orders/edited`."""
+        return parse_order_edit(topic, payload)
+
+    # Returns
+
+    def parse_return_notice(self, topic, payload):
+        """Override of `ChannelAdapter`: `returns/approve`, `/cancel`,
+        `/decline`."""
+        return parse_return_notice(topic, payload)
+
+    def fetch_return(self, return_ref):
+        """Override of `ChannelAdapter`: one `Return` through GraphQL."""
+        node = self.graphql(RETURN_QUERY, {"id": gid("Return", return_ref)})
+        if not node.get("return"):
+            raise ChannelPayloadError(f"Shopify has no return {return_ref}.")
+        return parse_graphql_return(node["return"])
+
+    # Disputes
+
+    dispute_topics = DISPUTE_TOPICS
+
+    def parse_dispute(self, topic, payload):
+        """Override of `ChannelAdapter`: `disputes/create` and `/update`."""
+        del topic  # both carry the dispute as it was then
+        return parse_dispute_webhook(payload)
+
+    def fetch_dispute(self, dispute_ref):
+        """Override of `ChannelAdapter`: one `ShopifyPaymentsDispute`."""
+        node = self.graphql(
+            DISPUTE_QUERY, {"id": gid("ShopifyPaymentsDispute", dispute_ref)}
+        )
+        if not node.get("dispute"):
+            raise ChannelPayloadError(f"Shopify has no dispute {dispute_ref}.")
+        return parse_graphql_dispute(node["dispute"])
+
     # Fulfilment
 
     def push_fulfilment(self, request):
@@ -754,6 +809,8 @@ def shopify_resource_ref(topic, payload):
     if topic.startswith("customers/"):
         customer = payload.get("customer") or {}
         return str(customer["id"]) if customer.get("id") else None
+    if topic == "orders/edited":
+        return edit_order_ref(payload)
     value = payload.get(ORDER_ID_KEYS.get(topic, "id"))
     return str(value) if value is not None else None
 

@@ -47,6 +47,18 @@ class ChannelBackend(models.Model):
         help="Validate the return of refunded goods at once. Off: the return "
         "waits for the warehouse to receive the goods.",
     )
+    dispute_lost_policy = fields.Selection(
+        [
+            ("credit_note", "Book a credit note"),
+            ("manual", "Leave to finance"),
+        ],
+        string="Lost disputes",
+        default="credit_note",
+        required=True,
+        help="A chargeback lost on the channel: booked as a credit note "
+        "without return, paid out through the order's gateway, or left open "
+        "as a Payment dispute exception for finance to book.",
+    )
     tax_mapping_ids = fields.One2many("channel.tax.mapping", "backend_id")
     payment_mapping_ids = fields.One2many("channel.payment.mapping", "backend_id")
     order_route_ids = fields.One2many("channel.order.route", "backend_id")

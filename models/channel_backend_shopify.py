@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from ..adapters.returns_shopify import RETURN_TOPICS
 from .channel_backend import MANAGER_GROUP
 
 SHOPIFY_API_VERSION = "2026-07"
@@ -81,7 +82,9 @@ class ChannelBackend(models.Model):
         topics = ["app/uninstalled"]
         if self.import_orders:
             topics += ["orders/create", "orders/updated", "orders/cancelled"]
-            topics.append("refunds/create")
+            topics += ["orders/edited", "refunds/create"]
+            topics += ["disputes/create", "disputes/update"]
+            topics += sorted(RETURN_TOPICS)
         if self.export_stock:
             # Keeps the compare-and-set figure fresh; our own writes echo back.
             topics.append("inventory_levels/update")

@@ -629,9 +629,10 @@ class ChannelEvent(models.Model):
         adapter = self.backend_id._get_adapter(priority="orders")
         if self.topic == ORDER_PULL_TOPIC:
             order = self._fetch_order(adapter, self.resource_ref)
+        elif self.topic in adapter.dispute_topics:
+            return self._process_dispute(adapter)
         elif not adapter.is_order_payload_topic(self.topic):
-            notice = adapter.parse_refund_notice(self.topic, self._get_payload())
-            return self._process_refund(adapter, notice) if notice else IGNORED
+            return self._process_order_notice(adapter, self._get_payload())
         else:
             order = adapter.parse_order(self._get_payload())
             if self.backend_id._should_read_current_order(order, self.attempts > 1):
@@ -684,6 +685,50 @@ class ChannelEvent(models.Model):
             backend, refund
         )
         self.write({"res_model": binding._name, "res_id": binding.id})
+        return outcome
+
+    def _process_order_notice(self, adapter, payload):
+        """An order topic that carries no order: an edit of one, or a refund."""
+        edit = adapter.parse_order_edit(self.topic, payload)
+        if edit:
+            binding, outcome = self.env["channel.order.binding"]._apply_channel_edit(
+                self.backend_id, edit
+            )
+            if binding.sale_order_id:
+                self.write(
+                    {"res_model": "sale.order", "res_id": binding.sale_order_id.id}
+                )
+            return outcome
+        return_ref = adapter.parse_return_notice(self.topic, payload)
+        if return_ref:
+            return self._process_return(adapter, return_ref)
+        notice = adapter.parse_refund_notice(self.topic, payload)
+        return self._process_refund(adapter, notice) if notice else IGNORED
+
+    def _process_return(self, adapter, return_ref):
+        """Make or cancel the return picking of a return opened on the
+        channel, read from the channel (it waits for its order)."""
+        with self.backend_id._map_channel_errors():
+            channel_return = adapter.fetch_return(return_ref)
+        binding, outcome = self.env["channel.refund.binding"]._apply_channel_return(
+            self.backend_id, channel_return
+        )
+        if binding:
+            self.write({"res_model": binding._name, "res_id": binding.id})
+        return outcome
+
+    def _process_dispute(self, adapter):
+        """Follow the payment dispute a delivery announces, read again from
+        the channel when it can be (updates may arrive out of order)."""
+        backend = self.backend_id
+        dispute = adapter.parse_dispute(self.topic, self._get_payload())
+        with backend._map_channel_errors():
+            dispute = adapter.fetch_dispute(dispute.external_ref) or dispute
+        record, outcome = self.env["channel.refund.binding"]._apply_channel_dispute(
+            backend, dispute
+        )
+        if record:
+            self.write({"res_model": record._name, "res_id": record.id})
         return outcome
 
     def _orders_waiting_reason(self):

@@ -29,6 +29,8 @@ EXCEPTION_TYPES = [
     ("refund_incomplete", "Refund incomplete"),
     ("fulfilment_failed", "Fulfilment failed"),
     ("payment_mismatch", "Payment mismatch"),
+    ("payment_dispute", "Payment dispute"),
+    ("order_edit", "Order edit"),
 ]
 
 
@@ -58,6 +60,8 @@ DEFAULT_SEVERITY = {
     "refund_incomplete": "error",
     "fulfilment_failed": "error",
     "payment_mismatch": "error",
+    "payment_dispute": "error",
+    "order_edit": "warning",
 }
 # Odoo documents an exception can point at, by model: the field that holds it.
 DOCUMENT_FIELDS = {

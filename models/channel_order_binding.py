@@ -260,6 +260,8 @@ class ChannelOrderBinding(models.Model):
             lines = values.pop("order_line")
             sale_order.write(values)
             sale_order.write({"order_line": lines})
+        elif sale_order.state == "sale":
+            self._follow_address_change(order)
         self.write(self._binding_values(self.backend_id, order))
         return self._apply_action(order, action, event)
 

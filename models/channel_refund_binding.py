@@ -95,8 +95,10 @@ class ChannelRefundBinding(models.Model):
     # === BUSINESS METHODS ===
 
     @api.model
-    def _apply_channel_refund(self, backend, refund):
+    def _apply_channel_refund(self, backend, refund, values=None):
         """Bind one canonical `ChannelRefund` and apply what is not applied.
+
+        :param values: further values of a new binding (a chargeback's)
 
         :return: (binding, DONE or DUPLICATE); the binding is `incomplete`
             when a half failed (a `refund_incomplete` exception says which)
@@ -113,9 +115,36 @@ class ChannelRefundBinding(models.Model):
             return binding, DUPLICATE
         order_binding = binding.order_binding_id or self._find_order(backend, refund)
         if not binding:
-            binding = self.create(self._binding_values(order_binding, refund))
+            binding = self.create(
+                {**self._binding_values(order_binding, refund), **(values or {})}
+            )
+            if binding._credited_by_cancellation():
+                return binding, DONE
         binding._apply(refund)
         return binding, DONE
+
+    def _credited_by_cancellation(self):
+        """A refund delivered after a cancellation credited the whole invoice
+        gives back the same money: it is bound, not booked again."""
+        cancellation = self.search(
+            [
+                ("backend_id", "=", self.backend_id.id),
+                ("external_ref", "=", f"cancel:{self.order_binding_id.external_ref}"),
+                ("credit_note_id.state", "=", "posted"),
+            ]
+        )
+        if not cancellation:
+            return False
+        self.write({"state": "done", "is_payment_done": True, "is_stock_done": True})
+        self.sale_order_id.message_post(
+            body=self.env._(
+                "%(refund)s arrived after %(cancellation)s credited the whole "
+                "invoice: it is not booked again.",
+                refund=self.name,
+                cancellation=cancellation.name,
+            )
+        )
+        return True
 
     @api.model
     def _sync_order_refunds(self, order_binding, refund_refs, adapter):
@@ -291,11 +320,19 @@ class ChannelRefundBinding(models.Model):
 
     @api.model
     def _find_order(self, backend, refund):
-        """The confirmed order binding of the refund, else wait for it."""
+        """The confirmed order binding of the refund (or of an order credited
+        whole by its cancellation), else wait for it."""
         order_binding = self.env["channel.order.binding"].search(
             [("backend_id", "=", backend.id), ("external_ref", "=", refund.order_ref)]
         )
-        if order_binding.sale_order_id.state != "sale":
+        cancelled = order_binding.sale_order_id.state == "cancel" and self.search_count(
+            [
+                ("backend_id", "=", backend.id),
+                ("external_ref", "=", f"cancel:{refund.order_ref}"),
+                ("state", "=", "done"),
+            ]
+        )
+        if order_binding.sale_order_id.state != "sale" and not cancelled:
             raise RetryableJobError(
                 f"Refund {refund.external_ref} waits for its order "
                 f"{refund.order_ref} to be imported and confirmed.",
@@ -499,7 +536,7 @@ class ChannelRefundBinding(models.Model):
         backend = self.backend_id
         commands = []
         for line in refund.lines:
-            sale_line = self._sale_line(line.line_ref)
+            sale_line = self._sale_line(line.line_ref, line.sku)
             gross = Decimal(str(sale_line.price_unit)) * line.quantity
             commands.append(
                 self._line_command(
@@ -588,10 +625,36 @@ class ChannelRefundBinding(models.Model):
             values["sale_line_ids"] = [Command.set(sale_line.ids)]
         return Command.create(values)
 
-    def _sale_line(self, line_ref):
-        sale_line = self.sale_order_id.order_line.filtered(
-            lambda sol: sol.channel_line_ref == line_ref
-        )[:1]
+    def _sale_line(self, line_ref, sku=None):
+        """The sale line of a refunded channel line, by the channel line's id,
+        else by SKU when that names exactly one line of the order."""
+        lines = self.sale_order_id.order_line
+        if line_ref:
+            sale_line = lines.filtered(lambda sol: sol.channel_line_ref == line_ref)[:1]
+        else:
+            products = (
+                self.env["channel.product.binding"]
+                .search([("backend_id", "=", self.backend_id.id), ("sku", "=", sku)])
+                .product_id
+            )
+            sale_line = lines.filtered(
+                lambda sol: (
+                    sol.channel_line_ref
+                    and (
+                        sol.product_id in products or sol.product_id.default_code == sku
+                    )
+                )
+            )
+            if len(sale_line) > 1:
+                raise UserError(
+                    self.env._(
+                        "Order %(order)s has several lines of SKU %(sku)s: the "
+                        "refund must name the line.",
+                        order=self.order_binding_id.channel_name,
+                        sku=sku,
+                    )
+                )
+            line_ref = sku
         if not sale_line:
             raise UserError(
                 self.env._(
@@ -670,6 +733,9 @@ class ChannelRefundBinding(models.Model):
         """Return or cancel the refunded goods; whether that half is done."""
         if self.is_stock_done:
             return True
+        if self._returned_with(refund):
+            self.is_stock_done = True
+            return True
         try:
             with self.env.cr.savepoint():
                 self._apply_stock(refund)
@@ -695,20 +761,81 @@ class ChannelRefundBinding(models.Model):
         restocks (the standard `stock.return.picking`, so `to_refund`,
         valuation and delivered quantities stay right); others move nothing."""
         to_return = {}
+        destinations = {}
+        restocked = self.env["product.product"]
         for line in refund.lines:
-            sale_line = self._sale_line(line.line_ref)
+            sale_line = self._sale_line(line.line_ref, line.sku)
             if sale_line.product_id.type != "consu":
                 continue
             left = self._cancel_undelivered(sale_line, float(line.quantity))
+            if line.restocks:
+                restocked |= sale_line.product_id
             if left > 0 and line.restocks:
                 for move, quantity in self._returnable_moves(sale_line, left):
                     to_return.setdefault(move.picking_id, {})[move] = quantity
+                    destinations.setdefault(move.picking_id, line.location_ref)
         returns = self.env["stock.picking"]
         for picking, quantities in to_return.items():
-            returns |= self._create_return(picking, quantities)
+            return_picking = self._create_return(picking, quantities)
+            self._restock_to(return_picking, destinations.get(picking))
+            returns |= return_picking
         self.return_picking_ids = [Command.link(p.id) for p in returns]
         if returns and self.backend_id.refund_receive_returns:
             self._receive(returns)
+        self._mark_restocked_levels(restocked)
+
+    def _returned_with(self, refund):
+        """A refund that settles a channel return whose picking was made when
+        it opened: its goods are on their way back, that picking is its."""
+        if not refund.return_ref:
+            return False
+        channel_return = self.search(
+            [
+                ("backend_id", "=", self.backend_id.id),
+                ("external_ref", "=", f"return:{refund.return_ref}"),
+                ("return_picking_ids", "!=", False),
+            ]
+        )
+        if not channel_return:
+            return False
+        self.return_picking_ids = [
+            Command.link(p.id) for p in channel_return.return_picking_ids
+        ]
+        return True
+
+    def _restock_to(self, return_picking, location_ref):
+        """Receive the return where the channel restocked it: the Odoo
+        location of the refund line's mapped channel location, when it is
+        one of the return's warehouse."""
+        if not location_ref:
+            return
+        mapped = self.env["channel.stock.location"].search(
+            [
+                ("backend_id", "=", self.backend_id.id),
+                ("location_ref", "=", location_ref),
+            ],
+            limit=1,
+        )
+        warehouse = return_picking.picking_type_id.warehouse_id
+        location = mapped.location_ids.filtered(
+            lambda loc: loc.warehouse_id == warehouse
+        )[:1]
+        if location and location != return_picking.location_dest_id:
+            return_picking.location_dest_id = location
+            return_picking.move_ids.location_dest_id = location
+
+    def _mark_restocked_levels(self, products):
+        """The channel put restocked units back on sale before they are back
+        in Odoo: their levels are marked so that the next export publishes
+        Odoo's quantity again."""
+        if not products:
+            return
+        self.env["channel.stock.level"].search(
+            [
+                ("backend_id", "=", self.backend_id.id),
+                ("product_id", "in", products.ids),
+            ]
+        )._mark_levels_dirty()
 
     def _cancel_undelivered(self, sale_line, quantity):
         """Take `quantity` off the sale line's open deliveries; what is left

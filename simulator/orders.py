@@ -323,6 +323,35 @@ class OrderBook:
                 order[key] = value
             return self.touch(order)
 
+    def edit(self, order, removals):
+        """An order edit removing `removals` [(line id or SKU, quantity)] of
+        undiscounted lines; returns the edit (its id and line deltas)."""
+        state = self.state
+        with state.lock:
+            deltas = []
+            for ref, quantity in removals:
+                line = next(
+                    (
+                        line
+                        for line in order["lines"]
+                        if ref in (line["id"], line["sku"])
+                    ),
+                    None,
+                )
+                left = None if line is None else line["quantity"] - line["refunded"]
+                if left is None or quantity > left or line["discounts"]:
+                    raise ValueError(f"Cannot remove {quantity} of {ref}")
+                line["quantity"] -= quantity
+                deltas.append({"id": int(line["id"]), "delta": quantity})
+            self._apply_taxes(order)
+            self.touch(order)
+            return {
+                "id": state.new_id("order_edit", 78912000),
+                "created_at": state.wall_clock(),
+                "order_id": int(order["id"]),
+                "removals": deltas,
+            }
+
     def capture(self, order, gateway=None):
         """The payment of a pending or authorized order is taken: it is paid."""
         state = self.state

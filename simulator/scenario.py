@@ -8,14 +8,17 @@ how `python -m simulator --state file.json` persists a scenario.
 
 import functools
 import inspect
+from datetime import timedelta
 from decimal import Decimal
 
 from .orders import totals
 from .shopify_payloads import (
     app_uninstalled_payload,
     inventory_level_payload,
+    order_edit_payload,
     order_payload,
     refund_payload,
+    return_payload,
 )
 from .util import cents, iso_z, money
 from .woocommerce_payloads import order_json
@@ -120,6 +123,23 @@ class Scenario:
         return self.summary(channel, order_id)
 
     @journaled
+    def edit_order(self, channel, order_id, *, remove, notify=True):
+        """The merchant edits a Shopify order: remove=[(line id or SKU,
+        quantity)]; `orders/edited` then `orders/updated` fire."""
+        if channel != "shopify":
+            raise ValueError("Only Shopify orders have order edits")
+        order = self._order(channel, order_id)
+        edit = self.book.edit(order, [tuple(x) for x in remove])
+        if notify:
+            self.sender.shopify_event(
+                [
+                    ("orders/edited", order_edit_payload(edit)),
+                    ("orders/updated", order_payload(order)),
+                ]
+            )
+        return {"id": edit["id"], "removals": edit["removals"]}
+
+    @journaled
     def capture_payment(self, channel, order_id, gateway=None, notify=True):
         """The merchant captures the payment of a pending or authorized order."""
         order = self._order(channel, order_id)
@@ -150,9 +170,11 @@ class Scenario:
         restock_type=None,
         adjustment=None,
         money_moved=True,
+        return_id=None,
     ):
         """Partial or full refund: lines=[(line id or SKU, quantity)]; see
-        `OrderBook.refund` for `restock_type`, `adjustment`, `money_moved`."""
+        `OrderBook.refund` for `restock_type`, `adjustment`, `money_moved`;
+        `return_id` names the Shopify return the refund settles."""
         order = self._order(channel, order_id)
         refund = self.book.refund(
             order,
@@ -164,6 +186,8 @@ class Scenario:
             adjustment=adjustment,
             money_moved=money_moved,
         )
+        if return_id:
+            refund["return_id"] = str(return_id)
         if notify and channel == "shopify":
             items = [
                 ("refunds/create", refund_payload(order, refund)),
@@ -177,17 +201,32 @@ class Scenario:
 
     @journaled
     def create_return(
-        self, channel, order_id, *, lines, status="OPEN", reason="UNKNOWN", note=""
+        self,
+        channel,
+        order_id,
+        *,
+        lines,
+        status="OPEN",
+        reason="UNKNOWN",
+        note="",
+        notify=False,
     ):
         """A Shopify return: lines=[(line id or SKU, quantity[, reason])],
         `status` a ReturnStatus, `reason` a ReturnReason. Read back with
-        `order { returns }` and `return(id:)`; no webhook is sent."""
+        `order { returns }` and `return(id:)`; with `notify`, an OPEN return
+        sends `returns/approve` (a REQUESTED one `returns/request`)."""
         if channel != "shopify":
             raise ValueError("Only Shopify orders have returns")
         order = self._order(channel, order_id)
         record = self.book.create_return(
             order, [tuple(x) for x in lines], status, reason, note
         )
+        if notify:
+            topic = {"OPEN": "returns/approve", "REQUESTED": "returns/request"}.get(
+                record["status"]
+            )
+            if topic:
+                self.sender.shopify_event([(topic, return_payload(order, record))])
         return {
             "id": record["id"],
             "gid": f"gid://shopify/Return/{record['id']}",
@@ -318,6 +357,84 @@ class Scenario:
         return order_json(order, self.state, self.sim.base_url)
 
     # === SHOPIFY PAYMENTS ===
+
+    @journaled
+    def open_dispute(
+        self,
+        channel,
+        order_id,
+        *,
+        amount=None,
+        reason="fraudulent",
+        kind="chargeback",
+        evidence_days=7,
+        notify=True,
+    ):
+        """A card holder disputes a Shopify Payments charge (default: the
+        order's total); `disputes/create` fires and the disputed amount is
+        withdrawn from the balance."""
+        if channel != "shopify":
+            raise ValueError("Only Shopify orders have Shopify Payments disputes")
+        order = self._order(channel, order_id)
+        state = self.state
+        now = state.wall_clock()
+        disputed = Decimal(str(amount)) if amount else totals(order)["total"]
+        dispute = {
+            "id": state.new_id("dispute", 815700000),
+            "order_id": int(order["id"]),
+            "type": kind,
+            "amount": money(disputed),
+            "currency": order["currency"],
+            "reason": reason,
+            "network_reason_code": "4837",
+            "status": "needs_response",
+            "evidence_due_by": iso_z(now + timedelta(days=evidence_days)),
+            "evidence_sent_on": None,
+            "finalized_on": None,
+            "initiated_at": iso_z(now),
+        }
+        state.disputes[str(dispute["id"])] = dispute
+        self._dispute_balance(dispute, "dispute_withdrawal", -disputed)
+        if notify:
+            self.sender.shopify_event([("disputes/create", dict(dispute))])
+        return dict(dispute)
+
+    @journaled
+    def update_dispute(self, dispute_id, status, notify=True):
+        """The dispute moves on (`under_review`, `won`, `lost`...);
+        `disputes/update` fires; a won chargeback is paid back."""
+        dispute = self.state.disputes[str(dispute_id)]
+        dispute["status"] = status
+        now = iso_z(self.state.wall_clock())
+        if status == "under_review":
+            dispute["evidence_sent_on"] = now
+        if status in ("won", "lost", "accepted"):
+            dispute["finalized_on"] = now
+        if status == "won":
+            amount = Decimal(dispute["amount"])
+            self._dispute_balance(dispute, "dispute_reversal", amount)
+        if notify:
+            self.sender.shopify_event([("disputes/update", dict(dispute))])
+        return dict(dispute)
+
+    def _dispute_balance(self, dispute, kind, amount):
+        state = self.state
+        state.balance_transactions.append(
+            {
+                "id": str(state.new_id("balance_transaction", 798000000)),
+                "type": kind,
+                "source_type": "dispute",
+                "source_id": dispute["id"],
+                "source_order_transaction_id": None,
+                "date": state.wall_clock(),
+                "amount": amount,
+                "fee": Decimal(0),
+                "net": amount,
+                "order_id": str(dispute["order_id"]),
+                "payout_id": None,
+                "payout_status": None,
+            }
+        )
 
     @journaled
     def create_payout(self, status="paid"):
@@ -706,9 +823,12 @@ REPLAYABLE = (
     "set_woo_stock",
     "create_order",
     "update_order",
+    "edit_order",
     "cancel_order",
     "refund_order",
     "create_return",
+    "open_dispute",
+    "update_dispute",
     "create_payout",
     "add_balance_transaction",
     "set_payout_status",
@@ -786,4 +906,8 @@ def _payout_summary(entries):
         "usdcRebateCreditAmount",
     ):
         summary[key] = zero
+    # Dispute withdrawals and reversals count as adjustments in Shopify's summary.
+    summary["adjustmentsGross"] = sum(
+        (e["amount"] for e in entries if e["source_type"] == "dispute"), zero
+    )
     return summary

@@ -395,6 +395,19 @@ ADMIN_ROUTES = Map(
             endpoint="create_return",
             methods=["POST"],
         ),
+        Rule(
+            "/_sim/orders/<channel>/<order_id>/edits",
+            endpoint="edit_order",
+            methods=["POST"],
+        ),
+        Rule(
+            "/_sim/orders/<channel>/<order_id>/disputes",
+            endpoint="open_dispute",
+            methods=["POST"],
+        ),
+        Rule(
+            "/_sim/disputes/<dispute_id>", endpoint="update_dispute", methods=["POST"]
+        ),
         Rule("/_sim/payouts", endpoint="create_payout", methods=["POST"]),
         Rule("/_sim/stripe/payouts", endpoint="create_stripe_payout", methods=["POST"]),
         Rule("/_sim/app/uninstall", endpoint="uninstall_app", methods=["POST"]),

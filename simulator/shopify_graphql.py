@@ -412,6 +412,7 @@ class Resolvers:
             "order": lambda _info, id: self._order(id),  # noqa: A006
             "return": lambda _info, id: self._return(number(id)),  # noqa: A006
             "refund": lambda _info, id: self._refund(number(id)),  # noqa: A006
+            "dispute": lambda _info, id: self._dispute(number(id)),  # noqa: A006
             "fulfillmentOrder": lambda _info, id: self._fulfillment_order(id),  # noqa: A006
             "fulfillment": lambda _info, id: self._fulfillment(id),  # noqa: A006
             "webhookSubscriptions": self.webhooks,
@@ -773,6 +774,32 @@ class Resolvers:
                 self._balance_transaction,
                 **_paging(args),
             ),
+        }
+
+    def _dispute(self, ref):
+        """`ShopifyPaymentsDispute` from the simulator's dispute record."""
+        dispute = self.state.disputes.get(str(ref))
+        if dispute is None:
+            return None
+        order = dispute["order_id"]
+        return {
+            "id": gid("ShopifyPaymentsDispute", dispute["id"]),
+            "legacyResourceId": dispute["id"],
+            "status": dispute["status"].upper(),
+            "type": dispute["type"].upper(),
+            "amount": {
+                "amount": dispute["amount"],
+                "currencyCode": dispute["currency"],
+            },
+            "evidenceDueBy": dispute["evidence_due_by"],
+            "evidenceSentOn": dispute["evidence_sent_on"],
+            "finalizedOn": dispute["finalized_on"],
+            "initiatedAt": dispute["initiated_at"],
+            "reasonDetails": {
+                "reason": dispute["reason"].upper(),
+                "networkReasonCode": dispute["network_reason_code"],
+            },
+            "order": self._order(gid("Order", order)) if order else None,
         }
 
     def _payout(self, payout):

@@ -414,6 +414,12 @@ class OrderNodes:
             ],
         }
 
+    def _refund_return(self, order, refund):
+        """The return a refund settles (`refund_order(return_id=...)`)."""
+        ref = refund.get("return_id")
+        record = next((r for r in order["returns"] if r["id"] == ref), None)
+        return self.return_node(order, record) if record else None
+
     def refund(self, order, refund, bags):
         lines = {line["id"]: line for line in order["lines"]}
         items = [
@@ -433,6 +439,7 @@ class OrderNodes:
             "processedAt": iso_z(refund["created_at"]),
             "updatedAt": iso_z(refund["created_at"]),
             "totalRefundedSet": bags.bag(refund["amount"]),
+            "return": self._refund_return(order, refund),
             "refundLineItems": lambda _info, **args: connection(
                 items, lambda entry: self._refund_line(order, entry, bags), **args
             ),

@@ -546,3 +546,37 @@ def _customer(order):
             "default": True,
         },
     }
+
+
+def order_edit_payload(edit):
+    """`orders/edited` body (Shopify's sample shape): the edit's line deltas."""
+    return {
+        "order_edit": {
+            "id": edit["id"],
+            "app_id": None,
+            "created_at": iso_offset(edit["created_at"]),
+            "notify_customer": False,
+            "order_id": edit["order_id"],
+            "staff_note": "",
+            "user_id": None,
+            "line_items": {"additions": [], "removals": list(edit["removals"])},
+            "discounts": {"line_item": {"additions": [], "removals": []}},
+            "shipping_lines": {"additions": [], "removals": []},
+        }
+    }
+
+
+def return_payload(order, record):
+    """`returns/*` body: the return and its order, by id (lines are read
+    through GraphQL `return(id:)`)."""
+    return {
+        "id": int(record["id"]),
+        "admin_graphql_api_id": gid("Return", record["id"]),
+        "name": record["name"],
+        "status": record["status"].lower(),
+        "order": {
+            "id": int(order["id"]),
+            "admin_graphql_api_id": gid("Order", order["id"]),
+        },
+        "total_return_line_items": sum(i["quantity"] for i in record["lines"]),
+    }

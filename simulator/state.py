@@ -69,6 +69,7 @@ class SimulatorState:
         self.balance_transactions = []
         self.stripe_payouts = []
         self.stripe_balance = []  # balance transactions (see stripe_api.py)
+        self.disputes = {}  # dispute id -> Shopify Payments dispute (REST shape)
         self.calls = Counter()
         self.cost = Counter()
         self.faults = FaultBook(clock or (lambda: 0.0))

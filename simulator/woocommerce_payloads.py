@@ -371,10 +371,30 @@ def refund_json(order, refund, base_url):
             _refund_line(order, lines[item["line_id"]], item)
             for item in refund["lines"]
         ],
-        "shipping_lines": [],
+        "shipping_lines": [
+            _refund_shipping_line(order, item)
+            for item in refund.get("shipping_lines", ())
+        ],
         "tax_lines": [],
         "fee_lines": [],
         "_links": links(base_url, "orders", order["id"], "refunds", refund["id"]),
+    }
+
+
+def _refund_shipping_line(order, item):
+    """A refunded shipping line: negative, net of tax like the order's."""
+    tax = item["tax"]
+    net = item["amount"] - tax if order["taxes_included"] else item["amount"]
+    return {
+        "id": int(item["id"]) % 10**6,
+        "method_title": "Shipping",
+        "method_id": "flat_rate",
+        "total": money(-net),
+        "total_tax": money(-tax),
+        "taxes": [{"id": TAX_RATE_ID, "total": money(-tax), "subtotal": ""}],
+        "meta_data": [
+            {"id": 0, "key": "_refunded_item_id", "value": str(item["line_id"])}
+        ],
     }
 
 

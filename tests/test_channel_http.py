@@ -194,11 +194,17 @@ class TestWebhookSubscriptions(SimulatorCommon):
             sorted(result["created"]),
             [
                 "app/uninstalled",
+                "disputes/create",
+                "disputes/update",
                 "inventory_levels/update",
                 "orders/cancelled",
                 "orders/create",
+                "orders/edited",
                 "orders/updated",
                 "refunds/create",
+                "returns/approve",
+                "returns/cancel",
+                "returns/decline",
             ],
         )
         again = self.shopify._sync_webhook_subscriptions()

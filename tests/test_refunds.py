@@ -587,6 +587,22 @@ class TestWooCommerceRefunds(RefundCommon):
         self.assertIn("refunded on the channel", exception.name)
         self.assertFalse(self.Refund.search([("backend_id", "=", self.woo.id)]))
 
+    def test_refunded_shipping_is_credited_on_the_shipping_product(self):
+        order = self._channel_acts(
+            lambda: self.sim.scenario.create_order(
+                channel="woocommerce",
+                lines=[("SIM-000001", 1)],
+                tax_rate="0",
+                shipping="5.00",
+                financial_status="paid",
+                gateway="stripe",
+            )
+        )
+        binding = self._refund_woo(order, shipping=True)
+        lines = binding.credit_note_id.invoice_line_ids
+        self.assertEqual(lines.product_id, self.woo.shipping_product_id)
+        self.assertAlmostEqual(sum(lines.mapped("price_total")), 5.00)
+
 
 @tagged("post_install", "-at_install")
 class TestRefundViews(RefundCommon):
@@ -693,6 +709,27 @@ class TestCancellationAfterPayment(RefundCommon):
         self.assertEqual(credit_notes, binding.credit_note_id)
         self.assertEqual(len(binding.return_picking_ids), 1)
 
+    def test_a_refund_after_a_full_cancellation_credit_is_not_booked_again(self):
+        order = self._sell()
+        self._cancel(order)
+        cancellation = self._assert_credited(order)
+        refund = self._refund(order, lines=[("SIM-000001", 1)])
+        late = self._binding(refund)
+        self.assertEqual(late.state, "done")
+        self.assertFalse(late.credit_note_id)
+        self.assertFalse(late.payment_ids)
+        sale_order = self._sale_order(self.shopify, order)
+        self.assertEqual(
+            sale_order.invoice_ids.filtered(lambda m: m.move_type == "out_refund"),
+            cancellation.credit_note_id,
+        )
+        self.assertTrue(
+            any(
+                "not booked again" in str(b)
+                for b in sale_order.message_ids.mapped("body")
+            )
+        )
+
     def test_a_cancellation_after_a_partial_refund_credits_only_by_hand(self):
         order = self._sell()
         refund = self._refund(order, lines=[("SIM-000001", 1)])
@@ -707,9 +744,8 @@ class TestCancellationAfterPayment(RefundCommon):
         self.assertEqual(len(sale_order.invoice_ids.filtered("reversed_entry_id")), 1)
 
 
-@tagged("post_install", "-at_install")
-class TestGenericRefunds(RefundCommon):
-    """The generic format's `orders/refund` over the real endpoint."""
+class GenericRefundCommon(RefundCommon):
+    """A connected generic backend paid through stripe, and a paid order."""
 
     @classmethod
     def setUpClass(cls):
@@ -791,6 +827,11 @@ class TestGenericRefunds(RefundCommon):
         self.assertEqual(self._deliver("orders/upsert", payload).state, "done")
         return self._sale_order(self.generic, {"id": "G-2001"})
 
+
+@tagged("post_install", "-at_install")
+class TestGenericRefunds(GenericRefundCommon):
+    """The generic format's `orders/refund` over the real endpoint."""
+
     def test_generic_refund_is_credited_to_the_cent_and_returns_restocked_lines(self):
         sale_order = self._sell_generic()
         self.assertEqual(sale_order.state, "sale")
@@ -853,6 +894,38 @@ class TestGenericRefunds(RefundCommon):
             sale_order.invoice_ids.filtered(lambda m: m.move_type == "out_refund"),
             credit_note,
         )
+
+    def test_a_generic_refund_line_may_name_its_sku(self):
+        sale_order = self._sell_generic()
+        refund = {
+            "id": "R-3",
+            "order_id": "G-2001",
+            "amount": "24.00",
+            "lines": [
+                {
+                    "sku": "SIM-000002",
+                    "quantity": "1",
+                    "subtotal": "20.00",
+                    "tax": "4.00",
+                }
+            ],
+            "transactions": [
+                {"gateway": "stripe", "amount": "24.00", "transaction_id": "re_3"}
+            ],
+        }
+        self.assertEqual(self._deliver("orders/refund", refund).state, "done")
+        binding = self.Refund.search(
+            [("backend_id", "=", self.generic.id), ("external_ref", "=", "R-3")]
+        )
+        self.assertEqual(binding.state, "done", binding.missing)
+        line = binding.credit_note_id.invoice_line_ids.filtered("sale_line_ids")
+        self.assertEqual(
+            line.sale_line_ids,
+            sale_order.order_line.filtered(
+                lambda sol: sol.product_id.default_code == "SIM-000002"
+            ),
+        )
+        self.assertAlmostEqual(binding.credit_note_id.amount_total, 24.00)
 
     def test_a_generic_refund_of_nothing_is_refused_with_its_reason(self):
         self._sell_generic()

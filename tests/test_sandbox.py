@@ -43,7 +43,7 @@ class TestSandbox(SimulatorCommon):
                 [("backend_id", "=", backend.id)]
             )
             self.assertEqual(bindings.product_id, products)
-        self.assertEqual(len(self.sim.state.shopify_webhooks), 6)
+        self.assertEqual(len(self.sim.state.shopify_webhooks), 12)
         self.assertTrue(self.sim.state.woo_webhooks)
         jobs = self.env["queue.job"].search(
             [("method_name", "=", "_job_export_stock"), ("state", "=", "pending")]
@@ -95,7 +95,7 @@ class TestSandbox(SimulatorCommon):
         counts = [self.env[model].search_count([]) for model in models]
         self.assertEqual(self._prepare(), first)
         self.assertEqual([self.env[model].search_count([]) for model in models], counts)
-        self.assertEqual(len(self.sim.state.shopify_webhooks), 6)
+        self.assertEqual(len(self.sim.state.shopify_webhooks), 12)
 
     def test_stock_goes_out_and_orders_come_in(self):
         shopify = self._prepare().filtered(lambda b: b.provider == "shopify")
