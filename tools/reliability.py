@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -74,14 +75,16 @@ SHIP = """
 binding = env["channel.order.binding"]
 orders = binding.search([("backend_id", "=", %(backend)d),
                          ("external_ref", "in", %(refs)r)]).sale_order_id
+shipped = 0
 for picking in orders.picking_ids.filtered(lambda p: p.state == "assigned"):
-    picking.move_ids.quantity = 0
     for move in picking.move_ids:
         move.quantity = move.product_uom_qty
     picking.carrier_tracking_ref = "TRACK-" + picking.name.replace("/", "-")
-    picking.button_validate()
+    # skip_sms: stock_sms would ask whether to text the customer.
+    picking.with_context(skip_sms=True).button_validate()
+    shipped += picking.state == "done"
 env.cr.commit()
-print("SHIPPED", len(orders))
+print("SHIPPED", shipped)
 """
 EXPORT = """
 env["channel.backend"].browse(%(backend)d)._enqueue_stock_export(full=True)
@@ -507,7 +510,13 @@ class Harness:
         for api, kind, options in armed:
             book.add(api, kind, **options)
         self.shell(EXPORT % {"backend": self.backends["shopify"]})
-        self.shell(SHIP % {"backend": self.backends["shopify"], "refs": refs[:10]})
+        output = self.shell(
+            SHIP % {"backend": self.backends["shopify"], "refs": refs[:10]}
+        )
+        shipped = (
+            int(output.split("SHIPPED")[-1].split()[0]) if "SHIPPED" in output else 0
+        )
+        say(f"outages: {shipped} deliveries validated, to report to the channel")
         self.settle(time.monotonic() + SETTLE_TIMEOUT)
         fired = len(book.fired)
         result = self.check("outages", refs, since, started_at, fired)
@@ -520,7 +529,7 @@ class Harness:
         )
         result["fulfilments"] = states
         # Every shipment reported to the channel despite the faults.
-        if set(states) - {"done"} or states.get("done", 0) < 10:
+        if set(states) - {"done"} or states.get("done", 0) < max(shipped, 10):
             result["unfinished"] += 1
             result["faults_survived"] = 0
         say(f"outages: fulfilments {states}")
@@ -598,10 +607,10 @@ class Harness:
         )
         tried = unhandled = 0
         for line in result.stdout.splitlines():
-            if "fuzzing:" in line:
-                words = line.split()
-                tried += int(words[words.index("inputs") - 1])
-                unhandled += int(words[words.index("unhandled") - 1])
+            counts = re.search(r"fuzzing: (\d+) inputs.*?(\d+) unhandled", line)
+            if counts:
+                tried += int(counts.group(1))
+                unhandled += int(counts.group(2))
         if result.returncode:
             say(result.stdout[-3000:])
         outcome = {
