@@ -592,6 +592,9 @@ class Harness:
             **os.environ,
             "CHANNEL_FUZZ_EXAMPLES": str(self.args.fuzz_examples),
             "CHANNEL_FUZZ_RANDOM": "1",
+            # A test database and port of its own: `make test` may run beside.
+            "CHANNEL_TEST_DB": "channel_reliability_fuzz",
+            "CHANNEL_TEST_HTTP_PORT": str(PORT + 3),
         }
         command = [
             sys.executable,
