@@ -75,7 +75,7 @@ class TestIdentityKeys(ChannelCommon):
         self.env["channel.backend"]._cron_check_connections()
         event._enqueue()
 
-    def test_keys_start_with_the_prefix_and_are_stable(self):
+    def _backend_and_event(self):
         backend = self._prepare_backend(
             "generic", state="connected", export_stock=True, import_orders=True
         )
@@ -88,6 +88,10 @@ class TestIdentityKeys(ChannelCommon):
                 "state": "failed",
             }
         )
+        return backend, event
+
+    def test_keys_start_with_the_prefix_and_are_stable(self):
+        backend, event = self._backend_and_event()
         with trap_jobs() as trap:
             self._enqueue_everything(backend, event)
             keys = [job.identity_key for job in trap.enqueued_jobs]
@@ -104,18 +108,7 @@ class TestIdentityKeys(ChannelCommon):
         self.assertIn(f"{IDENTITY_KEY_PREFIX}.event.{event.id}.0", keys)
 
     def test_jobs_ride_out_outages_longer_than_queue_jobs_five_retries(self):
-        backend = self._prepare_backend(
-            "generic", state="connected", export_stock=True, import_orders=True
-        )
-        event = self.env["channel.event"].create(
-            {
-                "backend_id": backend.id,
-                "topic": "orders/create",
-                "flow": "orders",
-                "dedupe_key": "max-retries-test",
-                "state": "failed",
-            }
-        )
+        backend, event = self._backend_and_event()
         with trap_jobs() as trap:
             self._enqueue_everything(backend, event)
         self.assertEqual(len(trap.enqueued_jobs), 6)
