@@ -1,6 +1,7 @@
-"""README.rst says what the code does: its order status table is the
-adapters' `status_actions`, read from the code."""
+"""README.rst says what the code does (its order status table is the
+adapters' `status_actions`, read from the code), and it and docs/ render."""
 
+import tempfile
 from pathlib import Path
 
 from odoo.tests import BaseCase, tagged
@@ -52,3 +53,39 @@ class TestStatusTable(BaseCase):
             "Shopify        voided, expired                             wait",
         )
         self.assertEqual(read_status_table(text)["shopify"]["expired"], "wait")
+
+
+def docutils_problems(path):
+    """The warnings and errors docutils reports for a reStructuredText file
+    (a malformed table renders as an error box on PyPI and in editors)."""
+    from docutils.core import publish_doctree
+    from docutils.utils import Reporter
+
+    document = publish_doctree(
+        path.read_text(),
+        source_path=str(path),
+        settings_overrides={"report_level": 5, "halt_level": 5},
+    )
+    return [
+        node.astext()[:200]
+        for node in document.findall(
+            lambda n: (
+                n.tagname == "system_message" and n["level"] >= Reporter.WARNING_LEVEL
+            )
+        )
+    ]
+
+
+@tagged("post_install", "-at_install")
+class TestDocsRender(BaseCase):
+    def test_readme_and_docs_render_without_docutils_errors(self):
+        folder = README.parent
+        paths = [README, *sorted((folder / "docs").glob("*.rst"))]
+        problems = {p.name: docutils_problems(p) for p in paths}
+        self.assertEqual({k: v for k, v in problems.items() if v}, {})
+
+    def test_a_malformed_table_is_reported(self):
+        with tempfile.TemporaryDirectory() as folder:
+            broken = Path(folder, "broken-table.rst")
+            broken.write_text("==  ==\na   b\n==  ==\nlonger  c\n==  ==\n")
+            self.assertTrue(docutils_problems(broken))
