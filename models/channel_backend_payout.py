@@ -156,6 +156,9 @@ class ChannelBackend(models.Model):
             raise AccessError(
                 self.env._("Only channel managers configure payout accounting.")
             )
+        # The rights say who; the record rules which backends (of the
+        # caller's companies): sudo() below would skip them.
+        self.check_access("write")
         for backend in self.sudo():
             backend.write(backend._payout_account_defaults())
         return True
@@ -177,6 +180,7 @@ class ChannelBackend(models.Model):
             raise AccessError(
                 self.env._("Only channel finance users and managers import payouts.")
             )
+        self.check_access("read")
         since = fields.Datetime.to_datetime(since)
         for backend in self.sudo():
             if backend.supports_payout_import:

@@ -53,6 +53,7 @@ class ChannelPaymentProcessor(models.Model):
             raise AccessError(
                 self.env._("Only channel finance users and managers import payouts.")
             )
+        self.check_access("read")
         for processor in self.sudo():
             processor._enqueue_payout_import(fields.Datetime.to_datetime(since))
         return True

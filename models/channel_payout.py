@@ -140,6 +140,8 @@ class ChannelPayout(models.Model):
             raise AccessError(
                 self.env._("Only channel finance users and managers handle payouts.")
             )
+        # Payouts of the caller's companies only: the actions go on in sudo().
+        self.check_access("write")
 
     # === BUSINESS METHODS ===
 

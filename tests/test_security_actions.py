@@ -144,6 +144,25 @@ class TestEventAndExceptionWrites(RightsCommon):
             with self.subTest(action=action_name), self.assertRaises(AccessError):
                 getattr(exception.with_user(self.plain_user), action_name)()
 
+    def test_payout_actions_refuse_a_backend_of_another_company(self):
+        """Finance and managers act on their companies' backends only: the
+        actions run in sudo(), so they check the record rules first."""
+        for group, action in (
+            ("group_channel_finance", "action_import_payouts"),
+            ("group_channel_manager", "action_prepare_payout_accounts"),
+        ):
+            user = new_test_user(
+                self.env,
+                login=f"one_company_{group}",
+                groups=f"base.group_user,channel_connector.{group}",
+                company_id=self.env.company.id,
+                company_ids=[Command.set(self.env.company.ids)],
+            )
+            with self.subTest(action=action), self.assertRaises(AccessError):
+                getattr(self.other_backend.with_user(user), action)()
+            with trap_jobs():
+                getattr(self.backend.with_user(user), action)()
+
     def test_retry_refuses_a_target_of_another_backend(self):
         exception = self._exception(self._event())
         foreign = self._event(self.other_backend)
