@@ -551,12 +551,16 @@ class Scenario:
     # === STRIPE ===
 
     @journaled
-    def create_stripe_payout(self, status="paid"):
+    def create_stripe_payout(self, status="paid", fee_tax_rate=None):
         """Stripe balance transactions for the Stripe charges and refunds of
-        WooCommerce orders not yet paid out, and the payout that pays them."""
+        WooCommerce orders not yet paid out, and the payout that pays them.
+        `fee_tax_rate` ("0.20"): the charges' fees include that VAT, stated
+        as a `tax` fee detail (Stripe's fees in the EU)."""
         state = self.state
         with state.lock:
-            self._new_stripe_transactions()
+            self._new_stripe_transactions(
+                Decimal(str(fee_tax_rate)) if fee_tax_rate else Decimal(0)
+            )
             entries = [e for e in state.stripe_balance if not e["payout_id"]]
             if not entries:
                 return None
@@ -621,7 +625,7 @@ class Scenario:
             payout["status"] = status
             return {"id": payout_id, "status": status}
 
-    def _new_stripe_transactions(self):
+    def _new_stripe_transactions(self, fee_tax_rate=Decimal(0)):
         state = self.state
         known = {e["source_id"] for e in state.stripe_balance}
         for order in state.woo_orders.values():
@@ -645,6 +649,7 @@ class Scenario:
                             source_id=charge["authorization"],
                             category="charge",
                             currency=order["currency"],
+                            fee_tax=cents(fee * fee_tax_rate / (1 + fee_tax_rate)),
                         )
                     )
             for refund in order["refunds"]:
@@ -679,6 +684,7 @@ class Scenario:
         category,
         charge=None,
         currency=None,
+        fee_tax=Decimal(0),
     ):
         return {
             "id": f"txn_sim{number:012d}",
@@ -687,6 +693,7 @@ class Scenario:
             "reporting_category": category,
             "amount": amount,
             "fee": fee,
+            "fee_tax": fee_tax,
             "currency": (currency or self.state.currency).lower(),
             "created": int(self.state.wall_clock().timestamp()),
             "source_kind": source_kind,

@@ -171,17 +171,7 @@ class StripeApi:
                 "type": entry["type"],
                 "reporting_category": entry["reporting_category"],
                 "description": entry.get("description"),
-                "fee_details": [
-                    {
-                        "amount": minor_units(entry["fee"], currency),
-                        "application": None,
-                        "currency": currency,
-                        "description": "Stripe processing fees",
-                        "type": "stripe_fee",
-                    }
-                ]
-                if entry["fee"]
-                else [],
+                "fee_details": _fee_details(entry, currency),
                 "source": self._source(entry) if expand else entry["source_id"],
             }
         )
@@ -215,6 +205,34 @@ class StripeApi:
         else:
             source["charge"] = entry.get("charge")
         return source
+
+
+def _fee_details(entry, currency):
+    """The fee split as Stripe states it: processing fees, and the VAT on
+    them where Stripe charges it."""
+    tax = entry.get("fee_tax") or 0
+    details = []
+    if entry["fee"] - tax:
+        details.append(
+            {
+                "amount": minor_units(entry["fee"] - tax, currency),
+                "application": None,
+                "currency": currency,
+                "description": "Stripe processing fees",
+                "type": "stripe_fee",
+            }
+        )
+    if tax:
+        details.append(
+            {
+                "amount": minor_units(tax, currency),
+                "application": None,
+                "currency": currency,
+                "description": "VAT",
+                "type": "tax",
+            }
+        )
+    return details
 
 
 def _masked(key):
