@@ -267,8 +267,9 @@ class ChannelPayout(models.Model):
                 "expense_currency_exchange_account_id",
             ):
                 if not company[field_name]:
+                    label = company._fields[field_name].get_description(self.env)
                     missing.append(
-                        company._fields[field_name].get_description(self.env)["string"]
+                        self.env._("%s (Accounting settings)", label["string"])
                     )
         if not missing:
             return True

@@ -18,6 +18,9 @@ from .common import ChannelCommon, load_migration
 from .test_simulator_webhooks import SimulatorWebhookCase
 
 GATEWAY = "shopify_payments"
+# "Payout lines matched automatically" over the Done-when scenarios of #18:
+# {scenario: (lines matched by the import itself, lines to match)}.
+MATCH_FIGURES = {}
 
 
 class PayoutCommon(SimulatorWebhookCase):
@@ -101,6 +104,25 @@ class PayoutCommon(SimulatorWebhookCase):
         super().setUp()
         self.Payout = self.env["channel.payout"]
         self.stripe.api_url = self.sim.base_url
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        if MATCH_FIGURES:
+            auto = sum(figure[0] for figure in MATCH_FIGURES.values())
+            total = sum(figure[1] for figure in MATCH_FIGURES.values())
+            print(  # pylint: disable=print-used
+                f"\npayout lines matched automatically: {auto}/{total} "
+                f"({auto / total:.0%}) over {', '.join(sorted(MATCH_FIGURES))}"
+            )
+
+    def _record_match_figure(self, scenario, payout):
+        """Count the payout's lines matched by the import for the printed
+        figure; the Done-when scenarios expect every one."""
+        to_match = payout.line_ids.filtered(lambda line: line.match_state != "none")
+        auto = to_match.filtered("is_auto_matched")
+        MATCH_FIGURES[scenario] = (len(auto), len(to_match))
+        self.assertEqual(auto, to_match)
 
     def _sell(self, count, **options):
         """`count` paid Shopify Payments orders, imported by the order pull."""
@@ -235,6 +257,7 @@ class TestPayouts(PayoutCommon):
                 [("account_id", "=", self.clearing), ("reconciled", "=", False)]
             )
         )
+        self._record_match_figure("shopify 20 orders/2 refunds/1 chargeback", payout)
         # The dashboard's figure: every line matched by the import itself.
         self.shopify.invalidate_recordset()
         self.assertEqual(self.shopify.kpi_payout_lines, 23)
@@ -381,6 +404,7 @@ class TestStripePayouts(PayoutCommon):
             refund_payment,
         )
         self.assertFalse(self._mismatches(self.woo))
+        self._record_match_figure("stripe 5 woocommerce orders/1 refund", payout)
         move = payout.move_id
         transit = move.line_ids.filtered(lambda aml: aml.account_id == self.transit)
         self.assertAlmostEqual(transit.balance, float(sim_payout["net"]))
