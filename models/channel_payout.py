@@ -128,8 +128,10 @@ class ChannelPayout(models.Model):
             if not st_line:
                 raise UserError(
                     self.env._(
-                        "No unreconciled bank statement line of %(amount)s in "
-                        "%(journal)s for payout %(payout)s.",
+                        "No single unreconciled bank statement line of "
+                        "%(amount)s dated near payout %(payout)s in %(journal)s "
+                        "(none, or several and none naming the payout): enter "
+                        "or import it, or put the payout id in its label.",
                         amount=payout._format(payout.amount),
                         journal=payout.backend_id.payout_bank_journal_id.display_name,
                         payout=payout.name,

@@ -395,6 +395,7 @@ class ChannelPayoutLine(models.Model):
                 ("dispute_ref", "in", refs),
                 ("match_state", "=", "pending"),
                 ("company_id", "in", payments.company_id.ids),
+                ("payout_id.reversal_move_id", "=", False),
             ]
         )
         for line in lines:

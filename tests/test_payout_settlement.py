@@ -8,7 +8,7 @@ from decimal import Decimal
 from odoo import fields
 from odoo.tests import tagged
 
-from .test_payouts import PayoutCommon
+from .test_payouts import GATEWAY, PayoutCommon
 
 
 class ShopifyPayoutCase(PayoutCommon):
@@ -124,6 +124,25 @@ class TestPayoutOtherLines(ShopifyPayoutCase):
             ["adjustment", "charge", "reserve", "reserve"],
         )
 
+    def test_buyer_paying_in_another_currency_is_matched_and_cleared(self):
+        self.env.ref("base.GBP").active = True
+        self._sell(1)
+        self._order("shopify", gateway=GATEWAY, notify=False, currency="GBP")
+        with self.allow_requests(all_requests=True):
+            self._reconcile(self.shopify)
+        sim_payout = self.sim.scenario.create_payout(status="paid")
+        self._import()
+        payout = self._payout(sim_payout)
+        self.assertEqual(payout.currency_id, self.env.company.currency_id)
+        self.assertEqual(payout.matched_count, 2, payout.line_ids.mapped("match_note"))
+        self.assertEqual(payout.move_id.state, "posted")
+        self.assertFalse(self._mismatches())
+        self.assertFalse(self._open_clearing_lines())
+        net = payout.move_id.line_ids.filtered(
+            lambda aml: aml.account_id == self.transit
+        )
+        self.assertAlmostEqual(net.balance, float(sim_payout["net"]))
+
     def test_payout_in_another_currency_is_booked_with_the_exchange_difference(self):
         eur = self.env.ref("base.EUR")
         eur.active = True
@@ -141,6 +160,11 @@ class TestPayoutOtherLines(ShopifyPayoutCase):
         )
         self.assertEqual(len(payments), len(orders))
         self.assertEqual(payments.currency_id, eur)
+        self.euro_bank = self.env["account.journal"].create(
+            {"name": "EUR Bank", "code": "EBNK", "type": "bank", "currency_id": eur.id}
+        )
+        self.euro_bank.inbound_payment_method_line_ids.payment_account_id = self.transit
+        self.shopify.payout_bank_journal_id = self.euro_bank
         sim_payout = self.sim.scenario.create_payout(status="paid")
         # EUR is worth more on the payout's day than when the orders were
         # paid: the payout brings more dollars than the payments booked.
@@ -175,6 +199,19 @@ class TestPayoutOtherLines(ShopifyPayoutCase):
         self.assertEqual(len(gain), len(orders))
         self.assertLess(sum(gain.mapped("balance")), 0)
         self.assertTrue(move.currency_id.is_zero(sum(move.line_ids.mapped("balance"))))
+        # The transfer lands on the EUR bank account: its line meets the net.
+        bank_line = self.env["account.bank.statement.line"].create(
+            {
+                "journal_id": self.euro_bank.id,
+                "amount": float(sim_payout["net"]),
+                "payment_ref": f"SHOPIFY {sim_payout['id']}",
+                "date": day,
+            }
+        )
+        payout.with_user(self.finance_user).action_reconcile_bank_line()
+        self.assertEqual(payout.statement_line_id, bank_line)
+        self.assertTrue(bank_line.is_reconciled)
+        self.assertTrue(net.reconciled)
 
 
 @tagged("post_install", "-at_install")
@@ -232,7 +269,7 @@ class TestPayoutBankLine(ShopifyPayoutCase):
 
 
 @tagged("post_install", "-at_install")
-class TestStripeFeeTax(PayoutCommon):
+class TestStripeSettlement(PayoutCommon):
     def setUp(self):
         super().setUp()
         self._channel_acts(self.woo._sync_webhook_subscriptions)
@@ -282,3 +319,54 @@ class TestStripeFeeTax(PayoutCommon):
         self.assertAlmostEqual(sum(base.mapped("balance")), float(fee - fee_tax))
         transit = move.line_ids.filtered(lambda aml: aml.account_id == self.transit)
         self.assertAlmostEqual(transit.balance, float(sim_payout["net"]))
+
+    def test_charge_in_the_buyers_currency_matches_on_the_presentment_amount(self):
+        gbp = self.env.ref("base.GBP")
+        gbp.active = True
+        self._order("woocommerce", gateway="stripe", notify=False, currency="GBP")
+        self._order("woocommerce", gateway="stripe", notify=False)
+        with self.allow_requests(all_requests=True):
+            self._reconcile(self.woo)
+        company_currency = self.env.company.currency_id.name
+        sim_payout = self.sim.scenario.create_stripe_payout(
+            status="paid", settlement_currency=company_currency
+        )
+        self._import_stripe()
+        payout = self._payout(sim_payout)
+        self.assertEqual(payout.currency_id.name, company_currency)
+        line = payout.line_ids.filtered("presentment_currency_id")
+        self.assertEqual(line.presentment_currency_id, gbp)
+        self.assertEqual(line.payment_id.currency_id, gbp)
+        self.assertAlmostEqual(line.presentment_amount, line.payment_id.amount)
+        self.assertNotAlmostEqual(line.amount, line.payment_id.amount)
+        self.assertEqual(payout.matched_count, 2, payout.line_ids.mapped("match_note"))
+        self.assertFalse(self._mismatches(self.woo))
+        self.assertEqual(payout.move_id.state, "posted")
+        self.assertFalse(self._open_clearing_lines())
+        transit = payout.move_id.line_ids.filtered(
+            lambda aml: aml.account_id == self.transit
+        )
+        self.assertAlmostEqual(transit.balance, float(sim_payout["net"]))
+
+    def test_charge_in_another_currency_of_a_different_amount_is_a_mismatch(self):
+        self.env.ref("base.GBP").active = True
+        order = self._order(
+            "woocommerce", gateway="stripe", notify=False, currency="GBP"
+        )
+        with self.allow_requests(all_requests=True):
+            self._reconcile(self.woo)
+        sim_payout = self.sim.scenario.create_stripe_payout(
+            status="paid", settlement_currency=self.env.company.currency_id.name
+        )
+        charge = self.sim.state.woo_orders[str(order["id"])]["transactions"][0]
+        entry = next(
+            e
+            for e in self.sim.state.stripe_balance
+            if e["source_id"] == charge["authorization"]
+        )
+        entry["source_amount"] -= Decimal("1.00")
+        self._import_stripe()
+        payout = self._payout(sim_payout)
+        self.assertEqual(payout.line_ids.match_state, "mismatch")
+        self.assertIn("GBP", payout.line_ids.match_note)
+        self.assertIn("difference -1.00 GBP", self._mismatches(self.woo).name)
