@@ -447,6 +447,26 @@ class TestStripePayouts(PayoutCommon):
         self.assertEqual(payout.reversal_move_id.reversed_entry_id, payout.move_id)
         self.assertEqual(len(self._open_clearing_lines().filtered("payment_id")), 2)
 
+    def test_stripe_short_capture_is_a_mismatch(self):
+        order = self._order(
+            "woocommerce", gateway="stripe", notify=False, captured="10.00"
+        )
+        with self.allow_requests(all_requests=True):
+            self._reconcile(self.woo)
+        sim_payout = self.sim.scenario.create_stripe_payout(status="paid")
+        self._import_stripe()
+        payout = self._payout(sim_payout)
+        line = payout.line_ids
+        self.assertEqual(line.amount, 10.0)
+        self.assertEqual(line.match_state, "mismatch")
+        self.assertEqual(payout.match_state, "unmatched")
+        message = self._mismatches(self.woo).name
+        self.assertIn("10.00", message)
+        self.assertIn(self._sale_order(self.woo, order).name, message)
+        self.assertIn("difference -", message)
+        # Booked anyway: the net meets the bank line, the gap stays open.
+        self.assertEqual(payout.move_id.state, "posted")
+
     def test_wrong_secret_key_is_an_auth_error(self):
         self.stripe.stripe_secret_key = "sk_test_wrong"
         with (
