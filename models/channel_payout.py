@@ -427,7 +427,7 @@ class ChannelPayout(models.Model):
                     count=len(named or candidates),
                     lines=", ".join((named or candidates).mapped("display_name")),
                 ),
-                key=f"payout_bank_line:{self.processor}:{self.external_ref}",
+                key=self._bank_line_key(),
                 documents=list(named or candidates),
             )
         return self.env["account.bank.statement.line"]
@@ -488,4 +488,13 @@ class ChannelPayout(models.Model):
         counterpart = move.line_ids.filtered(lambda aml: aml.account_id == net_account)
         (counterpart | net_line).reconcile()
         self.statement_line_id = st_line
+        # An earlier "several bank lines" exception is answered.
+        self.env["channel.exception"]._resolve(
+            self.backend_id,
+            exception_type="payment_mismatch",
+            key=self._bank_line_key(),
+        )
         return True
+
+    def _bank_line_key(self):
+        return f"payout_bank_line:{self.processor}:{self.external_ref}"

@@ -259,6 +259,8 @@ class TestPayoutBankLine(ShopifyPayoutCase):
         lines[1].payment_ref = f"PAYOUT {sim_payout['id']}"
         payout.with_user(self.finance_user).action_reconcile_bank_line()
         self.assertEqual(payout.statement_line_id, lines[1])
+        self.assertTrue(lines[1].is_reconciled)
+        self.assertEqual(exception.state, "resolved")
 
     def test_a_line_outside_the_payout_window_is_not_taken(self):
         sim_payout = self._payout_of_two()
