@@ -13,7 +13,6 @@ from .exceptions import ChannelPayloadError
 from .records import (
     PAYOUT_ADJUSTMENT,
     PAYOUT_CHARGE,
-    PAYOUT_CHARGEBACK,
     PAYOUT_DISPUTE,
     PAYOUT_FEE,
     PAYOUT_OTHER,
@@ -91,10 +90,9 @@ def parse_stripe_payout(body):
 
 def _kind(body, source):
     kind = LINE_KINDS.get(body.get("type"), PAYOUT_OTHER)
-    if body.get("reporting_category") == "dispute" or _is_dispute(source):
+    category = body.get("reporting_category")
+    if category in ("dispute", "dispute_reversal") or _is_dispute(source):
         return PAYOUT_DISPUTE
-    if body.get("reporting_category") == "dispute_fee":
-        return PAYOUT_CHARGEBACK
     return kind
 
 
