@@ -7,6 +7,7 @@ from .records import (
     PAYOUT_ADJUSTMENT,
     PAYOUT_CHARGE,
     PAYOUT_CHARGEBACK,
+    PAYOUT_DISPUTE,
     PAYOUT_FEE,
     PAYOUT_OTHER,
     PAYOUT_REFUND,
@@ -58,10 +59,13 @@ PAYOUT_STATUSES = {
 LINE_KINDS = {
     "CHARGE": PAYOUT_CHARGE,
     "REFUND": PAYOUT_REFUND,
-    "DISPUTE_WITHDRAWAL": PAYOUT_CHARGEBACK,
-    "DISPUTE_REVERSAL": PAYOUT_CHARGEBACK,
-    "CHARGEBACK_HOLD": PAYOUT_CHARGEBACK,
-    "CHARGEBACK_HOLD_RELEASE": PAYOUT_CHARGEBACK,
+    # The disputed amount withdrawn, held, paid back: matched to the lost
+    # dispute's refund payment on the clearing account.
+    "DISPUTE_WITHDRAWAL": PAYOUT_DISPUTE,
+    "DISPUTE_REVERSAL": PAYOUT_DISPUTE,
+    "CHARGEBACK_HOLD": PAYOUT_DISPUTE,
+    "CHARGEBACK_HOLD_RELEASE": PAYOUT_DISPUTE,
+    # What the dispute costs besides: an expense.
     "CHARGEBACK_FEE": PAYOUT_CHARGEBACK,
     "CHARGEBACK_FEE_REFUND": PAYOUT_CHARGEBACK,
     "ADJUSTMENT": PAYOUT_ADJUSTMENT,
@@ -119,9 +123,11 @@ def parse_shopify_balance_transaction(node):
     net, _currency = _amount(node, "net", where)
     raw_type = node.get("type") or ""
     order = node.get("associatedOrder") or {}
+    kind = LINE_KINDS.get(raw_type, PAYOUT_OTHER)
+    is_dispute = (node.get("sourceType") or "").upper() == "DISPUTE"
     return PayoutLineData(
         external_ref=ref,
-        kind=LINE_KINDS.get(raw_type, PAYOUT_OTHER),
+        kind=kind,
         raw_type=raw_type.lower(),
         amount=amount,
         fee=fee,
@@ -132,6 +138,7 @@ def parse_shopify_balance_transaction(node):
         order_ref=_numeric(order.get("id")),
         order_name=order.get("name"),
         processed_at=parse_timestamp(node.get("transactionDate")),
+        dispute_ref=_numeric(node.get("sourceId")) if is_dispute else None,
     )
 
 

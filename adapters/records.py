@@ -475,6 +475,7 @@ class FulfilmentResult:
 PAYOUT_CHARGE = "charge"
 PAYOUT_REFUND = "refund"
 PAYOUT_CHARGEBACK = "chargeback"
+PAYOUT_DISPUTE = "dispute"
 PAYOUT_FEE = "fee"
 PAYOUT_ADJUSTMENT = "adjustment"
 PAYOUT_RESERVE = "reserve"
@@ -494,6 +495,7 @@ class PayoutData:
     currency: str
     issued_at: datetime | None = None
     arrival_date: datetime | None = None
+    bank_reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -517,3 +519,7 @@ class PayoutLineData:
     order_ref: str | None = None
     order_name: str | None = None
     processed_at: datetime | None = None
+    dispute_ref: str | None = None
+    fee_tax: Decimal = Decimal(0)
+    presentment_amount: Decimal | None = None
+    presentment_currency: str | None = None

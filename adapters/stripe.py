@@ -13,7 +13,7 @@ from .exceptions import ChannelPayloadError
 from .records import (
     PAYOUT_ADJUSTMENT,
     PAYOUT_CHARGE,
-    PAYOUT_CHARGEBACK,
+    PAYOUT_DISPUTE,
     PAYOUT_FEE,
     PAYOUT_OTHER,
     PAYOUT_REFUND,
@@ -84,15 +84,46 @@ def parse_stripe_payout(body):
         currency=(currency or "").upper(),
         issued_at=_timestamp(body.get("created")),
         arrival_date=_timestamp(body.get("arrival_date")),
+        bank_reference=body.get("statement_descriptor") or None,
     )
 
 
 def _kind(body, source):
     kind = LINE_KINDS.get(body.get("type"), PAYOUT_OTHER)
-    is_dispute = body.get("reporting_category") == "dispute" or (
-        isinstance(source, dict) and source.get("object") == "dispute"
+    category = body.get("reporting_category")
+    if category in ("dispute", "dispute_reversal") or _is_dispute(source):
+        return PAYOUT_DISPUTE
+    return kind
+
+
+def _is_dispute(source):
+    return isinstance(source, dict) and source.get("object") == "dispute"
+
+
+def _fee_tax(body, currency, where):
+    """The tax part of the fee (`fee_details` of type `tax`, e.g. VAT)."""
+    return sum(
+        (
+            stripe_amount(detail.get("amount"), currency, f"{where}.fee_details")
+            for detail in body.get("fee_details") or ()
+            if isinstance(detail, dict) and detail.get("type") == "tax"
+        ),
+        Decimal(0),
     )
-    return PAYOUT_CHARGEBACK if is_dispute else kind
+
+
+def _presentment(body, source, currency):
+    """What the buyer paid in the charge's own currency, when the balance
+    transaction settled it in another one (Stripe converts at
+    `exchange_rate`)."""
+    if not isinstance(source, dict) or _is_dispute(source):
+        return None, None
+    source_currency = (source.get("currency") or "").lower()
+    if not source_currency or source_currency == (currency or "").lower():
+        return None, None
+    amount = stripe_amount(source.get("amount"), source_currency, "source.amount")
+    sign = -1 if stripe_amount(body.get("amount"), currency, "amount") < 0 else 1
+    return amount * sign, source_currency.upper()
 
 
 def parse_stripe_balance_transaction(body):
@@ -107,6 +138,7 @@ def parse_stripe_balance_transaction(body):
     intent = source.get("payment_intent") if isinstance(source, dict) else None
     if isinstance(intent, dict):
         intent = intent.get("id")
+    presentment_amount, presentment_currency = _presentment(body, source, currency)
     return PayoutLineData(
         external_ref=ref,
         kind=_kind(body, source),
@@ -119,6 +151,10 @@ def parse_stripe_balance_transaction(body):
         processor_ref=source_id,
         charge_ref=charge,
         processed_at=_timestamp(body.get("created")),
+        dispute_ref=source_id if _is_dispute(source) else None,
+        fee_tax=_fee_tax(body, currency, where),
+        presentment_amount=presentment_amount,
+        presentment_currency=presentment_currency,
     )
 
 

@@ -72,6 +72,15 @@ class ChannelBackend(models.Model):
         domain=ACCOUNT_DOMAIN,
         help="Funds the processor holds back (a receivable from it).",
     )
+    payout_fee_tax_id = fields.Many2one(
+        "account.tax",
+        string="Tax on processor fees",
+        check_company=True,
+        domain="[('type_tax_use', '=', 'purchase')]",
+        help="Purchase tax of the tax the processor charges on its fees (VAT "
+        "on Stripe fees in Europe): booked as stated by the processor, "
+        "recoverable through the tax report. Empty: fees are booked gross.",
+    )
     payout_ids = fields.One2many("channel.payout", "backend_id", readonly=True)
     payment_processor_ids = fields.One2many(
         "channel.payment.processor", "backend_id", string="Processor accounts"
@@ -106,7 +115,7 @@ class ChannelBackend(models.Model):
         now = fields.Datetime.now()
         to_match = [
             ("backend_id", "in", self.ids),
-            ("match_state", "!=", "none"),
+            ("match_state", "not in", ("none", "pending")),
             ("payout_id.reversal_move_id", "=", False),
         ]
         recent = [("issued_at", ">=", now - timedelta(days=KPI_DAYS))]
@@ -289,6 +298,17 @@ class ChannelBackend(models.Model):
             "payout_fee_account_id",
             "payout_chargeback_account_id",
             "payout_adjustment_account_id",
+        )
+
+    def _payout_disputes_on_clearing(self, payout):
+        """Hook: whether `payout`'s dispute lines wait on the clearing
+        account for the lost dispute's refund payment the channel books
+        (its own processor, lost disputes booked as credit notes), rather
+        than being expensed to the chargebacks account."""
+        self.ensure_one()
+        return (
+            self.dispute_lost_policy == "credit_note"
+            and not payout.payment_processor_id
         )
 
     def _payout_since(self, since=None, processor=None):

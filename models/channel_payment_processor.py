@@ -41,6 +41,14 @@ class ChannelPaymentProcessor(models.Model):
         copy=False,
         help="A restricted key with read access to balance and payouts is enough.",
     )
+    fee_tax_id = fields.Many2one(
+        "account.tax",
+        string="Tax on fees",
+        check_company=True,
+        domain="[('type_tax_use', '=', 'purchase')]",
+        help="Purchase tax of the tax this account's fees include (Stripe "
+        "`fee_details` of type tax); default: the backend's.",
+    )
     payout_ids = fields.One2many(
         "channel.payout", "payment_processor_id", string="Payouts", readonly=True
     )

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
@@ -15,6 +17,9 @@ PAYOUT_STATUSES = [
     ("canceled", "Canceled"),
 ]
 REVERSED_STATUSES = ("failed", "canceled")
+# The bank credits a transfer a few days after the processor issues it.
+BANK_LINE_DAYS_BEFORE = 3
+BANK_LINE_DAYS_AFTER = 10
 FINANCE_GROUPS = (
     "channel_connector.group_channel_finance",
     "channel_connector.group_channel_manager",
@@ -49,6 +54,11 @@ class ChannelPayout(models.Model):
         ondelete="set null",
     )
     external_ref = fields.Char(string="Payout ID", required=True, readonly=True)
+    bank_reference = fields.Char(
+        readonly=True,
+        help="What the processor writes on the bank transfer (Stripe's "
+        "statement descriptor), looked for in the bank statement line.",
+    )
     status = fields.Selection(PAYOUT_STATUSES, required=True, readonly=True)
     issued_at = fields.Datetime(readonly=True)
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
@@ -88,7 +98,9 @@ class ChannelPayout(models.Model):
     def _compute_match(self):
         for payout in self:
             lines = payout.line_ids
-            to_match = lines.filtered(lambda line: line.match_state != "none")
+            to_match = lines.filtered(
+                lambda line: line.match_state not in ("none", "pending")
+            )
             open_lines = to_match.filtered(lambda line: line.match_state != "matched")
             payout.line_count = len(to_match)
             payout.matched_count = len(to_match) - len(open_lines)
@@ -116,8 +128,10 @@ class ChannelPayout(models.Model):
             if not st_line:
                 raise UserError(
                     self.env._(
-                        "No unreconciled bank statement line of %(amount)s in "
-                        "%(journal)s for payout %(payout)s.",
+                        "No single unreconciled bank statement line of "
+                        "%(amount)s dated near payout %(payout)s in %(journal)s "
+                        "(none, or several and none naming the payout): enter "
+                        "or import it, or put the payout id in its label.",
                         amount=payout._format(payout.amount),
                         journal=payout.backend_id.payout_bank_journal_id.display_name,
                         payout=payout.name,
@@ -165,15 +179,14 @@ class ChannelPayout(models.Model):
                 payout._reconcile_statement_line(st_line)
             return payout
         if not payout:
-            payout = self._create_from_channel(backend, data, adapter)
-            payout.payment_processor_id = processor
+            payout = self._create_from_channel(backend, data, adapter, processor)
         else:
             payout.status = data.status
         payout._process()
         return payout
 
     @api.model
-    def _create_from_channel(self, backend, data, adapter):
+    def _create_from_channel(self, backend, data, adapter, processor=None):
         currency = (
             self.env["res.currency"]
             .with_context(active_test=False)
@@ -188,6 +201,8 @@ class ChannelPayout(models.Model):
                 "issued_at": data.issued_at and data.issued_at.replace(tzinfo=None),
                 "currency_id": (currency or backend.company_id.currency_id).id,
                 "amount": float(data.amount),
+                "payment_processor_id": processor and processor.id,
+                "bank_reference": data.bank_reference,
             }
         )
         lines = adapter.fetch_payout_lines(data.external_ref)
@@ -248,19 +263,16 @@ class ChannelPayout(models.Model):
                 ]
             )
         if self.currency_id != self.company_id.currency_id:
-            # Booking would need the exchange difference: never a guess.
-            self._record_mismatch(
-                self.env._(
-                    "Payout %(payout)s is in %(currency)s, not in the company "
-                    "currency %(company_currency)s: not booked (not supported "
-                    "yet), book it by hand.",
-                    payout=self.name,
-                    currency=self.currency_id.name,
-                    company_currency=self.company_id.currency_id.name,
-                ),
-                key=f"payout_currency:{self.processor}:{self.external_ref}",
-            )
-            return False
+            company = self.company_id
+            for field_name in (
+                "income_currency_exchange_account_id",
+                "expense_currency_exchange_account_id",
+            ):
+                if not company[field_name]:
+                    label = company._fields[field_name].get_description(self.env)
+                    missing.append(
+                        self.env._("%s (Accounting settings)", label["string"])
+                    )
         if not missing:
             return True
         self.env["channel.exception"]._record(
@@ -275,9 +287,10 @@ class ChannelPayout(models.Model):
         )
         return False
 
-    def _format(self, amount):
-        """An amount with the payout currency's decimals and code."""
-        currency = self.currency_id
+    def _format(self, amount, currency=None):
+        """An amount with the payout currency's (or `currency`'s) decimals
+        and code."""
+        currency = currency or self.currency_id
         return f"{currency.round(amount):.{currency.decimal_places}f} {currency.name}"
 
     def _record_mismatch(self, message, key, documents=None):
@@ -288,6 +301,11 @@ class ChannelPayout(models.Model):
             key=key,
             documents=documents,
         )
+
+    def _fee_tax(self):
+        """The tax the processor charges on its fees: the processor
+        account's, else the backend's."""
+        return self.payment_processor_id.fee_tax_id or self.backend_id.payout_fee_tax_id
 
     def _net_account(self):
         """Where the net waits for the bank line: the backend's payouts in
@@ -304,26 +322,37 @@ class ChannelPayout(models.Model):
     def _book(self):
         """Post the payout's one journal entry."""
         backend = self.backend_id
+        date = fields.Date.to_date(self.issued_at) or fields.Date.today()
         line_commands = []
         for line in self.line_ids:
-            line_commands += line._entry_line_commands(backend)
+            line_commands += line._entry_line_commands(backend, date)
+        # The net in the payout currency; in the company currency, what the
+        # lines add up to (their conversions are rounded one by one).
+        balance = -sum(command[2]["balance"] for command in line_commands)
         line_commands.append(
             Command.create(
                 {
                     "name": self.env._("Payout %s", self.name),
                     "account_id": self._net_account().id,
-                    "balance": self.amount,
+                    "currency_id": self.currency_id.id,
+                    "amount_currency": self.amount,
+                    "balance": self.company_id.currency_id.round(balance),
                 }
             )
         )
-        move = self.env["account.move"].create(
-            {
-                "move_type": "entry",
-                "journal_id": backend.payout_journal_id.id,
-                "date": fields.Date.to_date(self.issued_at) or fields.Date.today(),
-                "ref": self.name,
-                "line_ids": line_commands,
-            }
+        # The processor's tax on fees is booked as stated, never recomputed.
+        move = (
+            self.env["account.move"]
+            .with_context(skip_invoice_sync=True)
+            .create(
+                {
+                    "move_type": "entry",
+                    "journal_id": backend.payout_journal_id.id,
+                    "date": date,
+                    "ref": self.name,
+                    "line_ids": line_commands,
+                }
+            )
         )
         move.action_post()
         self.move_id = move
@@ -336,10 +365,16 @@ class ChannelPayout(models.Model):
 
     def _reconcile_matched(self):
         """Reconcile each matched charge or refund's clearing line with its
-        payment's, line by line."""
+        payment's, line by line, and a won dispute's lines together."""
         for line in self.line_ids.filtered(
             lambda line: line.match_state == "matched" and line.move_line_id
         ):
+            offset_item = line.dispute_offset_id.move_line_id
+            if offset_item and not (offset_item | line.move_line_id).filtered(
+                "reconciled"
+            ):
+                (offset_item | line.move_line_id).reconcile()
+                continue
             counterpart = line.payment_id.move_id.line_ids.filtered(
                 lambda aml, line=line: (
                     aml.account_id == line.move_line_id.account_id
@@ -368,21 +403,50 @@ class ChannelPayout(models.Model):
         self.statement_line_id = False
 
     def _find_statement_line(self):
-        """The oldest unreconciled statement line of the payout's amount in
-        the payout bank journal, not already taken by another payout."""
+        """The unreconciled statement line of the payout's transfer in the
+        payout bank journal: its exact amount, dated within the payout's
+        window, not taken by another payout; the one naming the payout (its
+        id or bank reference in the label or reference) wins. Several
+        candidates and none naming it: an exception, never a guess."""
         journal = self.backend_id.payout_bank_journal_id
         if not journal or not self.move_id or self.statement_line_id:
             return self.env["account.bank.statement.line"]
+        candidates = self._statement_line_candidates(journal)
+        named = candidates.filtered(self._names_payout)
+        if len(named) == 1 or len(candidates) == 1:
+            return named or candidates
+        if candidates:
+            self._record_mismatch(
+                self.env._(
+                    "Payout %(payout)s of %(amount)s: %(count)s bank lines of "
+                    "that amount (%(lines)s) and none names the payout: put "
+                    "the payout id in the right line's label, then Reconcile "
+                    "bank line on the payout.",
+                    payout=self.name,
+                    amount=self._format(self.amount),
+                    count=len(named or candidates),
+                    lines=", ".join((named or candidates).mapped("display_name")),
+                ),
+                key=self._bank_line_key(),
+                documents=list(named or candidates),
+            )
+        return self.env["account.bank.statement.line"]
+
+    def _statement_line_candidates(self, journal):
         taken = self.search([("statement_line_id", "!=", False)]).statement_line_id
+        domain = [
+            ("journal_id", "=", journal.id),
+            ("is_reconciled", "=", False),
+            ("id", "not in", taken.ids),
+        ]
+        issued = fields.Date.to_date(self.issued_at)
+        if issued:
+            domain += [
+                ("date", ">=", issued - timedelta(days=BANK_LINE_DAYS_BEFORE)),
+                ("date", "<=", issued + timedelta(days=BANK_LINE_DAYS_AFTER)),
+            ]
         candidates = self.env["account.bank.statement.line"].search(
-            Domain(
-                [
-                    ("journal_id", "=", journal.id),
-                    ("is_reconciled", "=", False),
-                    ("id", "not in", taken.ids),
-                ]
-            ),
-            order="date, id",
+            Domain(domain), order="date, id"
         )
         return candidates.filtered(
             lambda st: (
@@ -391,7 +455,16 @@ class ChannelPayout(models.Model):
                 )
                 == 0
             )
-        )[:1]
+        )
+
+    def _names_payout(self, st_line):
+        """Whether the statement line's label or reference carries the
+        payout's id or the bank reference of its transfer."""
+        text = " ".join(
+            part or "" for part in (st_line.payment_ref, st_line.ref, st_line.narration)
+        ).upper()
+        refs = (self.external_ref, self.bank_reference)
+        return any(ref and ref.upper() in text for ref in refs)
 
     def _reconcile_statement_line(self, st_line):
         """Put the statement line's suspense line on the account that holds
@@ -415,4 +488,13 @@ class ChannelPayout(models.Model):
         counterpart = move.line_ids.filtered(lambda aml: aml.account_id == net_account)
         (counterpart | net_line).reconcile()
         self.statement_line_id = st_line
+        # An earlier "several bank lines" exception is answered.
+        self.env["channel.exception"]._resolve(
+            self.backend_id,
+            exception_type="payment_mismatch",
+            key=self._bank_line_key(),
+        )
         return True
+
+    def _bank_line_key(self):
+        return f"payout_bank_line:{self.processor}:{self.external_ref}"

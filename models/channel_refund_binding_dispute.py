@@ -54,6 +54,10 @@ class ChannelRefundBinding(models.Model):
             binding, outcome = self._book_chargeback(backend, order_binding, dispute)
             if binding.state == "done":
                 Exception_._resolve(backend, exception_type="payment_dispute", key=key)
+                # A payout that withdrew the amount already waits for it.
+                self.env["channel.payout.line"]._match_dispute_payments(
+                    binding.payment_ids
+                )
                 return binding, outcome
         return self._record_dispute(backend, order_binding, dispute), DONE
 

@@ -11,7 +11,7 @@ import inspect
 from datetime import timedelta
 from decimal import Decimal
 
-from .orders import totals
+from .orders import RATES, totals
 from .shopify_payloads import (
     app_uninstalled_payload,
     inventory_level_payload,
@@ -551,12 +551,22 @@ class Scenario:
     # === STRIPE ===
 
     @journaled
-    def create_stripe_payout(self, status="paid"):
+    def create_stripe_payout(
+        self, status="paid", fee_tax_rate=None, settlement_currency=None
+    ):
         """Stripe balance transactions for the Stripe charges and refunds of
-        WooCommerce orders not yet paid out, and the payout that pays them."""
+        WooCommerce orders not yet paid out, and the payout that pays them.
+        `fee_tax_rate` ("0.20"): the charges' fees include that VAT, stated
+        as a `tax` fee detail (Stripe's fees in the EU).
+        `settlement_currency` ("USD"): the account settles in that currency;
+        charges in another one are converted (the charge keeps the buyer's
+        amount and currency)."""
         state = self.state
         with state.lock:
-            self._new_stripe_transactions()
+            self._new_stripe_transactions(
+                Decimal(str(fee_tax_rate)) if fee_tax_rate else Decimal(0),
+                settlement_currency,
+            )
             entries = [e for e in state.stripe_balance if not e["payout_id"]]
             if not entries:
                 return None
@@ -621,7 +631,7 @@ class Scenario:
             payout["status"] = status
             return {"id": payout_id, "status": status}
 
-    def _new_stripe_transactions(self):
+    def _new_stripe_transactions(self, fee_tax_rate=Decimal(0), settlement=None):
         state = self.state
         known = {e["source_id"] for e in state.stripe_balance}
         for order in state.woo_orders.values():
@@ -633,20 +643,25 @@ class Scenario:
             for charge in charges:
                 if charge["authorization"] not in known:
                     number = state.new_id("stripe_balance", 0)
-                    amount = charge["amount"]
+                    paid_in = order["presentment_currency"]
+                    currency = settlement or paid_in
+                    amount = _converted(charge["amount"], paid_in, currency)
                     fee = cents(amount * Decimal("0.029") + Decimal("0.30"))
-                    state.stripe_balance.append(
-                        self._stripe_entry(
-                            number,
-                            "charge",
-                            amount=amount,
-                            fee=fee,
-                            source_kind="charge",
-                            source_id=charge["authorization"],
-                            category="charge",
-                            currency=order["currency"],
-                        )
+                    entry = self._stripe_entry(
+                        number,
+                        "charge",
+                        amount=amount,
+                        fee=fee,
+                        source_kind="charge",
+                        source_id=charge["authorization"],
+                        category="charge",
+                        currency=currency,
+                        fee_tax=cents(fee * fee_tax_rate / (1 + fee_tax_rate)),
                     )
+                    if currency != paid_in:
+                        entry["source_amount"] = charge["amount"]
+                        entry["source_currency"] = paid_in.lower()
+                    state.stripe_balance.append(entry)
             for refund in order["refunds"]:
                 for transaction in refund["transactions"]:
                     ref = transaction["authorization"]
@@ -679,6 +694,7 @@ class Scenario:
         category,
         charge=None,
         currency=None,
+        fee_tax=Decimal(0),
     ):
         return {
             "id": f"txn_sim{number:012d}",
@@ -687,6 +703,7 @@ class Scenario:
             "reporting_category": category,
             "amount": amount,
             "fee": fee,
+            "fee_tax": fee_tax,
             "currency": (currency or self.state.currency).lower(),
             "created": int(self.state.wall_clock().timestamp()),
             "source_kind": source_kind,
@@ -874,6 +891,13 @@ def _payment_transactions(order):
         if t["gateway"] == "shopify_payments"
     ]
     return payments + refunds
+
+
+def _converted(amount, currency, settlement):
+    """`amount` in `currency` as Stripe settles it in `settlement`."""
+    if currency == settlement:
+        return amount
+    return cents(amount * RATES[settlement] / RATES[currency])
 
 
 def _source_type(kind):

@@ -171,17 +171,13 @@ class StripeApi:
                 "type": entry["type"],
                 "reporting_category": entry["reporting_category"],
                 "description": entry.get("description"),
-                "fee_details": [
-                    {
-                        "amount": minor_units(entry["fee"], currency),
-                        "application": None,
-                        "currency": currency,
-                        "description": "Stripe processing fees",
-                        "type": "stripe_fee",
-                    }
-                ]
-                if entry["fee"]
-                else [],
+                "fee_details": _fee_details(entry, currency),
+                # Settled in another currency than the charge's: Stripe's rate.
+                "exchange_rate": float(
+                    round(abs(entry["amount"]) / entry["source_amount"], 6)
+                )
+                if entry.get("source_amount")
+                else None,
                 "source": self._source(entry) if expand else entry["source_id"],
             }
         )
@@ -195,14 +191,18 @@ class StripeApi:
             return source_id
         source = copy.deepcopy(self.templates[kind])
         currency = entry["currency"]
+        # A charge settled in another currency keeps the buyer's amount.
+        source_currency = entry.get("source_currency") or currency
+        source_amount = entry.get("source_amount") or abs(entry["amount"])
         source.update(
             {
                 "id": source_id,
-                "amount": minor_units(abs(entry["amount"]), currency),
-                "currency": currency,
+                "amount": minor_units(source_amount, source_currency),
+                "currency": source_currency,
                 "balance_transaction": entry["id"],
             }
         )
+
         if kind == "charge":
             source.update(
                 {
@@ -215,6 +215,34 @@ class StripeApi:
         else:
             source["charge"] = entry.get("charge")
         return source
+
+
+def _fee_details(entry, currency):
+    """The fee split as Stripe states it: processing fees, and the VAT on
+    them where Stripe charges it."""
+    tax = entry.get("fee_tax") or 0
+    details = []
+    if entry["fee"] - tax:
+        details.append(
+            {
+                "amount": minor_units(entry["fee"] - tax, currency),
+                "application": None,
+                "currency": currency,
+                "description": "Stripe processing fees",
+                "type": "stripe_fee",
+            }
+        )
+    if tax:
+        details.append(
+            {
+                "amount": minor_units(tax, currency),
+                "application": None,
+                "currency": currency,
+                "description": "VAT",
+                "type": "tax",
+            }
+        )
+    return details
 
 
 def _masked(key):

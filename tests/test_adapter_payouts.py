@@ -51,9 +51,53 @@ class TestPayoutParsers(BaseCase):
             "source": {**stripe_fixture("dispute"), "charge": "ch_disputed"},
         }
         line = parse_stripe_balance_transaction(body)
-        self.assertEqual(line.kind, "chargeback")
+        self.assertEqual(line.kind, "dispute")
         self.assertEqual(line.charge_ref, "ch_disputed")
+        self.assertEqual(line.dispute_ref, stripe_fixture("dispute")["id"])
         self.assertEqual(line.fee, Decimal("15.00"))
+
+    def test_stripe_fee_tax_and_presentment_amount(self):
+        body = {
+            **stripe_fixture("balance_transaction"),
+            "amount": 1160,
+            "fee": 64,
+            "net": 1096,
+            "currency": "eur",
+            "exchange_rate": 0.928,
+            "fee_details": [
+                {"amount": 53, "currency": "eur", "type": "stripe_fee"},
+                {"amount": 11, "currency": "eur", "type": "tax"},
+            ],
+            "source": {
+                **stripe_fixture("charge"),
+                "amount": 1250,
+                "currency": "usd",
+            },
+        }
+        line = parse_stripe_balance_transaction(body)
+        self.assertEqual(line.fee_tax, Decimal("0.11"))
+        self.assertEqual(line.presentment_amount, Decimal("12.50"))
+        self.assertEqual(line.presentment_currency, "USD")
+        same = parse_stripe_balance_transaction(stripe_fixture("balance_transaction"))
+        self.assertIsNone(same.presentment_amount)
+        self.assertEqual(same.fee_tax, Decimal(0))
+
+    def test_shopify_dispute_lines_carry_their_dispute(self):
+        node = {
+            "id": "gid://shopify/ShopifyPaymentsBalanceTransaction/7",
+            "type": "DISPUTE_WITHDRAWAL",
+            "sourceType": "DISPUTE",
+            "sourceId": 815700001,
+            "amount": {"amount": "-30.00", "currencyCode": "USD"},
+            "fee": {"amount": "0.00", "currencyCode": "USD"},
+            "net": {"amount": "-30.00", "currencyCode": "USD"},
+        }
+        line = parse_shopify_balance_transaction(node)
+        self.assertEqual((line.kind, line.dispute_ref), ("dispute", "815700001"))
+        fee = parse_shopify_balance_transaction(
+            {**node, "type": "CHARGEBACK_FEE", "sourceType": "CHARGE"}
+        )
+        self.assertEqual((fee.kind, fee.dispute_ref), ("chargeback", None))
 
     def test_stripe_amount_must_be_an_integer(self):
         with self.assertRaises(ChannelPayloadError):
@@ -71,9 +115,10 @@ class TestPayoutParsers(BaseCase):
         with self.assertRaises(ChannelPayloadError):
             parse_shopify_payout({**node, "status": "LOST"})
 
-    def test_shopify_dispute_types_are_chargebacks(self):
+    def test_shopify_disputed_amounts_and_chargeback_fees(self):
         money = {"amount": "-30.00", "currencyCode": "USD"}
-        for kind in ("DISPUTE_WITHDRAWAL", "CHARGEBACK_FEE"):
+        kinds = {"DISPUTE_WITHDRAWAL": "dispute", "CHARGEBACK_FEE": "chargeback"}
+        for kind, expected in kinds.items():
             line = parse_shopify_balance_transaction(
                 {
                     "id": "gid://shopify/ShopifyPaymentsBalanceTransaction/7",
@@ -84,7 +129,7 @@ class TestPayoutParsers(BaseCase):
                     "associatedOrder": {"id": "gid://shopify/Order/9", "name": "#1"},
                 }
             )
-            self.assertEqual(line.kind, "chargeback")
+            self.assertEqual(line.kind, expected)
             self.assertEqual(line.order_ref, "9")
 
 
