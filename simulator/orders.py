@@ -621,7 +621,6 @@ class OrderBook:
             raise ValueError("A return with a refund cannot be canceled")
         with self.state.lock:
             record["status"] = status
-            record["closed_at"] = self.state.wall_clock()
             self.touch(order)
             return record
 
