@@ -1081,6 +1081,46 @@ class TestGenericRefunds(GenericRefundCommon):
         )
         self.assertAlmostEqual(binding.credit_note_id.amount_total, 24.00)
 
+    def test_a_generic_refund_before_its_order_waits_then_applies_itself(self):
+        """The refund job itself applies the refund once its order is in (a
+        generic order lists no refunds to apply at import)."""
+        refund = {
+            "id": "R-7",
+            "order_id": "G-2001",
+            "amount": "24.00",
+            "lines": [
+                {"line_id": "L2", "quantity": "1", "subtotal": "20.00", "tax": "4.00"}
+            ],
+            "transactions": [
+                {"gateway": "stripe", "amount": "24.00", "transaction_id": "re_7"}
+            ],
+        }
+        body = json.dumps(refund).encode()
+        headers, body = generic_delivery(
+            body, "generic_webhook_secret", **{"X-Channel-Topic": "orders/refund"}
+        )
+        with trap_jobs() as trap:
+            self.assertEqual(self._post(self.generic, headers, body).status_code, 200)
+            trap.assert_jobs_count(1)
+            event = self._events(self.generic, "orders/refund")
+            with self.assertRaises(RetryableJobError):
+                event.with_env(self.env)._job_process()
+        self.assertEqual(event.state, "queued", "waits, not dropped")
+        self.assertFalse(
+            self.Refund.search([("backend_id", "=", self.generic.id)]), "not yet"
+        )
+        sale_order = self._sell_generic()
+        # queue_job runs the job again (its retry): this time it applies.
+        self.assertEqual(event._job_process(), "done")
+        self.assertEqual(event.state, "done")
+        binding = self.Refund.search(
+            [("backend_id", "=", self.generic.id), ("external_ref", "=", "R-7")]
+        )
+        self.assertEqual(binding.state, "done", binding.missing)
+        self.assertEqual(binding.sale_order_id, sale_order)
+        self.assertAlmostEqual(binding.credit_note_id.amount_total, 24.00)
+        self.assertEqual(binding.payment_ids.memo, "re_7")
+
     def test_a_generic_refund_of_nothing_is_refused_with_its_reason(self):
         self._sell_generic()
         event = self._deliver(
