@@ -106,6 +106,7 @@ class ChannelRefundBinding(models.Model):
         :raise RetryableJobError: its order is not imported and confirmed yet
         """
         self._lock(backend, refund.external_ref)
+        self._lock_order(backend, refund.order_ref)
         binding = self.search(
             [
                 ("backend_id", "=", backend.id),
@@ -222,6 +223,7 @@ class ChannelRefundBinding(models.Model):
         backend = order_binding.backend_id
         ref = f"cancel:{order_binding.external_ref}"
         self._lock(backend, ref)
+        self._lock_order(backend, order_binding.external_ref)
         binding = self.search(
             [("backend_id", "=", backend.id), ("external_ref", "=", ref)]
         )
@@ -426,14 +428,28 @@ class ChannelRefundBinding(models.Model):
 
     def _lock(self, backend, external_ref):
         """Serialize the application of one refund across workers."""
-        digest = hashlib.sha256(f"refund:{backend.id}:{external_ref}".encode()).digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        if not queries.try_lock(self.env.cr, key):
+        if not queries.try_lock(self.env.cr, self._lock_key(backend, external_ref)):
             raise RetryableJobError(
                 f"Refund {external_ref} is being applied by another worker.",
                 seconds=1,
                 ignore_retry=True,
             )
+
+    def _lock_order(self, backend, order_ref):
+        """Serialize what credits one order (its refunds, its cancellation):
+        each reads the credit notes the others post."""
+        key = self._lock_key(backend, f"order:{order_ref}")
+        if not queries.try_lock(self.env.cr, key):
+            raise RetryableJobError(
+                f"Order {order_ref} is being credited by another worker.",
+                seconds=1,
+                ignore_retry=True,
+            )
+
+    @api.model
+    def _lock_key(self, backend, name):
+        digest = hashlib.sha256(f"refund:{backend.id}:{name}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
 
     def _apply(self, refund):
         """Apply each half not applied yet: credit note, payment, stock."""

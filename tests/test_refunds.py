@@ -9,14 +9,15 @@ from datetime import timedelta
 from decimal import Decimal
 from unittest.mock import patch
 
-from odoo import Command, fields
+from odoo import Command, fields, sql_db
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import get_db_name, tagged
 
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64
+from ..sql import queries
 from .common import generic_delivery
 from .test_simulator_webhooks import SIM_SHOPIFY_SECRET, SimulatorWebhookCase
 
@@ -880,6 +881,28 @@ class TestCancellationAfterPayment(RefundCommon):
             ),
             [("SIM-000001", 1.0), ("SIM-000002", 1.0)],
         )
+
+    def test_a_refund_waits_while_its_order_is_being_credited(self):
+        """A cancellation and a refund of one order credit it one after the
+        other: each reads the credit notes the other posts."""
+        order = self._sell()
+        with trap_jobs():
+            refund = self._channel_sends(
+                lambda: self.sim.scenario.refund_order(
+                    "shopify", order["id"], lines=[("SIM-000001", 1)]
+                )
+            )
+        event = self._events(self.shopify, "refunds/create")
+        key = self.Refund._lock_key(self.shopify, f"order:{order['id']}")
+        with sql_db.db_connect(get_db_name()).cursor() as other:
+            # Another worker is crediting the order (its cancellation).
+            self.assertTrue(queries.try_lock(other, key))
+            with self.assertRaises(RetryableJobError):
+                event._job_process()
+            self.assertFalse(self._binding(refund), "nothing booked meanwhile")
+            other.rollback()
+        self.assertEqual(event._job_process(), "done")
+        self._assert_booked(refund, order)
 
     def _channel_knows_shipped(self, order):
         """The channel holds the whole order as fulfilled (what the
