@@ -696,8 +696,8 @@ class ChannelRefundBinding(models.Model):
         )
         amount_products = balance_products | backend.shipping_product_id
         commands = []
-        # Per tax set: invoiced, minus credited, minus what the lines above
-        # give back; what remains is the balance line.
+        # Per tax set: invoiced, minus credited, minus what this credit
+        # note's lines give back; what remains is the balance line.
         balances = defaultdict(float)
         amounts = defaultdict(float)
         for line in invoice.invoice_line_ids.filtered(
@@ -724,7 +724,12 @@ class ChannelRefundBinding(models.Model):
             key = (line.product_id, line.tax_ids)
             if key in amounts:
                 amounts[key] -= _line_amount(line, line.quantity)
-        currency = invoice.currency_id
+        return commands + self._amount_commands(amounts, balances, invoice.currency_id)
+
+    def _amount_commands(self, amounts, balances, currency):
+        """One line per (product, taxes) of `amounts` not credited yet, then
+        per tax set the balance the lines leave."""
+        commands = []
         for (product, taxes), total in amounts.items():
             amount = currency.round(total)
             if not currency.is_zero(amount):
@@ -736,7 +741,7 @@ class ChannelRefundBinding(models.Model):
             if not currency.is_zero(amount):
                 commands.append(
                     self._line_command(
-                        backend.discount_product_id,
+                        self.backend_id.discount_product_id,
                         self.env._("Balance of earlier refunds and discounts"),
                         currency.round(amount),
                         taxes,
