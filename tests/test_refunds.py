@@ -479,6 +479,32 @@ class TestRoutedOrderRefund(RefundCommon):
         self.assertEqual(payment.journal_id.code, self.bank.code)
         self.assertIn(binding.credit_note_id.payment_state, ("paid", "in_payment"))
 
+    def test_a_routed_order_cancelled_after_a_refund_is_credited_there(self):
+        order = self._sell(tax_rate="0", country="US")
+        refund = self._refund(order, lines=[("SIM-000002", 1)])
+        self.assertEqual(self._binding(refund).state, "done")
+        self._channel_acts(
+            lambda: self.sim.scenario.cancel_order("shopify", order["id"])
+        )
+        binding = self.Refund.search(
+            [
+                ("backend_id", "=", self.shopify.id),
+                ("external_ref", "=", f"cancel:{order['id']}"),
+            ]
+        )
+        self.assertEqual(binding.state, "done", binding.missing)
+        credit_note = binding.credit_note_id
+        self.assertEqual(credit_note.company_id, self.other_company)
+        self.assertAlmostEqual(
+            credit_note.amount_total,
+            float(Decimal(order["total"]) - Decimal(refund["amount"])),
+        )
+        payment = binding.payment_ids
+        self.assertEqual(payment.company_id, self.other_company)
+        self.assertEqual(payment.journal_id.code, self.bank.code)
+        self.assertAlmostEqual(payment.amount, credit_note.amount_total)
+        self.assertEqual(self._sale_order(self.shopify, order).state, "cancel")
+
 
 @tagged("post_install", "-at_install")
 class TestWooCommerceRefunds(RefundCommon):
