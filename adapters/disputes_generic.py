@@ -4,8 +4,8 @@ A generic sender pushes a payment dispute under the `orders/dispute` topic
 when it opens and on every change of status; the body is the whole dispute.
 """
 
+from . import generic_fields as checks
 from .exceptions import ChannelPayloadError
-from .orders_generic import _amount, _check_types, _require, _timestamp
 from .records import (
     DISPUTE_CLOSED_STATUSES,
     DISPUTE_LOST_STATUSES,
@@ -36,13 +36,13 @@ def parse_generic_dispute(payload):
     """
     if not isinstance(payload, dict):
         raise ChannelPayloadError("The generic dispute is not a JSON object.")
-    _require(payload, REQUIRED_DISPUTE_FIELDS, "dispute")
-    _check_types(payload, DISPUTE_FIELD_TYPES, "dispute")
+    checks.require(payload, REQUIRED_DISPUTE_FIELDS, "dispute")
+    checks.check_types(payload, DISPUTE_FIELD_TYPES, "dispute")
     if payload["status"] not in DISPUTE_STATUSES:
         raise ChannelPayloadError(
             f"dispute.status must be one of {', '.join(sorted(DISPUTE_STATUSES))}."
         )
-    amount = _amount(payload, "amount", "dispute")
+    amount = checks.amount(payload, "amount", "dispute")
     if amount <= 0:
         raise ChannelPayloadError("dispute.amount must be positive.")
     return DisputeData(
@@ -53,7 +53,7 @@ def parse_generic_dispute(payload):
         currency=(payload.get("currency") or "").upper() or None,
         kind=payload.get("type") or "chargeback",
         reason=payload.get("reason") or None,
-        evidence_due_by=_timestamp(payload, "evidence_due_by"),
-        finalized_at=_timestamp(payload, "finalized_at"),
+        evidence_due_by=checks.timestamp(payload, "evidence_due_by", "dispute"),
+        finalized_at=checks.timestamp(payload, "finalized_at", "dispute"),
         gateway=payload.get("gateway") or None,
     )

@@ -12,6 +12,7 @@ The add-on cannot depend on `jsonschema`, so the payload is checked here
 field by field, with messages naming the field (``lines[0].quantity``).
 """
 
+from . import generic_fields as checks
 from .exceptions import ChannelPayloadError
 from .records import (
     AddressData,
@@ -19,14 +20,11 @@ from .records import (
     DiscountData,
     OrderData,
     OrderLineData,
-    PaymentTransactionData,
     ShippingLineData,
     TaxLineData,
-    money,
     payload_digest,
     quantity,
 )
-from .webhooks import parse_timestamp
 
 REQUIRED_ORDER_FIELDS = ("id", "currency", "status", "total", "lines")
 REQUIRED_LINE_FIELDS = ("id", "quantity", "unit_price")
@@ -53,10 +51,8 @@ ORDER_FIELD_TYPES = {
     "note": str,
     "tags": list,
 }
-JSON_TYPE_NAMES = {str: "string", bool: "boolean", dict: "object", list: "array"}
 DISCOUNT_KINDS = ("line", "order", "shipping")
 TRANSACTION_KINDS = ("sale", "authorization", "capture", "refund", "void")
-TRANSACTION_STATUSES = ("success", "pending", "failure", "error")
 
 
 def parse_generic_order(payload):
@@ -66,8 +62,8 @@ def parse_generic_order(payload):
     """
     if not isinstance(payload, dict):
         raise ChannelPayloadError("The generic order is not a JSON object.")
-    _require(payload, REQUIRED_ORDER_FIELDS, "order")
-    _check_types(payload, ORDER_FIELD_TYPES, "order")
+    checks.require(payload, REQUIRED_ORDER_FIELDS, "order")
+    checks.check_types(payload, ORDER_FIELD_TYPES, "order")
     if not payload["lines"]:
         raise ChannelPayloadError("order.lines must not be empty.")
     try:
@@ -85,85 +81,33 @@ def _order(payload):
         provider="generic",
         currency=payload["currency"].upper(),
         presentment_currency=payload.get("presentment_currency"),
-        created_at=_timestamp(payload, "created_at"),
-        updated_at=_timestamp(payload, "updated_at"),
-        cancelled_at=_timestamp(payload, "cancelled_at"),
+        created_at=checks.timestamp(payload, "created_at", "order"),
+        updated_at=checks.timestamp(payload, "updated_at", "order"),
+        cancelled_at=checks.timestamp(payload, "cancelled_at", "order"),
         taxes_included=included,
         financial_status=payload["status"].lower(),
         fulfillment_status=(payload.get("fulfillment_status") or "").lower() or None,
         customer=_customer(payload.get("customer")),
         billing_address=_address(payload.get("billing_address"), "billing_address"),
         shipping_address=_address(payload.get("shipping_address"), "shipping_address"),
-        lines=_items(payload, "lines", _line, included),
-        shipping_lines=_items(payload, "shipping", _shipping, included),
-        discounts=_items(payload, "discounts", _discount, included),
-        transactions=_items(payload, "payments", _payment, included),
-        gift_card_amount=_amount(payload, "gift_card_amount", "order"),
-        subtotal=_amount(payload, "subtotal", "order"),
-        total_discount=_amount(payload, "total_discount", "order"),
-        total_shipping=_amount(payload, "total_shipping", "order"),
-        total_tax=_amount(payload, "total_tax", "order"),
-        total=_amount(payload, "total", "order"),
+        lines=checks.items(payload, "lines", _line, included),
+        shipping_lines=checks.items(payload, "shipping", _shipping, included),
+        discounts=checks.items(payload, "discounts", _discount, included),
+        transactions=checks.items(payload, "payments", _payment, included),
+        gift_card_amount=checks.amount(payload, "gift_card_amount", "order"),
+        subtotal=checks.amount(payload, "subtotal", "order"),
+        total_discount=checks.amount(payload, "total_discount", "order"),
+        total_shipping=checks.amount(payload, "total_shipping", "order"),
+        total_tax=checks.amount(payload, "total_tax", "order"),
+        total=checks.amount(payload, "total", "order"),
         is_high_risk=bool(payload.get("high_risk")),
-        risk_reasons=_strings(payload, "risk_reasons"),
+        risk_reasons=checks.strings(payload, "risk_reasons", "order"),
         location_ref=payload.get("location_id"),
         market=payload.get("market"),
         note=payload.get("note"),
-        tags=_strings(payload, "tags"),
+        tags=checks.strings(payload, "tags", "order"),
         source_payload_digest=payload_digest(payload),
     )
-
-
-# === CHECKS ===
-
-
-def _require(item, fields, where):
-    for name in fields:
-        if item.get(name) in (None, ""):
-            raise ChannelPayloadError(f"{where}.{name} is required.")
-
-
-def _check_types(item, types, where):
-    for name, expected in types.items():
-        value = item.get(name)
-        if value is not None and not isinstance(value, expected):
-            raise ChannelPayloadError(
-                f"{where}.{name} must be a JSON {JSON_TYPE_NAMES[expected]}, "
-                f"not {type(value).__name__}."
-            )
-
-
-def _amount(item, name, where):
-    """A decimal-string amount; JSON numbers are refused (floats lose cents)."""
-    value = item.get(name)
-    if value is not None and not isinstance(value, str):
-        raise ChannelPayloadError(f"{where}.{name} must be a decimal string.")
-    return money(value, f"{where}.{name}")
-
-
-def _timestamp(item, name):
-    value = item.get(name)
-    if value is not None and not isinstance(value, str):
-        raise ChannelPayloadError(f"order.{name} must be an ISO-8601 string.")
-    return parse_timestamp(value)
-
-
-def _strings(item, name):
-    values = tuple(item.get(name) or ())
-    if not all(isinstance(value, str) for value in values):
-        raise ChannelPayloadError(f"order.{name} must be a list of strings.")
-    return values
-
-
-def _items(payload, name, parse, included):
-    """Parse each object of a list field with `parse(item, where, included)`."""
-    items = []
-    for index, item in enumerate(payload.get(name) or ()):
-        where = f"{name}[{index}]"
-        if not isinstance(item, dict):
-            raise ChannelPayloadError(f"{where} is not an object.")
-        items.append(parse(item, where, included))
-    return tuple(items)
 
 
 # === PARTS ===
@@ -172,7 +116,9 @@ def _items(payload, name, parse, included):
 def _customer(customer):
     if not customer:
         return None
-    _check_types(customer, dict.fromkeys(("id", "email", "phone"), str), "customer")
+    checks.check_types(
+        customer, dict.fromkeys(("id", "email", "phone"), str), "customer"
+    )
     return CustomerData(
         external_ref=customer.get("id") or None,
         email=customer.get("email"),
@@ -186,7 +132,7 @@ def _address(address, where):
     if not address:
         return None
     fields = AddressData.__dataclass_fields__
-    _check_types(address, dict.fromkeys(fields, str), where)
+    checks.check_types(address, dict.fromkeys(fields, str), where)
     return AddressData(**{key: address.get(key) for key in fields})
 
 
@@ -196,12 +142,12 @@ def _taxes(item, where, included):
         tax_where = f"{where}.taxes[{index}]"
         if not isinstance(tax, dict):
             raise ChannelPayloadError(f"{tax_where} is not an object.")
-        _require(tax, ("rate",), tax_where)
+        checks.require(tax, ("rate",), tax_where)
         taxes.append(
             TaxLineData(
                 title=tax.get("title"),
-                rate=_amount(tax, "rate", tax_where),
-                amount=_amount(tax, "amount", tax_where),
+                rate=checks.amount(tax, "rate", tax_where),
+                amount=checks.amount(tax, "amount", tax_where),
                 price_included=included,
             )
         )
@@ -209,7 +155,7 @@ def _taxes(item, where, included):
 
 
 def _line(line, where, included):
-    _require(line, REQUIRED_LINE_FIELDS, where)
+    checks.require(line, REQUIRED_LINE_FIELDS, where)
     if not line.get("sku") and not line.get("variant_id"):
         raise ChannelPayloadError(f"{where} needs a sku or a variant_id.")
     if not isinstance(line["quantity"], str):
@@ -221,8 +167,8 @@ def _line(line, where, included):
         product_ref=line.get("product_id"),
         name=line.get("name"),
         quantity=quantity(line["quantity"], f"{where}.quantity"),
-        unit_price=_amount(line, "unit_price", where),
-        discount_amount=_amount(line, "discount", where),
+        unit_price=checks.amount(line, "unit_price", where),
+        discount_amount=checks.amount(line, "discount", where),
         taxes=_taxes(line, where, included),
         is_gift_card=bool(line.get("gift_card")),
         requires_shipping=line.get("requires_shipping") is not False,
@@ -230,44 +176,30 @@ def _line(line, where, included):
 
 
 def _shipping(item, where, included):
-    _require(item, ("price",), where)
+    checks.require(item, ("price",), where)
     return ShippingLineData(
         title=item.get("title"),
         code=item.get("code"),
-        price=_amount(item, "price", where),
-        discount_amount=_amount(item, "discount", where),
+        price=checks.amount(item, "price", where),
+        discount_amount=checks.amount(item, "discount", where),
         taxes=_taxes(item, where, included),
     )
 
 
 def _discount(item, where, _included):
-    _require(item, ("amount", "kind"), where)
+    checks.require(item, ("amount", "kind"), where)
     if item["kind"] not in DISCOUNT_KINDS:
         raise ChannelPayloadError(f"{where}.kind must be one of {DISCOUNT_KINDS}.")
     return DiscountData(
         title=item.get("title") or item.get("code"),
         code=item.get("code"),
-        amount=_amount(item, "amount", where),
+        amount=checks.amount(item, "amount", where),
         kind=item["kind"],
     )
 
 
 def _payment(item, where, _included):
-    _require(item, ("gateway", "amount"), where)
     kind = item.get("kind") or "sale"
-    status = item.get("status") or "success"
     if kind not in TRANSACTION_KINDS:
         raise ChannelPayloadError(f"{where}.kind must be one of {TRANSACTION_KINDS}.")
-    if status not in TRANSACTION_STATUSES:
-        msg = f"{where}.status must be one of {TRANSACTION_STATUSES}."
-        raise ChannelPayloadError(msg)
-    return PaymentTransactionData(
-        external_ref=item.get("id"),
-        gateway=item["gateway"],
-        kind=kind,
-        status=status,
-        amount=_amount(item, "amount", where),
-        currency=item.get("currency"),
-        transaction_ref=item.get("transaction_id"),
-        processed_at=parse_timestamp(item.get("processed_at")),
-    )
+    return checks.transaction(item, where, kind)

@@ -7,13 +7,12 @@ currency; a line's `subtotal` is after its discounts, tax-included when the
 refund's `taxes_included` is. Checked field by field, like the order.
 """
 
+from . import generic_fields as checks
 from .exceptions import ChannelPayloadError
-from .orders_generic import _amount, _check_types, _items, _require, _timestamp
 from .records import (
     RESTOCK_NONE,
     RESTOCK_RETURN,
     ChannelRefund,
-    PaymentTransactionData,
     RefundAdjustmentData,
     RefundLineData,
     RefundShippingData,
@@ -33,7 +32,6 @@ REFUND_FIELD_TYPES = {
     "adjustments": list,
     "transactions": list,
 }
-TRANSACTION_STATUSES = ("success", "pending", "failure", "error")
 
 
 def parse_generic_refund(payload):
@@ -43,22 +41,22 @@ def parse_generic_refund(payload):
     """
     if not isinstance(payload, dict):
         raise ChannelPayloadError("The generic refund is not a JSON object.")
-    _require(payload, REQUIRED_REFUND_FIELDS, "refund")
-    _check_types(payload, REFUND_FIELD_TYPES, "refund")
+    checks.require(payload, REQUIRED_REFUND_FIELDS, "refund")
+    checks.check_types(payload, REFUND_FIELD_TYPES, "refund")
     included = bool(payload.get("taxes_included"))
     refund = ChannelRefund(
         external_ref=payload["id"],
         order_ref=payload["order_id"],
         provider="generic",
         currency=(payload.get("currency") or "").upper() or None,
-        total=_amount(payload, "amount", "refund"),
+        total=checks.amount(payload, "amount", "refund"),
         taxes_included=included,
-        created_at=_timestamp(payload, "created_at"),
+        created_at=checks.timestamp(payload, "created_at", "refund"),
         note=payload.get("note"),
-        lines=_items(payload, "lines", _line, included),
-        shipping_lines=_items(payload, "shipping", _shipping, included),
-        adjustments=_items(payload, "adjustments", _adjustment, included),
-        transactions=_items(payload, "transactions", _transaction, included),
+        lines=checks.items(payload, "lines", _line, included),
+        shipping_lines=checks.items(payload, "shipping", _shipping, included),
+        adjustments=checks.items(payload, "adjustments", _adjustment, included),
+        transactions=checks.items(payload, "transactions", _transaction, included),
         source_payload_digest=payload_digest(payload),
     )
     if not (refund.lines or refund.shipping_lines or refund.adjustments):
@@ -69,8 +67,8 @@ def parse_generic_refund(payload):
 
 
 def _line(line, where, _included):
-    _require(line, ("quantity",), where)
-    _check_types(
+    checks.require(line, ("quantity",), where)
+    checks.check_types(
         line, {"line_id": str, "sku": str, "quantity": str, "restock": bool}, where
     )
     if not (line.get("line_id") or line.get("sku")):
@@ -80,43 +78,29 @@ def _line(line, where, _included):
         line_ref=line.get("line_id") or None,
         sku=line.get("sku") or None,
         quantity=quantity(line["quantity"], f"{where}.quantity"),
-        subtotal=_amount(line, "subtotal", where),
-        tax=_amount(line, "tax", where),
+        subtotal=checks.amount(line, "subtotal", where),
+        tax=checks.amount(line, "tax", where),
         restock_type=RESTOCK_RETURN if line.get("restock") else RESTOCK_NONE,
     )
 
 
 def _shipping(item, where, _included):
-    _require(item, ("amount",), where)
+    checks.require(item, ("amount",), where)
     return RefundShippingData(
         external_ref=item.get("id"),
-        amount=_amount(item, "amount", where),
-        tax=_amount(item, "tax", where),
+        amount=checks.amount(item, "amount", where),
+        tax=checks.amount(item, "tax", where),
     )
 
 
 def _adjustment(item, where, _included):
-    _require(item, ("amount",), where)
+    checks.require(item, ("amount",), where)
     return RefundAdjustmentData(
         external_ref=item.get("id"),
         reason=item.get("reason"),
-        amount=_amount(item, "amount", where),
+        amount=checks.amount(item, "amount", where),
     )
 
 
 def _transaction(item, where, _included):
-    _require(item, ("gateway", "amount"), where)
-    status = item.get("status") or "success"
-    if status not in TRANSACTION_STATUSES:
-        msg = f"{where}.status must be one of {TRANSACTION_STATUSES}."
-        raise ChannelPayloadError(msg)
-    return PaymentTransactionData(
-        external_ref=item.get("id"),
-        gateway=item["gateway"],
-        kind="refund",
-        status=status,
-        amount=_amount(item, "amount", where),
-        currency=item.get("currency"),
-        transaction_ref=item.get("transaction_id"),
-        processed_at=_timestamp(item, "processed_at"),
-    )
+    return checks.transaction(item, where, "refund")

@@ -420,8 +420,8 @@ class ChannelOrderBinding(models.Model):
 
     def _cancel_invoiced(self, order):
         """Give an invoiced order back whole: the channel's own refunds first
-        (so nothing is credited twice), then a credit note of what is left;
-        an order with nothing shipped is cancelled once credited."""
+        (so nothing is credited twice), then a credit note of what they left;
+        an order with nothing shipped is cancelled once credited whole."""
         backend = self.backend_id
         Refund = self.env["channel.refund.binding"]
         if order.refund_refs and backend.supports_refund_import:
@@ -430,7 +430,9 @@ class ChannelOrderBinding(models.Model):
         cancellation = Refund._apply_cancellation(self)
         sale_order = self.sale_order_id
         shipped = any(p.state == "done" for p in sale_order.picking_ids)
-        if cancellation.state == "done" and not shipped:
+        # Credited whole: by the cancellation, or by the channel's refunds.
+        credited = cancellation.state in ("done", False)
+        if credited and not shipped and Refund._is_fully_credited(self):
             sale_order._action_cancel()
 
 

@@ -1,4 +1,5 @@
 import hashlib
+from collections import defaultdict
 from decimal import Decimal
 
 from odoo import Command, api, fields, models
@@ -105,6 +106,7 @@ class ChannelRefundBinding(models.Model):
         :raise RetryableJobError: its order is not imported and confirmed yet
         """
         self._lock(backend, refund.external_ref)
+        self._lock_order(backend, refund.order_ref)
         binding = self.search(
             [
                 ("backend_id", "=", backend.id),
@@ -118,14 +120,16 @@ class ChannelRefundBinding(models.Model):
             binding = self.create(
                 {**self._binding_values(order_binding, refund), **(values or {})}
             )
-            if binding._credited_by_cancellation():
+            if binding._credited_by_cancellation(refund):
                 return binding, DONE
         binding._apply(refund)
         return binding, DONE
 
-    def _credited_by_cancellation(self):
-        """A refund delivered after a cancellation credited the whole invoice
-        gives back the same money: it is bound, not booked again."""
+    def _credited_by_cancellation(self, refund):
+        """A refund delivered after a cancellation credited what the invoice
+        still held gives back the same money: it is bound, not booked again;
+        its refund transaction names the cancellation's payment of the same
+        amount, so that the payout matches it."""
         cancellation = self.search(
             [
                 ("backend_id", "=", self.backend_id.id),
@@ -136,15 +140,38 @@ class ChannelRefundBinding(models.Model):
         if not cancellation:
             return False
         self.write({"state": "done", "is_payment_done": True, "is_stock_done": True})
+        cancellation._adopt_transactions(refund)
         self.sale_order_id.message_post(
             body=self.env._(
-                "%(refund)s arrived after %(cancellation)s credited the whole "
-                "invoice: it is not booked again.",
+                "%(refund)s arrived after %(cancellation)s credited what the "
+                "invoice still held: it is not booked again.",
                 refund=self.name,
                 cancellation=cancellation.name,
             )
         )
         return True
+
+    def _adopt_transactions(self, refund):
+        """Name the cancellation's payments after the channel's refund
+        transactions of the same amount (they were paid before the channel
+        said which transaction gave the money back)."""
+        unnamed = self.payment_ids.filtered(lambda p: not p.channel_processor_ref)
+        for transaction in refund.refund_transactions:
+            payment = unnamed.filtered(
+                lambda p, t=transaction: (
+                    not p.currency_id.compare_amounts(p.amount, float(t.amount))
+                )
+            )[:1]
+            if not payment:
+                continue
+            unnamed -= payment
+            payment.sudo().write(
+                {
+                    "memo": transaction.transaction_ref or payment.memo,
+                    "channel_transaction_ref": transaction.external_ref or False,
+                    "channel_processor_ref": transaction.transaction_ref or False,
+                }
+            )
 
     @api.model
     def _sync_order_refunds(self, order_binding, refund_refs, adapter):
@@ -185,9 +212,10 @@ class ChannelRefundBinding(models.Model):
 
     @api.model
     def _apply_cancellation(self, order_binding):
-        """Credit and pay back the whole invoice of an order cancelled on the
-        channel, return what shipped and cancel what did not; keyed
-        `cancel:<order ref>`, so a replayed cancellation applies once.
+        """Credit and pay back what the invoice of an order cancelled on the
+        channel still holds after its refunds, return what shipped and cancel
+        what did not; keyed `cancel:<order ref>`, so a replayed cancellation
+        applies once.
 
         :return: the binding, or an empty one when the channel's own refunds
             already gave everything back
@@ -195,6 +223,7 @@ class ChannelRefundBinding(models.Model):
         backend = order_binding.backend_id
         ref = f"cancel:{order_binding.external_ref}"
         self._lock(backend, ref)
+        self._lock_order(backend, order_binding.external_ref)
         binding = self.search(
             [("backend_id", "=", backend.id), ("external_ref", "=", ref)]
         )
@@ -225,62 +254,73 @@ class ChannelRefundBinding(models.Model):
 
     @api.model
     def _cancellation_refund(self, order_binding, own_credit_note=None):
-        """The whole posted invoice as one canonical refund: every shipped
-        line restocks, the money paid goes back through the journal it came
-        in; None when credit notes already cover the invoice."""
-        sale_order = order_binding.sale_order_id
+        """What is left of the posted invoice as one canonical refund: every
+        line not credited yet restocks, the money still held goes back
+        through the journal it came in; None when credit notes already cover
+        the invoice."""
         invoice = self._posted_invoice(order_binding)
-        credited = invoice.reversal_move_ids.filtered(lambda m: m.state == "posted") - (
-            own_credit_note or self.env["account.move"]
-        )
+        credited = self._credited_notes(invoice, own_credit_note)
         currency = invoice.currency_id
         left = currency.round(
             invoice.amount_total - sum(credited.mapped("amount_total"))
         )
-        if credited and currency.compare_amounts(left, 0) <= 0:
+        if currency.compare_amounts(left, 0) <= 0:
             return None
-        if credited:
-            raise UserError(
-                self.env._(
-                    "Order %(order)s was cancelled on the channel after refunds "
-                    "that credit part of its invoice; credit the %(left)s left "
-                    "by hand.",
-                    order=order_binding.channel_name,
-                    left=currency.format(left),
-                )
-            )
+        credited_qty = self._credited_quantities(credited)
         lines = tuple(
             RefundLineData(
                 external_ref=None,
                 line_ref=line.channel_line_ref,
-                quantity=Decimal(str(line.product_uom_qty)),
+                quantity=Decimal(str(line.product_uom_qty - credited_qty[line])),
                 subtotal=Decimal(0),
                 restock_type=RESTOCK_RETURN,
             )
-            for line in sale_order.order_line
-            if line.channel_line_ref and line.product_id.type == "consu"
+            for line in order_binding.sale_order_id.order_line
+            if line.channel_line_ref
+            and line.product_id.type == "consu"
+            and line.product_uom_qty - credited_qty[line] > 0
         )
         return ChannelRefund(
             external_ref=f"cancel:{order_binding.external_ref}",
             order_ref=order_binding.external_ref,
             provider=order_binding.backend_id.provider,
             currency=currency.name,
-            total=Decimal(str(invoice.amount_total)),
+            total=Decimal(str(left)),
             lines=lines,
             transactions=self._cancellation_transactions(
-                order_binding.backend_id, invoice
+                order_binding.backend_id, invoice, credited, left
             ),
         )
 
     @api.model
-    def _cancellation_transactions(self, backend, invoice):
+    def _credited_notes(self, invoice, own_credit_note=None):
+        """The posted credit notes of `invoice`, but the cancellation's own."""
+        return invoice.reversal_move_ids.filtered(lambda m: m.state == "posted") - (
+            own_credit_note or self.env["account.move"]
+        )
+
+    @api.model
+    def _credited_quantities(self, credit_notes):
+        """{sale line: quantity credited} by the credit notes' lines."""
+        quantities = defaultdict(float)
+        for line in credit_notes.invoice_line_ids:
+            for sale_line in line.sale_line_ids:
+                if line.product_id == sale_line.product_id:
+                    quantities[sale_line] += line.quantity
+        return quantities
+
+    @api.model
+    def _cancellation_transactions(self, backend, invoice, credited, left):
         """One refund per gateway the invoice was paid through (its journal's
-        mapping), for what that gateway took."""
+        mapping), for what that gateway took and has not given back yet; no
+        more than `left` in all."""
         mappings = self.env["channel.payment.mapping"].search(
             [("backend_id", "=", backend.id)]
         )
-        transactions = []
+        currency = invoice.currency_id
         payments = invoice._get_reconciled_payments()
+        refunded = credited._get_reconciled_payments()
+        transactions = []
         for journal in payments.journal_id:
             # A routed company pays in the twin of the mapped journal.
             mapping = mappings.filtered(
@@ -289,8 +329,24 @@ class ChannelRefundBinding(models.Model):
                     and m.journal_id.type == journal.type
                 )
             )[:1]
-            paid = payments.filtered(lambda p, journal=journal: p.journal_id == journal)
-            amount = sum(paid.mapped("amount"))
+            amount = min(
+                left,
+                currency.round(
+                    sum(
+                        payments.filtered(
+                            lambda p, j=journal: p.journal_id == j
+                        ).mapped("amount")
+                    )
+                    - sum(
+                        refunded.filtered(
+                            lambda p, j=journal: p.journal_id == j
+                        ).mapped("amount")
+                    )
+                ),
+            )
+            if currency.compare_amounts(amount, 0) <= 0:
+                continue
+            left = currency.round(left - amount)
             transactions.append(
                 PaymentTransactionData(
                     external_ref=f"cancel-{journal.id}",
@@ -298,10 +354,21 @@ class ChannelRefundBinding(models.Model):
                     kind="refund",
                     status="success",
                     amount=Decimal(str(amount)),
-                    currency=invoice.currency_id.name,
+                    currency=currency.name,
                 )
             )
         return tuple(transactions)
+
+    @api.model
+    def _is_fully_credited(self, order_binding):
+        """Whether posted credit notes give the whole posted invoice back."""
+        invoice = order_binding.sale_order_id.invoice_ids.filtered(
+            lambda m: m.move_type == "out_invoice" and m.state == "posted"
+        )[:1]
+        credited = sum(self._credited_notes(invoice).mapped("amount_total"))
+        return bool(invoice) and (
+            invoice.currency_id.compare_amounts(credited, invoice.amount_total) >= 0
+        )
 
     @api.model
     def _posted_invoice(self, order_binding):
@@ -361,14 +428,28 @@ class ChannelRefundBinding(models.Model):
 
     def _lock(self, backend, external_ref):
         """Serialize the application of one refund across workers."""
-        digest = hashlib.sha256(f"refund:{backend.id}:{external_ref}".encode()).digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        if not queries.try_lock(self.env.cr, key):
+        if not queries.try_lock(self.env.cr, self._lock_key(backend, external_ref)):
             raise RetryableJobError(
                 f"Refund {external_ref} is being applied by another worker.",
                 seconds=1,
                 ignore_retry=True,
             )
+
+    def _lock_order(self, backend, order_ref):
+        """Serialize what credits one order (its refunds, its cancellation):
+        each reads the credit notes the others post."""
+        key = self._lock_key(backend, f"order:{order_ref}")
+        if not queries.try_lock(self.env.cr, key):
+            raise RetryableJobError(
+                f"Order {order_ref} is being credited by another worker.",
+                seconds=1,
+                ignore_retry=True,
+            )
+
+    @api.model
+    def _lock_key(self, backend, name):
+        digest = hashlib.sha256(f"refund:{backend.id}:{name}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
 
     def _apply(self, refund):
         """Apply each half not applied yet: credit note, payment, stock."""
@@ -528,7 +609,24 @@ class ChannelRefundBinding(models.Model):
             if self.is_cancellation
             else self._credit_note_lines(refund),
         }
-        return self.env["account.move"].with_company(company).create(values)
+        Move = self.env["account.move"].with_company(company)
+        credit_note = Move.create(values)
+        if self.is_cancellation and not self._splits_taxes_as_left(
+            credit_note, invoice
+        ):
+            # Taxes rounded per line: only the invoice's lines less the
+            # credited ones, line by line, leave exactly the tax not credited.
+            credit_note.unlink()
+            values["invoice_line_ids"] = self._cancellation_netted_lines(invoice)
+            credit_note = Move.create(values)
+        return credit_note
+
+    def _splits_taxes_as_left(self, credit_note, invoice):
+        """Whether the credit note gives back exactly the tax the invoice's
+        credit notes left."""
+        credited = self._credited_notes(invoice, credit_note)
+        left = invoice.amount_tax - sum(credited.mapped("amount_tax"))
+        return not invoice.currency_id.compare_amounts(credit_note.amount_tax, left)
 
     def _credit_note_lines(self, refund):
         """Refunded lines at their invoiced price and taxes, the discount they
@@ -585,25 +683,106 @@ class ChannelRefundBinding(models.Model):
         return commands
 
     def _cancellation_lines(self, invoice):
-        """Every line of the invoice, as invoiced: a cancellation gives back
-        the whole order, taxes, discounts and shipping included."""
-        lines = invoice.invoice_line_ids.filtered(
-            lambda line: line.display_type == "product"
+        """What is left of the invoice: its goods lines for the quantities
+        not credited yet, as invoiced (price, discount, taxes, sale line),
+        shipping and other lines for the amount not credited yet, and per tax
+        one balance of the discounts and adjustments earlier refunds carried,
+        so that the credit note equals the invoice minus its credit notes."""
+        credited = self._credited_notes(invoice, self.credit_note_id)
+        credited_qty = self._credited_quantities(credited)
+        backend = self.backend_id
+        balance_products = (
+            backend.discount_product_id | backend.refund_adjustment_product_id
         )
-        return [
-            Command.create(
-                {
-                    "product_id": line.product_id.id,
-                    "name": line.name,
-                    "quantity": line.quantity,
-                    "price_unit": line.price_unit,
-                    "discount": line.discount,
-                    "tax_ids": [Command.set(line.tax_ids.ids)],
-                    "sale_line_ids": [Command.set(line.sale_line_ids.ids)],
-                }
-            )
-            for line in lines
+        amount_products = balance_products | backend.shipping_product_id
+        commands = []
+        # Per tax set: invoiced, minus credited, minus what this credit
+        # note's lines give back; what remains is the balance line.
+        balances = defaultdict(float)
+        amounts = defaultdict(float)
+        for line in invoice.invoice_line_ids.filtered(
+            lambda line: line.display_type == "product"
+        ):
+            taxes = line.tax_ids
+            balances[taxes] += _line_amount(line, line.quantity)
+            sale_line = line.sale_line_ids[:1]
+            if (
+                sale_line.channel_line_ref
+                and line.product_id == sale_line.product_id
+                and line.product_id not in amount_products
+            ):
+                quantity = line.quantity - credited_qty.pop(sale_line, 0.0)
+                if quantity > 0:
+                    commands.append(self._invoice_line_command(line, quantity))
+                    balances[taxes] -= _line_amount(line, quantity)
+            elif line.product_id not in balance_products:
+                amounts[(line.product_id, taxes)] += _line_amount(line, line.quantity)
+        for line in credited.invoice_line_ids.filtered(
+            lambda line: line.display_type == "product"
+        ):
+            balances[line.tax_ids] -= _line_amount(line, line.quantity)
+            key = (line.product_id, line.tax_ids)
+            if key in amounts:
+                amounts[key] -= _line_amount(line, line.quantity)
+        return commands + self._amount_commands(amounts, balances, invoice.currency_id)
+
+    def _amount_commands(self, amounts, balances, currency):
+        """One line per (product, taxes) of `amounts` not credited yet, then
+        per tax set the balance the lines leave."""
+        commands = []
+        for (product, taxes), total in amounts.items():
+            amount = currency.round(total)
+            if not currency.is_zero(amount):
+                commands.append(
+                    self._line_command(product, product.display_name, amount, taxes)
+                )
+                balances[taxes] -= amount
+        for taxes, amount in balances.items():
+            if not currency.is_zero(amount):
+                commands.append(
+                    self._line_command(
+                        self.backend_id.discount_product_id,
+                        self.env._("Balance of earlier refunds and discounts"),
+                        currency.round(amount),
+                        taxes,
+                    )
+                )
+        return commands
+
+    def _cancellation_netted_lines(self, invoice):
+        """The invoice's lines, less each line its credit notes hold (a
+        negative quantity): longer than `_cancellation_lines` but exact to
+        the cent in every tax when taxes are rounded per line."""
+        credited = self._credited_notes(invoice, self.credit_note_id)
+        commands = [
+            self._invoice_line_command(line, line.quantity)
+            for line in invoice.invoice_line_ids
+            if line.display_type == "product"
         ]
+        for line in credited.invoice_line_ids:
+            if line.display_type != "product":
+                continue
+            command = self._invoice_line_command(line, -line.quantity)
+            command[2]["name"] = self.env._(
+                "Credited by %(move)s: %(line)s",
+                move=line.move_id.name,
+                line=line.name,
+            )
+            commands.append(command)
+        return commands
+
+    def _invoice_line_command(self, line, quantity):
+        return Command.create(
+            {
+                "product_id": line.product_id.id,
+                "name": line.name,
+                "quantity": quantity,
+                "price_unit": line.price_unit,
+                "discount": line.discount,
+                "tax_ids": [Command.set(line.tax_ids.ids)],
+                "sale_line_ids": [Command.set(line.sale_line_ids.ids)],
+            }
+        )
 
     def _line_command(
         self, product, label, price, taxes, *, quantity=1.0, sale_line=None
@@ -898,3 +1077,9 @@ class ChannelRefundBinding(models.Model):
                 move.quantity = move.product_uom_qty
                 move.picked = True
             picking.button_validate()
+
+
+def _line_amount(line, quantity):
+    """A move line's amount for `quantity`, before taxes excluded from its
+    price (the basis a line of the same taxes is written in)."""
+    return line.price_unit * quantity * (1 - line.discount / 100.0)

@@ -107,11 +107,45 @@ class ChannelRefundBinding(models.Model):
 
     def _cancel_return(self):
         """The channel cancelled or declined the return: the goods do not
-        come back, the return pickings still waiting are cancelled."""
-        waiting = self.return_picking_ids.filtered(
-            lambda p: p.state not in ("done", "cancel")
+        come back. Return pickings still waiting are cancelled; goods already
+        received are an exception saying what to do. A replay changes
+        nothing more."""
+        if not self:
+            return
+        pickings = self.return_picking_ids
+        waiting = pickings.filtered(lambda p: p.state not in ("done", "cancel"))
+        received = pickings.filtered(lambda p: p.state == "done")
+        if waiting:
+            waiting.action_cancel()
+            self.sale_order_id.message_post(
+                body=self.env._(
+                    "%(name)s was cancelled on the channel: its return %(pickings)s "
+                    "is cancelled.",
+                    name=self.name,
+                    pickings=", ".join(waiting.mapped("name")),
+                )
+            )
+        self.write(
+            {"state": "done", "missing": False, "sync_date": fields.Datetime.now()}
         )
-        waiting.action_cancel()
+        key = f"refund:{self.external_ref}"
+        if not received:
+            self.env["channel.exception"]._resolve(
+                self.backend_id, exception_type="refund_incomplete", key=key
+            )
+            return
+        self._record_incomplete(
+            self.backend_id,
+            self.external_ref,
+            self.env._(
+                "%(name)s was cancelled on the channel, but Odoo already received "
+                "its goods (%(pickings)s): ship them back to the buyer, or refund "
+                "them on the channel (the refund then books the credit note).",
+                name=self.name,
+                pickings=", ".join(received.mapped("name")),
+            ),
+            documents=[self.sale_order_id, *received],
+        )
 
     def _channel_retry(self):
         """Override of `channel_connector`: a channel return is read again and

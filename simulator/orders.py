@@ -380,13 +380,34 @@ class OrderBook:
             order["financial_status"] = "paid"
             return self.touch(order)
 
-    def cancel(self, order, reason="customer"):
+    def cancel(self, order, reason="customer", refund=False, restock=True):
+        """Cancel the order; with `refund` (Shopify `orderCancel(refund:
+        true)`) a paid order gets one refund of what earlier refunds left:
+        every line's remaining units (CANCEL when none shipped, else RETURN
+        or NO_RESTOCK per `restock`) and the shipping not refunded yet.
+        Returns the refund, or None."""
         with self.state.lock:
             order["cancelled_at"] = self.state.wall_clock()
             order["cancel_reason"] = reason
             if order["financial_status"] in ("pending", "authorized"):
                 order["financial_status"] = "voided"
-            return self.touch(order)
+            self.touch(order)
+            if not refund or order["financial_status"] not in (
+                "paid",
+                "partially_refunded",
+            ):
+                return None
+            shipped_type = "return" if restock else "no_restock"
+            lines = [
+                (
+                    line["id"],
+                    line["quantity"] - line["refunded"],
+                    "cancel" if not line["fulfilled"] else shipped_type,
+                )
+                for line in order["lines"]
+                if line["quantity"] > line["refunded"]
+            ]
+            return self.refund(order, lines, shipping=True, note="Order canceled")
 
     def refund(
         self,
@@ -400,7 +421,8 @@ class OrderBook:
         adjustment=None,
         money_moved=True,
     ):
-        """Refund `lines` [(line id or SKU, quantity)] and maybe the shipping.
+        """Refund `lines` [(line id or SKU, quantity[, restock type])] and
+        maybe the shipping.
 
         Restocking puts the quantity back on the channel (Shopify location
         1001, the WooCommerce product); `restock_type` (return, cancel,
@@ -413,8 +435,8 @@ class OrderBook:
         restock_type = restock_type or ("return" if restock else "no_restock")
         with state.lock:
             refund_lines = [
-                self._refund_line(order, ref, quantity, restock_type)
-                for ref, quantity in lines
+                self._refund_line(order, ref, quantity, (kind or [restock_type])[0])
+                for ref, quantity, *kind in lines
             ]
             shipping_lines = self._refund_shipping(order) if shipping else []
             shipping_amount = sum(
@@ -580,6 +602,25 @@ class OrderBook:
                 "lines": items,
             }
             order["returns"].append(record)
+            self.touch(order)
+            return record
+
+    def set_return_status(self, order, return_id, status):
+        """Shopify `returnCancel` (an OPEN return, nothing refunded on it
+        yet) or `returnDeclineRequest` (a REQUESTED one): the return ends
+        and its lines become returnable again."""
+        record = next((r for r in order["returns"] if r["id"] == str(return_id)), None)
+        if record is None:
+            raise ValueError(f"Unknown return {return_id}")
+        allowed = {"CANCELED": ("OPEN",), "DECLINED": ("REQUESTED",)}[status]
+        if record["status"] not in allowed:
+            raise ValueError(f"A {record['status']} return cannot become {status}")
+        if status == "CANCELED" and any(
+            refund.get("return_id") == record["id"] for refund in order["refunds"]
+        ):
+            raise ValueError("A return with a refund cannot be canceled")
+        with self.state.lock:
+            record["status"] = status
             self.touch(order)
             return record
 

@@ -149,12 +149,33 @@ class Scenario:
         return self.summary(channel, order_id)
 
     @journaled
-    def cancel_order(self, channel, order_id, reason="customer", notify=True):
+    def cancel_order(
+        self,
+        channel,
+        order_id,
+        reason="customer",
+        notify=True,
+        *,
+        refund=False,
+        restock=True,
+    ):
+        """The merchant cancels the order; with `refund` (Shopify only) the
+        money left is refunded with it and `refunds/create` fires with
+        `orders/cancelled` (see `OrderBook.cancel`). The summary carries the
+        refund as `refund` ({id, amount}) when one was made."""
+        if refund and channel != "shopify":
+            raise ValueError("Only Shopify cancels with a refund")
         order = self._order(channel, order_id)
-        self.book.cancel(order, reason)
+        record = self.book.cancel(order, reason, refund=refund, restock=restock)
         if notify:
-            self._announce(order, "cancel")
-        return self.summary(channel, order_id)
+            extra = (
+                [("refunds/create", refund_payload(order, record))] if record else []
+            )
+            self._announce(order, "cancel", extra)
+        summary = self.summary(channel, order_id)
+        if record:
+            summary["refund"] = {"id": record["id"], "amount": money(record["amount"])}
+        return summary
 
     @journaled
     def refund_order(
@@ -243,6 +264,18 @@ class Scenario:
         }
 
     @journaled
+    def end_return(self, order_id, return_id, *, decline=False, notify=True):
+        """The merchant cancels an open Shopify return (`returns/cancel`) or,
+        with `decline`, declines a requested one (`returns/decline`)."""
+        order = self._order("shopify", order_id)
+        status = "DECLINED" if decline else "CANCELED"
+        record = self.book.set_return_status(order, return_id, status)
+        if notify:
+            topic = "returns/decline" if decline else "returns/cancel"
+            self.sender.shopify_event([(topic, return_payload(order, record))])
+        return {"id": record["id"], "status": record["status"]}
+
+    @journaled
     def split_fulfillment_order(
         self, order_id, *, location, lines, status="OPEN", hold_reason=None
     ):
@@ -271,8 +304,9 @@ class Scenario:
             book.release(fo)
         return {"id": fo["id"], "status": fo["status"]}
 
-    def _announce(self, order, action):
-        """The webhooks one merchant action triggers (one Event-Id)."""
+    def _announce(self, order, action, extra=()):
+        """The webhooks one merchant action triggers (one Event-Id), then
+        `extra` [(topic, payload)] of the same action."""
         if order["channel"] == "woocommerce":
             topic = "order.created" if action == "create" else "order.updated"
             self.sender.woo_event(topic, int(order["id"]))
@@ -287,7 +321,7 @@ class Scenario:
         items = [(topic, payload) for topic in topics]
         if action == "create":
             items += self._level_payloads(order)
-        self.sender.shopify_event(items)
+        self.sender.shopify_event(items + list(extra))
 
     def _level_payloads(self, order, refund=None):
         state = self.state
@@ -844,6 +878,7 @@ REPLAYABLE = (
     "cancel_order",
     "refund_order",
     "create_return",
+    "end_return",
     "open_dispute",
     "update_dispute",
     "create_payout",

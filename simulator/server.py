@@ -396,6 +396,11 @@ ADMIN_ROUTES = Map(
             methods=["POST"],
         ),
         Rule(
+            "/_sim/orders/shopify/<order_id>/returns/<return_id>/end",
+            endpoint="end_return",
+            methods=["POST"],
+        ),
+        Rule(
             "/_sim/orders/<channel>/<order_id>/edits",
             endpoint="edit_order",
             methods=["POST"],

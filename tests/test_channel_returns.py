@@ -7,8 +7,7 @@ from odoo.tests import tagged
 from .test_refunds import RefundCommon
 
 
-@tagged("post_install", "-at_install")
-class TestShopifyReturns(RefundCommon):
+class ReturnCommon(RefundCommon):
     def _open_return(self, order, lines):
         return self._channel_acts(
             lambda: self.sim.scenario.create_return(
@@ -24,6 +23,9 @@ class TestShopifyReturns(RefundCommon):
             ]
         )
 
+
+@tagged("post_install", "-at_install")
+class TestShopifyReturns(ReturnCommon):
     def test_an_opened_return_makes_the_return_picking_the_refund_then_reuses(self):
         order = self._sell()
         delivery = self._ship(order)
@@ -68,6 +70,91 @@ class TestShopifyReturns(RefundCommon):
         self.assertEqual(binding.state, "done")
         self.assertEqual(exception.state, "resolved")
         self.assertEqual(binding.return_picking_ids.move_ids.product_uom_qty, 1.0)
+
+
+@tagged("post_install", "-at_install")
+class TestShopifyReturnEnds(ReturnCommon):
+    """`returns/cancel` and `returns/decline` over HTTP: the return picking
+    made when the return opened is cancelled while it waits; goods already
+    received are an exception saying what to do; a replay changes nothing."""
+
+    def _end_return(self, order, channel_return, decline=False):
+        return self._channel_acts(
+            lambda: self.sim.scenario.end_return(
+                order["id"], channel_return["id"], decline=decline
+            )
+        )
+
+    def test_a_cancelled_return_cancels_its_waiting_picking(self):
+        order = self._sell()
+        delivery = self._ship(order)
+        channel_return = self._open_return(order, [("SIM-000001", 1)])
+        binding = self._return_binding(channel_return)
+        returned = binding.return_picking_ids
+        self.assertEqual(returned.state, "assigned")
+        self._end_return(order, channel_return)
+        event = self._events(self.shopify, "returns/cancel")
+        self.assertEqual(event.state, "done", event.error)
+        self.assertEqual(returned.state, "cancel")
+        self.assertEqual(binding.state, "done")
+        self.assertFalse(self._exceptions(self.shopify, "refund_incomplete"))
+        # Replays of the cancellation and of the opening make nothing again.
+        for replayed in event | self._events(self.shopify, "returns/approve"):
+            replayed._job_process()
+        self.assertEqual(delivery.return_ids, returned)
+        self.assertEqual(returned.state, "cancel")
+        self.assertFalse(self._exceptions(self.shopify, "refund_incomplete"))
+
+    def test_a_return_cancelled_after_its_goods_came_back_says_what_to_do(self):
+        order = self._sell()
+        self._ship(order)
+        channel_return = self._open_return(order, [("SIM-000001", 1)])
+        returned = self._return_binding(channel_return).return_picking_ids
+        for move in returned.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        returned.button_validate()
+        self._end_return(order, channel_return)
+        self.assertEqual(returned.state, "done", "received goods stay received")
+        exception = self._exceptions(self.shopify, "refund_incomplete")
+        self.assertEqual(len(exception), 1)
+        self.assertIn("already received", exception.name)
+        self.assertIn(returned.name, exception.name)
+        self._events(self.shopify, "returns/cancel")._job_process()
+        self.assertEqual(self._exceptions(self.shopify, "refund_incomplete"), exception)
+
+    def test_a_return_cancelled_before_the_goods_shipped_closes_its_exception(self):
+        order = self._sell()
+        channel_return = self._open_return(order, [("SIM-000002", 1)])
+        exception = self._exceptions(self.shopify, "refund_incomplete")
+        self.assertEqual(exception.state, "open")
+        self._end_return(order, channel_return)
+        binding = self._return_binding(channel_return)
+        self.assertEqual(binding.state, "done")
+        self.assertEqual(exception.state, "resolved")
+        self.assertFalse(binding.return_picking_ids)
+
+    def test_a_declined_return_request_makes_nothing(self):
+        order = self._sell()
+        self._ship(order)
+        requested = self._channel_acts(
+            lambda: self.sim.scenario.create_return(
+                "shopify",
+                order["id"],
+                lines=[("SIM-000001", 1)],
+                status="REQUESTED",
+                notify=True,
+            )
+        )
+        self._end_return(order, requested, decline=True)
+        event = self._events(self.shopify, "returns/decline")
+        self.assertEqual(event.state, "ignored", event.error)
+        self.assertFalse(self._return_binding(requested))
+        self.assertFalse(
+            self._sale_order(self.shopify, order).picking_ids.filtered(
+                lambda p: p.picking_type_code == "incoming"
+            )
+        )
 
 
 @tagged("post_install", "-at_install")

@@ -4,18 +4,20 @@ refund through GraphQL and books a credit note, its payment and the return."""
 
 import base64
 import json
+from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 from unittest.mock import patch
 
-from odoo import Command, fields
+from odoo import Command, fields, sql_db
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import get_db_name, tagged
 
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64
+from ..sql import queries
 from .common import generic_delivery
 from .test_simulator_webhooks import SIM_SHOPIFY_SECRET, SimulatorWebhookCase
 
@@ -477,6 +479,32 @@ class TestRoutedOrderRefund(RefundCommon):
         self.assertEqual(payment.journal_id.code, self.bank.code)
         self.assertIn(binding.credit_note_id.payment_state, ("paid", "in_payment"))
 
+    def test_a_routed_order_cancelled_after_a_refund_is_credited_there(self):
+        order = self._sell(tax_rate="0", country="US")
+        refund = self._refund(order, lines=[("SIM-000002", 1)])
+        self.assertEqual(self._binding(refund).state, "done")
+        self._channel_acts(
+            lambda: self.sim.scenario.cancel_order("shopify", order["id"])
+        )
+        binding = self.Refund.search(
+            [
+                ("backend_id", "=", self.shopify.id),
+                ("external_ref", "=", f"cancel:{order['id']}"),
+            ]
+        )
+        self.assertEqual(binding.state, "done", binding.missing)
+        credit_note = binding.credit_note_id
+        self.assertEqual(credit_note.company_id, self.other_company)
+        self.assertAlmostEqual(
+            credit_note.amount_total,
+            float(Decimal(order["total"]) - Decimal(refund["amount"])),
+        )
+        payment = binding.payment_ids
+        self.assertEqual(payment.company_id, self.other_company)
+        self.assertEqual(payment.journal_id.code, self.bank.code)
+        self.assertAlmostEqual(payment.amount, credit_note.amount_total)
+        self.assertEqual(self._sale_order(self.shopify, order).state, "cancel")
+
 
 @tagged("post_install", "-at_install")
 class TestWooCommerceRefunds(RefundCommon):
@@ -730,18 +758,190 @@ class TestCancellationAfterPayment(RefundCommon):
             )
         )
 
-    def test_a_cancellation_after_a_partial_refund_credits_only_by_hand(self):
+    def _credit_notes(self, order):
+        return self._sale_order(self.shopify, order).invoice_ids.filtered(
+            lambda m: m.move_type == "out_refund" and m.state == "posted"
+        )
+
+    def _assert_credited_whole(self, order):
+        """The credit notes give the invoice back to the cent, nothing more."""
+        invoice = self._sale_order(self.shopify, order).invoice_ids.filtered(
+            lambda m: m.move_type == "out_invoice"
+        )
+        credit_notes = self._credit_notes(order)
+        self.assertEqual(credit_notes.reversed_entry_id, invoice)
+        self.assertEqual(
+            round(sum(credit_notes.mapped("amount_total")), 2),
+            round(invoice.amount_total, 2),
+        )
+        self.assertEqual(
+            round(sum(credit_notes.mapped("amount_tax")), 2),
+            round(invoice.amount_tax, 2),
+        )
+        return credit_notes
+
+    def test_a_cancellation_after_a_partial_refund_credits_what_is_left(self):
         order = self._sell()
+        delivery = self._sale_order(self.shopify, order).picking_ids
         refund = self._refund(order, lines=[("SIM-000001", 1)])
+        first = self._assert_booked(refund, order)
+        self._cancel(order)
+        binding = self._cancellation(order)
+        self.assertEqual(binding.state, "done", binding.missing)
+        left = Decimal(order["total"]) - Decimal(refund["amount"])
+        credit_note = binding.credit_note_id
+        self.assertAlmostEqual(credit_note.amount_total, float(left))
+        self.assertEqual(
+            self._assert_credited_whole(order), first.credit_note_id | credit_note
+        )
+        quantities = {
+            line.product_id.default_code: line.quantity
+            for line in credit_note.invoice_line_ids
+            if line.sale_line_ids.channel_line_ref
+        }
+        self.assertEqual(quantities, {"SIM-000001": 1.0, "SIM-000002": 1.0})
+        shipping = credit_note.invoice_line_ids.filtered(
+            lambda line: line.product_id == self.shopify.shipping_product_id
+        )
+        self.assertAlmostEqual(shipping.price_subtotal, 5.00)
+        payment = binding.payment_ids
+        self.assertAlmostEqual(payment.amount, float(left))
+        self.assertEqual(payment.journal_id, self.bank)
+        self.assertIn(credit_note.payment_state, ("paid", "in_payment"))
+        self.assertEqual(delivery.state, "cancel", "nothing left to ship")
+        self.assertFalse(binding.return_picking_ids)
+        self.assertEqual(self._sale_order(self.shopify, order).state, "cancel")
+        self.assertFalse(
+            self._exceptions(self.shopify, "refund_incomplete"), "nothing by hand"
+        )
+        # The merchant refunds the rest on the channel afterwards: bound, not
+        # booked again, and its transaction names the payment already made.
+        late = self._refund(
+            order, lines=[("SIM-000001", 1), ("SIM-000002", 1)], shipping=True
+        )
+        self.assertAlmostEqual(float(late["amount"]), float(left))
+        late_binding = self._binding(late)
+        self.assertEqual(late_binding.state, "done")
+        self.assertFalse(late_binding.credit_note_id)
+        self.assertEqual(self._credit_notes(order), first.credit_note_id | credit_note)
+        transaction = self._sim_refund(order, late["id"])["transactions"][0]
+        self.assertEqual(payment.memo, transaction["authorization"])
+        self.assertEqual(payment.channel_transaction_ref, transaction["id"])
+
+    def test_a_delivered_order_cancelled_with_its_refund_is_credited_once(self):
+        """Shopify refunds what is left with the cancellation: that refund
+        is the credit note (its transaction the memo), the cancellation adds
+        nothing, and the shipped units not refunded yet come back."""
+        order = self._sell()
+        delivery = self._ship(order)
+        self._channel_knows_shipped(order)
+        refund = self._refund(order, lines=[("SIM-000001", 1)])
+        first = self._assert_booked(refund, order)
+        summary = self._cancel_with_refund(order)
+        final = summary["refund"]
+        self.assertAlmostEqual(
+            float(final["amount"]),
+            float(Decimal(order["total"]) - Decimal(refund["amount"])),
+        )
+        self._assert_booked(final, order)
+        self.assertEqual(
+            self._credit_notes(order),
+            first.credit_note_id | self._binding(final).credit_note_id,
+        )
+        self._assert_credited_whole(order)
+        self.assertFalse(self._cancellation(order).credit_note_id)
+        returns = delivery.return_ids.filtered(lambda p: p.state != "cancel")
+        returned = defaultdict(float)
+        for move in returns.move_ids:
+            returned[move.product_id.default_code] += move.product_uom_qty
+        self.assertEqual(dict(returned), {"SIM-000001": 2.0, "SIM-000002": 1.0})
+        self.assertEqual(self._sale_order(self.shopify, order).state, "sale")
+        # Every delivery of the cancellation again: nothing more.
+        with trap_jobs() as trap:
+            for event in self._events(self.shopify).filtered(
+                lambda e: e.topic in ("orders/cancelled", "refunds/create")
+            ):
+                event.action_force_replay()
+            self._run_trapped(trap)
+        self.assertEqual(len(self._credit_notes(order)), 2)
+        self.assertEqual(
+            len(delivery.return_ids.filtered(lambda p: p.state != "cancel")),
+            len(returns),
+        )
+        self.assertFalse(self._exceptions(self.shopify, "refund_incomplete"))
+
+    def test_an_undelivered_order_cancelled_with_its_refund_cancels_its_delivery(
+        self,
+    ):
+        order = self._sell()
+        delivery = self._sale_order(self.shopify, order).picking_ids
+        refund = self._refund(order, lines=[("SIM-000002", 1)])
+        self._assert_booked(refund, order)
+        final = self._cancel_with_refund(order)["refund"]
+        self._assert_booked(final, order)
+        self._assert_credited_whole(order)
+        self.assertEqual(delivery.state, "cancel")
+        self.assertFalse(delivery.return_ids)
+        self.assertEqual(self._sale_order(self.shopify, order).state, "cancel")
+        self.assertFalse(self._cancellation(order).credit_note_id)
+
+    def test_a_discounted_tax_included_order_cancelled_after_a_refund_to_the_cent(
+        self,
+    ):
+        order = self._sell(taxes_included=True, order_discount="3.33")
+        self._ship(order)
+        refund = self._refund(order, lines=[("SIM-000001", 1)], shipping=True)
         self._assert_booked(refund, order)
         self._cancel(order)
-        self.assertFalse(self._cancellation(order), "no second full credit note")
-        exception = self._exceptions(self.shopify, "refund_incomplete").filtered(
-            lambda e: "cancelled on the channel after refunds" in e.name
+        binding = self._cancellation(order)
+        self.assertEqual(binding.state, "done", binding.missing)
+        self.assertAlmostEqual(
+            binding.credit_note_id.amount_total,
+            float(Decimal(order["total"]) - Decimal(refund["amount"])),
         )
-        self.assertEqual(len(exception), 1)
-        sale_order = self._sale_order(self.shopify, order)
-        self.assertEqual(len(sale_order.invoice_ids.filtered("reversed_entry_id")), 1)
+        self._assert_credited_whole(order)
+        self.assertEqual(
+            sorted(
+                (m.product_id.default_code, m.product_uom_qty)
+                for m in binding.return_picking_ids.move_ids
+            ),
+            [("SIM-000001", 1.0), ("SIM-000002", 1.0)],
+        )
+
+    def test_a_refund_waits_while_its_order_is_being_credited(self):
+        """A cancellation and a refund of one order credit it one after the
+        other: each reads the credit notes the other posts."""
+        order = self._sell()
+        with trap_jobs():
+            refund = self._channel_sends(
+                lambda: self.sim.scenario.refund_order(
+                    "shopify", order["id"], lines=[("SIM-000001", 1)]
+                )
+            )
+        event = self._events(self.shopify, "refunds/create")
+        key = self.Refund._lock_key(self.shopify, f"order:{order['id']}")
+        with sql_db.db_connect(get_db_name()).cursor() as other:
+            # Another worker is crediting the order (its cancellation).
+            self.assertTrue(queries.try_lock(other, key))
+            with self.assertRaises(RetryableJobError):
+                event._job_process()
+            self.assertFalse(self._binding(refund), "nothing booked meanwhile")
+            other.rollback()
+        self.assertEqual(event._job_process(), "done")
+        self._assert_booked(refund, order)
+
+    def _channel_knows_shipped(self, order):
+        """The channel holds the whole order as fulfilled (what the
+        fulfilment export reports once the delivery is done)."""
+        sim_order = self.sim.state.shopify_orders[str(order["id"])]
+        self.sim.book.fulfill(
+            sim_order, {line["id"]: line["quantity"] for line in sim_order["lines"]}
+        )
+
+    def _cancel_with_refund(self, order):
+        return self._channel_acts(
+            lambda: self.sim.scenario.cancel_order("shopify", order["id"], refund=True)
+        )
 
 
 class GenericRefundCommon(RefundCommon):
@@ -787,9 +987,14 @@ class GenericRefundCommon(RefundCommon):
     def _sell_generic(self):
         """2 x SIM-000001 at 10.00 and 1 x SIM-000002 at 20.00, 20 % VAT on
         top, 5.00 shipping: 54.00 paid through stripe."""
+        payload = self._generic_order()
+        self.assertEqual(self._deliver("orders/upsert", payload).state, "done")
+        return self._sale_order(self.generic, {"id": "G-2001"})
+
+    def _generic_order(self):
         tax = [{"rate": "0.2", "amount": "4.00"}]
         currency = self.env.company.currency_id.name
-        payload = {
+        return {
             "id": "G-2001",
             "currency": currency,
             "status": "paid",
@@ -824,8 +1029,6 @@ class GenericRefundCommon(RefundCommon):
                 }
             ],
         }
-        self.assertEqual(self._deliver("orders/upsert", payload).state, "done")
-        return self._sale_order(self.generic, {"id": "G-2001"})
 
 
 @tagged("post_install", "-at_install")
@@ -927,6 +1130,46 @@ class TestGenericRefunds(GenericRefundCommon):
         )
         self.assertAlmostEqual(binding.credit_note_id.amount_total, 24.00)
 
+    def test_a_generic_refund_before_its_order_waits_then_applies_itself(self):
+        """The refund job itself applies the refund once its order is in (a
+        generic order lists no refunds to apply at import)."""
+        refund = {
+            "id": "R-7",
+            "order_id": "G-2001",
+            "amount": "24.00",
+            "lines": [
+                {"line_id": "L2", "quantity": "1", "subtotal": "20.00", "tax": "4.00"}
+            ],
+            "transactions": [
+                {"gateway": "stripe", "amount": "24.00", "transaction_id": "re_7"}
+            ],
+        }
+        body = json.dumps(refund).encode()
+        headers, body = generic_delivery(
+            body, "generic_webhook_secret", **{"X-Channel-Topic": "orders/refund"}
+        )
+        with trap_jobs() as trap:
+            self.assertEqual(self._post(self.generic, headers, body).status_code, 200)
+            trap.assert_jobs_count(1)
+            event = self._events(self.generic, "orders/refund")
+            with self.assertRaises(RetryableJobError):
+                event.with_env(self.env)._job_process()
+        self.assertEqual(event.state, "queued", "waits, not dropped")
+        self.assertFalse(
+            self.Refund.search([("backend_id", "=", self.generic.id)]), "not yet"
+        )
+        sale_order = self._sell_generic()
+        # queue_job runs the job again (its retry): this time it applies.
+        self.assertEqual(event._job_process(), "done")
+        self.assertEqual(event.state, "done")
+        binding = self.Refund.search(
+            [("backend_id", "=", self.generic.id), ("external_ref", "=", "R-7")]
+        )
+        self.assertEqual(binding.state, "done", binding.missing)
+        self.assertEqual(binding.sale_order_id, sale_order)
+        self.assertAlmostEqual(binding.credit_note_id.amount_total, 24.00)
+        self.assertEqual(binding.payment_ids.memo, "re_7")
+
     def test_a_generic_refund_of_nothing_is_refused_with_its_reason(self):
         self._sell_generic()
         event = self._deliver(
@@ -935,3 +1178,93 @@ class TestGenericRefunds(GenericRefundCommon):
         self.assertEqual(event.state, "failed")
         self.assertIn("refunds nothing", event.error)
         self.assertFalse(self.Refund.search([("backend_id", "=", self.generic.id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestGenericCancellation(GenericRefundCommon):
+    """A generic order refunded in part, then cancelled with `orders/cancel`:
+    the rest is credited and paid back from Odoo's side; the channel's
+    refund of that rest, pushed later, is bound and names the payment."""
+
+    def _refund_payload(self, ref, amount, transaction_ref, lines=(), adjustments=()):
+        return {
+            "id": ref,
+            "order_id": "G-2001",
+            "amount": amount,
+            "lines": list(lines),
+            "adjustments": list(adjustments),
+            "transactions": [
+                {
+                    "id": f"T-{ref}",
+                    "gateway": "stripe",
+                    "amount": amount,
+                    "transaction_id": transaction_ref,
+                }
+            ],
+        }
+
+    def _generic_binding(self, ref):
+        return self.Refund.search(
+            [("backend_id", "=", self.generic.id), ("external_ref", "=", ref)]
+        )
+
+    def test_a_cancelled_generic_order_credits_what_its_refunds_left(self):
+        sale_order = self._sell_generic()
+        delivery = sale_order.picking_ids
+        first = self._refund_payload(
+            "R-5",
+            "13.00",
+            "re_5",
+            lines=[
+                {
+                    "line_id": "L1",
+                    "quantity": "1",
+                    "subtotal": "10.00",
+                    "tax": "2.00",
+                    "restock": True,
+                }
+            ],
+            adjustments=[{"reason": "Goodwill", "amount": "1.00"}],
+        )
+        self.assertEqual(self._deliver("orders/refund", first).state, "done")
+        cancelled = {
+            **self._generic_order(),
+            "status": "cancelled",
+            "cancelled_at": "2026-01-02T10:00:00Z",
+        }
+        event = self._deliver("orders/cancel", cancelled)
+        self.assertEqual(event.state, "done", event.error)
+        binding = self._generic_binding("cancel:G-2001")
+        self.assertEqual(binding.state, "done", binding.missing)
+        credit_note = binding.credit_note_id
+        # 54.00 invoiced, 13.00 refunded (10.00 + 2.00 VAT + 1.00 goodwill).
+        self.assertAlmostEqual(credit_note.amount_total, 41.00)
+        self.assertAlmostEqual(credit_note.amount_tax, 7.00)
+        balance = credit_note.invoice_line_ids.filtered(
+            lambda line: line.product_id == self.generic.discount_product_id
+        )
+        self.assertAlmostEqual(balance.price_total, -1.00, msg="the goodwill given")
+        self.assertAlmostEqual(binding.payment_ids.amount, 41.00)
+        self.assertEqual(delivery.state, "cancel")
+        self.assertEqual(sale_order.state, "cancel")
+        invoice = sale_order.invoice_ids.filtered(
+            lambda m: m.move_type == "out_invoice"
+        )
+        self.assertAlmostEqual(
+            sum(invoice.reversal_move_ids.mapped("amount_total")), invoice.amount_total
+        )
+        # The same cancellation again: nothing more.
+        self.assertIn(
+            self._deliver("orders/cancel", cancelled).state, ("done", "duplicate")
+        )
+        self.assertEqual(len(invoice.reversal_move_ids), 2)
+        # The channel's refund of the rest arrives: bound, not booked.
+        rest = self._refund_payload("R-6", "41.00", "re_6")
+        rest["adjustments"] = [{"reason": "Order cancelled", "amount": "41.00"}]
+        self.assertEqual(self._deliver("orders/refund", rest).state, "done")
+        late = self._generic_binding("R-6")
+        self.assertEqual(late.state, "done")
+        self.assertFalse(late.credit_note_id)
+        self.assertEqual(len(invoice.reversal_move_ids), 2)
+        self.assertEqual(binding.payment_ids.memo, "re_6")
+        self.assertEqual(binding.payment_ids.channel_processor_ref, "re_6")

@@ -3,6 +3,10 @@
 import json
 import re
 from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+import requests
 
 from simulator.reference import reference_path
 from simulator.testing import graphql, woo
@@ -147,3 +151,78 @@ def test_woocommerce_order_deliveries_match_the_reference(sim, receiver):
         assert set(sample["line_items"][0]) <= set(payload["line_items"][0])
         assert set(sample["billing"]) <= set(payload["billing"])
     assert json.loads(updated["body"])["customer_note"] == "n"
+
+
+def test_a_cancellation_with_refund_refunds_what_is_left_with_its_topic(sim, receiver):
+    for topic in ("ORDERS_CANCELLED", "REFUNDS_CREATE"):
+        subscribe(sim, receiver.url, topic)
+    summary = sim.scenario.create_order(
+        channel="shopify",
+        lines=[["SIM-000001", 2], ["SIM-000002", 1]],
+        shipping="4.90",
+        tax_rate="0.20",
+        notify=False,
+    )
+    first, second = (line["id"] for line in summary["lines"])
+    fulfil_everything(sim, summary["id"])
+    partial = sim.scenario.refund_order(
+        "shopify", summary["id"], lines=[[first, 1]], notify=False
+    )
+    cancelled = sim.scenario.cancel_order("shopify", summary["id"], refund=True)
+    sim.wait_for_webhooks_idle()
+    rest = cancelled["refund"]
+    # Every cent of the order came back over the two refunds.
+    refunded = Decimal(rest["amount"]) + Decimal(partial["amount"])
+    assert refunded == Decimal(summary["total"])
+    topics = [r["headers"]["X-Shopify-Topic"] for r in receiver.requests]
+    assert topics == ["orders/cancelled", "refunds/create"]
+    assert len({r["headers"]["X-Shopify-Event-Id"] for r in receiver.requests}) == 1
+    refund = json.loads(receiver.requests[1]["body"])
+    assert str(refund["id"]) == rest["id"]
+    assert [
+        (str(item["line_item_id"]), item["quantity"], item["restock_type"])
+        for item in refund["refund_line_items"]
+    ] == [(first, 1, "return"), (second, 1, "return")]
+    order = json.loads(receiver.requests[0]["body"])
+    assert str(rest["id"]) in {str(r["id"]) for r in order["refunds"]}
+    # Nothing left to refund: a second cancellation refunds nothing.
+    again = sim.scenario.cancel_order(
+        "shopify", summary["id"], refund=True, notify=False
+    )
+    assert "refund" not in again
+
+
+def test_open_returns_cancel_and_requested_ones_decline_with_their_topic(sim, receiver):
+    for topic in ("RETURNS_CANCEL", "RETURNS_DECLINE"):
+        subscribe(sim, receiver.url, topic)
+    summary = sim.scenario.create_order(
+        channel="shopify", lines=[["SIM-000001", 2]], notify=False
+    )
+    line = summary["lines"][0]["id"]
+    opened = sim.scenario.create_return("shopify", summary["id"], lines=[[line, 1]])
+    requested = sim.scenario.create_return(
+        "shopify", summary["id"], lines=[[line, 1]], status="REQUESTED"
+    )
+    with pytest.raises(ValueError, match="cannot become DECLINED"):
+        sim.scenario.end_return(summary["id"], opened["id"], decline=True)
+    answer = requests.post(
+        f"{sim.base_url}/_sim/orders/shopify/{summary['id']}/returns/"
+        f"{opened['id']}/end",
+        json={},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "CANCELED"
+    declined = sim.scenario.end_return(summary["id"], requested["id"], decline=True)
+    assert declined["status"] == "DECLINED"
+    with pytest.raises(ValueError, match="cannot become CANCELED"):
+        sim.scenario.end_return(summary["id"], opened["id"])
+    sim.wait_for_webhooks_idle()
+    sent = [
+        (r["headers"]["X-Shopify-Topic"], json.loads(r["body"])["status"])
+        for r in receiver.requests
+    ]
+    assert sent == [("returns/cancel", "canceled"), ("returns/decline", "declined")]
+    # Both lines are returnable again.
+    again = sim.scenario.create_return("shopify", summary["id"], lines=[[line, 2]])
+    assert again["status"] == "OPEN"
