@@ -728,7 +728,7 @@ class ChannelEvent(models.Model):
         if not shipment or binding.sale_order_id.state != "sale":
             return None
         _sale_order, outcome = self.env["channel.fulfilment"]._apply_channel_shipment(
-            self.backend_id, shipment, event=self
+            self.backend_id, shipment, event=self, history=bool(self.backfill_id)
         )
         return FAILED if outcome == FAILED else None
 

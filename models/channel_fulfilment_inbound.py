@@ -54,13 +54,16 @@ class ChannelFulfilment(models.Model):
         )
 
     @api.model
-    def _apply_channel_shipment(self, backend, shipment, event=None):
+    def _apply_channel_shipment(self, backend, shipment, event=None, history=False):
         """Validate the Odoo delivery quantities a fulfilment made on the
         channel shipped (a backorder for the rest), with its tracking.
 
         A fulfilment Odoo reported itself, or applied already, changes
         nothing (its tracking excepted); quantities or stock that do not
         allow it are a `fulfilment_failed` exception and change nothing.
+        `history` (a backfill): the goods left before Odoo counted its
+        stock, so the delivery is done from the inventory adjustment
+        location, reserving and taking nothing from the warehouse.
 
         :return: (sale order or empty, DONE, IGNORED or FAILED)
         :raise RetryableJobError: the order is not imported yet, or a report
@@ -75,13 +78,15 @@ class ChannelFulfilment(models.Model):
             return self.env["sale.order"], IGNORED
         binding = self._channel_shipment_binding(backend, shipment)
         sale_order = binding.sale_order_id
-        problem, plan = self._plan_channel_shipment(binding, shipment)
+        problem, plan = self._plan_channel_shipment(binding, shipment, history)
         if problem:
             self._report_channel_shipment(backend, sale_order, shipment, problem, event)
             return sale_order, FAILED
         if not plan:
             return sale_order, IGNORED
         for picking, quantities in plan:
+            if history:
+                self._move_out_of_stock(picking)
             self._validate_channel_shipment(binding, picking, quantities, shipment)
         self.env["channel.exception"]._resolve(
             backend,
@@ -149,7 +154,27 @@ class ChannelFulfilment(models.Model):
         return binding
 
     @api.model
-    def _plan_channel_shipment(self, binding, shipment):
+    def _move_out_of_stock(self, picking):
+        """The delivery of history shipped before Odoo counted its stock:
+        unreserved and taken from the inventory adjustment location, where
+        Odoo keeps no quantity, so no warehouse quant changes."""
+        location = self.env["stock.location"].search(
+            [
+                ("usage", "=", "inventory"),
+                ("company_id", "in", (picking.company_id.id, False)),
+            ],
+            order="company_id",
+            limit=1,
+        )
+        picking.do_unreserve()
+        picking.move_ids.filtered(
+            lambda m: m.state not in ("done", "cancel")
+        ).location_id = location
+        picking.location_id = location
+        return picking
+
+    @api.model
+    def _plan_channel_shipment(self, binding, shipment, history=False):
         """(problem or None, [(picking, {move: quantity in its unit})]): where
         the shipped quantities come from in the order's open deliveries."""
         sale_order = binding.sale_order_id
@@ -190,7 +215,7 @@ class ChannelFulfilment(models.Model):
                     qty=quantity,
                     product=sale_line.product_id.display_name,
                 ), []
-        problem = self._channel_shipment_stock_problem(plan)
+        problem = None if history else self._channel_shipment_stock_problem(plan)
         return problem, [] if problem else list(plan.items())
 
     @api.model

@@ -213,6 +213,8 @@ class ChannelHandoffRequest(models.Model):
     def _enqueue_cancels(self, pickings):
         """Deliveries cancelled in Odoo after their request went to the
         partner: ask it to cancel what it holds (a job per request)."""
+        if not self.env["channel.backend"]._get_handoff_backends():
+            return
         for picking in pickings:
             request = self._covering(picking)
             if request.state != "sent" or request._get_open_picking():
