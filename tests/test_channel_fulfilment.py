@@ -5,6 +5,9 @@ than the channel's map to the channel line quantities both ways."""
 
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..adapters.records import ChannelShipment
 from .test_fulfilment import FulfilmentCase
 from .test_refunds import GenericRefundCommon
 
@@ -112,6 +115,37 @@ class TestChannelFulfilment(ChannelFulfilmentCase):
         backorder = self._open_delivery(sale_order)
         self.assertEqual(backorder.state, "assigned", "left for Odoo to ship")
         self.assertEqual(len(self._channel_order(summary)["fulfillments"]), 1)
+
+    def test_channel_fulfilment_waits_for_a_report_in_flight(self):
+        summary, sale_order = self._import_order()
+        first = self._delivery(sale_order)
+        product_1, product_2 = (self.catalogue[ref] for ref in list(self.catalogue))
+        jobs = self._validate(first, {product_1: 1, product_2: 0})
+        # Staff ship the other line on Shopify while Odoo's report is queued.
+        made = self.sim.scenario.fulfill_on_channel(
+            "shopify", summary["id"], lines=[("SIM-000002", 1)], notify=False
+        )
+        adapter = self.shopify._get_adapter()
+        shipment = adapter.fetch_channel_fulfilment(
+            ChannelShipment(made["id"], str(summary["id"]))
+        )
+        self.assertEqual(len(shipment.lines), 1)
+        Fulfilment = self.env["channel.fulfilment"]
+        with self.assertRaises(RetryableJobError):
+            Fulfilment._apply_channel_shipment(self.shopify, shipment)
+        self._run(jobs)
+        self.assertEqual(first.channel_fulfilment_state, "done")
+        _order, outcome = Fulfilment._apply_channel_shipment(self.shopify, shipment)
+        self.assertEqual(outcome, "done")
+        backorder = first.backorder_ids
+        self.assertEqual(backorder.state, "done")
+        self.assertEqual(
+            {m.product_id: m.quantity for m in backorder.move_ids}, {product_2: 1}
+        )
+        rest = self._open_delivery(sale_order)
+        self.assertEqual(
+            {m.product_id: m.product_uom_qty for m in rest.move_ids}, {product_1: 1}
+        )
 
     def test_shipment_beyond_stock_is_an_exception_not_a_negative_quant(self):
         summary, sale_order = self._import_order()
