@@ -102,6 +102,8 @@ class ChannelFulfilment(models.Model):
         if not channel_made:
             return IGNORED
         if shipment.cancelled:
+            if set(channel_made.mapped("state")) == {"cancelled"}:
+                return IGNORED
             fulfilment = channel_made[0]
             self.env["channel.exception"]._record(
                 "fulfilment_failed",

@@ -323,6 +323,20 @@ class Scenario:
         return {"id": record["id"], "lines": dict(record["lines"])}
 
     @journaled
+    def cancel_fulfillment(self, fulfillment_id, notify=True):
+        """Staff cancel a Shopify fulfillment on the channel (its quantities
+        are to fulfil again), announced as fulfillments/update."""
+        order, record = self.book.fulfillment_orders.cancel(str(fulfillment_id))
+        if notify:
+            self.sender.shopify_event(
+                [
+                    ("fulfillments/update", fulfillment_payload(order, record)),
+                    ("orders/updated", order_payload(order)),
+                ]
+            )
+        return {"id": record["id"], "status": record["status"]}
+
+    @journaled
     def update_fulfillment_tracking(self, fulfillment_id, tracking, notify=True):
         """Staff change a Shopify fulfillment's tracking on the channel
         (announced as fulfillments/update)."""

@@ -105,6 +105,22 @@ class TestChannelFulfilment(ChannelFulfilmentCase):
         )
         self.assertEqual(backorder.channel_fulfilment_ids.origin, "odoo")
 
+    def test_fulfilment_cancelled_on_the_channel_after_it_applied(self):
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        made = self._fulfil_on_channel(summary)
+        self.assertEqual(picking.state, "done")
+        self._channel_acts(lambda: self.sim.scenario.cancel_fulfillment(made["id"]))
+        (exception,) = self._exceptions(self.shopify, "fulfilment_failed")
+        self.assertIn("was cancelled on the channel", exception.name)
+        self.assertEqual(exception.sale_order_id, sale_order)
+        self.assertEqual(picking.channel_fulfilment_ids.state, "cancelled")
+        self.assertEqual(picking.state, "done", "Odoo cannot tell if goods left")
+        (event,) = self._events(self.shopify, "fulfillments/update")
+        event._channel_retry()
+        self.assertEqual(event.state, "ignored", "a replay records nothing more")
+        self.assertEqual(len(self._exceptions(self.shopify, "fulfilment_failed")), 1)
+
     def test_fulfilment_odoo_pushed_is_not_applied_back(self):
         summary, sale_order = self._import_order()
         first = self._delivery(sale_order)
@@ -125,7 +141,7 @@ class TestChannelFulfilment(ChannelFulfilmentCase):
         made = self.sim.scenario.fulfill_on_channel(
             "shopify", summary["id"], lines=[("SIM-000002", 1)], notify=False
         )
-        adapter = self.shopify._get_adapter()
+        adapter = self.shopify._get_adapter(priority="fulfilment")
         shipment = adapter.fetch_channel_fulfilment(
             ChannelShipment(made["id"], str(summary["id"]))
         )
