@@ -195,6 +195,11 @@ class ChannelFulfilment(models.Model):
             return None, []
         plan = {}
         for sale_line, quantity in wanted.items():
+            if sale_line.move_ids.product_id - sale_line.product_id:
+                return self.env._(
+                    "%s is a kit: validate its components by hand",
+                    sale_line.product_id.display_name,
+                ), []
             left = quantity
             for move in moves.filtered(lambda m, sol=sale_line: m.sale_line_id == sol):
                 open_qty = move.product_uom._compute_quantity(

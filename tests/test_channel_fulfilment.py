@@ -296,3 +296,59 @@ class TestGenericChannelFulfilment(GenericRefundCommon):
         (exception,) = self._exceptions(self.generic, "fulfilment_failed")
         self.assertIn("no open delivery in Odoo holds that many", exception.name)
         self.assertEqual(backorder.state, "assigned")
+
+
+@tagged("post_install", "-at_install")
+class TestFulfilmentKits(ChannelFulfilmentCase):
+    """A kit's sale line ships its components (as `mrp` does; it is not
+    installed here, so the components' moves are made by hand): the channel
+    hears of the whole kits they complete."""
+
+    def _kit_delivery(self):
+        summary, sale_order = self._import_order()
+        picking = self._delivery(sale_order)
+        product_1, product_2 = (self.catalogue[ref] for ref in list(self.catalogue))
+        kit_move = picking.move_ids.filtered(lambda m: m.product_id == product_1)
+        part_a, part_b = self.env["product.product"].create(
+            [
+                {
+                    "name": f"Kit part {code}",
+                    "default_code": f"KIT-{code}",
+                    "type": "consu",
+                    "is_storable": True,
+                }
+                for code in ("A", "B")
+            ]
+        )
+        for part in (part_a, part_b):
+            self.env["stock.quant"]._update_available_quantity(part, self.stock, 10)
+        picking.do_unreserve()
+        # 2 kits of (2 x A + 1 x B).
+        kit_move.write({"product_id": part_a.id, "product_uom_qty": 4})
+        kit_move.copy(
+            {"product_id": part_b.id, "product_uom_qty": 2, "picking_id": picking.id}
+        )._action_confirm(merge=False)
+        picking.action_assign()
+        return summary, picking, part_a, part_b, product_2
+
+    def test_components_report_the_whole_kits_they_complete(self):
+        summary, picking, part_a, part_b, product_2 = self._kit_delivery()
+        self._run(self._validate(picking, {part_a: 3, part_b: 1, product_2: 1}))
+        (fulfillment,) = self._channel_order(summary)["fulfillments"]
+        self.assertEqual(
+            self._shipped_lines(summary, fulfillment),
+            {"SIM-000001": 1, "SIM-000002": 1},
+            "3 A and 1 B complete one kit",
+        )
+        # The rest (1 A, 1 B) completes the second kit with the first's A.
+        backorder = self._open_delivery(picking.sale_id)
+        self._run(self._validate(backorder))
+        second = self._channel_order(summary)["fulfillments"][1]
+        self.assertEqual(self._shipped_lines(summary, second), {"SIM-000001": 1})
+
+    def test_kit_shipped_on_the_channel_is_left_to_a_person(self):
+        summary, picking, *_parts = self._kit_delivery()
+        self._fulfil_on_channel(summary, lines=[("SIM-000001", 1)])
+        (exception,) = self._exceptions(self.shopify, "fulfilment_failed")
+        self.assertIn("is a kit", exception.name)
+        self.assertNotEqual(picking.state, "done")
