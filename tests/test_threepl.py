@@ -284,6 +284,7 @@ class TestThreePLHandOff(FulfilmentCase):
             picking.action_cancel()
         jobs = [job for job in trap.enqueued_jobs if job.method_name == "_job_cancel"]
         self.assertEqual(len(jobs), 1)
+        self.assertEqual(jobs[0].channel, "root.channel_connector.orders")
         with self.allow_requests(all_requests=True):
             return jobs[0].recordset.with_env(self.env)._job_cancel()
 
