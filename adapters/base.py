@@ -14,6 +14,7 @@ from .exceptions import (
     ChannelSignatureError,
     ChannelThrottledError,
 )
+from .records import ChannelShipment
 from .signatures import matches
 from .transport import MAX_WAIT_IN_PLACE, ChannelTransport, clamp_wait
 
@@ -335,6 +336,33 @@ class ChannelAdapter:
         cancelled already is not an error. ChannelPayloadError if refused."""
         raise NotImplementedError
 
+    # Fulfilments made on the channel (inbound)
+
+    def parse_channel_fulfilment(self, topic, payload):
+        """The `records.ChannelShipment` a delivery of `topic` announces (its
+        lines may be empty until `fetch_channel_fulfilment` reads them);
+        None when it announces no fulfilment made on the channel."""
+        return None
+
+    def order_shipped_on_channel(self, order, first_import=False):
+        """The `records.ChannelShipment` of an order the channel says shipped
+        whole: here, one imported for the first time already fulfilled
+        (history); a channel whose status is its only sign of a shipment
+        says so at every import.
+        """
+        if first_import and order.fulfillment_status == "fulfilled":
+            return ChannelShipment(
+                fulfilment_ref=f"order:{order.external_ref}",
+                order_ref=order.external_ref,
+                whole_order=True,
+            )
+        return None
+
+    def fetch_channel_fulfilment(self, shipment):
+        """The `records.ChannelShipment` as the channel holds it now; by
+        default the delivery is trusted as it came."""
+        return shipment
+
     # Warehouse partner (3PL): requests out, confirmations and snapshots in
 
     def send_fulfilment_request(self, request):
@@ -342,6 +370,15 @@ class ChannelAdapter:
         the same `request_ref` again ships nothing twice.
 
         :return: the partner's id of the request
+        """
+        raise NotImplementedError
+
+    def cancel_fulfilment_request(self, request_ref):
+        """Ask the partner to cancel a request it holds (signed like the
+        request); asking again is harmless.
+
+        :return: `handoff.CANCELLED`, or `handoff.TOO_LATE` when it shipped
+            some of it already
         """
         raise NotImplementedError
 

@@ -13,10 +13,14 @@ import json
 from datetime import UTC, datetime
 
 from .exceptions import ChannelAuthError, ChannelPayloadError
+from .records import ChannelShipment, FulfilmentLine
 from .signatures import sign_hex
+from .webhooks import shorten
 
 TOPIC_SHIPPED = "fulfilment/shipped"
 TOPIC_CANCELLED = "fulfilment/cancelled"
+# Inbound: an order shipped outside Odoo (generic_channel_fulfilment schema).
+TOPIC_FULFILLED = "orders/fulfilled"
 
 
 def shipped_body(request):
@@ -72,3 +76,50 @@ def send(adapter, topic, document):
         adapter.transport.request, "POST", url, data=body, headers=headers
     )
     return headers["X-Channel-Event-Id"]
+
+
+def parse_channel_fulfilment(payload):
+    """The `ChannelShipment` of an `orders/fulfilled` body; ChannelPayloadError
+    naming the first missing or invalid field."""
+    if not isinstance(payload, dict):
+        raise ChannelPayloadError("The orders/fulfilled body is not an object.")
+    refs = {}
+    for key in ("id", "order_id"):
+        value = payload.get(key)
+        if not isinstance(value, str | int) or isinstance(value, bool) or value == "":
+            raise ChannelPayloadError(f"The orders/fulfilled body has no `{key}`.")
+        refs[key] = str(value)
+    items = payload.get("lines")
+    if not isinstance(items, list) or not items:
+        raise ChannelPayloadError("The orders/fulfilled body has no `lines`.")
+    lines = {}
+    for item in items:
+        if not isinstance(item, dict) or not item.get("line_id"):
+            raise ChannelPayloadError("A line of orders/fulfilled has no `line_id`.")
+        quantity = item.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise ChannelPayloadError(
+                f"The quantity of line {shorten(item['line_id'])} is not a whole "
+                f"number of at least 1: {shorten(quantity)}"
+            )
+        ref = str(item["line_id"])
+        lines[ref] = lines.get(ref, 0) + quantity
+    tracking = payload.get("tracking") or {}
+    if not isinstance(tracking, dict):
+        raise ChannelPayloadError("`tracking` is not an object.")
+    return ChannelShipment(
+        fulfilment_ref=refs["id"],
+        order_ref=refs["order_id"],
+        lines=tuple(FulfilmentLine(ref, qty) for ref, qty in lines.items()),
+        tracking_number=_text(tracking, "number"),
+        tracking_company=_text(tracking, "company"),
+        tracking_url=_text(tracking, "url"),
+        cancelled=payload.get("cancelled") is True,
+    )
+
+
+def _text(tracking, key):
+    value = tracking.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ChannelPayloadError(f"`tracking.{key}` is not text: {shorten(value)}")
+    return (value or "").strip() or None

@@ -7,7 +7,7 @@ the fulfillment-order lines that still have a quantity to fulfil.
 """
 
 from .exceptions import ChannelPayloadError
-from .records import FulfilmentResult
+from .records import ChannelShipment, FulfilmentLine, FulfilmentResult
 
 # Pages small enough that a read costs ~300 points, a third of the bucket
 # (a THROTTLED read waits in place instead of postponing the job); longer
@@ -80,6 +80,22 @@ FULFILLMENT_STATUS_QUERY = """
 query ChannelConnectorFulfillmentStatus($id: ID!) {
   fulfillment(id: $id) { id status }
 }
+"""
+# Topics announcing a fulfilment made on Shopify (or echoing one of ours).
+CHANNEL_FULFILMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update"})
+FULFILLMENT_LINES_PAGE = 100
+FULFILLMENT_QUERY = f"""
+query ChannelConnectorFulfillment($id: ID!, $after: String) {{
+  fulfillment(id: $id) {{
+    id status
+    order {{ id }}
+    trackingInfo(first: 1) {{ company number url }}
+    fulfillmentLineItems(first: {FULFILLMENT_LINES_PAGE}, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ quantity lineItem {{ id }} }}
+    }}
+  }}
+}}
 """
 FULFILLMENT_CREATE_MUTATION = """
 mutation ChannelConnectorFulfillmentCreate($fulfillment: FulfillmentInput!) {
@@ -311,3 +327,57 @@ def cancel(graphql, gid, fulfilment_ref):
     if (current.get("fulfillment") or {}).get("status") == "CANCELLED":
         return
     _user_errors(data, f"to cancel fulfilment {fulfilment_ref}")
+
+
+def parse_channel_fulfilment(topic, payload):
+    """The `ChannelShipment` a `fulfillments/*` body announces, its lines
+    left to `read_channel_fulfilment` (the body is a snapshot of the past)."""
+    if topic not in CHANNEL_FULFILMENT_TOPICS:
+        return None
+    if not isinstance(payload, dict) or not payload.get("id"):
+        raise ChannelPayloadError(f"The {topic} body has no fulfillment id.")
+    if not payload.get("order_id"):
+        raise ChannelPayloadError(f"The {topic} body has no order_id.")
+    return ChannelShipment(
+        fulfilment_ref=str(payload["id"]), order_ref=str(payload["order_id"])
+    )
+
+
+def read_channel_fulfilment(graphql, gid, numeric_id, shipment):
+    """The fulfilment as Shopify holds it now: lines (every page),
+    tracking, and whether it was cancelled."""
+    after, lines, fulfillment = None, {}, None
+    for _page in range(MAX_PAGES):
+        data = graphql(
+            FULFILLMENT_QUERY,
+            {"id": gid("Fulfillment", shipment.fulfilment_ref), "after": after},
+        )
+        fulfillment = data.get("fulfillment")
+        if not fulfillment:
+            raise ChannelPayloadError(
+                f"Shopify has no fulfillment {shipment.fulfilment_ref}."
+            )
+        connection = fulfillment.get("fulfillmentLineItems") or {}
+        for node in connection.get("nodes") or ():
+            ref = numeric_id((node.get("lineItem") or {}).get("id") or "")
+            lines[ref] = lines.get(ref, 0) + int(node.get("quantity") or 0)
+        page = connection.get("pageInfo") or {}
+        if not page.get("hasNextPage"):
+            break
+        after = page.get("endCursor")
+    else:
+        raise ChannelPayloadError(
+            f"Shopify lists more than {MAX_PAGES} pages of lines on fulfillment "
+            f"{shipment.fulfilment_ref}; stopped reading."
+        )
+    tracking = next(iter(fulfillment.get("trackingInfo") or ()), {})
+    return ChannelShipment(
+        fulfilment_ref=shipment.fulfilment_ref,
+        order_ref=numeric_id((fulfillment.get("order") or {}).get("id") or "")
+        or shipment.order_ref,
+        lines=tuple(FulfilmentLine(ref, qty) for ref, qty in lines.items() if qty),
+        tracking_number=tracking.get("number") or None,
+        tracking_company=tracking.get("company") or None,
+        tracking_url=tracking.get("url") or None,
+        cancelled=fulfillment.get("status") in ("CANCELLED", "ERROR", "FAILURE"),
+    )

@@ -32,6 +32,7 @@ GENERIC_TOPIC_FLOWS = {
     "orders/cancel": FLOW_ORDERS,
     "orders/refund": FLOW_ORDERS,
     "orders/dispute": FLOW_ORDERS,
+    fulfilment_generic.TOPIC_FULFILLED: FLOW_ORDERS,
 }
 GENERIC_KEPT_HEADERS = ("X-Channel-Topic", "X-Channel-Event-Id", "X-Channel-Timestamp")
 SIGNATURE_PREFIX = "sha256="
@@ -148,6 +149,12 @@ class GenericAdapter(ChannelAdapter):
             fulfilment_generic.TOPIC_SHIPPED,
             fulfilment_generic.shipped_body(request),
         )
+
+    def parse_channel_fulfilment(self, topic, payload):
+        """Override of `ChannelAdapter`: an `orders/fulfilled` body."""
+        if topic != fulfilment_generic.TOPIC_FULFILLED:
+            return None
+        return fulfilment_generic.parse_channel_fulfilment(payload)
 
     def cancel_fulfilment(self, fulfilment_ref):
         """Override of `ChannelAdapter`: POST `fulfilment/cancelled`."""

@@ -20,6 +20,10 @@ FLOW_HANDOFF = "handoff"
 TOPIC_SHIPMENT = "shipments/confirmed"
 TOPIC_STOCK_SNAPSHOT = "stock/snapshot"
 TOPIC_REQUEST = "fulfilment/request"
+TOPIC_CANCEL = "fulfilment/cancel"
+# The partner's answers to a cancel request (threepl_cancel schema).
+CANCELLED = "cancelled"
+TOO_LATE = "too_late"
 
 
 @dataclass(frozen=True)
@@ -179,3 +183,14 @@ def _lines(payload, key, minimum):
             )
         totals[sku] = totals.get(sku, 0) + quantity
     return tuple(SkuQuantity(sku, quantity) for sku, quantity in totals.items())
+
+
+def parse_cancel_answer(payload):
+    """CANCELLED or TOO_LATE from the partner's answer to a cancel request."""
+    _require_object(payload, "cancel answer")
+    status = payload.get("status")
+    if status not in (CANCELLED, TOO_LATE):
+        raise ChannelPayloadError(
+            f"The partner's cancel answer has no known `status`: {shorten(status)}"
+        )
+    return status

@@ -471,6 +471,26 @@ class FulfilmentResult:
     already_fulfilled: bool = False
 
 
+@dataclass(frozen=True)
+class ChannelShipment:
+    """A fulfilment made on the channel itself (staff, an app, another
+    warehouse): the quantities it shipped per channel order line.
+
+    `whole_order`: the channel says only that the order shipped whole
+    (WooCommerce `completed`); `lines` is then empty and everything still
+    open ships. `cancelled`: the channel cancelled this fulfilment.
+    """
+
+    fulfilment_ref: str
+    order_ref: str
+    lines: tuple[FulfilmentLine, ...] = ()
+    tracking_number: str | None = None
+    tracking_company: str | None = None
+    tracking_url: str | None = None
+    whole_order: bool = False
+    cancelled: bool = False
+
+
 # Canonical payout line kinds: what the booking does with each.
 PAYOUT_CHARGE = "charge"
 PAYOUT_REFUND = "refund"

@@ -205,6 +205,8 @@ SHOPIFY_TOPIC_FLOWS = {
     "returns/decline": FLOW_ORDERS,
     "disputes/update": FLOW_ORDERS,
     "order_transactions/create": FLOW_ORDERS,
+    "fulfillments/create": FLOW_ORDERS,
+    "fulfillments/update": FLOW_ORDERS,
     "inventory_levels/update": FLOW_STOCK,
     "inventory_items/update": FLOW_STOCK,
     "products/create": FLOW_CATALOG,
@@ -225,7 +227,12 @@ SHOPIFY_KEPT_HEADERS = (
     "X-Shopify-Triggered-At",
     "X-Shopify-Name",
 )
-ORDER_ID_KEYS = {"refunds/create": "order_id", "order_transactions/create": "order_id"}
+ORDER_ID_KEYS = {
+    "refunds/create": "order_id",
+    "order_transactions/create": "order_id",
+    "fulfillments/create": "order_id",
+    "fulfillments/update": "order_id",
+}
 # Topics that act on the whole shop or erase data, and the keys their body
 # must (True) or must not (False) have. Only the body is signed: a captured
 # body re-sent under one of these topics must not pass for it.
@@ -629,6 +636,17 @@ class ShopifyAdapter(ChannelAdapter):
     def update_fulfilment_tracking(self, fulfilment_ref, request):
         """Override of `ChannelAdapter`: `fulfillmentTrackingInfoUpdate`."""
         fulfilment_shopify.update_tracking(self.graphql, gid, fulfilment_ref, request)
+
+    def parse_channel_fulfilment(self, topic, payload):
+        """Override of `ChannelAdapter`: see `fulfilment_shopify`."""
+        return fulfilment_shopify.parse_channel_fulfilment(topic, payload)
+
+    def fetch_channel_fulfilment(self, shipment):
+        """Override of `ChannelAdapter`: read through GraphQL (a
+        `fulfillments/update` may arrive before the create it follows)."""
+        return fulfilment_shopify.read_channel_fulfilment(
+            self.graphql, gid, numeric_id, shipment
+        )
 
     def cancel_fulfilment(self, fulfilment_ref):
         """Override of `ChannelAdapter`: `fulfillmentCancel`."""

@@ -9,15 +9,19 @@ without shipping it twice. A partner that lists its shipments
 (`GET <base URL>/shipments?since=...`) allows a reconciliation pull.
 """
 
+import json
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 from .exceptions import ChannelAuthError, ChannelPayloadError
 from .generic import SIGNATURE_PREFIX, GenericAdapter, signed_message
 from .handoff import (
     FLOW_HANDOFF,
+    TOPIC_CANCEL,
     TOPIC_REQUEST,
     TOPIC_SHIPMENT,
     TOPIC_STOCK_SNAPSHOT,
+    parse_cancel_answer,
     parse_shipment,
     parse_shipment_page,
     parse_stock_snapshot,
@@ -92,6 +96,19 @@ class ThreePLAdapter(GenericAdapter):
         if not isinstance(ref, str | int) or isinstance(ref, bool) or ref == "":
             raise ChannelPayloadError("The partner's answer has no request `id`.")
         return str(ref)
+
+    def cancel_fulfilment_request(self, request_ref):
+        """Override of `ChannelAdapter`: POST the signed cancel request to
+        `<base URL>/requests/<request id>/cancel`."""
+        body = json.dumps({"request_id": request_ref}, separators=(",", ":")).encode()
+        response = self.call_with_backoff(
+            self._request_once,
+            "POST",
+            self._url(f"requests/{quote(request_ref, safe='')}/cancel"),
+            data=body,
+            headers=self._signed_headers(TOPIC_CANCEL, f"cancel:{request_ref}", body),
+        )
+        return parse_cancel_answer(load_json_object(response.content))
 
     def fetch_shipments_since(self, since):
         """Override of `ChannelAdapter`: every shipment the partner confirmed

@@ -7,7 +7,7 @@ from .base import ChannelAdapter
 from .catalogue import ChannelVariant
 from .exceptions import ChannelPayloadError
 from .orders_woocommerce import parse_woocommerce_order
-from .records import UnreadableOrder
+from .records import ChannelShipment, UnreadableOrder
 from .refunds_woocommerce import parse_woocommerce_refund
 from .signatures import sign_base64
 from .stock import StockWriteResult
@@ -115,6 +115,18 @@ class WooCommerceAdapter(ChannelAdapter):
         and the shipment's meta entry updated."""
         del fulfilment_ref
         fulfilment_woocommerce.push_fulfilment(self, request, update=True)
+
+    def order_shipped_on_channel(self, order, first_import=False):
+        """Override of `ChannelAdapter`: WooCommerce has no shipments, so a
+        `completed` order is shipped whole, whenever it is imported."""
+        del first_import
+        if order.financial_status != "completed":
+            return None
+        return ChannelShipment(
+            fulfilment_ref=f"completed:{order.external_ref}",
+            order_ref=order.external_ref,
+            whole_order=True,
+        )
 
     def cancel_fulfilment(self, fulfilment_ref):
         """Override of `ChannelAdapter`: WooCommerce has no shipment to cancel."""

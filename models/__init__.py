@@ -31,6 +31,7 @@ from . import (
     channel_exception,
     channel_exception_owner,
     channel_fulfilment,
+    channel_fulfilment_inbound,
     channel_handoff_request,
     channel_handoff_shipment,
     channel_kpi_snapshot,

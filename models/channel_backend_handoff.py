@@ -2,7 +2,7 @@ import base64
 import json
 from datetime import UTC, timedelta
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
@@ -93,10 +93,21 @@ class ChannelBackend(models.Model):
 
     @api.model
     def _get_handoff_backends(self):
-        """The connected backends that take deliveries (a handful at most)."""
-        return self.search([("state", "=", "connected")]).filtered(
-            "supports_fulfilment_handoff"
-        )
+        """The connected backends that take deliveries (a handful at most);
+        none costs no query: every stock move confirmed or reserved asks."""
+        return self.browse(self._get_handoff_backend_ids())
+
+    @api.model
+    @tools.ormcache()
+    def _get_handoff_backend_ids(self):
+        """Ids of the connected warehouse partners, cached per worker.
+
+        Creating, deleting or writing the state, provider, company or
+        `active` of a backend clears Odoo's caches in every worker
+        (`_clear_webhook_receivers`), which drops this one too.
+        """
+        backends = self.sudo().search([("state", "=", "connected")])
+        return tuple(backends.filtered("supports_fulfilment_handoff").ids)
 
     def _get_handoff_picking_type(self):
         """The operation type whose deliveries this partner ships."""

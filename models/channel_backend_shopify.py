@@ -85,6 +85,8 @@ class ChannelBackend(models.Model):
             topics += ["orders/edited", "refunds/create"]
             topics += ["disputes/create", "disputes/update"]
             topics += sorted(RETURN_TOPICS)
+            # Shipped on Shopify: the Odoo delivery follows.
+            topics += ["fulfillments/create", "fulfillments/update"]
         if self.export_stock:
             # Keeps the compare-and-set figure fresh; our own writes echo back.
             topics.append("inventory_levels/update")

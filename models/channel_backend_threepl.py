@@ -1,4 +1,9 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+# The simulator's partner (simulator/threepl.py) and its shared secret.
+SANDBOX_PATH = "/3pl"
+SANDBOX_SECRET = "sim_threepl_secret"
+SANDBOX_WAREHOUSE_CODE = "3PL"
 
 
 class ChannelBackend(models.Model):
@@ -27,3 +32,56 @@ class ChannelBackend(models.Model):
                 "supports_fulfilment_handoff": True,
             }
         )
+
+    # === BUSINESS METHODS ===
+
+    @api.model
+    def _sandbox_prepare(self, simulator_url, unmapped_skus=()):
+        """Override of `channel_connector`: the sandbox also gets a warehouse
+        partner wired to the simulator's 3PL, shipping the deliveries of a
+        warehouse of its own."""
+        backends = super()._sandbox_prepare(simulator_url, unmapped_skus)
+        return backends | self._sandbox_threepl(simulator_url)
+
+    @api.model
+    def _sandbox_threepl(self, simulator_url):
+        company = self.env.company
+        Warehouse = self.env["stock.warehouse"]
+        warehouse = Warehouse.search(
+            [("code", "=", SANDBOX_WAREHOUSE_CODE), ("company_id", "=", company.id)],
+            limit=1,
+        ) or Warehouse.create(
+            {
+                "name": self.env._("Warehouse partner (sandbox)"),
+                "code": SANDBOX_WAREHOUSE_CODE,
+                "company_id": company.id,
+            }
+        )
+        values = {
+            "name": "SANDBOX Warehouse partner (simulator)",
+            "provider": "threepl",
+            "api_url": simulator_url.rstrip("/") + SANDBOX_PATH,
+            "webhook_secret": SANDBOX_SECRET,
+            "company_id": company.id,
+            "warehouse_id": warehouse.id,
+            "handoff_supports_pull": True,
+            "handoff_carrier_service": "Standard",
+            "import_orders": False,
+            "export_stock": False,
+            "is_sandbox": True,
+            "active": True,
+        }
+        backend = self.with_context(active_test=False).search(
+            [
+                ("is_sandbox", "=", True),
+                ("provider", "=", "threepl"),
+                ("company_id", "=", company.id),
+            ],
+            limit=1,
+        )
+        if backend:
+            backend.write(values)
+        else:
+            backend = self.create(values)
+        backend._check_connection()
+        return backend

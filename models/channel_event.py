@@ -637,11 +637,23 @@ class ChannelEvent(models.Model):
             order = adapter.parse_order(self._get_payload())
             if self.backend_id._should_read_current_order(order, self.attempts > 1):
                 order = self._fetch_order(adapter, order.external_ref)
+        first_import = not self.env["channel.order.binding"].search_count(
+            [
+                ("backend_id", "=", self.backend_id.id),
+                ("external_ref", "=", order.external_ref),
+            ]
+        )
         binding, outcome = self.env["channel.order.binding"]._import_order(
             self.backend_id, order, event=self
         )
         if binding.sale_order_id:
             self.write({"res_model": "sale.order", "res_id": binding.sale_order_id.id})
+            outcome = (
+                self._apply_order_shipped(
+                    adapter, order, binding, first_import or bool(self.backfill_id)
+                )
+                or outcome
+            )
         if outcome == FAILED:
             self.error = self.env._("Waiting for the exceptions of this order.")
         elif self.backend_id.supports_refund_import:
@@ -688,7 +700,11 @@ class ChannelEvent(models.Model):
         return outcome
 
     def _process_order_notice(self, adapter, payload):
-        """An order topic that carries no order: an edit of one, or a refund."""
+        """An order topic that carries no order: a fulfilment made on the
+        channel, an edit of one, or a refund."""
+        shipment = adapter.parse_channel_fulfilment(self.topic, payload)
+        if shipment:
+            return self._process_channel_fulfilment(adapter, shipment)
         edit = adapter.parse_order_edit(self.topic, payload)
         if edit:
             binding, outcome = self.env["channel.order.binding"]._apply_channel_edit(
@@ -704,6 +720,29 @@ class ChannelEvent(models.Model):
             return self._process_return(adapter, return_ref)
         notice = adapter.parse_refund_notice(self.topic, payload)
         return self._process_refund(adapter, notice) if notice else IGNORED
+
+    def _apply_order_shipped(self, adapter, order, binding, first_import):
+        """An order the channel says shipped whole closes its open Odoo
+        deliveries; FAILED when that is refused (an exception says why)."""
+        shipment = adapter.order_shipped_on_channel(order, first_import)
+        if not shipment or binding.sale_order_id.state != "sale":
+            return None
+        _sale_order, outcome = self.env["channel.fulfilment"]._apply_channel_shipment(
+            self.backend_id, shipment, event=self, history=bool(self.backfill_id)
+        )
+        return FAILED if outcome == FAILED else None
+
+    def _process_channel_fulfilment(self, adapter, shipment):
+        """Close the Odoo delivery of an order shipped on the channel, read
+        from the channel as it is now."""
+        with self.backend_id._map_channel_errors():
+            shipment = adapter.fetch_channel_fulfilment(shipment)
+        sale_order, outcome = self.env["channel.fulfilment"]._apply_channel_shipment(
+            self.backend_id, shipment, event=self
+        )
+        if sale_order:
+            self.write({"res_model": "sale.order", "res_id": sale_order.id})
+        return outcome
 
     def _process_return(self, adapter, return_ref):
         """Make or cancel the return picking of a return opened on the

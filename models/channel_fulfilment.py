@@ -1,7 +1,7 @@
 import hashlib
 
 from odoo import api, fields, models
-from odoo.tools import float_compare, float_is_zero, float_round
+from odoo.tools import float_compare, float_round
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -112,23 +112,18 @@ class ChannelFulfilment(models.Model):
         channel order line, in the sale line's unit, and its tracking."""
         picking = self.picking_id
         quantities = {}
-        for move in picking.move_ids.filtered(lambda m: m.state == "done"):
-            line = move.sale_line_id
-            if not line.channel_line_ref or float_is_zero(
-                move.quantity, precision_rounding=move.product_uom.rounding
-            ):
-                continue
-            qty = move.product_uom._compute_quantity(move.quantity, line.product_uom_id)
-            quantities[line.channel_line_ref] = (
-                quantities.get(line.channel_line_ref, 0) + qty
-            )
+        done = picking.move_ids.filtered(
+            lambda m: m.state == "done" and m.sale_line_id.channel_line_ref
+        )
+        for line in done.sale_line_id:
+            quantities[line.channel_line_ref] = quantities.get(
+                line.channel_line_ref, 0
+            ) + self._shipped_by(line, picking)
         tracking = picking._get_channel_tracking(self.backend_id)
         return FulfilmentRequest(
             order_ref=self.order_binding_id.external_ref,
             lines=tuple(
-                FulfilmentLine(ref, int(float_round(qty, precision_digits=0)))
-                for ref, qty in quantities.items()
-                if float_round(qty, precision_digits=0) > 0
+                FulfilmentLine(ref, qty) for ref, qty in quantities.items() if qty > 0
             ),
             tracking_number=tracking["number"],
             tracking_company=tracking["company"],
@@ -138,6 +133,61 @@ class ChannelFulfilment(models.Model):
             shipment_ref=str(picking.id),
             order_fully_shipped=self._is_order_fully_shipped(),
         )
+
+    @api.model
+    def _shipped_by(self, line, picking):
+        """Whole channel units of `line` that `picking` ships: what the
+        line's deliveries up to it complete, less what those before it did,
+        so that fractions (6 units of a line sold by the dozen, half a kit)
+        are reported by the delivery that completes them, once."""
+        delivered = line.move_ids.filtered(
+            lambda m: (
+                m.state == "done"
+                and m.location_dest_id.usage == "customer"
+                and not m.origin_returned_move_id
+            )
+        )
+        rank = (picking.date_done, picking.id)
+        earlier = delivered.filtered(
+            lambda m: (m.picking_id.date_done, m.picking_id.id) < rank
+        )
+        upto = earlier | delivered.filtered(lambda m: m.picking_id == picking)
+        return _whole(self._line_quantity(line, upto)) - _whole(
+            self._line_quantity(line, earlier)
+        )
+
+    @api.model
+    def _line_quantity(self, line, moves):
+        """The quantity of sale `line`, in its unit, that done `moves` carry
+        (fractional). Moves of the line's product are converted and summed;
+        moves of other products are a kit's components (`mrp`, not a
+        dependency), counted in kits, each component at the share of the
+        line planned for it across all the line's deliveries.
+        """
+        if moves.product_id == line.product_id:
+            return sum(
+                m.product_uom._compute_quantity(m.quantity, line.product_uom_id)
+                for m in moves
+            )
+        planned = line.move_ids.filtered(
+            lambda m: (
+                m.state != "cancel"
+                and m.location_dest_id.usage == "customer"
+                and not m.origin_returned_move_id
+            )
+        )
+        kits = None
+        for product in planned.product_id:
+            per_kit = (
+                _in_product_uom(planned, product) / line.product_uom_qty
+                if line.product_uom_qty
+                else 0
+            )
+            if not per_kit:
+                continue
+            shipped = _in_product_uom(moves, product, "quantity") / per_kit
+            kits = shipped if kits is None else min(kits, shipped)
+        return kits or 0
 
     def _is_order_fully_shipped(self):
         """Whether every channel line of the order is delivered now."""
@@ -382,3 +432,22 @@ class ChannelFulfilment(models.Model):
         `fulfilment_failed` exception too, with a Retry."""
         for fulfilment in self.sudo():
             fulfilment._failed(exc_message or exc_name)
+
+
+def _in_product_uom(moves, product, field="product_uom_qty"):
+    """Sum of `field` of the moves of `product`, in the product's unit."""
+    return sum(
+        m.product_uom._compute_quantity(m[field], product.uom_id)
+        for m in moves.filtered(lambda m: m.product_id == product)
+    )
+
+
+def _whole(quantity):
+    """Whole units of a quantity; rounded first so that 2.9999999 is 3."""
+    return int(
+        float_round(
+            float_round(quantity, precision_digits=6),
+            precision_digits=0,
+            rounding_method="DOWN",
+        )
+    )

@@ -6,7 +6,7 @@ from odoo.tools import float_round
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters.exceptions import ChannelError
-from ..adapters.handoff import HandoffRequest, ShipTo, SkuQuantity
+from ..adapters.handoff import CANCELLED, HandoffRequest, ShipTo, SkuQuantity
 from ..adapters.redaction import get_logger
 from ..const import JOB_MAX_RETRIES
 from ..sql import queries
@@ -18,6 +18,7 @@ STATES = [
     ("sent", "Sent"),
     ("done", "Shipped"),
     ("failed", "Failed"),
+    ("cancelling", "Cancel requested"),
     ("cancelled", "Cancelled"),
 ]
 CLOSED_PICKING_STATES = ("done", "cancel")
@@ -208,6 +209,72 @@ class ChannelHandoffRequest(models.Model):
         self.env["channel.exception"]._resolve(backend, retry_target=self)
         return True
 
+    @api.model
+    def _enqueue_cancels(self, pickings):
+        """Deliveries cancelled in Odoo after their request went to the
+        partner: ask it to cancel what it holds (a job per request)."""
+        if not self.env["channel.backend"]._get_handoff_backends():
+            return
+        for picking in pickings:
+            request = self._covering(picking)
+            if request.state != "sent" or request._get_open_picking():
+                continue
+            request.state = "cancelling"
+            request.with_delay(
+                max_retries=JOB_MAX_RETRIES,
+                priority=5,
+                identity_key=request.backend_id._identity_key(
+                    "handoff_cancel", request.picking_id.id
+                ),
+                description=f"Cancel {request.request_ref} at "
+                f"{request.backend_id.name}",
+            )._job_cancel()
+
+    def _cancel(self):
+        """Send the cancel request and apply the partner's answer: cancelled,
+        or too late (it shipped) as an exception; a refusal is an exception
+        whose Retry asks again.
+
+        :return: whether the partner answered
+        """
+        self.ensure_one()
+        self._lock()
+        backend = self.backend_id
+        try:
+            with backend._map_channel_errors(delay=30):
+                adapter = backend._get_adapter(priority="fulfilment")
+                answer = adapter.cancel_fulfilment_request(self.request_ref)
+        except ChannelError as exc:
+            self._failed(str(exc), state="cancelling")
+            return False
+        if answer == CANCELLED:
+            self.write({"state": "cancelled", "error": False})
+            self.picking_id.message_post(
+                body=self.env._(
+                    "%(partner)s cancelled request %(ref)s.",
+                    partner=backend.name,
+                    ref=self.request_ref,
+                )
+            )
+            self.env["channel.exception"]._resolve(backend, retry_target=self)
+            return True
+        self.write({"state": "sent", "error": False})
+        self.env["channel.exception"]._resolve(backend, retry_target=self)
+        self.env["channel.exception"]._record(
+            "fulfilment_failed",
+            self.env._(
+                "Delivery %(picking)s was cancelled in Odoo, but %(partner)s "
+                "had shipped it already: its confirmation will not apply to a "
+                "cancelled delivery. Record the shipment by hand.",
+                picking=self.picking_id.name,
+                partner=backend.name,
+            ),
+            backend=backend,
+            key=f"handoff_cancel_too_late:{self.request_ref}",
+            documents=[self.picking_id.sale_id],
+        )
+        return True
+
     def _lock(self):
         """Serialize the sends of one request (a job and a Retry at once)."""
         digest = hashlib.sha256(f"handoff_request:{self.id}".encode()).digest()
@@ -219,8 +286,8 @@ class ChannelHandoffRequest(models.Model):
                 seconds=5,
             )
 
-    def _failed(self, error):
-        self.write({"state": "failed", "error": error})
+    def _failed(self, error, state="failed"):
+        self.write({"state": state, "error": error})
         self.env["channel.exception"]._record(
             "fulfilment_failed",
             self.env._(
@@ -238,6 +305,8 @@ class ChannelHandoffRequest(models.Model):
     def _channel_retry(self):
         """Retry hook of `channel.exception`: send the request again."""
         self.ensure_one()
+        if self.state == "cancelling":
+            return self._cancel()
         if self.state == "failed":
             self.state = "pending"
         return self._send()
@@ -260,7 +329,24 @@ class ChannelHandoffRequest(models.Model):
             return f"sent: {request_sudo.external_ref}"
         return f"failed: {request_sudo.error}"
 
+    def _job_cancel(self):
+        """Job: ask the warehouse partner to cancel a request, as the system."""
+        self.ensure_one()
+        request_sudo = self.sudo()
+        backend_sudo = request_sudo.backend_id
+        if not backend_sudo.active or backend_sudo.state == "disabled":
+            return f"skipped: backend {backend_sudo.id} is archived or disabled"
+        if request_sudo.state != "cancelling":
+            return f"nothing to cancel: the request is {request_sudo.state}"
+        if request_sudo._cancel():
+            return f"answered: the request is {request_sudo.state}"
+        return f"failed: {request_sudo.error}"
+
     def _on_job_failed(self, exc_name=None, exc_message=None, **_values):
-        """on_fail hook of the send job: a `fulfilment_failed` exception."""
+        """on_fail hook of the send and cancel jobs: a `fulfilment_failed`
+        exception."""
         for request in self.sudo():
-            request._failed(exc_message or exc_name)
+            request._failed(
+                exc_message or exc_name,
+                state="cancelling" if request.state == "cancelling" else "failed",
+            )

@@ -35,6 +35,19 @@ class StockPicking(models.Model):
             picking.handoff_request_id = request
             picking.handoff_state = request.state
 
+    # === ACTION METHODS ===
+
+    def action_cancel(self):
+        """Override of `stock`: a delivery cancelled after it was handed to
+        a warehouse partner asks the partner to cancel it."""
+        result = super().action_cancel()
+        cancelled = self.filtered(
+            lambda p: p.state == "cancel" and p.picking_type_code == "outgoing"
+        )
+        if cancelled:
+            self.env["channel.handoff.request"].sudo()._enqueue_cancels(cancelled)
+        return result
+
     # === BUSINESS METHODS ===
 
     def _get_channel_tracking(self, backend=None):

@@ -14,6 +14,7 @@ from decimal import Decimal
 from .orders import RATES, totals
 from .shopify_payloads import (
     app_uninstalled_payload,
+    fulfillment_payload,
     inventory_level_payload,
     order_edit_payload,
     order_payload,
@@ -303,6 +304,82 @@ class Scenario:
         else:
             book.release(fo)
         return {"id": fo["id"], "status": fo["status"]}
+
+    @journaled
+    def fulfill_on_channel(
+        self, channel, order_id, lines=None, tracking=None, notify=True
+    ):
+        """Staff (or another app) ship on the channel, not through the
+        client. Shopify: a fulfillment of lines=[(line id or SKU, quantity)]
+        (default: all that remains) from the fulfillment orders that hold
+        them, `tracking` {"number", "company", "url"}, announced as
+        fulfillments/create and orders/updated. WooCommerce: the order
+        becomes `completed` (order.updated). Returns the fulfillment."""
+        order = self._order(channel, order_id)
+        if channel == "woocommerce":
+            with self.state.lock:
+                order["woo_status"] = "completed"
+                order["completed_at"] = self.state.wall_clock()
+                self.book.touch(order)
+            if notify:
+                self._announce(order, "update")
+            return {"id": None, "status": "completed"}
+        book = self.book.fulfillment_orders
+        wanted = {}
+        for ref, quantity in lines or ():
+            line = next(li for li in order["lines"] if ref in (li["id"], li["sku"]))
+            wanted[line["id"]] = wanted.get(line["id"], 0) + quantity
+        groups = {}
+        for fo in book.of(order):
+            if book.status(order, fo) not in ("OPEN", "IN_PROGRESS"):
+                continue
+            for item in fo["items"]:
+                take = book.remaining(order, item)
+                if lines is not None:
+                    take = min(take, wanted.get(item["line_id"], 0))
+                    wanted[item["line_id"]] = wanted.get(item["line_id"], 0) - take
+                if take:
+                    groups.setdefault(fo["location"], {}).setdefault(fo["id"], {})[
+                        item["id"]
+                    ] = take
+        if not groups or any(wanted.values()):
+            raise ValueError(f"Cannot fulfil {lines} of order {order_id}")
+        _location, by_fo = next(iter(groups.items()))
+        order, record = book.fulfill(list(by_fo.items()), tracking or {}, False)
+        if notify:
+            self.sender.shopify_event(
+                [
+                    ("fulfillments/create", fulfillment_payload(order, record)),
+                    ("orders/updated", order_payload(order)),
+                ]
+            )
+        return {"id": record["id"], "lines": dict(record["lines"])}
+
+    @journaled
+    def cancel_fulfillment(self, fulfillment_id, notify=True):
+        """Staff cancel a Shopify fulfillment on the channel (its quantities
+        are to fulfil again), announced as fulfillments/update."""
+        order, record = self.book.fulfillment_orders.cancel(str(fulfillment_id))
+        if notify:
+            self.sender.shopify_event(
+                [
+                    ("fulfillments/update", fulfillment_payload(order, record)),
+                    ("orders/updated", order_payload(order)),
+                ]
+            )
+        return {"id": record["id"], "status": record["status"]}
+
+    @journaled
+    def update_fulfillment_tracking(self, fulfillment_id, tracking, notify=True):
+        """Staff change a Shopify fulfillment's tracking on the channel
+        (announced as fulfillments/update)."""
+        book = self.book.fulfillment_orders
+        order, record = book.update_tracking(str(fulfillment_id), tracking, False)
+        if notify:
+            self.sender.shopify_event(
+                [("fulfillments/update", fulfillment_payload(order, record))]
+            )
+        return {"id": record["id"], "tracking": dict(record["tracking"])}
 
     def _announce(self, order, action, extra=()):
         """The webhooks one merchant action triggers (one Event-Id), then
@@ -764,6 +841,15 @@ class Scenario:
         """The warehouse partner ships a request ({sku: units}, default all
         that is left) and confirms it to the connector."""
         return self.sim.threepl.ship(request_id, lines, tracking_number, carrier)
+
+    @journaled
+    def threepl_connect(self, webhook_url, ship_delay=None):
+        """Where the warehouse partner sends its confirmations and snapshots
+        (the connector's webhook URL of its backend), and the seconds after
+        which it ships a request by itself (None: only when told)."""
+        self.sim.threepl.webhook_url = webhook_url
+        self.sim.threepl.ship_delay = ship_delay
+        return {"webhook_url": webhook_url, "ship_delay": ship_delay}
 
     def threepl_snapshot(self, quantities=None):
         """The warehouse partner sends a stock snapshot ({sku: units})."""

@@ -422,6 +422,7 @@ ADMIN_ROUTES = Map(
             methods=["POST"],
         ),
         Rule("/_sim/threepl/snapshot", endpoint="threepl_snapshot", methods=["POST"]),
+        Rule("/_sim/threepl/connect", endpoint="threepl_connect", methods=["POST"]),
         Rule("/_sim/faults", endpoint="inject", methods=["POST"]),
         Rule("/_sim/faults", endpoint="clear_faults", methods=["DELETE"]),
         Rule("/_sim/faults", endpoint="faults", methods=["GET"]),

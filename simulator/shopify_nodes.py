@@ -648,6 +648,27 @@ class OrderNodes:
             "location": self.catalogue.location(
                 self.state.locations[fulfillment["location_id"]]
             ),
+            "order": lambda _info: self.order(order),
+            "fulfillmentLineItems": lambda _info, **args: connection(
+                [
+                    {
+                        "id": f"{fulfillment['id']}{index:03d}",
+                        "line_id": ref,
+                        "qty": qty,
+                    }
+                    for index, (ref, qty) in enumerate(fulfillment["lines"].items())
+                ],
+                lambda item: self._fulfillment_line_item(order, item),
+                **args,
+            ),
+        }
+
+    def _fulfillment_line_item(self, order, item):
+        line = next(line for line in order["lines"] if line["id"] == item["line_id"])
+        return {
+            "id": gid("FulfillmentLineItem", item["id"]),
+            "quantity": item["qty"],
+            "lineItem": self.line(order, line, GraphqlMoney(order)),
         }
 
 

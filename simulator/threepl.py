@@ -10,6 +10,10 @@ it again is acknowledged with the same partner id and ships nothing twice.
 - POST /3pl/requests: 200 {"id", "status": "accepted", "duplicate"}; 401 for
   a bad signature; 400 for a body without request_id or lines.
 - GET /3pl/shipments?since=<ISO>&cursor=<n>: {"shipments": [...], "next_cursor"}.
+- POST /3pl/requests/<request_id>/cancel (signed, topic fulfilment/cancel):
+  200 {"status": "cancelled"}, or {"status": "too_late", "shipped": {sku: n}}
+  when some of it shipped; 404 for an unknown request. A cancelled request
+  ships nothing more.
 Faults: arm them for the API "threepl" (latency, timeout, 5xx, 429).
 """
 
@@ -59,9 +63,17 @@ class ThreePLWarehouse:
             return self._receive_request(request)
         if path == "shipments" and request.method == "GET":
             return self._list_shipments(request)
+        if (
+            path.startswith("requests/")
+            and path.endswith("/cancel")
+            and request.method == "POST"
+        ):
+            return self._cancel_request(request, path[len("requests/") : -7])
         return _json({"error": "not found"}, 404)
 
-    def _receive_request(self, request):
+    def _verified(self, request):
+        """The body of a signed POST (recorded), or None if the signature
+        does not match."""
         body = request.get_data()
         headers = request.headers
         with self.state.lock:
@@ -74,6 +86,27 @@ class ThreePLWarehouse:
             body,
         )
         if not hmac.compare_digest(expected, headers.get("X-Channel-Signature", "")):
+            return None
+        return body
+
+    def _cancel_request(self, request, request_id):
+        """Cancel what is not shipped: `cancelled` when nothing was, else
+        `too_late` with what left (the rest is not shipped either)."""
+        if self._verified(request) is None:
+            return _json({"error": "invalid signature"}, 401)
+        with self.state.lock:
+            record = self.requests.get(request_id)
+            if record is None:
+                return _json({"error": "unknown request"}, 404)
+            record["cancelled"] = True
+            shipped = {sku: qty for sku, qty in record["shipped"].items() if qty}
+        if shipped:
+            return _json({"status": "too_late", "shipped": shipped})
+        return _json({"status": "cancelled"})
+
+    def _receive_request(self, request):
+        body = self._verified(request)
+        if body is None:
             return _json({"error": "invalid signature"}, 401)
         payload = json.loads(body or b"{}")
         request_id = payload.get("request_id")
@@ -125,6 +158,8 @@ class ThreePLWarehouse:
         and send its confirmation; returns the confirmation body."""
         with self.state.lock:
             record = self.requests[request_id]
+            if record.get("cancelled"):
+                raise ValueError(f"Request {request_id} is cancelled")
             left = {
                 sku: quantity - record["shipped"].get(sku, 0)
                 for sku, quantity in record["lines"].items()

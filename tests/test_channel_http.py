@@ -196,6 +196,8 @@ class TestWebhookSubscriptions(SimulatorCommon):
                 "app/uninstalled",
                 "disputes/create",
                 "disputes/update",
+                "fulfillments/create",
+                "fulfillments/update",
                 "inventory_levels/update",
                 "orders/cancelled",
                 "orders/create",

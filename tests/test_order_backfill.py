@@ -278,3 +278,80 @@ class TestOrderBackfill(SimulatorCommon):
         generic.backfill_since = fields.Datetime.now()
         with self.assertRaisesRegex(UserError, "lists its orders"):
             generic.action_start_backfill()
+
+
+@tagged("post_install", "-at_install")
+class TestBackfillFulfilledHistory(SimulatorCommon):
+    """History fulfilled on the channel before Odoo knew it is imported as
+    delivered: its delivery is validated, so it reserves nothing."""
+
+    catalogue_size = 2
+    _orders = TestOrderBackfill._orders
+    _run_backfill = TestOrderBackfill._run_backfill
+    _sale_orders = TestOrderBackfill._sale_orders
+
+    def setUp(self):
+        super().setUp()
+        self.product = self.env["product.product"].search(
+            [("default_code", "=", "SIM-000001")]
+        )
+        self.env["stock.quant"]._update_available_quantity(self.product, self.stock, 10)
+
+    def _deliveries(self, backend, orders):
+        return self._sale_orders(backend, orders).sale_order_id.picking_ids
+
+    def test_backfill_imports_fulfilled_orders_as_delivered(self):
+        shipped = self._orders("shopify", 2, days_ago=3)
+        open_order = self._orders("shopify", 1, days_ago=3)
+        for order in shipped:
+            self.sim.scenario.fulfill_on_channel(
+                "shopify", order["id"], tracking={"number": "OLD"}, notify=False
+            )
+        self.shopify.backfill_since = fields.Datetime.now() - timedelta(days=10)
+        product = self.product.with_context(location=self.stock.id)
+        on_hand, free = product.qty_available, product.free_qty
+        self._run_backfill(self.shopify)
+        delivered = self._deliveries(self.shopify, shipped)
+        self.assertEqual(len(delivered), 2)
+        self.assertEqual(set(delivered.mapped("state")), {"done"})
+        self.assertEqual(
+            set(delivered.channel_fulfilment_ids.mapped("origin")), {"channel"}
+        )
+        waiting = self._deliveries(self.shopify, open_order)
+        self.assertEqual(waiting.state, "assigned", "an open order still ships")
+        self.env.invalidate_all()
+        self.assertEqual(
+            product.qty_available, on_hand, "the history left before the count"
+        )
+        self.assertEqual(product.free_qty, free - 1, "the open order reserves 1")
+        self.assertEqual(set(delivered.move_ids.mapped("state")), {"done"})
+        self.assertEqual(
+            self._sale_orders(self.shopify, shipped)
+            .sale_order_id.order_line.filtered("channel_line_ref")
+            .mapped("qty_delivered"),
+            [1.0, 1.0],
+        )
+        self.assertFalse(
+            self.sim.state.shopify_orders[str(open_order[0]["id"])]["fulfillments"]
+        )
+        # Backfilling again imports nothing twice.
+        self._run_backfill(self.shopify)
+        self.assertEqual(len(self._deliveries(self.shopify, shipped)), 2)
+
+    def test_woocommerce_backfill_of_completed_orders(self):
+        completed = self._orders("woocommerce", 1, days_ago=3)
+        self.sim.scenario.fulfill_on_channel(
+            "woocommerce", completed[0]["id"], notify=False
+        )
+        self.woo.backfill_since = fields.Datetime.now() - timedelta(days=10)
+        product = self.product.with_context(location=self.stock.id)
+        on_hand = product.qty_available
+        self._run_backfill(self.woo)
+        delivery = self._deliveries(self.woo, completed)
+        self.assertEqual(delivery.state, "done")
+        self.env.invalidate_all()
+        self.assertEqual(product.qty_available, on_hand)
+        self.assertFalse(
+            self.sim.state.woo_orders[str(completed[0]["id"])].get("notes"),
+            "nothing reported back",
+        )

@@ -1153,11 +1153,19 @@ class TestOrderToCash(WooOrderCommon):
         )
         self.assertAlmostEqual(order.amount_total, 29.35)
         self.assertEqual(order.invoice_ids.state, "posted")
+        # The update completes the order on WooCommerce: shipped there, so
+        # its Odoo delivery is validated (from stock Odoo must hold).
+        delivery = order.picking_ids
+        for product in order.order_line.product_id.filtered("is_storable"):
+            self.env["stock.quant"]._update_available_quantity(
+                product, delivery.location_id, 5
+            )
         updated = self._receive_vector(self.woo, *woocommerce_vector("order.updated"))
         self.assertNotEqual(updated, created)
         self.assertEqual((updated.state, updated.error), ("done", False))
         binding = order.channel_binding_ids
         self.assertEqual(binding.financial_status, "completed")
+        self.assertEqual(delivery.state, "done")
         self.assertEqual(len(order.invoice_ids), 1, "the update invoices nothing twice")
         errors = self.env["channel.exception"].search(
             [

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -24,10 +24,12 @@ class TestSandbox(SimulatorCommon):
         return self.Backend._sandbox_prepare(self.sim.base_url, [UNMAPPED_SKU])
 
     def test_backends_wired_to_the_simulator(self):
-        backends = self._prepare()
+        prepared = self._prepare()
         self.assertEqual(
-            sorted(backends.mapped("provider")), ["shopify", "woocommerce"]
+            sorted(prepared.mapped("provider")), ["shopify", "threepl", "woocommerce"]
         )
+        self.assertEqual(set(prepared.mapped("state")), {"connected"})
+        backends = prepared.filtered(lambda b: not b.supports_fulfilment_handoff)
         self.assertTrue(all(backends.mapped("is_sandbox")))
         self.assertEqual(set(backends.mapped("state")), {"connected"})
         self.assertTrue(all("SANDBOX" in name for name in backends.mapped("name")))
@@ -43,7 +45,7 @@ class TestSandbox(SimulatorCommon):
                 [("backend_id", "=", backend.id)]
             )
             self.assertEqual(bindings.product_id, products)
-        self.assertEqual(len(self.sim.state.shopify_webhooks), 12)
+        self.assertEqual(len(self.sim.state.shopify_webhooks), 14)
         self.assertTrue(self.sim.state.woo_webhooks)
         jobs = self.env["queue.job"].search(
             [("method_name", "=", "_job_export_stock"), ("state", "=", "pending")]
@@ -53,7 +55,7 @@ class TestSandbox(SimulatorCommon):
     def test_card_payments_wait_on_a_processor_clearing_journal(self):
         backends = self._prepare()
         shopify = backends.filtered(lambda b: b.provider == "shopify")
-        woo = backends - shopify
+        woo = backends.filtered(lambda b: b.provider == "woocommerce")
         for backend, gateway in ((shopify, "shopify_payments"), (woo, "stripe")):
             mapping = backend.payment_mapping_ids.filtered(
                 lambda m, gateway=gateway: m.gateway == gateway
@@ -95,7 +97,7 @@ class TestSandbox(SimulatorCommon):
         counts = [self.env[model].search_count([]) for model in models]
         self.assertEqual(self._prepare(), first)
         self.assertEqual([self.env[model].search_count([]) for model in models], counts)
-        self.assertEqual(len(self.sim.state.shopify_webhooks), 12)
+        self.assertEqual(len(self.sim.state.shopify_webhooks), 14)
 
     def test_stock_goes_out_and_orders_come_in(self):
         shopify = self._prepare().filtered(lambda b: b.provider == "shopify")
@@ -128,6 +130,46 @@ class TestSandbox(SimulatorCommon):
             ]
         )
         self.assertIn(UNMAPPED_SKU, exception.name)
+
+    def test_warehouse_partner_ships_the_deliveries_of_its_warehouse(self):
+        threepl = self._prepare().filtered("supports_fulfilment_handoff")
+        self.assertEqual(threepl.api_url, f"{self.sim.base_url}/3pl")
+        warehouse = threepl.warehouse_id
+        self.assertEqual(warehouse.code, "3PL")
+        product = self.env["product.product"].search(
+            [("default_code", "=", "SIM-000001")]
+        )
+        self.env["stock.quant"]._update_available_quantity(
+            product, warehouse.lot_stock_id, 5
+        )
+        picking = self.env["stock.picking"].create(
+            {
+                "picking_type_id": warehouse.out_type_id.id,
+                "partner_id": self.env.user.partner_id.id,
+                "move_ids": [
+                    Command.create(
+                        {
+                            "product_id": product.id,
+                            "product_uom_qty": 2,
+                            "location_id": warehouse.lot_stock_id.id,
+                            "location_dest_id": self.env.ref(
+                                "stock.stock_location_customers"
+                            ).id,
+                        }
+                    )
+                ],
+            }
+        )
+        with trap_jobs() as trap:
+            picking.action_confirm()
+            picking.action_assign()
+            trap.perform_enqueued_jobs()
+        self.assertEqual(
+            self.sim.threepl.requests[picking.name]["lines"], {"SIM-000001": 2}
+        )
+        # The partner confirms to the backend's webhook (the sandbox sets it).
+        self.sim.scenario.threepl_connect(threepl._get_webhook_address(), None)
+        self.assertEqual(self.sim.threepl.webhook_url, threepl._get_webhook_address())
 
     def test_only_an_administrator_prepares_it(self):
         with self.assertRaises(AccessError):

@@ -12,13 +12,18 @@ from odoo.addons.queue_job.job import DONE
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.exceptions import ChannelPayloadError
+from ..adapters.fulfilment_generic import (
+    parse_channel_fulfilment as parse_generic_channel_fulfilment,
+)
 from ..adapters.handoff import (
     HandoffRequest,
     ShipTo,
     SkuQuantity,
+    parse_cancel_answer,
     parse_shipment,
     parse_stock_snapshot,
 )
+from ..adapters.records import FulfilmentLine
 from ..adapters.threepl import ThreePLAdapter
 from .common import generic_delivery
 from .test_fulfilment import FulfilmentCase
@@ -110,6 +115,42 @@ class TestThreePLMessages(BaseCase):
         )
         schema = load("schemas", "threepl_request.schema.json")
         self.assertEqual(schema_errors(json.loads(request.to_json()), schema), [])
+
+    def test_cancel_request_and_answers_follow_their_schema(self):
+        schema = load("schemas", "threepl_cancel.schema.json")
+        (example,) = schema["examples"]
+        self.assertEqual(schema_errors(example, schema), [])
+        self.assertIn(
+            "body.extra unknown", schema_errors({**example, "extra": 1}, schema)
+        )
+        self.assertEqual(parse_cancel_answer({"status": "cancelled"}), "cancelled")
+        self.assertEqual(
+            parse_cancel_answer({"status": "too_late", "shipped": {"A": 1}}),
+            "too_late",
+        )
+        with self.assertRaisesRegex(ChannelPayloadError, "status"):
+            parse_cancel_answer({"status": "maybe"})
+
+    def test_generic_channel_fulfilment_example_follows_its_schema(self):
+        schema = load("schemas", "generic_channel_fulfilment.schema.json")
+        (example,) = schema["examples"]
+        self.assertEqual(schema_errors(example, schema), [])
+        shipment = parse_generic_channel_fulfilment(example)
+        self.assertEqual(
+            (shipment.fulfilment_ref, shipment.order_ref, shipment.lines),
+            ("SHIP-77", "G-2001", (FulfilmentLine("L1", 1),)),
+        )
+        self.assertEqual(shipment.tracking_company, "UPS")
+        for body, message in (
+            ({**example, "lines": []}, "lines"),
+            ({**example, "lines": [{"line_id": "L1", "quantity": 0}]}, "at least 1"),
+            ({k: v for k, v in example.items() if k != "order_id"}, "order_id"),
+        ):
+            with (
+                self.subTest(message),
+                self.assertRaisesRegex(ChannelPayloadError, message),
+            ):
+                parse_generic_channel_fulfilment(body)
 
     def test_bad_bodies_name_their_field(self):
         payload = load("tests/fixtures", "threepl_shipment.json")
@@ -222,6 +263,63 @@ class TestThreePLHandOff(FulfilmentCase):
         self.assertTrue(request._send())
         self.assertEqual(len(self.sim.threepl.requests), 1)
         self.assertEqual(request.external_ref, received["id"])
+
+    def test_no_partner_costs_no_query_and_a_new_one_still_triggers(self):
+        Backend = self.env["channel.backend"]
+        self.threepl.state = "draft"
+        self.assertFalse(Backend._get_handoff_backends())
+        with self.assertQueryCount(0):
+            self.assertFalse(Backend._get_handoff_backends(), "cached")
+        # Connecting the partner clears the cache: deliveries go to it again.
+        self.threepl.state = "connected"
+        self.assertEqual(Backend._get_handoff_backends(), self.threepl)
+        _summary, picking, request = self._handed_order()
+        self.assertEqual(list(self.sim.threepl.requests), [picking.name])
+        self.threepl.action_archive()
+        self.assertFalse(Backend._get_handoff_backends())
+
+    def _cancel(self, picking):
+        """Cancel `picking` in Odoo and run the jobs that causes."""
+        with trap_jobs() as trap:
+            picking.action_cancel()
+        jobs = [job for job in trap.enqueued_jobs if job.method_name == "_job_cancel"]
+        self.assertEqual(len(jobs), 1)
+        self.assertEqual(jobs[0].channel, "root.channel_connector.orders")
+        with self.allow_requests(all_requests=True):
+            return jobs[0].recordset.with_env(self.env)._job_cancel()
+
+    def test_delivery_cancelled_after_hand_off_cancels_the_request(self):
+        _summary, picking, request = self._handed_order()
+        self.assertIn("cancelled", self._cancel(picking))
+        self.assertEqual(request.state, "cancelled")
+        self.assertTrue(self.sim.threepl.requests[picking.name]["cancelled"])
+        cancel = self.sim.threepl.received[-1]
+        self.assertEqual(cancel["headers"]["X-Channel-Topic"], "fulfilment/cancel")
+        self.assertEqual(json.loads(cancel["body"]), {"request_id": picking.name})
+        with self.assertRaises(ValueError):
+            self.sim.threepl.ship(request.request_ref)
+        self.assertIn("nothing to cancel", request._job_cancel(), "a replay")
+
+    def test_cancel_after_the_partner_shipped_is_an_exception(self):
+        _summary, picking, request = self._handed_order()
+        self.sim.threepl.webhook_url = "http://127.0.0.1:9/lost"
+        self.sim.threepl.ship(request.request_ref)
+        self.assertIn("sent", self._cancel(picking))
+        self.assertEqual(request.state, "sent")
+        (exception,) = self._exceptions(self.threepl, "fulfilment_failed")
+        self.assertIn("had shipped it already", exception.name)
+        self.assertEqual(exception.sale_order_id, picking.sale_id)
+
+    def test_cancel_refused_by_the_partner_is_retried_from_its_exception(self):
+        _summary, picking, request = self._handed_order()
+        self.sim.state.inject("threepl", "5xx", 1, status=422)
+        self.assertIn("failed", self._cancel(picking))
+        self.assertEqual(request.state, "cancelling")
+        (exception,) = self._exceptions(self.threepl, "fulfilment_failed")
+        with self.allow_requests(all_requests=True):
+            exception.action_retry()
+        self.assertEqual(request.state, "cancelled")
+        self.assertEqual(exception.state, "resolved")
 
     def test_send_policy_when_reserved_waits_for_the_goods(self):
         for product in (self.product_1, self.product_2):

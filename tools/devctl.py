@@ -43,6 +43,14 @@ env.cr.commit()
 for backend in backends:
     print("sandbox:", backend.name, "-", backend.state_message, "-",
           backend.catalogue_match_message)
+    if backend.supports_fulfilment_handoff:
+        # The simulated partner confirms to this backend's webhook URL.
+        import json, urllib.request
+        urllib.request.urlopen(urllib.request.Request(
+            %(sim_url)r + "/_sim/threepl/connect",
+            data=json.dumps({"webhook_url": backend._get_webhook_address(),
+                             "ship_delay": 60}).encode(),
+            headers={"Content-Type": "application/json"}), timeout=10).read()
 """
 # The admin's language in `make run` (README.rst, "Languages"), e.g. fr_FR.
 RUN_LANGUAGE = os.environ.get("CHANNEL_LANG", "")

@@ -76,3 +76,39 @@ def test_split_hold_move_fulfil_track_and_cancel(sim):
     assert {n["status"] for n in order["fulfillmentOrders"]["nodes"]} == {"OPEN"}
     again = _data(sim, CANCEL, {"id": fulfillment_id})["fulfillmentCancel"]
     assert again["userErrors"]
+
+
+FULFILLMENT = """query($id: ID!) { fulfillment(id: $id) { id status order { id }
+  trackingInfo(first: 1) { number company }
+  fulfillmentLineItems(first: 10) { nodes { quantity lineItem { sku } } } } }"""
+
+
+def test_merchant_fulfils_on_the_channel_and_changes_its_tracking(sim):
+    sim.scenario.seed_catalogue(count=2)
+    summary = sim.scenario.create_order(
+        channel="shopify", notify=False, lines=[("SIM-000001", 2), ("SIM-000002", 1)]
+    )
+    made = sim.scenario.fulfill_on_channel(
+        "shopify",
+        summary["id"],
+        lines=[("SIM-000001", 1)],
+        tracking={"number": "T-1", "company": "UPS"},
+        notify=False,
+    )
+    gid = f"gid://shopify/Fulfillment/{made['id']}"
+    fulfillment = _data(sim, FULFILLMENT, {"id": gid})["fulfillment"]
+    assert fulfillment["order"]["id"] == f"gid://shopify/Order/{summary['id']}"
+    assert fulfillment["trackingInfo"] == [{"number": "T-1", "company": "UPS"}]
+    assert [
+        (n["lineItem"]["sku"], n["quantity"])
+        for n in fulfillment["fulfillmentLineItems"]["nodes"]
+    ] == [("SIM-000001", 1)]
+    assert _order(sim, summary)["displayFulfillmentStatus"] == "PARTIALLY_FULFILLED"
+    sim.scenario.update_fulfillment_tracking(made["id"], {"number": "T-2"}, False)
+    fulfillment = _data(sim, FULFILLMENT, {"id": gid})["fulfillment"]
+    assert fulfillment["trackingInfo"][0]["number"] == "T-2"
+    sim.scenario.fulfill_on_channel("shopify", summary["id"], notify=False)
+    assert _order(sim, summary)["displayFulfillmentStatus"] == "FULFILLED"
+    woo = sim.scenario.create_order(channel="woocommerce", notify=False)
+    sim.scenario.fulfill_on_channel("woocommerce", woo["id"], notify=False)
+    assert sim.state.woo_orders[str(woo["id"])]["woo_status"] == "completed"

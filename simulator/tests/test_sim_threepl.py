@@ -114,3 +114,54 @@ def test_admin_api_ships_a_request_named_with_slashes(sim, receiver):
     assert response.status_code == 200
     assert response.json()["lines"] == [{"sku": "SIM-000001", "quantity": 2}]
     assert sim.threepl.requests["WH/OUT/00001"]["shipped"] == {"SIM-000001": 2}
+
+
+def post_cancel(sim, request_id="WH/OUT/00001", secret=SECRET):
+    body = json.dumps({"request_id": request_id}).encode()
+    timestamp = datetime.now(timezone.utc).isoformat()
+    topic, event_id = "fulfilment/cancel", f"cancel:{request_id}"
+    headers = {
+        "X-Channel-Topic": topic,
+        "X-Channel-Event-Id": event_id,
+        "X-Channel-Timestamp": timestamp,
+        "X-Channel-Signature": sign(secret, timestamp, event_id, topic, body),
+    }
+    return requests.post(
+        f"{sim.base_url}/3pl/requests/{requests.utils.quote(request_id, safe='')}"
+        "/cancel",
+        data=body,
+        headers=headers,
+        timeout=10,
+    )
+
+
+def test_cancel_stops_shipping_or_comes_too_late(sim, receiver):
+    sim.threepl.webhook_url = receiver.url
+    post_request(sim)
+    assert post_cancel(sim, secret="wrong").status_code == 401
+    answer = post_cancel(sim)
+    assert answer.json() == {"status": "cancelled"}
+    assert post_cancel(sim).json() == {"status": "cancelled"}, "asked again"
+    try:
+        sim.threepl.ship("WH/OUT/00001")
+    except ValueError as error:
+        assert "cancelled" in str(error)
+    else:
+        raise AssertionError("a cancelled request shipped")
+    post_request(sim, "WH/OUT/00002")
+    sim.scenario.threepl_ship("WH/OUT/00002", {"SIM-000001": 1})
+    late = post_cancel(sim, "WH/OUT/00002").json()
+    assert late == {"status": "too_late", "shipped": {"SIM-000001": 1}}
+    assert post_cancel(sim, "WH/OUT/09999").status_code == 404
+
+
+def test_connect_sets_where_the_partner_confirms(sim, receiver):
+    response = requests.post(
+        f"{sim.base_url}/_sim/threepl/connect",
+        json={"webhook_url": receiver.url, "ship_delay": 0.2},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    post_request(sim)
+    (delivered,) = receiver.wait_for(1)
+    assert delivered["headers"]["X-Channel-Topic"] == "shipments/confirmed"
