@@ -122,6 +122,15 @@ class AmazonSellingPartner:
             for name, (rate, burst) in USAGE_PLANS.items()
         }
 
+    def drain(self, *operations):
+        """Empty the buckets of `operations` (all when none is named): the
+        next call of each is throttled until a request's refill."""
+        with self.lock:
+            for name in operations or tuple(self.buckets):
+                bucket = self.buckets[name]
+                bucket.take()
+                bucket.available = 0.0
+
     # === HTTP ===
 
     def handle(self, request):

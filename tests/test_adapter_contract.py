@@ -80,6 +80,7 @@ class TestAdapterContract(BaseCase):
 PROVIDER_INTERNALS = {
     "shopify": {"graphql"},
     "woocommerce": {"url", "get", "post", "put", "delete"},
+    "amazon": {"get"},
 }
 
 
