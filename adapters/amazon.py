@@ -10,12 +10,13 @@ one request's refill, written to the shared budget like any throttling.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from .base import ChannelAdapter
 from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelThrottledError
 from .orders_amazon import parse_amazon_order, parse_listed_order
-from .records import UnreadableOrder
+from .records import FulfilmentResult, UnreadableOrder
 from .shopify import AccessToken
 from .transport import ChannelTransport, clamp_wait, parse_retry_after
 
@@ -26,6 +27,13 @@ USAGE_PLANS = {
     "getOrder": (0.5, 30),
     "getOrderItems": (0.5, 30),
     "getMarketplaceParticipations": (0.016, 15),
+    "confirmShipment": (2, 10),
+}
+# Amazon's carrier codes (Orders API "carrierCode"); any other carrier is
+# "Other" with its name.
+CARRIER_CODES = {
+    code.lower(): code
+    for code in ("UPS", "USPS", "FedEx", "DHL", "OnTrac", "Amazon Shipping")
 }
 REGION_ENDPOINTS = {
     "na": "https://sellingpartnerapi-na.amazon.com",
@@ -105,23 +113,27 @@ class AmazonAdapter(ChannelAdapter):
 
     def _get_once(self, operation, path, params):
         del operation  # named for the throttling message and future pacing
-        url = f"{self.endpoint}{path}"
-        tokens = self.config["token_provider"]
-        token = tokens.get(self._request_access_token)
-        try:
-            response = self._send(url, token, params)
-        except ChannelAuthError:
-            token = tokens.renew(self._request_access_token, failed=token)
-            response = self._send(url, token, params)
+        response = self._authorized("GET", path, params=params)
         try:
             return response.json()
         except ValueError as exc:
             raise ChannelPayloadError(f"GET {path}: the answer is not JSON") from exc
 
-    def _send(self, url, token, params):
-        return self.transport.request(
-            "GET", url, params=params, headers={"x-amz-access-token": token or ""}
-        )
+    def _authorized(self, method, path, **kwargs):
+        """The response of one call with the shared access token; a token
+        SP-API refuses (expired, 403) is renewed once and the call sent again."""
+        url = f"{self.endpoint}{path}"
+        tokens = self.config["token_provider"]
+        token = tokens.get(self._request_access_token)
+        try:
+            return self._send(method, url, token, kwargs)
+        except ChannelAuthError:
+            token = tokens.renew(self._request_access_token, failed=token)
+            return self._send(method, url, token, kwargs)
+
+    def _send(self, method, url, token, kwargs):
+        headers = {"x-amz-access-token": token or ""}
+        return self.transport.request(method, url, headers=headers, **kwargs)
 
     def _request_access_token(self):
         """Exchange the seller's refresh token for an access token (Login
@@ -227,6 +239,64 @@ class AmazonAdapter(ChannelAdapter):
             f"Amazon lists more than {MAX_ITEM_PAGES} pages of items for "
             f"order {external_ref}; stopped reading."
         )
+
+    # === FULFILMENT ===
+
+    def push_fulfilment(self, request):
+        """Override of `ChannelAdapter`: confirmShipment of the lines Amazon
+        still has to ship, as one package numbered after the Odoo delivery.
+        An FBA order, or one whose lines all shipped, is already fulfilled."""
+        path = f"/orders/v0/orders/{quote(request.order_ref, safe='')}"
+        order = self.get("getOrder", path).get("payload") or {}
+        if order.get("FulfillmentChannel") == "AFN":
+            return FulfilmentResult(already_fulfilled=True)
+        items = self.get("getOrderItems", f"{path}/orderItems").get("payload") or {}
+        left = {
+            str(item.get("OrderItemId")): int(item.get("QuantityOrdered") or 0)
+            - int(item.get("QuantityShipped") or 0)
+            for item in items.get("OrderItems") or ()
+        }
+        lines = [
+            {
+                "orderItemId": line.line_ref,
+                "quantity": min(line.quantity, left[line.line_ref]),
+            }
+            for line in request.lines
+            if left.get(line.line_ref, 0) > 0
+        ]
+        if not lines:
+            return FulfilmentResult(already_fulfilled=True)
+        body = {
+            "marketplaceId": order.get("MarketplaceId") or "",
+            "packageDetail": self._package(request, lines),
+        }
+        self.call_with_backoff(
+            self._authorized, "POST", f"{path}/shipmentConfirmation", json=body
+        )
+        package = body["packageDetail"]["packageReferenceId"]
+        return FulfilmentResult(fulfilment_refs=(f"{request.order_ref}/{package}",))
+
+    @staticmethod
+    def _package(request, lines):
+        """The packageDetail of a request: Amazon needs a tracking number
+        and a carrier (its code, else "Other" and the carrier's name)."""
+        if not request.tracking_number:
+            raise ChannelPayloadError(
+                "Amazon confirms a shipment only with its tracking number: "
+                "set the delivery's tracking reference."
+            )
+        carrier = (request.tracking_company or "").strip()
+        code = CARRIER_CODES.get(carrier.lower(), "Other")
+        package = {
+            "packageReferenceId": str(request.shipment_ref or "1"),
+            "carrierCode": code,
+            "trackingNumber": request.tracking_number,
+            "shipDate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "orderItems": lines,
+        }
+        if code == "Other":
+            package["carrierName"] = carrier or "Other"
+        return package
 
 
 def _listed(order):

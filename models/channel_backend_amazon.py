@@ -76,6 +76,7 @@ class ChannelBackend(models.Model):
                 "supports_connection_test": True,
                 "supports_order_import": True,
                 "supports_order_pull": True,
+                "supports_fulfilment_export": True,
             }
         )
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from werkzeug.wrappers import Response
 
-from .amazon_schema import SchemaError, check_answer, check_query
+from .amazon_schema import SchemaError, check_answer, check_body, check_query
 from .util import cents, money, parse_when
 
 _logger = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ USAGE_PLANS = {
     "getOrder": (0.5, 30),
     "getOrderItems": (0.5, 30),
     "getMarketplaceParticipations": (0.016, 15),
+    "confirmShipment": (2, 10),
 }
 US_MARKETPLACE = {
     "id": "ATVPDKIKX0DER",
@@ -162,18 +163,22 @@ class AmazonSellingPartner:
     def _operation(self, request):
         """(operationId, path arguments) of a request; (None, None) if unknown."""
         path = request.path.rstrip("/")
-        if request.method != "GET":
-            return None, None
         if path == PARTICIPATIONS_PATH:
-            return "getMarketplaceParticipations", ()
-        if path == ORDERS_PREFIX:
-            return "getOrders", ()
-        parts = path[len(ORDERS_PREFIX) :].strip("/").split("/")
-        if len(parts) == 1 and parts[0]:
-            return "getOrder", (parts[0],)
-        if len(parts) == 2 and parts[1] == "orderItems":
-            return "getOrderItems", (parts[0],)
-        return None, None
+            found = ("getMarketplaceParticipations", ())
+        elif path == ORDERS_PREFIX:
+            found = ("getOrders", ())
+        else:
+            parts = path[len(ORDERS_PREFIX) :].strip("/").split("/")
+            suffix = parts[1] if len(parts) == 2 else None  # noqa: PLR2004
+            found = {
+                (1, None): ("getOrder", parts[:1]),
+                (2, "orderItems"): ("getOrderItems", parts[:1]),
+                (2, "shipmentConfirmation"): ("confirmShipment", parts[:1]),
+            }.get((len(parts), suffix), (None, None))
+        method = "POST" if found[0] == "confirmShipment" else "GET"
+        if found[0] is None or request.method != method or not all(found[1]):
+            return None, None
+        return found
 
     def _dispatch(self, name, request, args):
         if name == "getMarketplaceParticipations":
@@ -185,6 +190,8 @@ class AmazonSellingPartner:
         if entry is None:
             error = {"code": "InvalidInput", "message": f"Invalid order id {args[0]}"}
             return 404, {"errors": [error]}
+        if name == "confirmShipment":
+            return self._confirm_shipment(entry, request.get_json(silent=True))
         if name == "getOrder":
             return 200, {"payload": entry["order"]}
         payload = {"AmazonOrderId": args[0], "OrderItems": entry["items"]}
@@ -202,7 +209,10 @@ class AmazonSellingPartner:
                     500,
                 )
         rate = USAGE_PLANS[name][0] * self.rate_scale
-        return _json(body, status, {"x-amzn-RateLimit-Limit": f"{rate:g}"})
+        headers = {"x-amzn-RateLimit-Limit": f"{rate:g}"}
+        if body is None:
+            return Response(status=status, headers=headers)
+        return _json(body, status, headers)
 
     def _fault(self, name, fault):
         """The answer an armed fault gives instead of the operation's; None
@@ -340,6 +350,61 @@ class AmazonSellingPartner:
             ]
         found.sort(key=lambda order: (order[field], order["AmazonOrderId"]))
         return [order["AmazonOrderId"] for order in found], None
+
+    def _confirm_shipment(self, entry, body):
+        """confirmShipment: ship the package's items (204), refuse a body the
+        model forbids, an FBA order, or more than is left to ship (400)."""
+        try:
+            check_body("confirmShipment", body)
+        except SchemaError as exc:
+            return 400, {"errors": [{"code": "InvalidInput", "message": str(exc)}]}
+        order, package = entry["order"], body["packageDetail"]
+        items = {item["OrderItemId"]: item for item in entry["items"]}
+        problem = self._shipment_problem(order, package, items)
+        if problem:
+            return 400, {"errors": [{"code": "InvalidInput", "message": problem}]}
+        with self.lock:
+            for line in package["orderItems"]:
+                items[line["orderItemId"]]["QuantityShipped"] += line["quantity"]
+            entry.setdefault("packages", []).append(package)
+            shipped = sum(i["QuantityShipped"] for i in entry["items"])
+            ordered = sum(i["QuantityOrdered"] for i in entry["items"])
+            order["NumberOfItemsShipped"] = shipped
+            order["NumberOfItemsUnshipped"] = ordered - shipped
+            order["OrderStatus"] = (
+                "Shipped" if shipped >= ordered else "PartiallyShipped"
+            )
+            order["LastUpdateDate"] = _stamp(self.state.wall_clock())
+        return 204, None
+
+    @staticmethod
+    def _shipment_problem(order, package, items):
+        problems = (
+            (order["FulfillmentChannel"] == "AFN", "Amazon fulfils this order"),
+            (
+                order["OrderStatus"] in ("Pending", "Canceled", "Shipped"),
+                f"The order is {order['OrderStatus']}",
+            ),
+            (
+                not str(package["packageReferenceId"]).isdigit(),
+                "packageReferenceId must be a positive number",
+            ),
+            (
+                package["carrierCode"] == "Other" and not package.get("carrierName"),
+                "carrierName is required when carrierCode is Other",
+            ),
+        )
+        for found, problem in problems:
+            if found:
+                return problem
+        for line in package["orderItems"]:
+            item = items.get(line["orderItemId"])
+            if item is None:
+                return f"Unknown order item {line['orderItemId']}"
+            left = item["QuantityOrdered"] - item["QuantityShipped"]
+            if not 0 < line["quantity"] <= left:
+                return f"Item {line['orderItemId']} has {left} left to ship"
+        return None
 
     # === SCENARIO ===
 

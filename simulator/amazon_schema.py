@@ -51,6 +51,16 @@ def check_query(operation_id, args, name="ordersV0.json"):
                     raise SchemaError(f"{operation_id}: {key} must be an integer")
 
 
+def check_body(operation_id, body, name="ordersV0.json"):
+    """Raise SchemaError unless `body` is the operation's JSON body."""
+    _path, _method, op = operation(operation_id, name)
+    for parameter in op.get("parameters", []):
+        if parameter["in"] == "body":
+            Validator(model(name)).check(parameter["schema"], body, "$")
+            return
+    raise SchemaError(f"{operation_id} takes no body")
+
+
 def check_answer(operation_id, status, body, name="ordersV0.json"):
     """Raise SchemaError unless `body` is what the model says `operation_id`
     answers with `status`."""

@@ -244,6 +244,60 @@ class TestAmazonOrders(AmazonCase):
 
 
 @tagged("post_install", "-at_install")
+class TestAmazonShipments(AmazonCase):
+    def _ship(self, picking, tracking="1Z999AA10123456784"):
+        """Validate the delivery in full with `tracking`; run the jobs."""
+        picking.carrier_tracking_ref = tracking
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        with trap_jobs() as trap:
+            picking._action_done()
+            trap.perform_enqueued_jobs()
+        self.env.invalidate_all()
+
+    def test_mfn_delivery_is_confirmed_with_its_tracking_once(self):
+        order_id = self.sim.amazon.add_order([self._line("AMZ-1", 2)])
+        self._poll()
+        picking = self._sale_order(order_id).picking_ids
+        self._ship(picking)
+        entry = self.sim.amazon.orders[order_id]
+        self.assertEqual(entry["order"]["OrderStatus"], "Shipped")
+        [package] = entry["packages"]
+        self.assertEqual(package["trackingNumber"], "1Z999AA10123456784")
+        self.assertEqual(package["packageReferenceId"], str(picking.id))
+        self.assertEqual(package["orderItems"][0]["quantity"], 2)
+        fulfilment = self.env["channel.fulfilment"].search(
+            [("picking_id", "=", picking.id)]
+        )
+        self.assertEqual(fulfilment.state, "done")
+        fulfilment._job_push()  # a replay confirms nothing twice
+        self.assertEqual(len(entry["packages"]), 1)
+
+    def test_a_delivery_without_tracking_is_an_exception_not_a_loss(self):
+        order_id = self.sim.amazon.add_order([self._line("AMZ-1")])
+        self._poll()
+        picking = self._sale_order(order_id).picking_ids
+        self._ship(picking, tracking=False)
+        self.assertNotIn("packages", self.sim.amazon.orders[order_id])
+        exception = self.env["channel.exception"].search(
+            [("backend_id", "=", self.amazon.id)]
+        )
+        self.assertIn("tracking", exception.technical_detail or exception.name)
+
+    def test_fba_delivery_confirms_nothing_to_amazon(self):
+        fba = self.env["stock.warehouse"].create({"name": "Amazon FBA", "code": "FBA"})
+        self.amazon.amazon_fba_warehouse_id = fba
+        order_id = self.sim.amazon.add_order([self._line("AMZ-1")], fulfillment="AFN")
+        self._poll()
+        self.assertEqual(self._sale_order(order_id).picking_ids.state, "done")
+        self.assertEqual(self.sim.state.calls["amazon confirmShipment"], 0)
+        self.assertFalse(
+            self.env["channel.exception"].search([("backend_id", "=", self.amazon.id)])
+        )
+
+
+@tagged("post_install", "-at_install")
 class TestAmazonPolling(AmazonCase):
     def test_250_orders_page_within_the_rate_limits_every_429_handled(self):
         # Amazon's protocol at 10 times its rates (5 reads a second), the

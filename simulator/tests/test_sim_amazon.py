@@ -192,3 +192,43 @@ def test_faults_apply_to_amazon(sim, token):
         LastUpdatedAfter="2020-01-01T00:00:00Z",
     )
     assert answer.status_code == 503
+
+
+def confirm(sim, token, order_id, items, reference="1", *, carrier="UPS", **extra):
+    package = {
+        "packageReferenceId": reference,
+        "carrierCode": carrier,
+        "trackingNumber": "1Z999AA10123456784",
+        "shipDate": "2026-12-01T10:00:00Z",
+        "orderItems": [{"orderItemId": i, "quantity": q} for i, q in items],
+        **extra,
+    }
+    return requests.post(
+        f"{sim.base_url}/orders/v0/orders/{order_id}/shipmentConfirmation",
+        json={"marketplaceId": US, "packageDetail": package},
+        headers={"x-amz-access-token": token},
+        timeout=10,
+    )
+
+
+def test_confirm_shipment_ships_the_items_once(sim, token):
+    order_id = sim.amazon.add_order([line(quantity=2)])
+    item = sim.amazon.orders[order_id]["items"][0]["OrderItemId"]
+    assert confirm(sim, token, order_id, [(item, 1)]).status_code == 204
+    assert sim.amazon.orders[order_id]["order"]["OrderStatus"] == "PartiallyShipped"
+    assert confirm(sim, token, order_id, [(item, 2)], "2").status_code == 400
+    assert confirm(sim, token, order_id, [(item, 1)], "2").status_code == 204
+    assert sim.amazon.orders[order_id]["order"]["OrderStatus"] == "Shipped"
+    assert sim.amazon.orders[order_id]["packages"][0]["carrierCode"] == "UPS"
+
+
+def test_confirm_shipment_refuses_what_the_model_or_amazon_forbids(sim, token):
+    order_id = sim.amazon.add_order([line()])
+    item = sim.amazon.orders[order_id]["items"][0]["OrderItemId"]
+    no_name = confirm(sim, token, order_id, [(item, 1)], carrier="Other")
+    assert no_name.status_code == 400
+    typo = confirm(sim, token, order_id, [(item, 1)], trackingNumbr="x")
+    assert "not in the model" in typo.json()["errors"][0]["message"]
+    fba = sim.amazon.add_order([line()], fulfillment="AFN")
+    fba_item = sim.amazon.orders[fba]["items"][0]["OrderItemId"]
+    assert confirm(sim, token, fba, [(fba_item, 1)]).status_code == 400
