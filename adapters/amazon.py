@@ -92,6 +92,7 @@ class AmazonAdapter(ChannelAdapter):
         "shipped": "confirm",
         "invoiceunconfirmed": "confirm",
         "unfulfillable": "quotation",
+        "canceled": "cancel",
     }
 
     @property
