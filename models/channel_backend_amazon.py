@@ -112,6 +112,33 @@ class ChannelBackend(models.Model):
 
     # === PROVIDER HOOKS ===
 
+    def _get_sandbox_values(self):
+        """Override of `channel_connector`: the simulator's seller account
+        (its LWA credentials are the simulator's, not secrets)."""
+        if self.provider != "amazon":
+            return super()._get_sandbox_values()
+        return {
+            "backend": {
+                "name": "SANDBOX Amazon (simulator)",
+                "sequence": 3,
+                "amazon_lwa_client_id": "amzn1.application-oa2-client.sim",
+                "amazon_lwa_client_secret": "sim_lwa_secret",
+                "amazon_refresh_token": "Atzr|sim",
+            },
+            "location": ("Amazon MFN", "MFN"),
+            "gateways": (),
+        }
+
+    @api.model
+    def _sandbox_backend(self, provider, simulator_url):
+        """Override of `channel_connector`: the simulator also plays Login
+        with Amazon; the account's marketplaces are read at once."""
+        backend = super()._sandbox_backend(provider, simulator_url)
+        if provider == "amazon":
+            backend.amazon_lwa_url = simulator_url
+            backend._amazon_sync_marketplaces()
+        return backend
+
     def _get_default_api_version(self):
         """Override of `channel_connector`: the Orders API version we target."""
         if self.provider != "amazon":

@@ -26,7 +26,7 @@ class TestSandbox(SimulatorCommon):
     def test_backends_wired_to_the_simulator(self):
         backends = self._prepare()
         self.assertEqual(
-            sorted(backends.mapped("provider")), ["shopify", "woocommerce"]
+            sorted(backends.mapped("provider")), ["amazon", "shopify", "woocommerce"]
         )
         self.assertTrue(all(backends.mapped("is_sandbox")))
         self.assertEqual(set(backends.mapped("state")), {"connected"})
@@ -38,7 +38,7 @@ class TestSandbox(SimulatorCommon):
         self.assertNotIn(UNMAPPED_SKU, products.mapped("default_code"))
         self.assertTrue(all("(sandbox)" in name for name in products.mapped("name")))
         self.assertEqual(set(products.mapped("qty_available")), {25})
-        for backend in backends:
+        for backend in backends.filtered("supports_stock_export"):
             bindings = self.env["channel.product.binding"].search(
                 [("backend_id", "=", backend.id)]
             )
@@ -48,12 +48,15 @@ class TestSandbox(SimulatorCommon):
         jobs = self.env["queue.job"].search(
             [("method_name", "=", "_job_export_stock"), ("state", "=", "pending")]
         )
-        self.assertEqual(sorted(job.records.id for job in jobs), sorted(backends.ids))
+        self.assertEqual(
+            sorted(job.records.id for job in jobs),
+            sorted(backends.filtered("supports_stock_export").ids),
+        )
 
     def test_card_payments_wait_on_a_processor_clearing_journal(self):
         backends = self._prepare()
         shopify = backends.filtered(lambda b: b.provider == "shopify")
-        woo = backends - shopify
+        woo = backends.filtered(lambda b: b.provider == "woocommerce")
         for backend, gateway in ((shopify, "shopify_payments"), (woo, "stripe")):
             mapping = backend.payment_mapping_ids.filtered(
                 lambda m, gateway=gateway: m.gateway == gateway
@@ -134,3 +137,20 @@ class TestSandbox(SimulatorCommon):
             self.Backend.with_user(self.manager_user)._sandbox_prepare(
                 self.sim.base_url
             )
+
+    def test_amazon_sandbox_polls_the_simulators_seller_account(self):
+        amazon = self._prepare().filtered(lambda b: b.provider == "amazon")
+        self.assertEqual(amazon.state, "connected")
+        self.assertEqual(amazon.amazon_lwa_url, self.sim.base_url)
+        self.assertIn("ATVPDKIKX0DER", amazon.marketplace_ids.mapped("external_ref"))
+        order_id = self.sim.amazon.add_order(
+            [{"sku": "SIM-000001", "quantity": 2, "price": "10.00", "tax": "1.60"}]
+        )
+        with trap_jobs() as trap:
+            amazon._job_reconcile_orders()
+            trap.perform_enqueued_jobs()
+        binding = self.env["channel.order.binding"].search(
+            [("backend_id", "=", amazon.id), ("external_ref", "=", order_id)]
+        )
+        self.assertEqual(binding.sale_order_id.state, "sale")
+        self.assertAlmostEqual(binding.sale_order_id.amount_total, 20.0, places=2)
