@@ -9,6 +9,7 @@ from ..adapters.amazon import AmazonAdapter, _listed, refill_seconds
 from ..adapters.exceptions import ChannelPayloadError
 from ..adapters.orders_amazon import parse_amazon_order, parse_listed_order
 from ..adapters.records import UnreadableOrder
+from ..adapters.redaction import mask
 
 
 def money(amount, currency="USD"):
@@ -152,3 +153,11 @@ class TestAmazonOrderParser(BaseCase):
         self.assertEqual(refill_seconds({"x-amzn-RateLimit-Limit": "0.5"}), 2.0)
         self.assertIsNone(refill_seconds({}))
         self.assertIsNone(refill_seconds({"x-amzn-RateLimit-Limit": "0"}))
+
+    def test_lwa_tokens_and_secrets_are_masked_in_log_text(self):
+        text = mask(
+            "refresh_token=Atzr|IwEBIabc-1.2 client_secret=s3cr3t "
+            "{'x-amz-access-token': 'Atza|IwEBIxyz'} token Atza|IwEBIqq"
+        )
+        for secret in ("IwEBIabc", "s3cr3t", "IwEBIxyz", "IwEBIqq"):
+            self.assertNotIn(secret, text)
