@@ -27,7 +27,13 @@ _logger = logging.getLogger(__name__)
 LWA_PATH = "/auth/o2/token"
 ORDERS_PREFIX = "/orders/v0/orders"
 PARTICIPATIONS_PATH = "/sellers/v1/marketplaceParticipations"
-PREFIXES = (LWA_PATH, ORDERS_PREFIX, PARTICIPATIONS_PATH)
+LISTINGS_PREFIX = "/listings/2021-08-01/items/"
+PREFIXES = (LWA_PATH, ORDERS_PREFIX, PARTICIPATIONS_PATH, LISTINGS_PREFIX)
+# The seller id (merchant token) of the simulated account.
+SELLER_ID = "A2SIMSELLER0001"
+# The model an operation is checked against (default: Orders v0).
+OPERATION_MODELS = {"patchListingsItem": "listingsItems_2021-08-01.json"}
+AVAILABILITY_PATH = "/attributes/fulfillment_availability"
 LWA_TOKEN_TTL = 3600
 # (requests per second, burst) of each operation, from the models' Usage Plans
 # (Orders v0; Sellers v1 for getMarketplaceParticipations).
@@ -37,6 +43,7 @@ USAGE_PLANS = {
     "getOrderItems": (0.5, 30),
     "getMarketplaceParticipations": (0.016, 15),
     "confirmShipment": (2, 10),
+    "patchListingsItem": (5, 5),
 }
 US_MARKETPLACE = {
     "id": "ATVPDKIKX0DER",
@@ -73,6 +80,8 @@ DENIED = {
     "details": "",
 }
 ZERO = Decimal(0)
+MODEL = "ordersV0.json"
+LISTINGS_MODEL = "listingsItems_2021-08-01.json"
 
 
 class TokenBucket:
@@ -113,6 +122,7 @@ class AmazonSellingPartner:
         self.orders = {}  # AmazonOrderId -> {"order": Order, "items": [OrderItem]}
         self.next_tokens = {}  # NextToken -> ids still to list
         self.throttled = {}  # operation -> 429 answers given
+        self.listings = {}  # SKU -> {"quantity": MFN quantity, "patches": n}
         self.set_rate_scale(rate_scale)
 
     def set_rate_scale(self, rate_scale):
@@ -163,6 +173,11 @@ class AmazonSellingPartner:
     def _operation(self, request):
         """(operationId, path arguments) of a request; (None, None) if unknown."""
         path = request.path.rstrip("/")
+        if path.startswith(LISTINGS_PREFIX):
+            parts = path[len(LISTINGS_PREFIX) :].split("/")
+            if request.method == "PATCH" and len(parts) == 2 and all(parts):  # noqa: PLR2004
+                return "patchListingsItem", tuple(parts)
+            return None, None
         if path == PARTICIPATIONS_PATH:
             found = ("getMarketplaceParticipations", ())
         elif path == ORDERS_PREFIX:
@@ -185,6 +200,12 @@ class AmazonSellingPartner:
             return 200, {"payload": self._participations()}
         if name == "getOrders":
             return self._get_orders(request.args)
+        if name == "patchListingsItem":
+            return self._patch_listing(args, request)
+        return self._order_operation(name, request, args)
+
+    def _order_operation(self, name, request, args):
+        """getOrder, getOrderItems and confirmShipment of one order."""
         with self.lock:
             entry = self.orders.get(args[0])
         if entry is None:
@@ -201,7 +222,7 @@ class AmazonSellingPartner:
         """The JSON answer, checked against the model (a mismatch is a bug)."""
         if name != "getMarketplaceParticipations":
             try:
-                check_answer(name, status, body)
+                check_answer(name, status, body, OPERATION_MODELS.get(name, MODEL))
             except SchemaError:
                 _logger.exception("simulator answer of %s breaks the model", name)
                 return _json(
@@ -350,6 +371,49 @@ class AmazonSellingPartner:
             ]
         found.sort(key=lambda order: (order[field], order["AmazonOrderId"]))
         return [order["AmazonOrderId"] for order in found], None
+
+    def _patch_listing(self, args, request):
+        """patchListingsItem: set the MFN quantity of a listed SKU through
+        `fulfillment_availability`; a SKU not listed is INVALID."""
+        seller_id, sku = args
+        query = {key: request.args.getlist(key) for key in request.args}
+        body = request.get_json(silent=True)
+        try:
+            check_query("patchListingsItem", query, LISTINGS_MODEL)
+            check_body("patchListingsItem", body, LISTINGS_MODEL)
+        except SchemaError as exc:
+            return 400, {"errors": [{"code": "InvalidInput", "message": str(exc)}]}
+        if seller_id != SELLER_ID:
+            return 403, {"errors": [DENIED]}
+        submission = f"sim{self.state.random.getrandbits(64):016x}"
+        with self.lock:
+            listing = self.listings.get(sku)
+            if listing is None:
+                issue = {
+                    "code": "4000001",
+                    "message": f"SKU {sku} is not listed.",
+                    "severity": "ERROR",
+                    "categories": ["INVALID_ATTRIBUTE"],
+                }
+                answer = {"sku": sku, "status": "INVALID", "submissionId": submission}
+                return 200, {**answer, "issues": [issue]}
+            for patch in body["patches"]:
+                if patch["path"] == AVAILABILITY_PATH and patch["op"] != "delete":
+                    for value in patch.get("value") or ():
+                        if value.get("fulfillment_channel_code") == "DEFAULT":
+                            listing["quantity"] = int(value["quantity"])
+            listing["patches"] += 1
+        return 200, {
+            "sku": sku,
+            "status": "ACCEPTED",
+            "submissionId": submission,
+            "issues": [],
+        }
+
+    def add_listing(self, sku, quantity=0):
+        """A merchant-fulfilled offer of `sku` with `quantity` available."""
+        with self.lock:
+            self.listings[sku] = {"quantity": quantity, "patches": 0}
 
     def _confirm_shipment(self, entry, body):
         """confirmShipment: ship the package's items (204), refuse a body the

@@ -232,3 +232,33 @@ def test_confirm_shipment_refuses_what_the_model_or_amazon_forbids(sim, token):
     fba = sim.amazon.add_order([line()], fulfillment="AFN")
     fba_item = sim.amazon.orders[fba]["items"][0]["OrderItemId"]
     assert confirm(sim, token, fba, [(fba_item, 1)]).status_code == 400
+
+
+def patch_listing(sim, token, sku, quantity, seller="A2SIMSELLER0001", **body):
+    patch = {
+        "op": "replace",
+        "path": "/attributes/fulfillment_availability",
+        "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
+    }
+    return requests.patch(
+        f"{sim.base_url}/listings/2021-08-01/items/{seller}/{sku}",
+        params={"marketplaceIds": US},
+        json={"productType": "PRODUCT", "patches": [patch], **body},
+        headers={"x-amz-access-token": token},
+        timeout=10,
+    )
+
+
+def test_patch_listings_item_sets_the_mfn_quantity(sim, token):
+    sim.amazon.add_listing("SIM-000001", quantity=3)
+    answer = patch_listing(sim, token, "SIM-000001", 7)
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "ACCEPTED"
+    assert sim.amazon.listings["SIM-000001"] == {"quantity": 7, "patches": 1}
+    unlisted = patch_listing(sim, token, "NOT-LISTED", 1).json()
+    assert unlisted["status"] == "INVALID"
+    assert unlisted["issues"][0]["severity"] == "ERROR"
+    assert patch_listing(sim, token, "SIM-000001", 1, seller="OTHER").status_code == 403
+    typo = patch_listing(sim, token, "SIM-000001", 1, productTyp="x")
+    assert typo.status_code == 400
+    assert sim.amazon.listings["SIM-000001"]["quantity"] == 7
