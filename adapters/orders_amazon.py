@@ -187,7 +187,9 @@ def _line(item, included):
     line = OrderLineData(
         external_ref=str(item["OrderItemId"]),
         sku=item.get("SellerSKU") or None,
-        variant_ref=item.get("ASIN") or None,
+        # The seller's offer is its SKU (listings are patched by SKU); the
+        # ASIN is Amazon's catalogue product, shared by every seller.
+        variant_ref=item.get("SellerSKU") or None,
         product_ref=item.get("ASIN") or None,
         name=item.get("Title") or None,
         quantity=quantity,

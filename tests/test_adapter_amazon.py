@@ -161,3 +161,7 @@ class TestAmazonOrderParser(BaseCase):
         )
         for secret in ("IwEBIabc", "s3cr3t", "IwEBIxyz", "IwEBIqq"):
             self.assertNotIn(secret, text)
+
+    def test_an_item_is_bound_by_the_sellers_sku(self):
+        line = parse_amazon_order(order("10.00"), [item("7")]).lines[0]
+        self.assertEqual((line.variant_ref, line.product_ref), ("SKU-7", "B07"))
