@@ -22,6 +22,7 @@
         "views/channel_backend_views.xml",
         "views/channel_backend_shopify_views.xml",
         "views/channel_backend_woocommerce_views.xml",
+        "views/channel_backend_amazon_views.xml",
         "views/channel_backend_threepl_views.xml",
         "views/channel_backend_generic_views.xml",
         "views/channel_backend_dashboard_views.xml",

@@ -1,5 +1,6 @@
 """ORM-free code that talks to sales channels (never imports odoo)."""
 
+from .amazon import AmazonAdapter
 from .generic import GenericAdapter
 from .shopify import ShopifyAdapter
 from .threepl import ThreePLAdapter
@@ -12,6 +13,7 @@ ADAPTERS = {
         WooCommerceAdapter,
         GenericAdapter,
         ThreePLAdapter,
+        AmazonAdapter,
     )
 }
 

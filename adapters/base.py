@@ -409,6 +409,14 @@ class ChannelAdapter:
         """Every balance transaction of a payout: [records.PayoutLineData]."""
         raise NotImplementedError
 
+    # Marketplaces (capability `supports_marketplaces`)
+
+    def fetch_marketplaces(self):
+        """The marketplaces the account sells on: [amazon.Marketplace]-like
+        records (external_ref, name, country_code, currency, domain,
+        participating)."""
+        raise NotImplementedError
+
     # Catalogue (capability `supports_stock_export`: variants to bind)
 
     def fetch_variants(self, cursor=None):

@@ -20,7 +20,9 @@ SENSITIVE_KEYS = frozenset(
         "consumer_key",
         "consumer_secret",
         "password",
+        "refresh_token",
         "webhook_secret",
+        "x-amz-access-token",
         "x-shopify-access-token",
     }
 )
@@ -34,8 +36,9 @@ _KEY_VALUE = re.compile(
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# Shopify Admin API tokens, wherever they appear (an error text, a repr).
-_SHOPIFY_TOKEN = re.compile(r"\bshp(?:at|ca|pa|ss)_[A-Za-z0-9_]+")
+# Shopify Admin API tokens and Login with Amazon access and refresh tokens
+# (Atza|..., Atzr|...), wherever they appear (an error text, a repr).
+_SHOPIFY_TOKEN = re.compile(r"\bshp(?:at|ca|pa|ss)_[A-Za-z0-9_]+|\bAtz[ar]\|[\w.|-]+")
 
 
 def _hide_value(match):

@@ -35,6 +35,7 @@ from . import (
     channel_handoff_request,
     channel_handoff_shipment,
     channel_kpi_snapshot,
+    channel_marketplace,
     channel_order_binding,
     channel_order_binding_edit,
     channel_order_route,
@@ -66,3 +67,8 @@ from . import (
     stock_picking_handoff,
     stock_quant,
 )
+
+# isort: split
+# Loaded after the engine's files (channel_backend_orders...): its overrides
+# of their hooks must come later in the MRO and call them.
+from . import channel_backend_amazon

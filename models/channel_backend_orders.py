@@ -69,6 +69,12 @@ class ChannelBackend(models.Model):
         help="Exceptions to the default status table, tried in sequence.",
     )
     default_status_table = fields.Text(compute="_compute_default_status_table")
+    marketplace_ids = fields.One2many(
+        "channel.marketplace",
+        "backend_id",
+        string="Marketplaces",
+        help="The sites the account sells on, for channels that have several.",
+    )
 
     tax_rounding_warning = fields.Char(compute="_compute_tax_rounding_warning")
 
@@ -141,6 +147,12 @@ class ChannelBackend(models.Model):
         if not self.supports_order_import:
             return {}
         return dict(self._get_adapter(priority="orders").status_actions)
+
+    def _on_channel_order_confirmed(self, sale_order, order):
+        """Hook: the sale order of a canonical order was just confirmed by
+        the import (e.g. a channel that ships from its own warehouse marks
+        the delivery done). No-op by default."""
+        self.ensure_one()
 
     def _route_order(self, order):
         """(company, warehouse) an order is created in: the routing rules,

@@ -60,8 +60,9 @@ class ChannelBackend(models.Model):
             if backend != first and not backend._check_connection():
                 raise UserError(backend.state_message)
             backend._sync_webhook_subscriptions()
-            backend._match_catalogue()
-            backend._enqueue_stock_export(full=True)
+            if backend.supports_stock_export:
+                backend._match_catalogue()
+                backend._enqueue_stock_export(full=True)
         return backends
 
     @api.model

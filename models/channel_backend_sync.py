@@ -141,7 +141,8 @@ class ChannelBackend(models.Model):
             )
             for order in orders:
                 seen += 1
-                if not self._had_delivery_for(order, since):
+                # A channel without webhooks is polled: nothing went missing.
+                if self.supports_webhooks and not self._had_delivery_for(order, since):
                     missing.append(order.name)
             Binding._enqueue_pulled_orders(self, orders, RECONCILE_PRIORITY)
             if not cursor:

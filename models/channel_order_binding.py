@@ -300,6 +300,7 @@ class ChannelOrderBinding(models.Model):
             return DONE
         if sale_order.state in ("draft", "sent"):
             sale_order.action_confirm()
+            backend._on_channel_order_confirmed(sale_order, order)
         if backend.order_create_invoice and sale_order._channel_invoice_and_pay(
             order, backend, self
         ):

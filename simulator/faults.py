@@ -7,7 +7,7 @@ one is a ValueError (HTTP 400 on the admin API), never a fault that is
 silently consumed.
 
 Requests a client sends, "shopify", "woocommerce", "threepl" (the
-warehouse partner) and "stripe" (only "429"):
+warehouse partner), "amazon" (SP-API) and "stripe" (only "429"):
 
 - "latency": answer normally after `delay` seconds;
 - "timeout": hang `delay` seconds (default 30, longer than client timeouts),
@@ -33,6 +33,7 @@ API_KINDS = {
     "shopify": (*REQUEST_KINDS, "throttled"),
     "woocommerce": REQUEST_KINDS,
     "threepl": REQUEST_KINDS,
+    "amazon": REQUEST_KINDS,
     "stripe": ("429",),
     "shopify_webhooks": DELIVERY_KINDS,
     "woocommerce_webhooks": DELIVERY_KINDS,

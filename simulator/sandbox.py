@@ -1,8 +1,9 @@
 """Sandbox traffic: a steady trickle of channel activity for `make run`.
 
-The sandbox (README, "Sandbox") connects two demo backends to a simulator;
-this module keeps that simulator busy the way a small shop is: orders on both
-channels from new, repeat and guest customers, now and then a cancellation,
+The sandbox (README, "Sandbox") connects demo backends to a simulator; this
+module keeps that simulator busy the way a small shop is: orders on Shopify
+and WooCommerce from new, repeat and guest customers, now and then an Amazon
+order (merchant- or Amazon-fulfilled, polled by Odoo), a cancellation,
 a high-risk order, and an order for the one variant Odoo does not know
 (`UNMAPPED_SKU`), so that exceptions appear for the ops team to practise on.
 Deterministic from the seed; nothing is sent before Odoo has subscribed.
@@ -31,6 +32,7 @@ class SandboxTraffic:
         self.random = random.Random(seed)
         self.steps = 0
         self.last_order = {}  # channel -> id of the last order created there
+        self.amazon_orders = 0
         self._stopped = threading.Event()
         self._thread = None
 
@@ -83,6 +85,23 @@ class SandboxTraffic:
         self.last_order[channel] = summary["id"]
         return f"{channel}: {label} {summary['id']} ({len(lines)} lines)"
 
+    def amazon_step(self):
+        """An Amazon order (Odoo polls for it): merchant-fulfilled, or every
+        third one fulfilled by Amazon; returns a one-line description."""
+        self.amazon_orders += 1
+        fulfillment = "AFN" if self.amazon_orders % 3 == 0 else "MFN"
+        lines = [
+            {
+                "sku": sku,
+                "quantity": self.random.randint(1, 2),
+                "price": "10.00",
+                "tax": "0.80",
+            }
+            for sku in self.random.sample(self._mapped_skus(), 1)
+        ]
+        order = self.sim.scenario.create_amazon_order(lines, fulfillment=fulfillment)
+        return f"amazon: {fulfillment} order {order['id']}"
+
     def _mapped_skus(self):
         return sorted(
             v["sku"]
@@ -109,4 +128,6 @@ class SandboxTraffic:
         log("sandbox: Odoo subscribed; channel traffic starts")
         while not self._stopped.is_set():
             log(f"sandbox: {self.step()}")
+            if self.steps % 4 == 0:
+                log(f"sandbox: {self.amazon_step()}")
             self._stopped.wait(self.interval)

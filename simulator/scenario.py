@@ -179,6 +179,15 @@ class Scenario:
         return summary
 
     @journaled
+    def create_amazon_order(self, lines, fulfillment="MFN", status="Unshipped"):
+        """An order on the simulated Amazon seller account (amazon.py
+        `add_order`); journaled, so a restored scenario never reuses its id."""
+        order_id = self.sim.amazon.add_order(
+            lines, fulfillment=fulfillment, status=status
+        )
+        return {"id": order_id, "fulfillment": fulfillment}
+
+    @journaled
     def refund_order(
         self,
         channel,
@@ -959,6 +968,7 @@ REPLAYABLE = (
     "set_inventory",
     "set_woo_stock",
     "create_order",
+    "create_amazon_order",
     "update_order",
     "edit_order",
     "cancel_order",
@@ -989,6 +999,7 @@ def _quiet(action):
         "uninstall_app",
         "seed_catalogue",
         "create_return",
+        "create_amazon_order",
     }
     return {} if action in silent else {"notify": False}
 

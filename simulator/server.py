@@ -2,7 +2,8 @@
 
 One threaded werkzeug server on 127.0.0.1 answers Shopify
 (`/admin/api/2026-07/graphql.json`), WooCommerce (`/wp-json/wc/v3/...`), a
-warehouse partner (`/3pl/...`, threepl.py) and the scenario admin API
+warehouse partner (`/3pl/...`, threepl.py), Amazon's SP-API and Login with
+Amazon (`/orders/v0/...`, `/auth/o2/token`, amazon.py) and the scenario admin API
 (`/_sim/...`); a daemon thread sends the webhooks.
 """
 
@@ -16,6 +17,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from .amazon import PREFIXES as AMAZON_PREFIXES
+from .amazon import AmazonSellingPartner
 from .orders import OrderBook
 from .scenario import Scenario
 from .shopify_graphql import API_VERSION, ShopifyGraphql, root_fields
@@ -36,6 +39,8 @@ SHOPIFY_TOKEN_PATH = "/admin/oauth/access_token"
 # What a client credentials token lasts on Shopify (about 24 h).
 SHOPIFY_TOKEN_TTL = 86399
 SHOPIFY_SCOPES = "read_orders,read_products,write_inventory,read_locations"
+# LWA client id, client secret and the seller's refresh token.
+AMAZON_CREDENTIALS = ("amzn1.application-oa2-client.sim", "sim_lwa_secret", "Atzr|sim")
 SHOPIFY_AUTH_ERROR = {
     "errors": "[API] Invalid API key or access token (unrecognized login or "
     "wrong password)"
@@ -90,6 +95,8 @@ class ChannelSimulator:
         woo_webhook_timeout=60.0,
         retry_time_scale=1.0,
         threepl_secret="sim_threepl_secret",
+        amazon_credentials=AMAZON_CREDENTIALS,
+        amazon_rate_scale=1.0,
     ):
         self.state = SimulatorState(seed, shopify_shop_domain, clock, wall_clock)
         self.clock = clock
@@ -120,6 +127,9 @@ class ChannelSimulator:
         )
         self.threepl = ThreePLWarehouse(self.state, threepl_secret)
         self.stripe = StripeApi(self.state)
+        self.amazon = AmazonSellingPartner(
+            self.state, clock, amazon_credentials, amazon_rate_scale
+        )
         self.scenario = Scenario(self)
         self._server = None
         self._thread = None
@@ -197,6 +207,7 @@ class ChannelSimulator:
             ("/v1/", self.stripe.handle),
             ("/_sim/", self.admin.handle),
             (THREEPL_PREFIX, self._threepl),
+            *((prefix, self.amazon.handle) for prefix in AMAZON_PREFIXES),
         )
         for prefix, handler in routes:
             if path.startswith(prefix):

@@ -80,6 +80,7 @@ class TestAdapterContract(BaseCase):
 PROVIDER_INTERNALS = {
     "shopify": {"graphql"},
     "woocommerce": {"url", "get", "post", "put", "delete"},
+    "amazon": {"get"},
 }
 
 
@@ -127,6 +128,8 @@ class TestEngineNamesNoProvider(BaseCase):
     def test_models_outside_provider_files_name_no_provider(self):
         suffixes = tuple(f"_{code}.py" for code in ADAPTERS)
         pattern = re.compile("|".join(c for c in ADAPTERS if c != "generic"), re.I)
+        for code in ("shopify", "woocommerce", "threepl", "amazon"):
+            self.assertRegex(code, pattern, "every provider is guarded")
         hits = [
             f"{path.name}:{number}: {line.strip()}"
             for path in sorted(MODELS.glob("*.py"))

@@ -26,7 +26,8 @@ class TestSandbox(SimulatorCommon):
     def test_backends_wired_to_the_simulator(self):
         prepared = self._prepare()
         self.assertEqual(
-            sorted(prepared.mapped("provider")), ["shopify", "threepl", "woocommerce"]
+            sorted(prepared.mapped("provider")),
+            ["amazon", "shopify", "threepl", "woocommerce"],
         )
         self.assertEqual(set(prepared.mapped("state")), {"connected"})
         backends = prepared.filtered(lambda b: not b.supports_fulfilment_handoff)
@@ -40,7 +41,7 @@ class TestSandbox(SimulatorCommon):
         self.assertNotIn(UNMAPPED_SKU, products.mapped("default_code"))
         self.assertTrue(all("(sandbox)" in name for name in products.mapped("name")))
         self.assertEqual(set(products.mapped("qty_available")), {25})
-        for backend in backends:
+        for backend in backends.filtered("supports_stock_export"):
             bindings = self.env["channel.product.binding"].search(
                 [("backend_id", "=", backend.id)]
             )
@@ -50,7 +51,10 @@ class TestSandbox(SimulatorCommon):
         jobs = self.env["queue.job"].search(
             [("method_name", "=", "_job_export_stock"), ("state", "=", "pending")]
         )
-        self.assertEqual(sorted(job.records.id for job in jobs), sorted(backends.ids))
+        self.assertEqual(
+            sorted(job.records.id for job in jobs),
+            sorted(backends.filtered("supports_stock_export").ids),
+        )
 
     def test_card_payments_wait_on_a_processor_clearing_journal(self):
         backends = self._prepare()
@@ -176,3 +180,20 @@ class TestSandbox(SimulatorCommon):
             self.Backend.with_user(self.manager_user)._sandbox_prepare(
                 self.sim.base_url
             )
+
+    def test_amazon_sandbox_polls_the_simulators_seller_account(self):
+        amazon = self._prepare().filtered(lambda b: b.provider == "amazon")
+        self.assertEqual(amazon.state, "connected")
+        self.assertEqual(amazon.amazon_lwa_url, self.sim.base_url)
+        self.assertIn("ATVPDKIKX0DER", amazon.marketplace_ids.mapped("external_ref"))
+        order_id = self.sim.amazon.add_order(
+            [{"sku": "SIM-000001", "quantity": 2, "price": "10.00", "tax": "1.60"}]
+        )
+        with trap_jobs() as trap:
+            amazon._job_reconcile_orders()
+            trap.perform_enqueued_jobs()
+        binding = self.env["channel.order.binding"].search(
+            [("backend_id", "=", amazon.id), ("external_ref", "=", order_id)]
+        )
+        self.assertEqual(binding.sale_order_id.state, "sale")
+        self.assertAlmostEqual(binding.sale_order_id.amount_total, 20.0, places=2)

@@ -65,3 +65,24 @@ def test_deterministic_from_the_seed(clock):
             traffic.seed_catalogue()
             runs.append([traffic.step() for _ in range(6)])
     assert runs[0] == runs[1]
+
+
+def test_amazon_orders_come_merchant_and_amazon_fulfilled(sim):
+    from simulator.sandbox import SandboxTraffic
+
+    traffic = SandboxTraffic(sim)
+    described = [traffic.amazon_step() for _ in range(3)]
+    assert [d.split()[1] for d in described] == ["MFN", "MFN", "AFN"]
+    channels = [e["order"]["FulfillmentChannel"] for e in sim.amazon.orders.values()]
+    assert channels == ["MFN", "MFN", "AFN"]
+
+
+def test_a_restored_scenario_never_reuses_an_amazon_order_id(make_sim):
+    from simulator.sandbox import SandboxTraffic
+
+    first = make_sim()
+    SandboxTraffic(first).amazon_step()
+    again = make_sim()
+    again.scenario.restore(first.scenario.snapshot())
+    SandboxTraffic(again).amazon_step()
+    assert len(again.amazon.orders) == 2
