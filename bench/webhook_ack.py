@@ -345,7 +345,8 @@ def report(args, ours, oca):
         f"{label}: {run[label]['statuses']}"
         for run in ours
         for label in ("floor", "ours")
-        if set(run[label]["statuses"]) != {200}
+        # JSON from bench/load.py: the statuses are strings.
+        if set(map(str, run[label]["statuses"])) != {"200"}
     ]
     for problem in bad:
         print(f"CHECK FAILED not every answer 200: {problem}")
