@@ -49,7 +49,7 @@ from simulator.server import ChannelSimulator  # noqa: E402
 # server on PORT, its gevent worker on PORT + 1, the simulator on PORT + 2.
 DATABASE = os.environ.get("CHANNEL_BENCH_DB", "channel_bench_e2e")
 PORT = int(os.environ.get("CHANNEL_BENCH_HTTP_PORT", "8380"))
-LOGS = devctl.BUILD / "bench-logs"
+LOGS = devctl.BUILD / f"{DATABASE}-logs"
 LINES = 3
 TARGET_RATIO = 1.3
 TARGET_SLOWEST = 60.0
@@ -174,8 +174,9 @@ class Bench:
     def prepare(self):
         _source, self.params = devctl.discover_postgres(os.environ)
         # A copy, not the working tree: the server loads the code the database
-        # was installed with even if the checkout changes meanwhile.
-        addons = devctl.BUILD / "bench-addons"
+        # was installed with even if the checkout changes meanwhile; one per
+        # database, so that two benchmarks can run side by side.
+        addons = devctl.BUILD / f"{self.database}-addons"
         devctl.copy_addon(addons)
         self.config = devctl.write_odoo_config(
             devctl.BUILD / f"{self.database}.conf", self.params, self.port, addons
