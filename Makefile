@@ -35,3 +35,11 @@ bench-stock:
 .PHONY: bench-orders
 bench-orders:
 	$(PYTHON) tools/devctl.py bench order_import
+
+.PHONY: bench-e2e
+bench-e2e:
+	$(PYTHON) tools/devctl.py bench end_to_end
+
+.PHONY: bench-backfill
+bench-backfill:
+	$(PYTHON) tools/devctl.py bench backfill

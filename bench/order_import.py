@@ -1,28 +1,33 @@
-"""Order import benchmark: Shopify orders to confirmed sale orders, three ways.
+"""Order import benchmark: Shopify orders to paid sale orders, three ways.
 
 Run with `.venv/bin/python bench/order_import.py --orders 150`. A channel
 simulator (in this process, its rate limit lifted) generates the orders once:
 C customers (30 by default) each place one warm-up order, whose lines cover
 every SKU of a P-variant catalogue (20 by default); then N orders of 3 lines
 (quantities 1 to 3, 20 % tax excluded, no shipping, paid) come from repeat
-customers among the C. Every order is read through GraphQL twice, in our
-shape (`ORDER_QUERY`) and in OCA's (`ORDER_BY_ID_QUERY`), and the same orders
-go three ways, each in a fresh database:
+customers among the C, paid through the "manual" gateway. Every order is
+read through GraphQL twice, in our shape (`ORDER_QUERY`) and in OCA's
+(`ORDER_BY_ID_QUERY`), and the same orders go three ways, each in a fresh
+database:
 
 - native floor (channel_bench_orders_native, a copy of our template):
   `sale.order.create()` with the same partner and contacts, products,
-  quantities, prices and tax as ours gives, then `action_confirm()`; partners
-  and products are looked up before the clock starts;
+  quantities, prices and tax as ours gives, then `action_confirm()`,
+  `_create_invoices()`, `action_post()` and `account.payment.register` on the
+  bank journal; partners and products are looked up before the clock starts;
 - ours (channel_bench_orders, same template): the body of our order job,
   `parse_shopify_graphql_order(node)` then
   `channel.order.binding._import_order(backend, order)` (partner and product
-  resolution, tax mapping, total check, confirmation);
+  resolution, tax mapping, total check, confirmation, invoice, payment of
+  the capture on the journal mapped to its gateway);
 - OCA (channel_bench_orders_oca, shopify_connector 19.0 from PyPI installed
   once in channel_bench_orders_oca_tpl_<version>): the body of its import job
   once the order is read, `shopify.order._job_import_order(instance.id,
-  payload)` (normalisation, bindings, tax mapping, total check, confirmation).
+  payload)` (normalisation, bindings, tax mapping, total check, confirmation,
+  invoice on paid, payment on the journal of its gateway).
 
-All three confirm every order and none invoices. The warm-up orders (not
+All three confirm, invoice (posted) and pay every order: the full order to
+cash, not confirmation alone. The warm-up orders (not
 counted) create our partners and product bindings; OCA, which only matches
 bound customers and variants, gets the same customers and variants bound
 beforehand, and the native path gets the same partners. So every counted
@@ -30,7 +35,8 @@ order is from a known customer with known products on all three paths. Each
 path runs its warm-up, then the N orders in one transaction committed at the
 end (commit included in the time). Prints orders/s and ms per order,
 ours/native (target <= 1.3) and OCA/native; exits non-zero unless each path
-ends with the N orders confirmed, at the channel's totals, for known partners.
+ends with the N orders confirmed, invoiced and paid at the channel's totals,
+for known partners. `--runs` (3) repeats the three paths for the spread.
 """
 
 import argparse
@@ -48,13 +54,15 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tools")]
 import devctl  # noqa: E402
+import figures  # noqa: E402
 
-DATABASE = "channel_bench_orders"
-NATIVE_DATABASE = "channel_bench_orders_native"
-OCA_DATABASE = "channel_bench_orders_oca"
-OCA_TEMPLATE_PREFIX = "channel_bench_orders_oca_tpl_"
+# Parallel checkouts on one machine set their own database names.
+DATABASE = os.environ.get("CHANNEL_BENCH_DB", "channel_bench_orders")
+NATIVE_DATABASE = f"{DATABASE}_native"
+OCA_DATABASE = f"{DATABASE}_oca"
+OCA_TEMPLATE_PREFIX = f"{DATABASE}_oca_tpl_"
 OCA_DISTRIBUTION = "odoo-addon-shopify_connector"
 TAX_RATE = "0.20"
 LINES = 3
@@ -64,6 +72,8 @@ TARGET = 1.3
 # 1,000. The same fields with smaller pages give the same payload for orders
 # of 3 lines.
 OCA_PAGE_SIZE = 10
+# One gateway, mapped to the bank journal on every path.
+GATEWAY = "manual"
 
 
 def main():
@@ -72,6 +82,7 @@ def main():
     parser.add_argument("--customers", type=int, default=30)
     parser.add_argument("--products", type=int, default=20)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--keep", action="store_true", help="keep the databases for inspection"
     )
@@ -101,20 +112,25 @@ def main():
         f"orders in {time.perf_counter() - started:.1f} s",
         flush=True,
     )
-    copy_database(params, template, NATIVE_DATABASE)
-    copy_database(params, template, DATABASE)
-    copy_database(params, oca_template, OCA_DATABASE)
-    try:
-        rows = [
-            measure("native", NATIVE_DATABASE, NativePath, data),
-            measure("ours", DATABASE, OursPath, data),
-            measure("OCA", OCA_DATABASE, OcaPath, data),
-        ]
-    finally:
-        if not args.keep:
-            for name in (NATIVE_DATABASE, DATABASE, OCA_DATABASE):
-                devctl.drop_database(params, name)
-    sys.exit(report(args, rows, data))
+    runs = []
+    for index in range(args.runs):
+        print(f"run {index + 1} of {args.runs}", flush=True)
+        copy_database(params, template, NATIVE_DATABASE)
+        copy_database(params, template, DATABASE)
+        copy_database(params, oca_template, OCA_DATABASE)
+        try:
+            runs.append(
+                [
+                    measure("native", NATIVE_DATABASE, NativePath, data),
+                    measure("ours", DATABASE, OursPath, data),
+                    measure("OCA", OCA_DATABASE, OcaPath, data),
+                ]
+            )
+        finally:
+            if not args.keep or index < args.runs - 1:
+                for name in (NATIVE_DATABASE, DATABASE, OCA_DATABASE):
+                    devctl.drop_database(params, name)
+    sys.exit(report(args, runs, data))
 
 
 def ensure_oca_template(params, config):
@@ -198,6 +214,7 @@ def generate(args):
                 shipping=None,
                 customer=customer,
                 financial_status="paid",
+                gateway=GATEWAY,
             )
             variables = {"id": f"gid://shopify/Order/{summary['id']}"}
             ours = answer(graphql(sim, ORDER_QUERY, variables))
@@ -284,6 +301,7 @@ class NativePath:
     def __init__(self, env, data):
         self.env = env
         tax = _seed_common(env, data)
+        self.journal_id = _bank_journal(env).id
         products = {p.default_code: p.id for p in env["product.product"].search([])}
         contacts = {}
         for customer, address in data["customers"]:
@@ -335,6 +353,11 @@ class NativePath:
     def run(self, item):
         order = self.env["sale.order"].create(self.values[item["ours"]["id"]])
         order.action_confirm()
+        invoices = order._create_invoices()
+        invoices.action_post()
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoices.ids
+        ).create({"journal_id": self.journal_id})._create_payments()
         return order.id
 
 
@@ -354,6 +377,8 @@ class OursPath:
                     "shopify_shop_domain": "bench-shop.myshopify.com",
                     "shopify_access_token": "shpat_bench_token",
                     "order_confirm": True,
+                    "order_create_invoice": True,
+                    "order_register_payment": True,
                     "order_read_from_channel": False,
                 }
             )
@@ -361,6 +386,13 @@ class OursPath:
         )
         env["channel.tax.mapping"].create(
             {"backend_id": self.backend_id, "rate": 20, "tax_id": tax}
+        )
+        env["channel.payment.mapping"].create(
+            {
+                "backend_id": self.backend_id,
+                "gateway": GATEWAY,
+                "journal_id": _bank_journal(env).id,
+            }
         )
 
     def bind(self, env):
@@ -398,11 +430,18 @@ class OcaPath:
                 "unknown_product_policy": "block",
                 "order_confirmation_policy": "auto",
                 "auto_confirm_paid": True,
-                "order_invoicing_policy": "manual",
+                "order_invoicing_policy": "paid",
             }
         )
         instance.state = "connected"
         self.instance_id = instance.id
+        env["shopify.gateway.journal"].create(
+            {
+                "instance_id": instance.id,
+                "gateway": GATEWAY,
+                "journal_id": _bank_journal(env).id,
+            }
+        )
         env["shopify.tax.mapping"].create(
             {
                 "instance_id": instance.id,
@@ -491,6 +530,12 @@ def _seed_common(env, data):
         ]
     )
     return tax.id
+
+
+def _bank_journal(env):
+    return env["account.journal"].search(
+        [("type", "=", "bank"), ("company_id", "=", env.company.id)], limit=1
+    )
 
 
 def _ref(gid):
@@ -587,7 +632,19 @@ def check(env, ids, orders):
         for order in sale_orders
         if abs(order.amount_total - expected.get(order.client_order_ref, -1)) > 0.005
     ]
+    paid = sale_orders.filtered(
+        lambda o: (
+            (
+                invoices := o.invoice_ids.filtered(
+                    lambda i: i.move_type == "out_invoice" and i.state == "posted"
+                )
+            )
+            and len(invoices) == 1
+            and invoices.payment_state in ("paid", "in_payment")
+        )
+    )
     return {
+        "paid": len(paid),
         "confirmed": len(sale_orders.filtered(lambda o: o.state == "sale")),
         "distinct": len(set(ids)),
         "lines": sum(len(order.order_line) for order in sale_orders),
@@ -597,40 +654,78 @@ def check(env, ids, orders):
     }
 
 
-def report(args, rows, data):
+def report(args, runs, data):
+    """A table of every path (each run's time, the spread, medians), the
+    ratios with their spread, the checks, one JSON line."""
     count = args.orders
-    by_label = {row["label"]: row for row in rows}
-    native, ours, oca = by_label["native"], by_label["ours"], by_label["OCA"]
     customers = len({item["ours"]["customer"]["id"] for item in data["orders"]})
-    print(
-        f"\nOrder import: {count} Shopify orders of {LINES} lines, "
-        f"{customers} repeat customers, confirmed, not invoiced; one run\n"
-    )
-    print(
-        f"{'path':<8}{'orders/s':>10}{'ms/order':>10}{'median ms':>11}"
-        f"{'x native':>10}{'confirmed':>11}{'lines':>7}{'partners':>10}{'total':>12}"
-    )
-    for row in rows:
-        ms = 1000 * row["seconds"] / count
-        print(
-            f"{row['label']:<8}{count / row['seconds']:>10.1f}{ms:>10.1f}"
-            f"{row['median_ms']:>11.1f}{row['seconds'] / native['seconds']:>10.2f}"
-            f"{row['confirmed']:>11}{row['lines']:>7}{row['partners']:>10}"
-            f"{row['amount']:>12.2f}"
+    seconds = {
+        label: figures.spread([row["seconds"] for row in rows if row["label"] == label])
+        for label in ("native", "ours", "OCA")
+        for rows in [[row for run in runs for row in run]]
+    }
+    ratio = {
+        label: figures.spread(
+            [
+                next(r["seconds"] for r in run if r["label"] == label)
+                / next(r["seconds"] for r in run if r["label"] == "native")
+                for run in runs
+            ]
         )
-    ratio = ours["seconds"] / native["seconds"]
-    oca_ratio = oca["seconds"] / native["seconds"]
+        for label in ("ours", "OCA")
+    }
+    table_rows = []
+    for label in ("native", "ours", "OCA"):
+        last = next(row for row in runs[-1] if row["label"] == label)
+        median = seconds[label]["median"]
+        table_rows.append(
+            [
+                label,
+                ", ".join(f"{v:.1f}" for v in seconds[label]["runs"]),
+                f"{seconds[label]['spread']:.1f}",
+                f"{count / median:.1f}",
+                f"{1000 * median / count:.0f}",
+                ", ".join(f"{v:.2f}" for v in ratio[label]["runs"])
+                if label in ratio
+                else "1",
+                last["paid"],
+                last["lines"],
+                last["partners"],
+                f"{last['amount']:.2f}",
+            ]
+        )
+    figures.table(
+        f"Order import: {count} Shopify orders of {LINES} lines, {customers} "
+        f"repeat customers, confirmed, invoiced and paid (order to cash); "
+        f"{args.runs} run(s)",
+        [
+            "path",
+            "seconds (runs)",
+            "spread",
+            "orders/s",
+            "ms/order",
+            "x native (runs)",
+            "paid",
+            "lines",
+            "partners",
+            "total",
+        ],
+        table_rows,
+    )
+    ours, oca = ratio["ours"]["median"], ratio["OCA"]["median"]
     print(
-        f"\nours / native: {ratio:.2f} (target <= {TARGET}: "
-        f"{'met' if ratio <= TARGET else 'NOT met'}); OCA / native: {oca_ratio:.2f}; "
-        f"ours is {'faster' if ours['seconds'] < oca['seconds'] else 'NOT faster'}"
-        f" than OCA ({oca['seconds'] / ours['seconds']:.2f} x)"
+        f"\nours / native: {ours:.2f} (target <= {TARGET}: "
+        f"{'met' if ours <= TARGET else 'NOT met'}); OCA / native: {oca:.2f}; "
+        f"ours is {'faster' if ours < oca else 'NOT faster'} than OCA"
     )
     failures = [
-        f"{row['label']}: {row['confirmed']} of {count} confirmed, "
-        f"{row['distinct']} distinct, {len(row['wrong_total'])} wrong totals"
-        for row in rows
+        f"run {index}, {row['label']}: {row['confirmed']} of {count} confirmed, "
+        f"{row['paid']} paid, {row['distinct']} distinct, "
+        f"{len(row['wrong_total'])} wrong totals"
+        for index, run in enumerate(runs, 1)
+        for row in run
         if row["confirmed"] != count
+        or row["paid"] != count
         or row["distinct"] != count
         or row["wrong_total"]
         or row["lines"] != count * LINES
@@ -640,9 +735,21 @@ def report(args, rows, data):
         print(f"CHECK FAILED {failure}")
     if not failures:
         print(
-            f"checked: each path confirmed the same {count} sale orders "
-            f"({count * LINES} lines, {customers} partners) at the channel's totals"
+            f"checked: each path confirmed, invoiced and paid the same {count} "
+            f"sale orders ({count * LINES} lines, {customers} partners) at the "
+            "channel's totals"
         )
+    figures.json_line(
+        "order_import",
+        {
+            "orders": count,
+            "runs": args.runs,
+            "seconds": seconds,
+            "ours_to_native": ratio["ours"],
+            "oca_to_native": ratio["OCA"],
+            "problems": failures,
+        },
+    )
     return 1 if failures else 0
 
 

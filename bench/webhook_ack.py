@@ -10,6 +10,13 @@ alternate in R rounds (N/R requests each), so a change of machine speed
 during the run weighs on both alike. Prints p50/p99 latency, requests/s and
 the ratio of each endpoint to the bare route of the same server. The
 queue_job runner is not loaded: both endpoints only enqueue.
+
+On our server a third route is measured in the same rounds: the floor a
+durable store cannot beat, `/channel_bench_floor/store` of the benchmark's
+own module bench/addons/channel_bench_floor (installed into the benchmark
+database only, never shipped): the same route options as our endpoint, one
+row inserted, committed. Ours is reported against the bare route and the
+floor. The whole measurement runs `--runs` times (3) for the spread.
 """
 
 import argparse
@@ -26,8 +33,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tools"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tools"), str(ROOT)]
 import devctl  # noqa: E402
+import figures  # noqa: E402
 from load import summary  # noqa: E402
 
 from simulator.reference import reference_path  # noqa: E402
@@ -37,6 +45,8 @@ SECRET = "bench_webhook_secret"
 OURS_DB = os.environ.get("CHANNEL_BENCH_DB", "channel_bench_ours")
 OCA_DB = os.environ.get("CHANNEL_BENCH_OCA_DB", "channel_bench_oca")
 PORT = int(os.environ.get("CHANNEL_BENCH_HTTP_PORT", "8369"))
+FLOOR_MODULE = "channel_bench_floor"
+FLOOR_ROUTE = "/channel_bench_floor/store"
 SAMPLE = ("shopify", "webhooks", "hmac_test_vectors", "orders__create.body.json")
 
 SETUP_OURS = """
@@ -151,20 +161,27 @@ def spec_file(body_path, headers, folder):
     return str(path)
 
 
-def measure(config, database, route, args, spec):
+def measure(config, database, routes, args):
+    """{label: summary} per run: `routes` ([(label, path, spec or None)])
+    alternate in `args.rounds` rounds on one server, after a warm-up."""
     server = start_server(config, database)
+    base = f"http://127.0.0.1:{PORT}"
+    runs = []
     try:
-        base = f"http://127.0.0.1:{PORT}"
-        load(f"{base}/web/health", 100, args.concurrency)  # warm up the workers
-        load(f"{base}{route}", 100, args.concurrency, spec)
-        bare, endpoint = [], []
-        for share in shares(args.requests, args.rounds):
-            bare.append(load(f"{base}/web/health", share, args.concurrency))
-            endpoint.append(load(f"{base}{route}", share, args.concurrency, spec))
+        for _label, path, spec in routes:
+            load(f"{base}{path}", 100, args.concurrency, spec)  # warm up
+        for _run in range(args.runs):
+            samples = {label: [] for label, _path, _spec in routes}
+            for share in shares(args.requests, args.rounds):
+                for label, path, spec in routes:
+                    samples[label].append(
+                        load(f"{base}{path}", share, args.concurrency, spec)
+                    )
+            runs.append({label: summary(data) for label, data in samples.items()})
     finally:
         server.terminate()
         server.wait(30)
-    return summary(bare), summary(endpoint)
+    return runs
 
 
 def shares(requests, rounds):
@@ -172,11 +189,39 @@ def shares(requests, rounds):
     return [share + (i < rest) for i in range(rounds)]
 
 
+def ensure_floor(params, config, database):
+    """The floor module, next to the addon in the benchmark's addons folder
+    and installed into the benchmark database (once)."""
+    link = devctl.BUILD / "addons" / FLOOR_MODULE
+    if not link.is_symlink():
+        link.symlink_to(ROOT / "bench" / "addons" / FLOOR_MODULE)
+    connection = devctl.connect(params, database)
+    with connection.cursor() as cr:
+        cr.execute("SELECT state FROM ir_module_module WHERE name = %s", [FLOOR_MODULE])
+        row = cr.fetchone()
+    connection.close()
+    if row and row[0] == "installed":
+        return
+    subprocess.run(
+        devctl.odoo_command(
+            config,
+            "-d",
+            database,
+            "-i",
+            FLOOR_MODULE,
+            "--stop-after-init",
+            "--log-level=warn",
+        ),
+        check=True,
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--ours-only", action="store_true", help="skip OCA (our ratio to bare only)"
     )
@@ -189,6 +234,7 @@ def main():
         devctl.BUILD / "bench.conf", params, PORT, devctl.BUILD / "addons"
     )
     ensure_database(params, config, OURS_DB, devctl.MODULE)
+    ensure_floor(params, config, OURS_DB)
     ours_id = record_id(config, OURS_DB, SETUP_OURS)
     if not args.ours_only:
         ensure_database(params, config, OCA_DB, "shopify_connector")
@@ -208,50 +254,104 @@ def main():
     }
     with tempfile.TemporaryDirectory() as folder:
         spec = spec_file(body_path, headers, folder)
-        ours_bare, ours = measure(
-            config, OURS_DB, f"/channel_connector/webhook/{ours_id}", args, spec
+        ours = measure(
+            config,
+            OURS_DB,
+            [
+                ("bare", "/web/health", None),
+                ("floor", FLOOR_ROUTE, spec),
+                ("ours", f"/channel_connector/webhook/{ours_id}", spec),
+            ],
+            args,
         )
-        oca_bare, oca = (None, None)
+        oca = []
         if not args.ours_only:
-            oca_bare, oca = measure(
-                config, OCA_DB, f"/shopify/webhook/{oca_id}", args, spec
+            oca = measure(
+                config,
+                OCA_DB,
+                [
+                    ("bare", "/web/health", None),
+                    ("oca", f"/shopify/webhook/{oca_id}", spec),
+                ],
+                args,
             )
-    report(args, ours_bare, ours, oca_bare, oca)
+    sys.exit(report(args, ours, oca))
 
 
-def report(args, ours_bare, ours, oca_bare, oca):
+def ratios(runs, label, against):
+    return figures.spread([run[label]["rps"] / run[against]["rps"] for run in runs])
+
+
+def report(args, ours, oca):
+    """The table of every route, the ratios with their spread, one JSON line."""
+    rows = []
+    for server, runs, labels in (
+        ("ours", ours, ("bare", "floor", "ours")),
+        ("OCA", oca, ("bare", "oca")),
+    ):
+        for label in labels if runs else ():
+            rps = figures.spread([run[label]["rps"] for run in runs])
+            rows.append(
+                [
+                    f"{server} server: {label}",
+                    figures.spread([run[label]["p50_ms"] for run in runs])["median"],
+                    figures.spread([run[label]["p99_ms"] for run in runs])["median"],
+                    ", ".join(f"{v:.1f}" for v in rps["runs"]),
+                    rps["spread"],
+                    ratios(runs, label, "bare")["median"],
+                    sum(sum(run[label]["statuses"].values()) for run in runs),
+                ]
+            )
+    figures.table(
+        f"Webhook ack: {args.requests} signed orders/create deliveries per route "
+        f"and run, concurrency {args.concurrency}, {args.rounds} rounds alternating "
+        f"the routes, prefork server with 2 workers; {args.runs} run(s); medians",
+        ["route", "p50 ms", "p99 ms", "req/s (runs)", "spread", "x bare", "requests"],
+        rows,
+    )
+    to_bare = ratios(ours, "ours", "bare")
+    to_floor = ratios(ours, "ours", "floor")
+    floor_to_bare = ratios(ours, "floor", "bare")
     print(
-        f"\nWebhook ack: {args.requests} signed orders/create deliveries, "
-        f"concurrency {args.concurrency}, {args.rounds} rounds alternating with "
-        "the bare route, prefork server with 2 workers\n"
+        f"\nours / bare: {', '.join(map(str, to_bare['runs']))} (median "
+        f"{to_bare['median']:.2f}, target >= 0.6: "
+        f"{'met' if to_bare['median'] >= 0.6 else 'NOT met'}); ours / floor: "
+        f"{', '.join(map(str, to_floor['runs']))} (median {to_floor['median']:.2f}); "
+        f"floor / bare: {floor_to_bare['median']:.2f}"
     )
-    print(
-        f"{'endpoint':<34}{'p50 ms':>8}{'p99 ms':>8}{'req/s':>8}{'x bare':>8}  statuses"
-    )
-    rows = (
-        ("bare /web/health (our server)", ours_bare, ours_bare),
-        ("channel_connector webhook", ours, ours_bare),
-        ("bare /web/health (OCA server)", oca_bare, oca_bare),
-        ("OCA shopify_connector webhook", oca, oca_bare),
-    )
-    for label, figures, bare in rows:
-        if figures is None:
-            continue
-        ratio = figures["rps"] / bare["rps"]
-        print(
-            f"{label:<34}{figures['p50_ms']:>8}{figures['p99_ms']:>8}"
-            f"{figures['rps']:>8}{ratio:>8.2f}  {figures['statuses']}"
-        )
-    ours_ratio = ours["rps"] / ours_bare["rps"]
-    print(
-        f"\ntarget: ours >= 0.6 x bare -> {ours_ratio:.2f} "
-        f"({'met' if ours_ratio >= 0.6 else 'NOT met'})"
-    )
+    p99 = figures.spread([run["ours"]["p99_ms"] for run in ours])["median"]
+    figures_out = {
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+        "runs": args.runs,
+        "ours_to_bare": to_bare,
+        "ours_to_floor": to_floor,
+        "floor_to_bare": floor_to_bare,
+        "ours_p99_ms": p99,
+        "rps": {
+            label: figures.spread([run[label]["rps"] for run in ours])
+            for label in ("bare", "floor", "ours")
+        },
+    }
     if oca:
+        oca_p99 = figures.spread([run["oca"]["p99_ms"] for run in oca])["median"]
+        figures_out["oca_to_bare"] = ratios(oca, "oca", "bare")
+        figures_out["oca_p99_ms"] = oca_p99
         print(
-            f"p99 below OCA's -> {ours['p99_ms']} vs {oca['p99_ms']} ms "
-            f"({'met' if ours['p99_ms'] < oca['p99_ms'] else 'NOT met'})"
+            f"p99 below OCA's -> {p99} vs {oca_p99} ms "
+            f"({'met' if p99 < oca_p99 else 'NOT met'})"
         )
+    bad = [
+        f"{label}: {run[label]['statuses']}"
+        for run in ours
+        for label in ("floor", "ours")
+        # JSON from bench/load.py: the statuses are strings.
+        if set(map(str, run[label]["statuses"])) != {"200"}
+    ]
+    for problem in bad:
+        print(f"CHECK FAILED not every answer 200: {problem}")
+    figures.json_line("webhook_ack", {**figures_out, "problems": bad})
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -144,12 +144,36 @@ class ChannelBackend(models.Model):
                 # A channel without webhooks is polled: nothing went missing.
                 if self.supports_webhooks and not self._had_delivery_for(order, since):
                     missing.append(order.name)
-            Binding._enqueue_pulled_orders(self, orders, RECONCILE_PRIORITY)
+            waiting = self._refs_waiting_in_inbox(orders)
+            Binding._enqueue_pulled_orders(
+                self,
+                [order for order in orders if order.external_ref not in waiting],
+                RECONCILE_PRIORITY,
+            )
             if not cursor:
                 break
         if missing:
             self._record_delivery_gap(seen, missing, since, until)
         return seen, missing, cursor
+
+    def _refs_waiting_in_inbox(self, orders):
+        """Ids of `orders` with a delivery still waiting in the inbox
+        (received or queued): its own job imports the order, so a pull during
+        a burst of webhooks does not read and import it a second time (the
+        next pull checks again what was applied; a job that died is requeued
+        by the stuck-event cron)."""
+        refs = [order.external_ref for order in orders if order.external_ref]
+        if not refs:
+            return set()
+        events = self.env["channel.event"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("resource_ref", "in", refs),
+                ("state", "in", ("received", "queued")),
+                ("topic", "!=", ORDER_PULL_TOPIC),
+            ]
+        )
+        return set(events.mapped("resource_ref"))
 
     def _had_delivery_for(self, order, since):
         return bool(

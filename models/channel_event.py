@@ -799,6 +799,9 @@ class ChannelEvent(models.Model):
         reconciliation read from the channel: no body; its job reads the order
         from the channel and imports it, and it is the retry target of its
         exceptions. Queued again at each pull.
+
+        :return: the event, or an empty recordset when a concurrent pull
+            created it first (its import is queued already)
         """
         dedupe_key = f"pull:{order.external_ref}"
         event = self.search(
@@ -810,17 +813,25 @@ class ChannelEvent(models.Model):
         if event:
             event.write(values)
             return event
-        return self.create(
-            {
-                **values,
-                "backend_id": backend.id,
-                "topic": ORDER_PULL_TOPIC,
-                "flow": FLOW_ORDERS,
-                "dedupe_key": dedupe_key,
-                "resource_ref": order.external_ref,
-                "channel_timestamp": _naive_utc(order.updated_at),
-            }
-        )
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                return self.create(
+                    {
+                        **values,
+                        "backend_id": backend.id,
+                        "topic": ORDER_PULL_TOPIC,
+                        "flow": FLOW_ORDERS,
+                        "dedupe_key": dedupe_key,
+                        "resource_ref": order.external_ref,
+                        "channel_timestamp": _naive_utc(order.updated_at),
+                    }
+                )
+        except IntegrityError:
+            # A concurrent pull (the reconciliation while a backfill page
+            # reads the same order) created the event and queued its import
+            # in a transaction that committed after this one's snapshot:
+            # that import is under way, there is nothing left to do here.
+            return self.browse()
 
     def _enqueue_import(self, priority):
         """Enqueue the job importing the order of this `orders/pull` event:

@@ -129,7 +129,9 @@ class ChannelOrderBinding(models.Model):
             binding = bindings.get(order.external_ref)
             if binding and binding._has_applied(order):
                 continue
-            Event._get_pull_event(backend, order, backfill)._enqueue_import(priority)
+            event = Event._get_pull_event(backend, order, backfill)
+            if event:  # else a concurrent pull has queued its import
+                event._enqueue_import(priority)
 
     @api.model
     def _record_pull_failure(self, backend, order, error, backfill=None):

@@ -272,6 +272,40 @@ class TestReconciliationPull(SimulatorCommon):
         )
         self.assertEqual(len(orders), 1)
 
+    def test_pull_leaves_an_order_whose_delivery_waits_in_the_inbox(self):
+        """During a burst the reconciliation meets orders whose webhook is
+        stored but not processed yet: their own job imports them (make
+        bench-e2e saw the pull read and import most of a burst a second way)."""
+        self.shopify._get_sync_status("order_pull").last_run_at = (
+            fields.Datetime.now() - timedelta(hours=1)
+        )
+        spec = {
+            "channel": "shopify",
+            "notify": False,
+            "lines": [("SIM-000001", 1)],
+            "tax_rate": "0",
+            "shipping": None,
+            "customer": "guest",
+            "financial_status": "paid",
+        }
+        waiting = self.sim.scenario.create_order(**spec)
+        lost = self.sim.scenario.create_order(**spec)
+        self.env["channel.event"].create(
+            {
+                "backend_id": self.shopify.id,
+                "topic": "orders/create",
+                "dedupe_key": f"test:{waiting['id']}",
+                "resource_ref": str(waiting["id"]),
+                "state": "queued",
+            }
+        )
+        result = self._reconcile(self.shopify)
+        self.assertIn("2 orders pulled, 1 without webhook", result)
+        imported = self.env["channel.order.binding"].search(
+            [("backend_id", "=", self.shopify.id)]
+        )
+        self.assertEqual(imported.mapped("external_ref"), [str(lost["id"])])
+
 
 @tagged("post_install", "-at_install")
 class TestSharedBudget(SimulatorCommon):

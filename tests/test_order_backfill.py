@@ -1,9 +1,10 @@
 """Bulk backfill of order history against the simulator, one page per job."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 from unittest.mock import patch
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -16,6 +17,7 @@ from ..adapters import shopify as shopify_adapter
 from ..adapters import woocommerce as woocommerce_adapter
 from ..const import JOB_CHANNEL_ORDERS, ORDER_PULL_TOPIC
 from ..models.channel_backfill import BACKFILL_PRIORITY
+from .common import CommittedCase
 from .test_channel_http import SimulatorCommon
 
 ORDER = {
@@ -355,3 +357,43 @@ class TestBackfillFulfilledHistory(SimulatorCommon):
             self.sim.state.woo_orders[str(completed[0]["id"])].get("notes"),
             "nothing reported back",
         )
+
+
+class TestConcurrentPulls(CommittedCase):
+    """The reconciliation and a backfill page read the same order at once
+    (seen in `make bench-backfill`): the second insert of its `orders/pull`
+    event met the first's unique key and failed the reconciliation job."""
+
+    def test_a_pull_meeting_a_concurrent_twin_leaves_the_import_to_it(self):
+        backend_id = self._committed_backend(
+            name="Concurrent pulls",
+            provider="shopify",
+            api_url="http://127.0.0.1:9",
+            state="connected",
+        )
+        order = SimpleNamespace(external_ref="77001", updated_at=utc_now())
+        with self.db.cursor() as cr_late:
+            env_late = api.Environment(cr_late, SUPERUSER_ID, {})
+            backend_late = env_late["channel.backend"].browse(backend_id)
+            # Its snapshot is taken before the other pull commits.
+            env_late["channel.event"].search_count([("backend_id", "=", backend_id)])
+            with self.db.cursor() as cr_first:
+                env_first = api.Environment(cr_first, SUPERUSER_ID, {})
+                first = env_first["channel.event"]._get_pull_event(
+                    env_first["channel.backend"].browse(backend_id), order
+                )
+                self.assertTrue(first)
+            Binding = env_late["channel.order.binding"]
+            with trap_jobs() as trap:
+                Binding._enqueue_pulled_orders(backend_late, [order], 10)
+            trap.assert_jobs_count(0)
+            # The transaction is still usable after the twin's unique key.
+            self.assertTrue(backend_late.name)
+            cr_late.rollback()
+        with self.db.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM channel_event WHERE backend_id = %s"
+                " AND dedupe_key = 'pull:77001'",
+                [backend_id],
+            )
+            self.assertEqual(cr.fetchone()[0], 1)

@@ -106,8 +106,13 @@ class OdooServer:
     does in production: Odoo's prefork master exits when PostgreSQL is gone
     while it spawns a worker."""
 
-    def __init__(self, config, port, runner=True, name="odoo"):
+    def __init__(self, config, port, runner=True, name="odoo", **where):
         self.config, self.port, self.runner, self.name = config, port, runner, name
+        # The benchmarks (bench/end_to_end.py) run it on their own database,
+        # ports and log folder.
+        self.database = where.get("database", DATABASE)
+        self.gevent_port = where.get("gevent_port", port + 100)
+        self.logs = where.get("logs", LOGS)
         self.process = None
         self.starts = 0
         self.supervisor_restarts = 0
@@ -134,27 +139,27 @@ class OdooServer:
             self.wanted = True
             if not self._start():
                 self.wanted = False
-                raise SystemExit(f"{self.name} did not start: see {LOGS}")
+                raise SystemExit(f"{self.name} did not start: see {self.logs}")
         if not self.watcher.is_alive():
             self.watcher.start()
         return self
 
     def _start(self):
         self.starts += 1
-        LOGS.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
         load = "base,rpc,web,queue_job" if self.runner else "base,rpc,web"
         command = devctl.odoo_command(
             self.config,
             "-d",
-            DATABASE,
-            f"--db-filter=^{DATABASE}$",
+            self.database,
+            f"--db-filter=^{self.database}$",
             "--workers=2",
             f"--http-port={self.port}",
-            f"--gevent-port={self.port + 100}",
+            f"--gevent-port={self.gevent_port}",
             f"--max-cron-threads={1 if self.runner else 0}",
             f"--load={load}",
             "--log-level=warn",
-            f"--logfile={LOGS / f'{self.name}-{self.starts}.log'}",
+            f"--logfile={self.logs / f'{self.name}-{self.starts}.log'}",
             "--limit-time-real=600",
         )
         self.process = subprocess.Popen(command, start_new_session=True)
@@ -192,13 +197,13 @@ class OdooServer:
 class Database:
     """Reads of the outcome, straight from PostgreSQL."""
 
-    def __init__(self, params):
-        self.params = params
+    def __init__(self, params, database=DATABASE):
+        self.params, self.database = params, database
 
     def rows(self, query, args=()):
         for attempt in range(30):
             try:
-                connection = devctl.connect(self.params, DATABASE)
+                connection = devctl.connect(self.params, self.database)
                 break
             except Exception:  # noqa: BLE001 - the database may be restarting
                 if attempt == 29:

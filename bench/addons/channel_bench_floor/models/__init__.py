@@ -1,0 +1,1 @@
+from . import channel_bench_floor_row
