@@ -380,3 +380,23 @@ class ChannelAdapter:
         :return: ([catalogue.ChannelVariant], next cursor or None)
         """
         raise NotImplementedError
+
+    # Catalogue publishing (capability `supports_catalogue_publish`)
+
+    def publish_product(self, product):
+        """Create or replace one `catalogue.ProductData` with its options and
+        variants (those not listed are removed from the channel's product).
+
+        :return: `catalogue.PublishResult`, the variants matched by SKU;
+            ChannelPayloadError when the channel refuses the product
+        """
+        raise NotImplementedError
+
+    def update_prices(self, product_ref, updates):
+        """Set the prices of variants of one published product, in as few
+        calls as the channel allows.
+
+        :param updates: [`catalogue.PriceUpdate`] of variants of `product_ref`
+        :return: how many calls were made
+        """
+        raise NotImplementedError

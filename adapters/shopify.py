@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from . import fulfilment_shopify
 from .base import ChannelAdapter
-from .catalogue import ChannelVariant
+from .catalogue import ChannelVariant, PublishedVariant, PublishResult
 from .disputes_shopify import (
     DISPUTE_QUERY,
     DISPUTE_TOPICS,
@@ -39,6 +39,7 @@ from .returns_shopify import (
 from .signatures import sign_base64
 from .stock import ChannelStockReport, StockWriteResult
 from .transport import BucketStatus, clamp_wait
+from .values import money_text
 from .webhooks import (
     FLOW_APP,
     FLOW_CATALOG,
@@ -130,6 +131,33 @@ query ChannelConnectorVariants($first: Int!, $after: String) {
   }
 }
 """
+PRODUCT_SET_MUTATION = """
+mutation ChannelConnectorProductSet(
+  $input: ProductSetInput!, $identifier: ProductSetIdentifiers
+) {
+  productSet(input: $input, identifier: $identifier, synchronous: true) {
+    product {
+      id
+      variants(first: 250) { nodes { id sku inventoryItem { id } } }
+    }
+    userErrors { code field message }
+  }
+}
+"""
+VARIANTS_BULK_UPDATE_MUTATION = """
+mutation ChannelConnectorVariantPrices(
+  $productId: ID!, $variants: [ProductVariantsBulkInput!]!
+) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants) {
+    productVariants { id }
+    userErrors { code field message }
+  }
+}
+"""
+# Shopify's weight units by Odoo's weight unit name.
+WEIGHT_UNITS = {"kg": "KILOGRAMS", "g": "GRAMS", "lb": "POUNDS", "oz": "OUNCES"}
+# A product without options is one variant under Shopify's default option.
+DEFAULT_OPTION = ("Title", "Default Title")
 # What a call is expected to cost before Shopify says, for the shared budget.
 MUTATION_COST = 10
 QUERY_COST = 50
@@ -667,6 +695,50 @@ class ShopifyAdapter(ChannelAdapter):
         info = page["pageInfo"]
         return variants, (info["endCursor"] if info["hasNextPage"] else None)
 
+    def publish_product(self, product):
+        """Override of `ChannelAdapter`: one synchronous `productSet`."""
+        variables = {"input": product_set_input(product)}
+        if product.product_ref:
+            variables["identifier"] = {"id": gid("Product", product.product_ref)}
+        data = self.graphql(PRODUCT_SET_MUTATION, variables)["productSet"]
+        _raise_user_errors(data, f"publish {product.title!r}")
+        node = data["product"]
+        return PublishResult(
+            product_ref=numeric_id(node["id"]),
+            variants=tuple(
+                PublishedVariant(
+                    sku=variant.get("sku") or "",
+                    variant_ref=numeric_id(variant["id"]),
+                    inventory_item_ref=numeric_id(variant["inventoryItem"]["id"]),
+                )
+                for variant in node["variants"]["nodes"]
+            ),
+        )
+
+    def update_prices(self, product_ref, updates):
+        """Override of `ChannelAdapter`: `productVariantsBulkUpdate`, one
+        product per call (Shopify's rule), 250 variants at most."""
+        calls = 0
+        for start in range(0, len(updates), MAX_QUANTITIES_PER_CALL):
+            chunk = updates[start : start + MAX_QUANTITIES_PER_CALL]
+            data = self.graphql(
+                VARIANTS_BULK_UPDATE_MUTATION,
+                {
+                    "productId": gid("Product", product_ref),
+                    "variants": [
+                        {
+                            "id": gid("ProductVariant", update.variant_ref),
+                            "price": money_text(update.price),
+                            "compareAtPrice": money_text(update.compare_at_price),
+                        }
+                        for update in chunk
+                    ],
+                },
+            )["productVariantsBulkUpdate"]
+            calls += 1
+            _raise_user_errors(data, f"update the prices of product {product_ref}")
+        return calls
+
     # Webhook subscriptions
 
     def list_webhook_subscriptions(self):
@@ -813,6 +885,61 @@ def shopify_resource_ref(topic, payload):
         return edit_order_ref(payload)
     value = payload.get(ORDER_ID_KEYS.get(topic, "id"))
     return str(value) if value is not None else None
+
+
+def product_set_input(product):
+    """The `ProductSetInput` of a `catalogue.ProductData`: keys whose value
+    is None are left out, never sent empty."""
+    options = product.options or ((DEFAULT_OPTION[0], (DEFAULT_OPTION[1],)),)
+    values = {
+        "title": product.title,
+        "descriptionHtml": product.description_html,
+        "status": "ACTIVE" if product.active else "DRAFT",
+        "productOptions": [
+            {"name": name, "position": position, "values": [{"name": v} for v in vals]}
+            for position, (name, vals) in enumerate(options, start=1)
+        ],
+        "variants": [
+            _variant_set_input(variant, position)
+            for position, variant in enumerate(product.variants, start=1)
+        ],
+    }
+    return _without_none(values)
+
+
+def _variant_set_input(variant, position):
+    options = variant.options or (DEFAULT_OPTION,)
+    weight = None
+    if variant.weight is not None:
+        weight = {
+            "weight": {
+                "value": float(variant.weight),
+                "unit": WEIGHT_UNITS.get(variant.weight_unit, "KILOGRAMS"),
+            }
+        }
+    values = _without_none(
+        {
+            "id": variant.variant_ref and gid("ProductVariant", variant.variant_ref),
+            "position": position,
+            "optionValues": [
+                {"optionName": name, "name": value} for name, value in options
+            ],
+            "sku": variant.sku,
+            "barcode": variant.barcode,
+            "price": money_text(variant.price),
+            "taxable": variant.taxable,
+            "inventoryItem": _without_none(
+                {"sku": variant.sku, "tracked": variant.tracked, "measurement": weight}
+            ),
+        }
+    )
+    # null, not left out: a compare-at price Odoo no longer has is cleared.
+    values["compareAtPrice"] = money_text(variant.compare_at_price)
+    return values
+
+
+def _without_none(values):
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _search_stamp(moment):

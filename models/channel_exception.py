@@ -31,6 +31,8 @@ EXCEPTION_TYPES = [
     ("payment_mismatch", "Payment mismatch"),
     ("payment_dispute", "Payment dispute"),
     ("order_edit", "Order edit"),
+    ("catalogue_skipped", "Catalogue skipped"),
+    ("catalogue_refused", "Catalogue refused"),
 ]
 
 
@@ -62,6 +64,8 @@ DEFAULT_SEVERITY = {
     "payment_mismatch": "error",
     "payment_dispute": "error",
     "order_edit": "warning",
+    "catalogue_skipped": "warning",
+    "catalogue_refused": "error",
 }
 # Odoo documents an exception can point at, by model: the field that holds it.
 DOCUMENT_FIELDS = {
