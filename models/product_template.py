@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.exceptions import AccessError
 
 # Changing these changes whether (or what) the variants publish to channels.
 STOCK_PUBLISHING_FIELDS = frozenset({"active", "sale_ok"})
@@ -52,3 +53,21 @@ class ProductTemplate(models.Model):
         if CATALOGUE_FIELDS & set(vals):
             self.env["channel.product.listing"]._mark_templates_dirty(self.ids)
         return result
+
+    def action_channel_publish_now(self):
+        """Publish what changed of these products to the channels that sell
+        them now (a job per channel) rather than at the next cron run.
+        Channel users only, and only to channels of their companies."""
+        if not self.env.user.has_group("channel_connector.group_channel_user"):
+            raise AccessError(self.env._("Only channel users publish products."))
+        self.check_access("read")
+        backends = self.channel_sell_on_ids.filtered("publish_catalogue")
+        # Record rules decide which channels: sudo() below would skip them.
+        backends.check_access("read")
+        for backend_sudo in backends.sudo().filtered("supports_catalogue_publish"):
+            backend_sudo._sync_listings()
+            self.env["channel.product.listing"]._mark_backends_dirty(
+                backend_sudo, self.ids
+            )
+            backend_sudo._enqueue_catalogue_publish()
+        return True

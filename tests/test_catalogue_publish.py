@@ -217,6 +217,29 @@ class TestCataloguePublish(SimulatorCommon):
         self.assertIn("published 1", self.shopify._job_publish_catalogue())
         self.assertEqual([w[0] for w in self._writes()], ["productSet"] * 2)
 
+    def test_publish_now_on_a_product_checks_rights_then_enqueues(self):
+        salesman = new_test_user(
+            self.env, login="seller", groups="sales_team.group_sale_salesman"
+        )
+        with self.assertRaises(AccessError):
+            self.template.with_user(salesman).action_channel_publish_now()
+        user = new_test_user(
+            self.env,
+            login="channel_user_now",
+            groups="channel_connector.group_channel_user,sales_team.group_sale_salesman",
+        )
+        with trap_jobs() as trap:
+            self.template.with_user(user).action_channel_publish_now()
+            trap.assert_jobs_count(1, only=self.shopify._job_publish_catalogue)
+            trap.perform_enqueued_jobs()
+        self.assertEqual(self._listing(self.template).state, "published")
+
+    def test_dashboard_counts_catalogue_exceptions(self):
+        self._variant(self.template, "S").default_code = False
+        self.shopify._job_publish_catalogue()
+        self.shopify.invalidate_recordset(["kpi_catalogue_exceptions"])
+        self.assertEqual(self.shopify.kpi_catalogue_exceptions, 1)
+
     def test_only_managers_publish(self):
         user = new_test_user(
             self.env,
