@@ -383,20 +383,20 @@ class ChannelAdapter:
 
     # Catalogue publishing (capability `supports_catalogue_publish`)
 
-    def publish_product(self, product):
-        """Create or replace one `catalogue.ProductData` with its options and
-        variants (those not listed are removed from the channel's product).
+    def publish_products(self, products):
+        """Create or update `catalogue.ProductData`s with their options and
+        variants, in as few calls as the channel allows.
 
-        :return: `catalogue.PublishResult`, the variants matched by SKU;
-            ChannelPayloadError when the channel refuses the product
+        :return: (results aligned with `products`, calls made); a result is
+            a `catalogue.PublishResult` (variants matched by SKU) or the
+            ChannelPayloadError of a product the channel refused
         """
         raise NotImplementedError
 
-    def update_prices(self, product_ref, updates):
-        """Set the prices of variants of one published product, in as few
-        calls as the channel allows.
+    def update_prices(self, updates):
+        """Set the prices of published variants (`catalogue.PriceUpdate`s,
+        of any products) in as few calls as the channel allows.
 
-        :param updates: [`catalogue.PriceUpdate`] of variants of `product_ref`
-        :return: how many calls were made
+        :return: (calls made, {product ref: why the channel refused})
         """
         raise NotImplementedError

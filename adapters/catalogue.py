@@ -67,6 +67,8 @@ class PublishedVariant:
     sku: str
     variant_ref: str
     inventory_item_ref: str | None = None
+    # The parent its stock and prices are written under (None: itself).
+    product_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,10 @@ class PublishResult:
 @dataclass(frozen=True)
 class PriceUpdate:
     """A new price (and compare-at price, None for none) of one variant
-    already published."""
+    already published; `product_ref` is its binding's (None for a
+    WooCommerce simple product, written directly)."""
 
     variant_ref: str
     price: Decimal
     compare_at_price: Decimal | None = None
+    product_ref: str | None = None

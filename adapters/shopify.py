@@ -695,8 +695,17 @@ class ShopifyAdapter(ChannelAdapter):
         info = page["pageInfo"]
         return variants, (info["endCursor"] if info["hasNextPage"] else None)
 
-    def publish_product(self, product):
-        """Override of `ChannelAdapter`: one synchronous `productSet`."""
+    def publish_products(self, products):
+        """Override of `ChannelAdapter`: one synchronous `productSet` each."""
+        results = []
+        for product in products:
+            try:
+                results.append(self._set_product(product))
+            except ChannelPayloadError as exc:
+                results.append(exc)
+        return results, len(products)
+
+    def _set_product(self, product):
         variables = {"input": product_set_input(product)}
         if product.product_ref:
             variables["identifier"] = {"id": gid("Product", product.product_ref)}
@@ -710,14 +719,27 @@ class ShopifyAdapter(ChannelAdapter):
                     sku=variant.get("sku") or "",
                     variant_ref=numeric_id(variant["id"]),
                     inventory_item_ref=numeric_id(variant["inventoryItem"]["id"]),
+                    product_ref=numeric_id(node["id"]),
                 )
                 for variant in node["variants"]["nodes"]
             ),
         )
 
-    def update_prices(self, product_ref, updates):
+    def update_prices(self, updates):
         """Override of `ChannelAdapter`: `productVariantsBulkUpdate`, one
         product per call (Shopify's rule), 250 variants at most."""
+        by_product, calls, refused = {}, 0, {}
+        for update in updates:
+            by_product.setdefault(update.product_ref, []).append(update)
+        for product_ref, product_updates in by_product.items():
+            try:
+                calls += self._update_product_prices(product_ref, product_updates)
+            except ChannelPayloadError as exc:
+                calls += 1
+                refused[product_ref] = str(exc)
+        return calls, refused
+
+    def _update_product_prices(self, product_ref, updates):
         calls = 0
         for start in range(0, len(updates), MAX_QUANTITIES_PER_CALL):
             chunk = updates[start : start + MAX_QUANTITIES_PER_CALL]

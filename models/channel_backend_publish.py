@@ -1,6 +1,6 @@
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
@@ -173,9 +173,11 @@ class ChannelBackend(models.Model):
         return self.catalogue_lang or self.company_id.partner_id.lang or "en_US"
 
     def _publish_catalogue(self, adapter):
-        """Publish the dirty listings, PUBLISH_CHUNK at a time.
+        """Publish the dirty listings, PUBLISH_CHUNK at a time: each chunk's
+        products in one `publish_products` and its price-only changes in one
+        `update_prices`, so the adapter batches them as the channel allows.
 
-        :return: Counter-like dict of calls, published, prices, skipped, refused
+        :return: {calls, published, prices, unchanged, skipped, refused}
         """
         self.ensure_one()
         sold = set(self._sync_listings().ids)
@@ -191,10 +193,9 @@ class ChannelBackend(models.Model):
         ):
             last_id = listings[-1].id
             prices = self._catalogue_prices(listings.product_tmpl_id)
-            for listing in listings:
-                outcome, calls = self._publish_listing(adapter, listing, sold, prices)
-                totals[outcome] += 1
-                totals["calls"] += calls
+            plans = [self._plan_listing(listing, sold, prices) for listing in listings]
+            for key, count in self._send_plans(adapter, plans).items():
+                totals[key] += count
         return totals
 
     def _catalogue_prices(self, templates):
@@ -213,45 +214,103 @@ class ChannelBackend(models.Model):
             )
         return prices, compare
 
-    def _publish_listing(self, adapter, listing, sold, prices):
-        """Send one listing if it changed: the whole product (`publish_product`)
-        when anything but prices changed, else the changed prices only.
-
-        :return: (outcome key of `_publish_catalogue`'s totals, calls made)
-        """
+    def _plan_listing(self, listing, sold, prices):
+        """What one dirty listing needs: a `ListingPlan` whose `kind` is
+        "published" (anything but prices changed, or never published),
+        "prices" (only prices changed), "unchanged" or "skipped"."""
         template = listing.product_tmpl_id
         is_sold = template.id in sold and template.active
         if not is_sold and not listing.external_ref:
             listing.write({"dirty": False, "state": "pending"})
-            return "unchanged", 0
+            return ListingPlan("unchanged", listing)
         data, bindings, missing = self._catalogue_product_data(listing, prices, is_sold)
         if missing:
             self._record_catalogue_skip(listing, missing)
-            return "skipped", 0
-        product_hash = _hash(_without_prices(data))
-        price_hashes = {
-            product: _hash([variant.price, variant.compare_at_price])
-            for product, variant in zip(bindings, data.variants, strict=True)
+            return ListingPlan("skipped", listing)
+        plan = ListingPlan(
+            "published", listing, data, bindings, _hash(_without_prices(data))
+        )
+        plan.price_hashes = {
+            variant: _hash([item.price, item.compare_at_price])
+            for variant, item in zip(bindings, data.variants, strict=True)
         }
-        try:
-            if (
-                listing.external_ref
-                and listing.payload_hash == product_hash
-                and all(bindings.values())
-            ):
-                calls = self._send_changed_prices(
-                    adapter, listing, data, bindings, price_hashes
+        if (
+            listing.external_ref
+            and listing.payload_hash == plan.product_hash
+            and all(bindings.values())
+        ):
+            changed = [
+                variant
+                for variant, binding in bindings.items()
+                if binding.catalogue_price_hash != plan.price_hashes[variant]
+            ]
+            plan.kind = "prices" if changed else "unchanged"
+            plan.changed = changed
+        if plan.kind == "unchanged":
+            listing.write({"dirty": False})
+        return plan
+
+    def _send_plans(self, adapter, plans):
+        """Send a chunk's plans: products in one `publish_products`, prices
+        in one `update_prices`. :return: {totals key: count}"""
+        counts = {"calls": 0}
+        for plan in plans:
+            counts[plan.kind] = counts.get(plan.kind, 0) + 1
+        to_publish = [plan for plan in plans if plan.kind == "published"]
+        if to_publish:
+            results, calls = adapter.publish_products([p.data for p in to_publish])
+            counts["calls"] += calls
+            for plan, result in zip(to_publish, results, strict=True):
+                if isinstance(result, ChannelPayloadError):
+                    self._record_catalogue_refusal(plan.listing, result)
+                    counts["published"] -= 1
+                    counts["refused"] = counts.get("refused", 0) + 1
+                else:
+                    self._apply_published(plan, result)
+        to_price = [plan for plan in plans if plan.kind == "prices"]
+        if to_price:
+            counts["calls"] += self._send_prices(adapter, to_price, counts)
+        return counts
+
+    def _send_prices(self, adapter, plans, counts):
+        """One `update_prices` for the changed variants of `plans`."""
+        updates = [
+            PriceUpdate(
+                variant_ref=plan.bindings[variant].external_ref,
+                price=item.price,
+                compare_at_price=item.compare_at_price,
+                product_ref=outbound(plan.bindings[variant].product_ref),
+            )
+            for plan in plans
+            for variant, item in zip(plan.bindings, plan.data.variants, strict=True)
+            if variant in plan.changed
+        ]
+        calls, refused = adapter.update_prices(updates)
+        now = fields.Datetime.now()
+        for plan in plans:
+            refs = {outbound(plan.bindings[v].product_ref) for v in plan.changed}
+            reason = next((refused[ref] for ref in refs if ref in refused), None)
+            if reason:
+                self._record_catalogue_refusal(
+                    plan.listing, ChannelPayloadError(reason)
                 )
-                outcome = "prices" if calls else "unchanged"
-            else:
-                self._send_product(adapter, listing, data, bindings, product_hash)
-                self._store_price_hashes(bindings, price_hashes)
-                calls, outcome = 1, "published"
-        except ChannelPayloadError as exc:
-            self._record_catalogue_refusal(listing, exc)
-            return "refused", 0
-        listing.write({"dirty": False})
-        return outcome, calls
+                counts["prices"] -= 1
+                counts["refused"] = counts.get("refused", 0) + 1
+                continue
+            self._store_price_hashes(
+                {v: plan.bindings[v] for v in plan.changed}, plan.price_hashes
+            )
+            plan.listing.write(
+                {
+                    "dirty": False,
+                    "state": "published",
+                    "last_sent_at": now,
+                    "message": self.env._(
+                        "%(count)s prices published", count=len(plan.changed)
+                    ),
+                }
+            )
+        return calls
 
     def _catalogue_product_data(self, listing, prices, is_sold):
         """The `ProductData` of a listing, in the backend's language.
@@ -339,21 +398,23 @@ class ChannelBackend(models.Model):
         by_product = {binding.product_id: binding for binding in found}
         return {variant: by_product.get(variant, Binding) for variant in variants}
 
-    def _send_product(self, adapter, listing, data, bindings, product_hash):
-        """`publish_product`, then bind its variants by SKU."""
-        result = adapter.publish_product(data)
+    def _apply_published(self, plan, result):
+        """Bind the variants the channel answered (by SKU), stamp the listing."""
         by_sku = {variant.sku: variant for variant in result.variants}
         now = fields.Datetime.now()
+        bindings = plan.bindings
         for variant, binding in bindings.items():
             published = by_sku.get(variant.default_code)
             if published:
                 bindings[variant] = self._bind_published(
-                    variant, binding, published, result.product_ref, now
+                    variant, binding, published, now
                 )
-        listing.write(
+        self._store_price_hashes(bindings, plan.price_hashes)
+        plan.listing.write(
             {
+                "dirty": False,
                 "external_ref": result.product_ref,
-                "payload_hash": product_hash,
+                "payload_hash": plan.product_hash,
                 "state": "published",
                 "last_sent_at": now,
                 "message": self.env._(
@@ -362,18 +423,18 @@ class ChannelBackend(models.Model):
             }
         )
 
-    def _bind_published(self, variant, binding, published, product_ref, now):
+    def _bind_published(self, variant, binding, published, now):
         channel_variant = ChannelVariant(
             variant_ref=published.variant_ref,
             sku=published.sku,
             title=variant.display_name,
-            product_ref=product_ref,
+            product_ref=published.product_ref,
             inventory_item_ref=published.inventory_item_ref,
         )
         values = {
             "external_ref": published.variant_ref,
             "sku": published.sku,
-            "product_ref": product_ref,
+            "product_ref": published.product_ref or False,
             "sync_date": now,
             **self._get_variant_binding_values(channel_variant),
         }
@@ -388,37 +449,6 @@ class ChannelBackend(models.Model):
                 "product_id": variant.id,
             }
         )
-
-    def _send_changed_prices(self, adapter, listing, data, bindings, price_hashes):
-        """Send the prices whose hash differs from the one acknowledged.
-
-        :return: calls made (0 when no price changed)
-        """
-        updates, changed = [], {}
-        for (variant, binding), variant_data in zip(
-            bindings.items(), data.variants, strict=True
-        ):
-            if binding.catalogue_price_hash != price_hashes[variant]:
-                updates.append(
-                    PriceUpdate(
-                        variant_ref=binding.external_ref,
-                        price=variant_data.price,
-                        compare_at_price=variant_data.compare_at_price,
-                    )
-                )
-                changed[variant] = binding
-        if not updates:
-            return 0
-        calls = adapter.update_prices(listing.external_ref, updates)
-        self._store_price_hashes(changed, price_hashes)
-        listing.write(
-            {
-                "state": "published",
-                "last_sent_at": fields.Datetime.now(),
-                "message": self.env._("%(count)s prices published", count=len(updates)),
-            }
-        )
-        return calls
 
     @api.model
     def _store_price_hashes(self, bindings, price_hashes):
@@ -505,6 +535,19 @@ class ChannelBackend(models.Model):
         )
         for backend in backends.filtered("supports_catalogue_publish"):
             backend._enqueue_catalogue_publish()
+
+
+@dataclass
+class ListingPlan:
+    """What the publishing job does with one listing (`_plan_listing`)."""
+
+    kind: str
+    listing: object
+    data: object = None
+    bindings: dict = field(default_factory=dict)
+    product_hash: str | None = None
+    price_hashes: dict = field(default_factory=dict)
+    changed: list = field(default_factory=list)
 
 
 def _without_prices(data):
