@@ -289,6 +289,7 @@ class ChannelBackend(models.Model):
         now = fields.Datetime.now()
         for plan in plans:
             refs = {outbound(plan.bindings[v].product_ref) for v in plan.changed}
+            refs |= {plan.bindings[v].external_ref for v in plan.changed}
             reason = next((refused[ref] for ref in refs if ref in refused), None)
             if reason:
                 self._record_catalogue_refusal(

@@ -43,6 +43,7 @@ class ChannelBackend(models.Model):
                 "supports_stock_export": True,
                 "supports_refund_import": True,
                 "supports_fulfilment_export": True,
+                "supports_catalogue_publish": True,
             }
         )
 

@@ -9,10 +9,9 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 from .test_channel_http import SimulatorCommon
 
 
-@tagged("post_install", "-at_install")
-class TestCataloguePublish(SimulatorCommon):
-    """Odoo's products published to Shopify over HTTP (simulator): variants
-    with SKUs, price list prices and weights; only what changed is sent."""
+class CatalogueCommon(SimulatorCommon):
+    """A price list, a compare-at price list and a shirt in three sizes
+    sold on Shopify."""
 
     @classmethod
     def setUpClass(cls):
@@ -98,6 +97,12 @@ class TestCataloguePublish(SimulatorCommon):
 
     def _writes(self):
         return list(self.sim.state.product_writes)
+
+
+@tagged("post_install", "-at_install")
+class TestCataloguePublish(CatalogueCommon):
+    """Odoo's products published to Shopify over HTTP (simulator): variants
+    with SKUs, price list prices and weights; only what changed is sent."""
 
     def test_new_product_with_three_variants_appears_with_skus_prices_weights(self):
         self._price_rule(self.pricelist, self._variant(self.template, "L"), 34.5)
@@ -248,3 +253,113 @@ class TestCataloguePublish(SimulatorCommon):
         )
         with self.assertRaises(AccessError):
             self.shopify.with_user(user).action_publish_catalogue()
+
+
+@tagged("post_install", "-at_install")
+class TestCataloguePublishWooCommerce(CatalogueCommon):
+    """The same product to WooCommerce: a variable product and its
+    variations through the batch endpoints."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.woo.write(
+            {
+                "publish_catalogue": True,
+                "catalogue_pricelist_id": cls.pricelist.id,
+                "catalogue_compare_pricelist_id": cls.compare_pricelist.id,
+            }
+        )
+        cls.template.channel_sell_on_ids = [Command.set(cls.woo.ids)]
+
+    def _woo_listing(self, template):
+        return self.env["channel.product.listing"].search(
+            [("backend_id", "=", self.woo.id), ("product_tmpl_id", "=", template.id)]
+        )
+
+    def _woo_items(self, template):
+        parent = self.sim.state.woo_products[self._woo_listing(template).external_ref]
+        return parent, {
+            item["sku"]: item
+            for item in self.sim.state.woo_products.values()
+            if item["parent_id"] == parent["id"]
+        }
+
+    def test_variable_product_with_three_variations_appears_on_woocommerce(self):
+        self._price_rule(self.pricelist, self._variant(self.template, "L"), 34.5)
+        self._price_rule(self.compare_pricelist, self._variant(self.template, "L"), 40)
+        calls = dict(self.sim.state.calls)
+        result = self.woo._job_publish_catalogue()
+        self.assertIn("published 1", result)
+        self.assertIn("calls 2", result, "one products/batch, one variations/batch")
+        parent, variations = self._woo_items(self.template)
+        self.assertEqual(parent["type"], "variable")
+        self.assertEqual(
+            parent["attributes"][0]["options"], ["S", "M", "L"], "option order kept"
+        )
+        self.assertEqual(sorted(variations), ["LIN-L", "LIN-M", "LIN-S"])
+        self.assertEqual(variations["LIN-S"]["regular_price"], "30.00")
+        self.assertEqual(variations["LIN-S"]["sale_price"], "")
+        self.assertEqual(variations["LIN-L"]["regular_price"], "40.00")
+        self.assertEqual(variations["LIN-L"]["sale_price"], "34.50")
+        self.assertEqual(variations["LIN-M"]["weight"], "0.250")
+        binding = self.env["channel.product.binding"].search(
+            [("backend_id", "=", self.woo.id), ("sku", "=", "LIN-M")]
+        )
+        self.assertEqual(binding.external_ref, str(variations["LIN-M"]["id"]))
+        self.assertEqual(binding.product_ref, str(parent["id"]))
+        self.assertEqual(
+            self.sim.state.calls["POST products"] - calls.get("POST products", 0), 1
+        )
+        # A price change: one variations/batch call, that variation only.
+        self._price_rule(self.pricelist, self._variant(self.template, "M"), 27)
+        result = self.woo._job_publish_catalogue()
+        self.assertIn("prices 1", result)
+        self.assertIn("calls 1", result)
+        _parent, variations = self._woo_items(self.template)
+        # The compare-at list prices M at its sales price, 30: now a sale.
+        self.assertEqual(variations["LIN-M"]["regular_price"], "30.00")
+        self.assertEqual(variations["LIN-M"]["sale_price"], "27.00")
+        self.assertEqual(variations["LIN-S"]["sale_price"], "", "S not sent")
+        self.assertIn("calls 0", self.woo._job_publish_catalogue())
+
+    def test_simple_products_share_one_batch_call(self):
+        simples = self.env["product.template"].create(
+            [
+                {
+                    "name": f"Mug {n}",
+                    "default_code": f"MUG-{n}",
+                    "list_price": 9.5,
+                    "is_storable": True,
+                    "channel_sell_on_ids": [Command.link(self.woo.id)],
+                }
+                for n in range(5)
+            ]
+        )
+        result = self.woo._job_publish_catalogue()
+        self.assertIn("published 6", result)
+        self.assertIn("calls 2", result, "5 simple + 1 parent in one products/batch")
+        listing = self._woo_listing(simples[0])
+        item = self.sim.state.woo_products[listing.external_ref]
+        self.assertEqual(
+            (item["type"], item["sku"], item["price"]), ("simple", "MUG-0", "9.50")
+        )
+        binding = self.env["channel.product.binding"].search(
+            [("backend_id", "=", self.woo.id), ("sku", "=", "MUG-0")]
+        )
+        self.assertFalse(binding.product_ref, "a simple product is written directly")
+
+    def test_duplicate_sku_on_the_store_is_refused_and_reported(self):
+        (ref,) = self.sim.state.seed_catalogue(1)
+        self._variant(self.template, "S").default_code = self.sim.state.variants[ref][
+            "sku"
+        ]
+        result = self.woo._job_publish_catalogue()
+        self.assertIn("refused 1", result)
+        exception = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.woo.id),
+                ("exception_type", "=", "catalogue_refused"),
+            ]
+        )
+        self.assertIn("duplicated SKU", exception.name)
