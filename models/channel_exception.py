@@ -33,6 +33,7 @@ EXCEPTION_TYPES = [
     ("order_edit", "Order edit"),
     ("catalogue_skipped", "Catalogue skipped"),
     ("catalogue_refused", "Catalogue refused"),
+    ("catalogue_sku", "SKU problem"),
 ]
 
 
@@ -66,6 +67,7 @@ DEFAULT_SEVERITY = {
     "order_edit": "warning",
     "catalogue_skipped": "warning",
     "catalogue_refused": "error",
+    "catalogue_sku": "warning",
 }
 # Odoo documents an exception can point at, by model: the field that holds it.
 DOCUMENT_FIELDS = {
