@@ -393,6 +393,14 @@ class ChannelAdapter:
         """
         raise NotImplementedError
 
+    # Topics whose body says what a product is now (`parse_product_edit`).
+    product_edit_topics = frozenset()
+
+    def parse_product_edit(self, topic, payload):
+        """The `catalogue.ChannelProductEdit` a product delivery of `topic`
+        carries; None when the topic carries none."""
+        return None
+
     def update_prices(self, updates):
         """Set the prices of published variants (`catalogue.PriceUpdate`s,
         of any products) in as few calls as the channel allows.

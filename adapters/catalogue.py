@@ -89,3 +89,14 @@ class PriceUpdate:
     price: Decimal
     compare_at_price: Decimal | None = None
     product_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelProductEdit:
+    """A product as a channel delivery says it is now (someone may have
+    edited it on the channel): its title and the prices of the variants
+    the delivery carries, as (variant ref, price) pairs."""
+
+    product_ref: str
+    title: str | None = None
+    prices: tuple = ()

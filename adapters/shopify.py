@@ -2,10 +2,16 @@
 
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from . import fulfilment_shopify
 from .base import ChannelAdapter
-from .catalogue import ChannelVariant, PublishedVariant, PublishResult
+from .catalogue import (
+    ChannelProductEdit,
+    ChannelVariant,
+    PublishedVariant,
+    PublishResult,
+)
 from .disputes_shopify import (
     DISPUTE_QUERY,
     DISPUTE_TOPICS,
@@ -305,6 +311,7 @@ class ShopifyAdapter(ChannelAdapter):
         "expired": "cancel",
     }
     refunded_statuses = frozenset({"partially_refunded", "refunded"})
+    product_edit_topics = frozenset({"products/update"})
     order_payload_topics = frozenset(
         {
             "orders/create",
@@ -725,6 +732,18 @@ class ShopifyAdapter(ChannelAdapter):
             ),
         )
 
+    def parse_product_edit(self, topic, payload):
+        """Override of `ChannelAdapter`: `products/update` (REST shape)."""
+        if topic not in self.product_edit_topics:
+            return None
+        if not isinstance(payload, dict) or payload.get("id") in (None, ""):
+            raise ChannelPayloadError("products/update body has no product id")
+        return ChannelProductEdit(
+            product_ref=str(payload["id"]),
+            title=payload.get("title"),
+            prices=_edit_prices(payload.get("variants") or ()),
+        )
+
     def update_prices(self, updates):
         """Override of `ChannelAdapter`: `productVariantsBulkUpdate`, one
         product per call (Shopify's rule), 250 variants at most."""
@@ -907,6 +926,20 @@ def shopify_resource_ref(topic, payload):
         return edit_order_ref(payload)
     value = payload.get(ORDER_ID_KEYS.get(topic, "id"))
     return str(value) if value is not None else None
+
+
+def _edit_prices(variants):
+    """(variant ref, Decimal price) of a products/update body's variants."""
+    prices = []
+    for variant in variants:
+        if not isinstance(variant, dict) or variant.get("id") is None:
+            continue
+        try:
+            price = Decimal(str(variant.get("price")))
+        except InvalidOperation:
+            continue
+        prices.append((str(variant["id"]), price))
+    return tuple(prices)
 
 
 def product_set_input(product):

@@ -1,10 +1,16 @@
 """WooCommerce REST API v3."""
 
+from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs
 
 from . import fulfilment_woocommerce
 from .base import ChannelAdapter
-from .catalogue import ChannelVariant, PublishedVariant, PublishResult
+from .catalogue import (
+    ChannelProductEdit,
+    ChannelVariant,
+    PublishedVariant,
+    PublishResult,
+)
 from .exceptions import ChannelPayloadError
 from .orders_woocommerce import parse_woocommerce_order
 from .records import UnreadableOrder
@@ -55,6 +61,7 @@ class WooCommerceAdapter(ChannelAdapter):
         "checkout-draft": "wait",
     }
     refunded_statuses = frozenset({"refunded"})
+    product_edit_topics = frozenset({"product.updated"})
     order_payload_topics = frozenset(
         {"order.created", "order.updated", "order.restored"}
     )
@@ -299,6 +306,26 @@ class WooCommerceAdapter(ChannelAdapter):
                 item = answered[position] if position < len(answered) else None
                 results[key] = _batch_answer(item, route)
         return results
+
+    def parse_product_edit(self, topic, payload):
+        """Override of `ChannelAdapter`: `product.updated`; a simple
+        product's body carries its price, a variable product's only its name."""
+        if topic not in self.product_edit_topics:
+            return None
+        if not isinstance(payload, dict) or payload.get("id") in (None, ""):
+            raise ChannelPayloadError("product.updated body has no product id")
+        prices = ()
+        price = str(payload.get("price") or "").strip()
+        if payload.get("type") == "simple" and price:
+            try:
+                prices = ((str(payload["id"]), Decimal(price)),)
+            except InvalidOperation as exc:
+                raise ChannelPayloadError(f"Unreadable price {price!r}") from exc
+        return ChannelProductEdit(
+            product_ref=str(payload.get("parent_id") or payload["id"]),
+            title=payload.get("name") if payload.get("type") != "variation" else None,
+            prices=prices,
+        )
 
     def update_prices(self, updates):
         """Override of `ChannelAdapter`: simple products share

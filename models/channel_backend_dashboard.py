@@ -7,7 +7,12 @@ from ..adapters.webhooks import FLOW_CATALOG, FLOW_ORDERS, FLOW_STOCK
 
 ORDER_CORRECTION_TYPES = ("missing_mapping", "validation", "total_mismatch")
 PAYMENT_TYPES = ("payment_missing_reference",)
-CATALOGUE_TYPES = ("catalogue_skipped", "catalogue_refused", "catalogue_sku")
+CATALOGUE_TYPES = (
+    "catalogue_skipped",
+    "catalogue_refused",
+    "catalogue_sku",
+    "catalogue_difference",
+)
 OPEN_STATES = ("open", "in_progress")
 # KPI field -> how it is shown on the dashboard and stored in snapshots.
 KPI_FIELDS = (

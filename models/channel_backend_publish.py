@@ -86,6 +86,14 @@ class ChannelBackend(models.Model):
         help="Products with one of these tags are sold on this channel.",
     )
     catalogue_listing_ids = fields.One2many("channel.product.listing", "backend_id")
+    catalogue_edit_policy = fields.Selection(
+        [("overwrite", "Overwrite with Odoo's"), ("keep", "Keep and flag")],
+        string="Edits made on the channel",
+        default="overwrite",
+        required=True,
+        help="A title or price changed on the channel while Odoo is the master: "
+        "publish Odoo's again, or keep the channel's and flag the difference.",
+    )
 
     # === CRUD METHODS ===
 
@@ -498,6 +506,75 @@ class ChannelBackend(models.Model):
             documents=listing.product_tmpl_id.product_variant_ids[:1],
         )
         listing.write({"dirty": False, "state": "refused", "message": message})
+
+    def _apply_channel_edit(self, edit):
+        """Compare a `ChannelProductEdit` with what Odoo publishes; record a
+        difference and, per `catalogue_edit_policy`, republish.
+
+        :return: the listing concerned, False when the edit is unknown or is
+            the echo of our own write (nothing differs)
+        """
+        self.ensure_one()
+        listing = self.env["channel.product.listing"].search(
+            [("backend_id", "=", self.id), ("external_ref", "=", edit.product_ref)],
+            limit=1,
+        )
+        if not listing:
+            return False
+        prices = self._catalogue_prices(listing.product_tmpl_id)
+        data, bindings, _missing = self._catalogue_product_data(listing, prices, True)
+        lines = self._edit_differences(edit, data)
+        if not lines:
+            return False
+        difference = "\n".join(lines)
+        listing.write({"difference": difference})
+        keep = self.catalogue_edit_policy == "keep"
+        self.env["channel.exception"]._record(
+            "catalogue_difference",
+            self.env._(
+                "%(product)s was edited on %(backend)s: %(policy)s",
+                product=listing.product_tmpl_id.display_name,
+                backend=self.name,
+                policy=self.env._("kept, Odoo's data not republished")
+                if keep
+                else self.env._("Odoo's data is published again"),
+            ),
+            backend=self,
+            key=f"catalogue:{listing.product_tmpl_id.id}",
+            detail=difference,
+            documents=listing.product_tmpl_id.product_variant_ids[:1],
+        )
+        if not keep:
+            listing.write({"dirty": True, "payload_hash": False})
+            self.env["channel.product.binding"].browse(
+                [binding.id for binding in bindings.values() if binding]
+            ).write({"catalogue_price_hash": False})
+            self._enqueue_catalogue_publish()
+        return listing
+
+    def _edit_differences(self, edit, data):
+        """Lines "field: channel value / Odoo value" where they differ."""
+        lines = []
+        if edit.title is not None and edit.title != data.title:
+            lines.append(
+                self.env._(
+                    "title: %(channel)s / %(odoo)s", channel=edit.title, odoo=data.title
+                )
+            )
+        odoo_prices = {
+            item.variant_ref: item.price for item in data.variants if item.variant_ref
+        }
+        for variant_ref, price in edit.prices:
+            if variant_ref in odoo_prices and odoo_prices[variant_ref] != price:
+                lines.append(
+                    self.env._(
+                        "price of %(variant)s: %(channel)s / %(odoo)s",
+                        variant=variant_ref,
+                        channel=price,
+                        odoo=odoo_prices[variant_ref],
+                    )
+                )
+        return lines
 
     def _lock_catalogue_publish(self):
         """One publishing job per backend at a time (released at commit)."""

@@ -90,6 +90,9 @@ class ChannelBackend(models.Model):
         if self.export_stock:
             # Keeps the compare-and-set figure fresh; our own writes echo back.
             topics.append("inventory_levels/update")
+        if self.publish_catalogue:
+            # Edits made in Shopify's admin, compared with Odoo's data.
+            topics.append("products/update")
         return topics
 
     def _should_read_current_order(self, order, replay):

@@ -59,7 +59,10 @@ class ChannelBackend(models.Model):
         """Override of `channel_connector`: the topics our flows need."""
         if self.provider != "woocommerce":
             return super()._get_required_webhook_topics()
-        return ["order.created", "order.updated"] if self.import_orders else []
+        topics = ["order.created", "order.updated"] if self.import_orders else []
+        if self.publish_catalogue:
+            topics.append("product.updated")
+        return topics
 
     def _get_sandbox_values(self):
         """Override of `channel_connector`: the simulator's store keys."""

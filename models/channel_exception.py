@@ -34,6 +34,7 @@ EXCEPTION_TYPES = [
     ("catalogue_skipped", "Catalogue skipped"),
     ("catalogue_refused", "Catalogue refused"),
     ("catalogue_sku", "SKU problem"),
+    ("catalogue_difference", "Catalogue difference"),
 ]
 
 
@@ -68,6 +69,7 @@ DEFAULT_SEVERITY = {
     "catalogue_skipped": "warning",
     "catalogue_refused": "error",
     "catalogue_sku": "warning",
+    "catalogue_difference": "warning",
 }
 # Odoo documents an exception can point at, by model: the field that holds it.
 DOCUMENT_FIELDS = {

@@ -1,3 +1,5 @@
+import base64
+import json
 from decimal import Decimal
 
 from odoo import Command
@@ -363,3 +365,88 @@ class TestCataloguePublishWooCommerce(CatalogueCommon):
             ]
         )
         self.assertIn("duplicated SKU", exception.name)
+
+
+@tagged("post_install", "-at_install")
+class TestCatalogueChannelEdits(CatalogueCommon):
+    """A title or price changed on the channel while Odoo is the master is
+    a difference, republished or kept per the backend's policy."""
+
+    def _delivery(self, backend, topic, body):
+        return self.env["channel.event"].create(
+            {
+                "backend_id": backend.id,
+                "topic": topic,
+                "flow": "catalog",
+                "dedupe_key": f"{topic}:{body['id']}:{len(body)}",
+                "raw_body": base64.b64encode(json.dumps(body).encode()),
+            }
+        )
+
+    def _shopify_body(self, **changes):
+        listing = self.env["channel.product.listing"].search(
+            [("backend_id", "=", self.shopify.id)]
+        )
+        product = self.sim.state.products[listing.external_ref]
+        variants = [
+            {"id": int(ref), "price": str(self.sim.state.variants[ref]["price"])}
+            for ref in product["variant_ids"]
+        ]
+        return {
+            "id": int(product["id"]),
+            "title": product["title"],
+            "variants": variants,
+            **changes,
+        }
+
+    def test_own_echo_is_ignored(self):
+        self.shopify._job_publish_catalogue()
+        event = self._delivery(self.shopify, "products/update", self._shopify_body())
+        event._process()
+        self.assertEqual(event.state, "ignored")
+
+    def test_channel_price_edit_is_reported_and_republished(self):
+        self.shopify._job_publish_catalogue()
+        body = self._shopify_body()
+        body["variants"][0]["price"] = "19.00"
+        edited_ref = str(body["variants"][0]["id"])
+        self.sim.state.variants[edited_ref]["price"] = Decimal("19.00")
+        event = self._delivery(self.shopify, "products/update", body)
+        with trap_jobs() as trap:
+            event._process()
+            trap.assert_jobs_count(1, only=self.shopify._job_publish_catalogue)
+        self.assertEqual(event.state, "done")
+        listing = event.res_model and self.env[event.res_model].browse(event.res_id)
+        self.assertIn("19.00 / 30.00", listing.difference)
+        exception = self.env["channel.exception"].search(
+            [("exception_type", "=", "catalogue_difference")]
+        )
+        self.assertIn("published again", exception.name)
+        self.shopify._job_publish_catalogue()
+        self.assertEqual(self.sim.state.variants[edited_ref]["price"], Decimal("30.00"))
+
+    def test_keep_policy_flags_without_republishing(self):
+        self.shopify.catalogue_edit_policy = "keep"
+        self.shopify._job_publish_catalogue()
+        writes = len(self.sim.state.product_writes)
+        event = self._delivery(
+            self.shopify, "products/update", self._shopify_body(title="Renamed")
+        )
+        with trap_jobs() as trap:
+            event._process()
+            trap.assert_jobs_count(0)
+        self.assertIn(
+            "title: Renamed / Linen shirt",
+            event.res_model
+            and self.env[event.res_model].browse(event.res_id).difference,
+        )
+        self.shopify._job_publish_catalogue()
+        self.assertEqual(len(self.sim.state.product_writes), writes)
+
+    def test_product_update_deliveries_are_queued_not_left_received(self):
+        Event = self.env["channel.event"]
+        for topic in ("products/update", "product.updated"):
+            new = Event.new({"flow": "catalog", "topic": topic})
+            self.assertTrue(new._get_flow_handler(), topic)
+        creation = Event.new({"flow": "catalog", "topic": "products/create"})
+        self.assertFalse(creation._get_flow_handler())
