@@ -425,3 +425,31 @@ class ChannelAdapter:
         :return: ([catalogue.ChannelVariant], next cursor or None)
         """
         raise NotImplementedError
+
+    # Catalogue publishing (capability `supports_catalogue_publish`)
+
+    def publish_products(self, products):
+        """Create or update `catalogue.ProductData`s with their options and
+        variants, in as few calls as the channel allows.
+
+        :return: (results aligned with `products`, calls made); a result is
+            a `catalogue.PublishResult` (variants matched by SKU) or the
+            ChannelPayloadError of a product the channel refused
+        """
+        raise NotImplementedError
+
+    # Topics whose body says what a product is now (`parse_product_edit`).
+    product_edit_topics = frozenset()
+
+    def parse_product_edit(self, topic, payload):
+        """The `catalogue.ChannelProductEdit` a product delivery of `topic`
+        carries; None when the topic carries none."""
+        return None
+
+    def update_prices(self, updates):
+        """Set the prices of published variants (`catalogue.PriceUpdate`s,
+        of any products) in as few calls as the channel allows.
+
+        :return: (calls made, {product ref: why the channel refused})
+        """
+        raise NotImplementedError

@@ -1,6 +1,8 @@
-"""Channel variants as the catalogue match reads them."""
+"""The catalogue as adapters read and publish it: channel variants to bind,
+products to publish, and what the channel answered."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -17,3 +19,84 @@ class ChannelVariant:
     title: str
     product_ref: str | None = None
     inventory_item_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class VariantData:
+    """One variant to publish. Every value went through `values.outbound`:
+    None means "Odoo holds none" and is never sent as a value.
+
+    `options` are the variant's (option name, value name) pairs in the order
+    of the product's options; `variant_ref` is the channel's id when the
+    variant is known there already. Weight is in `weight_unit` ("kg", "lb").
+    """
+
+    sku: str
+    price: Decimal
+    options: tuple = ()
+    compare_at_price: Decimal | None = None
+    barcode: str | None = None
+    weight: Decimal | None = None
+    weight_unit: str = "kg"
+    tracked: bool = True
+    taxable: bool = True
+    variant_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class ProductData:
+    """One product to publish with all its variants.
+
+    `options` are (option name, (value names...)) pairs; a product without
+    options has one variant and no options. `product_ref` is the channel's
+    id when the product is known there already.
+    """
+
+    title: str
+    variants: tuple
+    options: tuple = ()
+    description_html: str | None = None
+    active: bool = True
+    product_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishedVariant:
+    """What the channel calls one variant it holds after a publish."""
+
+    sku: str
+    variant_ref: str
+    inventory_item_ref: str | None = None
+    # The parent its stock and prices are written under (None: itself).
+    product_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """The channel's product id and its variants after a publish."""
+
+    product_ref: str
+    variants: tuple = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PriceUpdate:
+    """A new price (and compare-at price, None for none) of one variant
+    already published; `product_ref` is its binding's (None for a
+    WooCommerce simple product, written directly)."""
+
+    variant_ref: str
+    price: Decimal
+    compare_at_price: Decimal | None = None
+    product_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelProductEdit:
+    """A product as a channel delivery says it is now (someone may have
+    edited it on the channel): its title and the prices of the variants
+    the delivery carries, as (variant ref, price) pairs."""
+
+    product_ref: str
+    title: str | None = None
+    prices: tuple = ()

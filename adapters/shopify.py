@@ -2,10 +2,16 @@
 
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from . import fulfilment_shopify
 from .base import ChannelAdapter
-from .catalogue import ChannelVariant
+from .catalogue import (
+    ChannelProductEdit,
+    ChannelVariant,
+    PublishedVariant,
+    PublishResult,
+)
 from .disputes_shopify import (
     DISPUTE_QUERY,
     DISPUTE_TOPICS,
@@ -39,6 +45,7 @@ from .returns_shopify import (
 from .signatures import sign_base64
 from .stock import ChannelStockReport, StockWriteResult
 from .transport import BucketStatus, clamp_wait
+from .values import money_text
 from .webhooks import (
     FLOW_APP,
     FLOW_CATALOG,
@@ -130,6 +137,33 @@ query ChannelConnectorVariants($first: Int!, $after: String) {
   }
 }
 """
+PRODUCT_SET_MUTATION = """
+mutation ChannelConnectorProductSet(
+  $input: ProductSetInput!, $identifier: ProductSetIdentifiers
+) {
+  productSet(input: $input, identifier: $identifier, synchronous: true) {
+    product {
+      id
+      variants(first: 250) { nodes { id sku inventoryItem { id } } }
+    }
+    userErrors { code field message }
+  }
+}
+"""
+VARIANTS_BULK_UPDATE_MUTATION = """
+mutation ChannelConnectorVariantPrices(
+  $productId: ID!, $variants: [ProductVariantsBulkInput!]!
+) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants) {
+    productVariants { id }
+    userErrors { code field message }
+  }
+}
+"""
+# Shopify's weight units by Odoo's weight unit name.
+WEIGHT_UNITS = {"kg": "KILOGRAMS", "g": "GRAMS", "lb": "POUNDS", "oz": "OUNCES"}
+# A product without options is one variant under Shopify's default option.
+DEFAULT_OPTION = ("Title", "Default Title")
 # What a call is expected to cost before Shopify says, for the shared budget.
 MUTATION_COST = 10
 QUERY_COST = 50
@@ -284,6 +318,7 @@ class ShopifyAdapter(ChannelAdapter):
         "expired": "cancel",
     }
     refunded_statuses = frozenset({"partially_refunded", "refunded"})
+    product_edit_topics = frozenset({"products/update"})
     order_payload_topics = frozenset(
         {
             "orders/create",
@@ -685,6 +720,84 @@ class ShopifyAdapter(ChannelAdapter):
         info = page["pageInfo"]
         return variants, (info["endCursor"] if info["hasNextPage"] else None)
 
+    def publish_products(self, products):
+        """Override of `ChannelAdapter`: one synchronous `productSet` each."""
+        results = []
+        for product in products:
+            try:
+                results.append(self._set_product(product))
+            except ChannelPayloadError as exc:
+                results.append(exc)
+        return results, len(products)
+
+    def _set_product(self, product):
+        variables = {"input": product_set_input(product)}
+        if product.product_ref:
+            variables["identifier"] = {"id": gid("Product", product.product_ref)}
+        data = self.graphql(PRODUCT_SET_MUTATION, variables)["productSet"]
+        _raise_user_errors(data, f"publish {product.title!r}")
+        node = data["product"]
+        return PublishResult(
+            product_ref=numeric_id(node["id"]),
+            variants=tuple(
+                PublishedVariant(
+                    sku=variant.get("sku") or "",
+                    variant_ref=numeric_id(variant["id"]),
+                    inventory_item_ref=numeric_id(variant["inventoryItem"]["id"]),
+                    product_ref=numeric_id(node["id"]),
+                )
+                for variant in node["variants"]["nodes"]
+            ),
+        )
+
+    def parse_product_edit(self, topic, payload):
+        """Override of `ChannelAdapter`: `products/update` (REST shape)."""
+        if topic not in self.product_edit_topics:
+            return None
+        if not isinstance(payload, dict) or payload.get("id") in (None, ""):
+            raise ChannelPayloadError("products/update body has no product id")
+        return ChannelProductEdit(
+            product_ref=str(payload["id"]),
+            title=payload.get("title"),
+            prices=_edit_prices(payload.get("variants") or ()),
+        )
+
+    def update_prices(self, updates):
+        """Override of `ChannelAdapter`: `productVariantsBulkUpdate`, one
+        product per call (Shopify's rule), 250 variants at most."""
+        by_product, calls, refused = {}, 0, {}
+        for update in updates:
+            by_product.setdefault(update.product_ref, []).append(update)
+        for product_ref, product_updates in by_product.items():
+            try:
+                calls += self._update_product_prices(product_ref, product_updates)
+            except ChannelPayloadError as exc:
+                calls += 1
+                refused[product_ref] = str(exc)
+        return calls, refused
+
+    def _update_product_prices(self, product_ref, updates):
+        calls = 0
+        for start in range(0, len(updates), MAX_QUANTITIES_PER_CALL):
+            chunk = updates[start : start + MAX_QUANTITIES_PER_CALL]
+            data = self.graphql(
+                VARIANTS_BULK_UPDATE_MUTATION,
+                {
+                    "productId": gid("Product", product_ref),
+                    "variants": [
+                        {
+                            "id": gid("ProductVariant", update.variant_ref),
+                            "price": money_text(update.price),
+                            "compareAtPrice": money_text(update.compare_at_price),
+                        }
+                        for update in chunk
+                    ],
+                },
+            )["productVariantsBulkUpdate"]
+            calls += 1
+            _raise_user_errors(data, f"update the prices of product {product_ref}")
+        return calls
+
     # Webhook subscriptions
 
     def list_webhook_subscriptions(self):
@@ -831,6 +944,75 @@ def shopify_resource_ref(topic, payload):
         return edit_order_ref(payload)
     value = payload.get(ORDER_ID_KEYS.get(topic, "id"))
     return str(value) if value is not None else None
+
+
+def _edit_prices(variants):
+    """(variant ref, Decimal price) of a products/update body's variants."""
+    prices = []
+    for variant in variants:
+        if not isinstance(variant, dict) or variant.get("id") is None:
+            continue
+        try:
+            price = Decimal(str(variant.get("price")))
+        except InvalidOperation:
+            continue
+        prices.append((str(variant["id"]), price))
+    return tuple(prices)
+
+
+def product_set_input(product):
+    """The `ProductSetInput` of a `catalogue.ProductData`: keys whose value
+    is None are left out, never sent empty."""
+    options = product.options or ((DEFAULT_OPTION[0], (DEFAULT_OPTION[1],)),)
+    values = {
+        "title": product.title,
+        "descriptionHtml": product.description_html,
+        "status": "ACTIVE" if product.active else "DRAFT",
+        "productOptions": [
+            {"name": name, "position": position, "values": [{"name": v} for v in vals]}
+            for position, (name, vals) in enumerate(options, start=1)
+        ],
+        "variants": [
+            _variant_set_input(variant, position)
+            for position, variant in enumerate(product.variants, start=1)
+        ],
+    }
+    return _without_none(values)
+
+
+def _variant_set_input(variant, position):
+    options = variant.options or (DEFAULT_OPTION,)
+    weight = None
+    if variant.weight is not None:
+        weight = {
+            "weight": {
+                "value": float(variant.weight),
+                "unit": WEIGHT_UNITS.get(variant.weight_unit, "KILOGRAMS"),
+            }
+        }
+    values = _without_none(
+        {
+            "id": variant.variant_ref and gid("ProductVariant", variant.variant_ref),
+            "position": position,
+            "optionValues": [
+                {"optionName": name, "name": value} for name, value in options
+            ],
+            "sku": variant.sku,
+            "barcode": variant.barcode,
+            "price": money_text(variant.price),
+            "taxable": variant.taxable,
+            "inventoryItem": _without_none(
+                {"sku": variant.sku, "tracked": variant.tracked, "measurement": weight}
+            ),
+        }
+    )
+    # null, not left out: a compare-at price Odoo no longer has is cleared.
+    values["compareAtPrice"] = money_text(variant.compare_at_price)
+    return values
+
+
+def _without_none(values):
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _search_stamp(moment):

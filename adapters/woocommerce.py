@@ -1,16 +1,23 @@
 """WooCommerce REST API v3."""
 
+from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs
 
 from . import fulfilment_woocommerce
 from .base import ChannelAdapter
-from .catalogue import ChannelVariant
+from .catalogue import (
+    ChannelProductEdit,
+    ChannelVariant,
+    PublishedVariant,
+    PublishResult,
+)
 from .exceptions import ChannelPayloadError
 from .orders_woocommerce import parse_woocommerce_order
 from .records import ChannelShipment, UnreadableOrder
 from .refunds_woocommerce import parse_woocommerce_refund
 from .signatures import sign_base64
 from .stock import StockWriteResult
+from .values import money_text
 from .webhooks import (
     FLOW_CATALOG,
     FLOW_ORDERS,
@@ -23,6 +30,8 @@ from .webhooks import (
 )
 
 ORDERS_PAGE_SIZE = 50
+# WooCommerce's batch endpoints take at most 100 objects per request.
+WOO_BATCH_SIZE = 100
 # The REST API's largest page.
 WEBHOOKS_PAGE_SIZE = 100
 # Resource -> flow; refunds arrive as order.updated.
@@ -52,6 +61,7 @@ class WooCommerceAdapter(ChannelAdapter):
         "checkout-draft": "wait",
     }
     refunded_statuses = frozenset({"refunded"})
+    product_edit_topics = frozenset({"product.updated"})
     order_payload_topics = frozenset(
         {"order.created", "order.updated", "order.restored"}
     )
@@ -221,6 +231,133 @@ class WooCommerceAdapter(ChannelAdapter):
             total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
             page += 1
         return variants
+
+    def publish_products(self, products):
+        """Override of `ChannelAdapter`: products and variable parents through
+        `products/batch`, then each variable product's variations through
+        its `variations/batch`, 100 objects per call."""
+        results, calls = self._batch_products(products)
+        for index, product in enumerate(products):
+            answer = results[index]
+            if isinstance(answer, ChannelPayloadError):
+                continue
+            parent_ref = str(answer["id"])
+            if not product.options:
+                variant = product.variants[0]
+                published = (PublishedVariant(sku=variant.sku, variant_ref=parent_ref),)
+            else:
+                try:
+                    published, variation_calls = self._batch_variations(
+                        parent_ref, product.variants
+                    )
+                except ChannelPayloadError as exc:
+                    results[index] = exc
+                    calls += 1
+                    continue
+                calls += variation_calls
+            results[index] = PublishResult(product_ref=parent_ref, variants=published)
+        return results, calls
+
+    def _batch_products(self, products):
+        """([product JSON or ChannelPayloadError] aligned, calls) for the
+        parents and simple products, created or updated 100 at a time."""
+        results, calls = [None] * len(products), 0
+        indexed = list(enumerate(products))
+        for start in range(0, len(indexed), WOO_BATCH_SIZE):
+            chunk = indexed[start : start + WOO_BATCH_SIZE]
+            answers = self._send_batch(
+                "products/batch", [(i, woo_product(p)) for i, p in chunk]
+            )
+            calls += 1
+            for index, answer in answers.items():
+                results[index] = answer
+        return results, calls
+
+    def _batch_variations(self, parent_ref, variants):
+        """([PublishedVariant], calls) for a variable product's variations;
+        ChannelPayloadError when one is refused."""
+        published, calls = [], 0
+        indexed = list(enumerate(variants))
+        for start in range(0, len(indexed), WOO_BATCH_SIZE):
+            chunk = indexed[start : start + WOO_BATCH_SIZE]
+            answers = self._send_batch(
+                f"products/{parent_ref}/variations/batch",
+                [(i, woo_variation(v)) for i, v in chunk],
+            )
+            calls += 1
+            for index, answer in sorted(answers.items()):
+                if isinstance(answer, ChannelPayloadError):
+                    raise answer
+                published.append(
+                    PublishedVariant(
+                        sku=variants[index].sku,
+                        variant_ref=str(answer["id"]),
+                        product_ref=parent_ref,
+                    )
+                )
+        return published, calls
+
+    def _send_batch(self, route, items):
+        """POST create (no id) and update (with id) items of one route.
+
+        :param items: [(key, object)]
+        :return: {key: answered object, or ChannelPayloadError}
+        """
+        creates = [(key, item) for key, item in items if "id" not in item]
+        updates = [(key, item) for key, item in items if "id" in item]
+        payload = {}
+        if creates:
+            payload["create"] = [item for _key, item in creates]
+        if updates:
+            payload["update"] = [item for _key, item in updates]
+        answer = self.post(route, payload).json()
+        results = {}
+        for kind, sent in (("create", creates), ("update", updates)):
+            answered = answer.get(kind) or []
+            for position, (key, _item) in enumerate(sent):
+                item = answered[position] if position < len(answered) else None
+                results[key] = _batch_answer(item, route)
+        return results
+
+    def parse_product_edit(self, topic, payload):
+        """Override of `ChannelAdapter`: `product.updated`; a simple
+        product's body carries its price, a variable product's only its name."""
+        if topic not in self.product_edit_topics:
+            return None
+        if not isinstance(payload, dict) or payload.get("id") in (None, ""):
+            raise ChannelPayloadError("product.updated body has no product id")
+        prices = ()
+        price = str(payload.get("price") or "").strip()
+        if payload.get("type") == "simple" and price:
+            try:
+                prices = ((str(payload["id"]), Decimal(price)),)
+            except InvalidOperation as exc:
+                raise ChannelPayloadError(f"Unreadable price {price!r}") from exc
+        return ChannelProductEdit(
+            product_ref=str(payload.get("parent_id") or payload["id"]),
+            title=payload.get("name") if payload.get("type") != "variation" else None,
+            prices=prices,
+        )
+
+    def update_prices(self, updates):
+        """Override of `ChannelAdapter`: simple products share
+        `products/batch`, a variable product's variations its
+        `variations/batch`; 100 per call."""
+        by_route, calls, refused = {}, 0, {}
+        for update in updates:
+            by_route.setdefault(_price_route(update), []).append(update)
+        for route, route_updates in by_route.items():
+            for start in range(0, len(route_updates), WOO_BATCH_SIZE):
+                chunk = route_updates[start : start + WOO_BATCH_SIZE]
+                answers = self._send_batch(
+                    route,
+                    [(u, {"id": int(u.variant_ref), **woo_prices(u)}) for u in chunk],
+                )
+                calls += 1
+                for update, answer in answers.items():
+                    if isinstance(answer, ChannelPayloadError):
+                        refused[update.product_ref or update.variant_ref] = str(answer)
+        return calls, refused
 
     # Webhook subscriptions
 
@@ -420,6 +557,83 @@ class WooCommerceAdapter(ChannelAdapter):
     def parse_order(self, payload):
         """Override of `ChannelAdapter`: see `orders_woocommerce`."""
         return parse_woocommerce_order(payload)
+
+
+def woo_prices(item):
+    """regular_price and sale_price of a variant or `PriceUpdate`: the
+    compare-at price is WooCommerce's regular price with the price on sale;
+    without one, sale_price "" clears a sale that Odoo no longer has."""
+    if item.compare_at_price is not None:
+        return {
+            "regular_price": money_text(item.compare_at_price),
+            "sale_price": money_text(item.price),
+        }
+    return {"regular_price": money_text(item.price), "sale_price": ""}
+
+
+def woo_product(product):
+    """The products/batch object of a `catalogue.ProductData`: a simple
+    product (no options) or a variable product's parent."""
+    values = {
+        "name": product.title,
+        "status": "publish" if product.active else "draft",
+    }
+    if product.description_html is not None:
+        values["description"] = product.description_html
+    if product.product_ref:
+        values["id"] = int(product.product_ref)
+    if not product.options:
+        variant = product.variants[0]
+        return {**values, "type": "simple", **_woo_variant_fields(variant)}
+    return {
+        **values,
+        "type": "variable",
+        "attributes": [
+            {"name": name, "options": list(options), "variation": True, "visible": True}
+            for name, options in product.options
+        ],
+    }
+
+
+def woo_variation(variant):
+    """The variations/batch object of a `catalogue.VariantData`."""
+    values = {
+        **_woo_variant_fields(variant),
+        "attributes": [{"name": n, "option": v} for n, v in variant.options],
+    }
+    if variant.variant_ref:
+        values["id"] = int(variant.variant_ref)
+    return values
+
+
+def _woo_variant_fields(variant):
+    values = {
+        "sku": variant.sku,
+        "manage_stock": variant.tracked,
+        **woo_prices(variant),
+    }
+    if variant.weight is not None:
+        values["weight"] = money_text(variant.weight)
+    return values
+
+
+def _price_route(update):
+    if update.product_ref and update.product_ref != update.variant_ref:
+        return f"products/{update.product_ref}/variations/batch"
+    return "products/batch"
+
+
+def _batch_answer(item, route):
+    """One object of a batch answer, or the ChannelPayloadError it carries."""
+    if not isinstance(item, dict):
+        return ChannelPayloadError(f"WooCommerce answered nothing for it ({route}).")
+    error = item.get("error")
+    if error:
+        message = error.get("message") if isinstance(error, dict) else error
+        return ChannelPayloadError(f"WooCommerce refused it: {message}")
+    if not item.get("id"):
+        return ChannelPayloadError(f"WooCommerce answered no id ({route}).")
+    return item
 
 
 def _by_collection(quantities):

@@ -194,6 +194,10 @@ class ChannelBackend(models.Model):
         compute="_compute_capabilities",
         help="The channel's own payment processor's payouts can be read.",
     )
+    supports_catalogue_publish = fields.Boolean(
+        compute="_compute_capabilities",
+        help="Odoo's products, variants and prices can be published.",
+    )
 
     # === COMPUTE METHODS ===
 
@@ -216,6 +220,7 @@ class ChannelBackend(models.Model):
                 "supports_refund_import": False,
                 "supports_fulfilment_export": False,
                 "supports_payout_import": False,
+                "supports_catalogue_publish": False,
             }
         )
 

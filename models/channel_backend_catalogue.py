@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import fields, models
 
 from ..const import JOB_CHANNEL_CATALOG, JOB_MAX_RETRIES
@@ -57,13 +59,17 @@ class ChannelBackend(models.Model):
         """
         self.ensure_one()
         adapter = self._get_adapter(priority="catalog")
-        summary = {"bound": 0, "refreshed": 0, "unmatched": []}
+        summary = {"bound": 0, "refreshed": 0, "unmatched": [], "other_company": []}
+        seen = defaultdict(list)
         for _page in range(max_pages or CATALOGUE_PAGES_PER_JOB):
             variants, cursor = adapter.fetch_variants(cursor)
+            for variant in variants:
+                seen[variant.sku].append(variant.variant_ref)
             self._bind_variants(variants, summary)
             if not cursor:
                 break
         summary["cursor"] = cursor
+        self._record_sku_problems(seen, summary["other_company"])
         unmatched = summary["unmatched"]
         self._get_sync_status("catalogue_match").write(
             {
@@ -108,6 +114,9 @@ class ChannelBackend(models.Model):
                 ]
             )
         }
+        self._note_other_company_skus(
+            [s for s in skus if s not in products], summary["other_company"]
+        )
         now = fields.Datetime.now()
         to_create = []
         for variant in variants:
@@ -137,6 +146,80 @@ class ChannelBackend(models.Model):
                 summary["unmatched"].append(variant.sku or variant.variant_ref)
         Binding.create(to_create)
         summary["bound"] += len(to_create)
+
+    def _note_other_company_skus(self, skus, found):
+        """Add to `found` the SKUs (unmatched here) that a product of another
+        company carries: read in sudo, the backend's user may not see it."""
+        if not skus:
+            return
+        products_sudo = (
+            self.env["product.product"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("default_code", "in", skus),
+                    ("company_id", "not in", (self.company_id.id, False)),
+                ]
+            )
+        )
+        found += sorted(set(products_sudo.mapped("default_code")))
+
+    def _record_sku_problems(self, seen, other_company):
+        """One exception per kind of SKU problem met in this walk, listing
+        every variant concerned (the message counts, the detail lists all):
+        channel variants without SKU, SKUs on several channel variants, and
+        SKUs only another company's products carry."""
+        Exception_ = self.env["channel.exception"]
+        without = seen.pop(None, [])
+        twice = {sku: refs for sku, refs in seen.items() if len(refs) > 1}
+        problems = (
+            (
+                "no_sku",
+                without,
+                self.env._(
+                    "%(count)s variants on %(backend)s have no SKU: they cannot "
+                    "be bound nor their stock published.",
+                    count=len(without),
+                    backend=self.name,
+                ),
+                "\n".join(without),
+            ),
+            (
+                "duplicate_sku",
+                twice,
+                self.env._(
+                    "%(count)s SKUs are used by several variants on %(backend)s: "
+                    "orders and stock of these variants are ambiguous.",
+                    count=len(twice),
+                    backend=self.name,
+                ),
+                "\n".join(
+                    f"{sku}: {', '.join(refs)}" for sku, refs in sorted(twice.items())
+                ),
+            ),
+            (
+                "other_company_sku",
+                other_company,
+                self.env._(
+                    "%(count)s SKUs on %(backend)s match only products of another "
+                    "company: they are not bound to %(company)s.",
+                    count=len(other_company),
+                    backend=self.name,
+                    company=self.company_id.name,
+                ),
+                "\n".join(other_company),
+            ),
+        )
+        for key, found, message, detail in problems:
+            if found:
+                Exception_._record(
+                    "catalogue_sku",
+                    message,
+                    backend=self,
+                    key=f"sku:{key}",
+                    detail=detail,
+                )
 
     # === JOBS ===
 

@@ -7,6 +7,12 @@ from ..adapters.webhooks import FLOW_CATALOG, FLOW_ORDERS, FLOW_STOCK
 
 ORDER_CORRECTION_TYPES = ("missing_mapping", "validation", "total_mismatch")
 PAYMENT_TYPES = ("payment_missing_reference",)
+CATALOGUE_TYPES = (
+    "catalogue_skipped",
+    "catalogue_refused",
+    "catalogue_sku",
+    "catalogue_difference",
+)
 OPEN_STATES = ("open", "in_progress")
 # KPI field -> how it is shown on the dashboard and stored in snapshots.
 KPI_FIELDS = (
@@ -19,6 +25,7 @@ KPI_FIELDS = (
     "kpi_inventory_differences",
     "kpi_refunds_incomplete",
     "kpi_fulfilment_failures",
+    "kpi_catalogue_exceptions",
     "kpi_queue_backlog",
 )
 # Backend field shown from a `channel.sync.status` -> (flow, status field).
@@ -79,6 +86,11 @@ class ChannelBackend(models.Model):
         string="Fulfilment failures",
         compute="_compute_kpis",
         help="Deliveries the channel has not taken as shipped, tracked or cancelled.",
+    )
+    kpi_catalogue_exceptions = fields.Integer(
+        string="Catalogue exceptions",
+        compute="_compute_kpis",
+        help="Products not published: skipped (no SKU or price) or refused.",
     )
     kpi_queue_backlog = fields.Integer(
         string="Queue backlog",
@@ -147,6 +159,8 @@ class ChannelBackend(models.Model):
             domain += [("exception_type", "=", "refund_incomplete")]
         elif kind == "fulfilment":
             domain += [("exception_type", "=", "fulfilment_failed")]
+        elif kind == "catalogue":
+            domain += [("exception_type", "in", CATALOGUE_TYPES)]
         action["domain"] = domain
         action["context"] = {
             "search_default_filter_unresolved": 1,
@@ -189,6 +203,7 @@ class ChannelBackend(models.Model):
             ],
             "kpi_refunds_incomplete": [("exception_type", "=", "refund_incomplete")],
             "kpi_fulfilment_failures": [("exception_type", "=", "fulfilment_failed")],
+            "kpi_catalogue_exceptions": [("exception_type", "in", CATALOGUE_TYPES)],
             "kpi_overdue_exceptions": [("is_overdue", "=", True)],
         }
         for kpi, extra in counters.items():

@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 
 from ..adapters.returns_shopify import RETURN_TOPICS
+from ..adapters.values import outbound
 from .channel_backend import MANAGER_GROUP
 
 SHOPIFY_API_VERSION = "2026-07"
@@ -64,6 +65,7 @@ class ChannelBackend(models.Model):
                 "supports_refund_import": True,
                 "supports_fulfilment_export": True,
                 "supports_payout_import": True,
+                "supports_catalogue_publish": True,
             }
         )
 
@@ -90,6 +92,9 @@ class ChannelBackend(models.Model):
         if self.export_stock:
             # Keeps the compare-and-set figure fresh; our own writes echo back.
             topics.append("inventory_levels/update")
+        if self.publish_catalogue:
+            # Edits made in Shopify's admin, compared with Odoo's data.
+            topics.append("products/update")
         return topics
 
     def _should_read_current_order(self, order, replay):
@@ -130,7 +135,7 @@ class ChannelBackend(models.Model):
         """Override of `channel_connector`: stock is written by inventory item."""
         if self.provider != "shopify":
             return super()._get_stock_quantity_values(binding)
-        return {"inventory_item_ref": binding.inventory_item_ref or None}
+        return {"inventory_item_ref": outbound(binding.inventory_item_ref)}
 
     def _get_stock_report_binding_domain(self, report):
         """Override of `channel_connector`: reports name the inventory item."""

@@ -11,6 +11,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters.redaction import get_logger
 from ..adapters.stock import StockQuantity
+from ..adapters.values import outbound
 from ..const import JOB_CHANNEL_STOCK, JOB_MAX_RETRIES
 from ..sql import queries
 
@@ -277,11 +278,11 @@ class ChannelBackend(models.Model):
     def _stock_quantity(self, level, quantity):
         binding = level.product_binding_id
         return StockQuantity(
-            variant_ref=binding.external_ref,
-            location_ref=level.stock_location_id.location_ref,
+            variant_ref=outbound(binding.external_ref),
+            location_ref=outbound(level.stock_location_id.location_ref),
             quantity=quantity,
             change_from=level.channel_qty if level.has_channel_qty else None,
-            product_ref=binding.product_ref or None,
+            product_ref=outbound(binding.product_ref),
             **self._get_stock_quantity_values(binding),
         )
 

@@ -43,6 +43,7 @@ class ChannelBackend(models.Model):
                 "supports_stock_export": True,
                 "supports_refund_import": True,
                 "supports_fulfilment_export": True,
+                "supports_catalogue_publish": True,
             }
         )
 
@@ -58,7 +59,10 @@ class ChannelBackend(models.Model):
         """Override of `channel_connector`: the topics our flows need."""
         if self.provider != "woocommerce":
             return super()._get_required_webhook_topics()
-        return ["order.created", "order.updated"] if self.import_orders else []
+        topics = ["order.created", "order.updated"] if self.import_orders else []
+        if self.publish_catalogue:
+            topics.append("product.updated")
+        return topics
 
     def _get_sandbox_values(self):
         """Override of `channel_connector`: the simulator's store keys."""

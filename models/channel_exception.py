@@ -31,6 +31,10 @@ EXCEPTION_TYPES = [
     ("payment_mismatch", "Payment mismatch"),
     ("payment_dispute", "Payment dispute"),
     ("order_edit", "Order edit"),
+    ("catalogue_skipped", "Catalogue skipped"),
+    ("catalogue_refused", "Catalogue refused"),
+    ("catalogue_sku", "SKU problem"),
+    ("catalogue_difference", "Catalogue difference"),
 ]
 
 
@@ -62,6 +66,10 @@ DEFAULT_SEVERITY = {
     "payment_mismatch": "error",
     "payment_dispute": "error",
     "order_edit": "warning",
+    "catalogue_skipped": "warning",
+    "catalogue_refused": "error",
+    "catalogue_sku": "warning",
+    "catalogue_difference": "warning",
 }
 # Odoo documents an exception can point at, by model: the field that holds it.
 DOCUMENT_FIELDS = {

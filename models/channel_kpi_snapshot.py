@@ -39,6 +39,7 @@ class ChannelKpiSnapshot(models.Model):
     kpi_inventory_differences = fields.Integer("Inventory differences", readonly=True)
     kpi_refunds_incomplete = fields.Integer("Refunds incomplete", readonly=True)
     kpi_fulfilment_failures = fields.Integer("Fulfilment failures", readonly=True)
+    kpi_catalogue_exceptions = fields.Integer("Catalogue exceptions", readonly=True)
     kpi_queue_backlog = fields.Integer("Queue backlog", readonly=True)
 
     # === CONSTRAINT METHODS ===

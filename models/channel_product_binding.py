@@ -22,6 +22,12 @@ class ChannelProductBinding(models.Model):
     product_ref = fields.Char(
         string="Channel product id", help="The channel's product of this variant."
     )
+    catalogue_price_hash = fields.Char(
+        readonly=True,
+        copy=False,
+        help="Hash of the price and compare-at price the channel last "
+        "acknowledged for this variant.",
+    )
 
     # === CONSTRAINT METHODS ===
 

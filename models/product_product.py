@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .product_template import CATALOGUE_FIELDS
+
 
 class ProductProduct(models.Model):
     """Internal references are channel SKUs: unique within a company."""
@@ -15,10 +17,15 @@ class ProductProduct(models.Model):
     def write(self, vals):
         """Override of `product` to flag the channel stock levels of variants
         archived or restored: the archived-products policy changes what they
-        publish, and the next delta export must say so."""
+        publish, and the next delta export must say so; and the channel
+        listings of their products when published data changed."""
         result = super().write(vals)
         if "active" in vals:
             self.env["channel.stock.level"]._mark_dirty(self.ids)
+        if CATALOGUE_FIELDS & set(vals):
+            self.env["channel.product.listing"]._mark_templates_dirty(
+                self.product_tmpl_id.ids
+            )
         return result
 
     @api.constrains("default_code", "company_id", "active")

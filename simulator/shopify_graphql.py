@@ -43,6 +43,7 @@ from .shopify_payloads import (
     inventory_level_payload,
     order_payload,
 )
+from .shopify_products import ProductWriteError, ProductWrites
 from .throttle import CostCalculator
 from .util import gid, iso_z, number
 
@@ -380,6 +381,7 @@ class Resolvers:
         self.catalogue = CatalogueNodes(state)
         self.fulfillment_orders = book.fulfillment_orders
         self.orders = OrderNodes(state, self.catalogue, self.fulfillment_orders)
+        self.product_writes = ProductWrites(state)
 
     def root(self, kind, variables):
         if kind == "mutation":
@@ -393,6 +395,8 @@ class Resolvers:
                 "fulfillmentCancel": lambda _info, id: self.fulfillment_cancel(id),  # noqa: A006
                 "webhookSubscriptionCreate": self.webhook_create,
                 "webhookSubscriptionDelete": self.webhook_delete,
+                "productSet": self.product_set,
+                "productVariantsBulkUpdate": self.variants_bulk_update,
             }
         return {
             "shop": lambda _info: self.catalogue.shop(),
@@ -421,6 +425,43 @@ class Resolvers:
         }
 
     # --- catalogue and inventory
+
+    def product_set(self, _info, input, identifier=None, synchronous=True):  # noqa: A002
+        """productSet, synchronous only (the asynchronous mode is not played)."""
+        if synchronous is False:
+            raise GraphQLError(
+                "The simulator plays productSet in synchronous mode only.",
+                extensions={"code": "BAD_REQUEST"},
+            )
+        try:
+            ref = self.product_writes.product_set(input, identifier)
+        except ProductWriteError as error:
+            return {
+                "product": None,
+                "productSetOperation": None,
+                "userErrors": [error.error],
+            }
+        return {
+            "product": self.catalogue.product(self.state.products[ref]),
+            "productSetOperation": None,
+            "userErrors": [],
+        }
+
+    def variants_bulk_update(self, _info, productId, variants, **_args):  # noqa: N803
+        """productVariantsBulkUpdate: prices, compare-at prices, barcodes."""
+        try:
+            refs = self.product_writes.variants_bulk_update(productId, variants)
+        except ProductWriteError as error:
+            return {
+                "product": None,
+                "productVariants": None,
+                "userErrors": [error.error],
+            }
+        return {
+            "product": self._product(productId),
+            "productVariants": [self._variant(ref) for ref in refs],
+            "userErrors": [],
+        }
 
     def locations(self, _info, query=None, **args):
         items = list(self.state.locations.values())

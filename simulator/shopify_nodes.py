@@ -164,6 +164,7 @@ class CatalogueNodes:
             "id": gid("Product", product["id"]),
             "legacyResourceId": product["id"],
             "title": product["title"],
+            "descriptionHtml": product.get("description_html") or "",
             "handle": product["handle"],
             "status": product["status"],
             "vendor": "Simulated vendor",
@@ -189,6 +190,17 @@ class CatalogueNodes:
             "title": variant["title"],
             "displayName": f"{product['title']} - {variant['title']}",
             "price": money(variant["price"]),
+            "compareAtPrice": variant.get("compare_at_price")
+            and money(variant["compare_at_price"]),
+            "barcode": variant.get("barcode"),
+            "selectedOptions": [
+                {"name": name, "value": value}
+                for (name, _values), value in zip(
+                    product.get("options") or (),
+                    variant.get("options") or (),
+                    strict=False,
+                )
+            ],
             "inventoryQuantity": self._available(variant),
             "inventoryPolicy": "DENY",
             "availableForSale": True,

@@ -64,6 +64,7 @@ class SimulatorState:
         self.idempotency = {}  # (mutation, key) -> (input, result)
         self.idempotency_keys = []  # every key received, in order
         self.mutations = []  # applied inventorySetQuantities inputs
+        self.product_writes = []  # (mutation, product id, variants written)
         self.fulfillments = []
         self.payouts = []
         self.balance_transactions = []

@@ -220,7 +220,9 @@ class WooCommerceRest:
             )
         answer = {}
         if "create" in data:
-            answer["create"] = [_not_supported() for _item in data["create"] or ()]
+            answer["create"] = [
+                self._batch_create(item, parent_id) for item in data["create"] or ()
+            ]
         if "update" in data:
             answer["update"] = [
                 self._batch_update(item, parent_id) for item in data["update"] or ()
@@ -259,19 +261,36 @@ class WooCommerceRest:
                 },
             }
 
+    def _batch_create(self, item, parent_id):
+        """Create a simple or variable product, or a variation of `parent_id`."""
+        try:
+            with self.state.lock:
+                product = create_woo_product(self.state, item, parent_id)
+        except WooError as error:
+            return {
+                "id": 0,
+                "error": {
+                    "code": error.code,
+                    "message": error.message,
+                    "data": {"status": error.status},
+                },
+            }
+        self.sender.woo_event("product.created", product["id"])
+        return product_json(product, self.base_url)
+
     def _update_product(self, product, data):
-        """Stock fields (what the connector writes); product.updated fires."""
+        """Stock, catalogue and price fields; product.updated fires."""
         state = self.state
         with state.lock:
+            if "sku" in data:
+                check_woo_sku(state, data["sku"], product["id"])
+            apply_woo_catalogue_fields(product, data)
             if "manage_stock" in data:
                 product["manage_stock"] = bool(data["manage_stock"])
             if "stock_quantity" in data and product["manage_stock"]:
                 set_woo_stock(product, _int(data["stock_quantity"], "stock_quantity"))
             if "stock_status" in data and not product["manage_stock"]:
                 product["stock_status"] = data["stock_status"]
-            for key in ("regular_price", "sku"):
-                if key in data:
-                    product[key] = str(data[key])
             product["date_modified"] = state.wall_clock()
         self.sender.woo_event("product.updated", product["id"])
         return product
@@ -667,3 +686,77 @@ def _order_spec(data):
         "gateway": data.get("payment_method") or "bacs",
         "customer": "guest" if not data.get("customer_id") else "repeat",
     }
+
+
+# Fields a client sets on create and update (`price` follows the prices).
+CATALOGUE_KEYS = ("name", "status", "description", "sku", "weight")
+
+
+def apply_woo_catalogue_fields(product, data):
+    """Set the catalogue and price fields `data` carries on `product`."""
+    for key in CATALOGUE_KEYS:
+        if key in data:
+            product[key] = str(data[key] if data[key] is not None else "")
+    for key in ("regular_price", "sale_price"):
+        if key in data:
+            product[key] = _woo_price(data[key], key)
+    if "attributes" in data and isinstance(data["attributes"], list):
+        product["attributes"] = data["attributes"]
+    product["price"] = product.get("sale_price") or product.get("regular_price") or ""
+
+
+def _woo_price(value, key):
+    """A price as WooCommerce keeps it: text, "" for none; never "False"."""
+    text = "" if value is None else str(value).strip()
+    if text:
+        try:
+            if Decimal(text) < 0:
+                raise InvalidOperation
+        except InvalidOperation as exc:
+            raise WooError(
+                "woocommerce_rest_invalid_price", f"Invalid {key}: {text}", 400
+            ) from exc
+    return text
+
+
+def check_woo_sku(state, sku, own_id=None):
+    """WooCommerce refuses a SKU another product or variation has."""
+    sku = str(sku or "").strip()
+    if sku and any(
+        p.get("sku") == sku and p["id"] != own_id for p in state.woo_products.values()
+    ):
+        raise WooError(
+            "product_invalid_sku", "Invalid or duplicated SKU.", 400, resource_id=0
+        )
+
+
+def create_woo_product(state, data, parent_id):
+    """A new simple or variable product, or a variation of `parent_id`."""
+    parent = state.woo_products.get(str(parent_id)) if parent_id else None
+    check_woo_sku(state, data.get("sku"))
+    product_id = state.new_id("woo_product", 300000)
+    now = state.wall_clock()
+    kind = "variation" if parent else data.get("type") or "simple"
+    product = {
+        "id": product_id,
+        "name": str(data.get("name") or (parent or {}).get("name") or ""),
+        "slug": f"product-{product_id}",
+        "type": kind,
+        "parent_id": int(parent_id or 0),
+        "sku": "",
+        "price": "",
+        "regular_price": "",
+        "sale_price": "",
+        "manage_stock": bool(data.get("manage_stock", kind != "variable")),
+        "stock_quantity": 0 if kind != "variable" else None,
+        "stock_status": "outofstock" if kind != "variable" else "instock",
+        "attributes": [],
+        "variations": [],
+        "date_created": now,
+        "date_modified": now,
+    }
+    apply_woo_catalogue_fields(product, data)
+    state.woo_products[str(product_id)] = product
+    if parent:
+        parent["variations"].append(product_id)
+    return product

@@ -124,3 +124,41 @@ class TestCatalogueMatch(SimulatorCommon):
         self.assertEqual(
             binding.product_ref, self.sim.state.variants[variation]["woo_parent_id"]
         )
+
+    def test_sku_problems_are_exceptions_listing_every_variant(self):
+        refs = self.sim.state.seed_catalogue(30)
+        variants = self.sim.state.variants
+        for ref in refs[:25]:
+            variants[ref]["sku"] = ""
+        variants[refs[26]]["sku"] = variants[refs[25]]["sku"]
+        other = self.env["res.company"].create({"name": "Other shop company"})
+        self.env["product.product"].create(
+            {"name": "Theirs", "default_code": "SIM-000030", "company_id": other.id}
+        )
+        self.shopify._match_catalogue()
+        exceptions = self.env["channel.exception"].search(
+            [
+                ("backend_id", "=", self.shopify.id),
+                ("exception_type", "=", "catalogue_sku"),
+            ]
+        )
+        self.assertEqual(len(exceptions), 3)
+        no_sku = exceptions.filtered(lambda e: "have no SKU" in e.name)
+        self.assertIn("25 variants", no_sku.name)
+        self.assertEqual(no_sku.technical_detail.split("\n"), refs[:25], "all 25")
+        twice = exceptions.filtered(lambda e: "several variants" in e.name)
+        self.assertEqual(
+            twice.technical_detail,
+            f"SIM-000026: {refs[25]}, {refs[26]}",
+        )
+        theirs = exceptions.filtered(lambda e: "another company" in e.name)
+        self.assertEqual(theirs.technical_detail, "SIM-000030")
+        self.assertNotIn("Theirs", theirs.name, "no other company's product name")
+        # Walking again counts the same problems, no new records.
+        self.shopify._match_catalogue()
+        self.assertEqual(
+            self.env["channel.exception"].search_count(
+                [("exception_type", "=", "catalogue_sku")]
+            ),
+            3,
+        )

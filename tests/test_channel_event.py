@@ -452,7 +452,7 @@ class TestChannelEventProcessing(ChannelEventCommon):
             self.assertEqual(self.Event._cron_requeue_stuck(), 1)
 
     def test_event_without_handler_waits_and_is_not_requeued(self):
-        headers, body = self._signed_shopify("products/update", {"id": 632910392})
+        headers, body = self._signed_shopify("products/create", {"id": 632910392})
         self._receive(self.shopify, headers, body)
         event = self._events(self.shopify)
         self.assertEqual(event.state, "received")

@@ -1,0 +1,272 @@
+"""Shopify product writes: `productSet` (synchronous) and
+`productVariantsBulkUpdate`, with the checks Shopify makes before it applies
+anything (options and option values, variant ids of the product, prices).
+
+A product created here exists on Shopify only (no WooCommerce twin): its
+variants and inventory items are numbered like seeded ones and stocked at 0
+at every location, as Shopify stocks a new tracked variant.
+"""
+
+from decimal import Decimal, InvalidOperation
+
+from .util import cents, number
+
+# Shopify's limits on one product (2024-10 and later).
+MAX_OPTIONS = 3
+MAX_VARIANTS = 2048
+
+
+class ProductWriteError(Exception):
+    """A userError: nothing of the write was applied."""
+
+    def __init__(self, code, field, message):
+        super().__init__(message)
+        self.error = {"code": code, "field": field, "message": message}
+
+
+class ProductWrites:
+    """Applies product mutations to the simulator state (caller holds the lock)."""
+
+    def __init__(self, state):
+        self.state = state
+
+    # === productSet ===
+
+    def product_set(self, data, identifier=None):
+        """Create or replace a product with its options and variants; variants
+        the input does not list are deleted. Returns the product's id."""
+        state = self.state
+        product = self._identified(data, identifier)
+        options = self._options(data)
+        variants_in = data.get("variants")
+        if not variants_in:
+            raise ProductWriteError(
+                "VARIANTS_INPUT_MISSING",
+                ["input", "variants"],
+                "Variants are required.",
+            )
+        if len(variants_in) > MAX_VARIANTS:
+            raise ProductWriteError(
+                "VARIANTS_OVER_LIMIT", ["input", "variants"], "Too many variants."
+            )
+        checked = [
+            self._checked_variant(product, options, variant, index)
+            for index, variant in enumerate(variants_in)
+        ]
+        combos = [tuple(v["options"]) for v in checked]
+        if len(set(combos)) != len(combos):
+            raise ProductWriteError(
+                "DUPLICATED_OPTION_VALUE",
+                ["input", "variants"],
+                "Two variants have the same option values.",
+            )
+        now = state.wall_clock()
+        if product is None:
+            product = self._new_product(now)
+        product.update(
+            {
+                "title": data.get("title") or product.get("title") or "",
+                "description_html": data.get("descriptionHtml"),
+                "status": data.get("status") or product.get("status") or "ACTIVE",
+                "options": options,
+                "updated_at": now,
+            }
+        )
+        kept = [self._write_variant(product, values, now) for values in checked]
+        for gone in set(product["variant_ids"]) - set(kept):
+            self._delete_variant(gone)
+        product["variant_ids"] = kept
+        state.product_writes.append(("productSet", product["id"], len(kept)))
+        return product["id"]
+
+    def _identified(self, data, identifier):
+        ref = (identifier or {}).get("id") or data.get("id")
+        if not ref:
+            return None
+        product = self.state.products.get(number(ref))
+        if product is None:
+            raise ProductWriteError(
+                "PRODUCT_DOES_NOT_EXIST", ["identifier", "id"], "Product does not exist"
+            )
+        return product
+
+    @staticmethod
+    def _options(data):
+        options = data.get("productOptions")
+        if not options:
+            raise ProductWriteError(
+                "PRODUCT_OPTIONS_INPUT_MISSING",
+                ["input", "productOptions"],
+                "Options are required when variants are given.",
+            )
+        if len(options) > MAX_OPTIONS:
+            raise ProductWriteError(
+                "OPTIONS_OVER_LIMIT", ["input", "productOptions"], "Too many options."
+            )
+        names = [option.get("name") for option in options]
+        if len(set(names)) != len(names) or not all(names):
+            raise ProductWriteError(
+                "DUPLICATED_OPTION_NAME",
+                ["input", "productOptions"],
+                "Option names must be present and unique.",
+            )
+        return [
+            (
+                option["name"],
+                [value.get("name") for value in option.get("values") or ()],
+            )
+            for option in options
+        ]
+
+    def _checked_variant(self, product, options, variant, index):
+        field = ["input", "variants", str(index)]
+        chosen = {v.get("optionName"): v.get("name") for v in variant["optionValues"]}
+        values = []
+        for name, allowed in options:
+            if chosen.get(name) not in allowed:
+                raise ProductWriteError(
+                    "OPTION_VALUE_DOES_NOT_EXIST",
+                    [*field, "optionValues"],
+                    f"Option value for '{name}' does not exist.",
+                )
+            values.append(chosen[name])
+        if set(chosen) - {name for name, _allowed in options}:
+            raise ProductWriteError(
+                "OPTION_DOES_NOT_EXIST",
+                [*field, "optionValues"],
+                "Option does not exist.",
+            )
+        ref = variant.get("id") and number(variant["id"])
+        if ref and (product is None or ref not in product["variant_ids"]):
+            raise ProductWriteError(
+                "PRODUCT_VARIANT_DOES_NOT_EXIST",
+                [*field, "id"],
+                "Product variant does not exist.",
+            )
+        item = variant.get("inventoryItem") or {}
+        weight = (item.get("measurement") or {}).get("weight") or {}
+        return {
+            "ref": ref,
+            "options": values,
+            "sku": variant.get("sku") or item.get("sku") or "",
+            "barcode": variant.get("barcode"),
+            "price": _price(variant.get("price"), [*field, "price"]),
+            "compare_at_price": _price(
+                variant.get("compareAtPrice"), [*field, "compareAtPrice"]
+            ),
+            "taxable": variant.get("taxable", True),
+            "tracked": item.get("tracked", True),
+            "weight": weight.get("value"),
+            "weight_unit": weight.get("unit"),
+        }
+
+    def _new_product(self, now):
+        state = self.state
+        product_id = str(state.new_id("product", 10000))
+        product = {
+            "id": product_id,
+            "handle": f"product-{product_id}",
+            "variant_ids": [],
+            "created_at": now,
+        }
+        state.products[product_id] = product
+        return product
+
+    def _write_variant(self, product, values, now):
+        state = self.state
+        ref = values["ref"]
+        if ref is None:
+            index = len(state.variants) + 1
+            while str(100000 + index) in state.variants:
+                index += 1
+            ref, item = str(100000 + index), str(900000 + index)
+            state.variants[ref] = {
+                "id": ref,
+                "inventory_item": item,
+                "product": product["id"],
+                "woo_id": None,
+                "woo_parent_id": None,
+                "created_at": now,
+            }
+            state.items[item] = ref
+            for location in state.locations:
+                state.levels[(item, location)] = 0
+        variant = state.variants[ref]
+        variant.update(
+            {
+                "sku": values["sku"],
+                "title": " / ".join(values["options"]),
+                "options": values["options"],
+                "price": values["price"] or cents(0),
+                "compare_at_price": values["compare_at_price"],
+                "barcode": values["barcode"],
+                "taxable": values["taxable"],
+                "tracked": values["tracked"],
+                "weight": values["weight"],
+                "weight_unit": values["weight_unit"],
+                "updated_at": now,
+            }
+        )
+        return ref
+
+    def _delete_variant(self, ref):
+        state = self.state
+        variant = state.variants.pop(ref)
+        state.items.pop(variant["inventory_item"], None)
+        for key in [k for k in state.levels if k[0] == variant["inventory_item"]]:
+            del state.levels[key]
+
+    # === productVariantsBulkUpdate ===
+
+    def variants_bulk_update(self, product_ref, variants):
+        """Update variants of one product; all or nothing. Returns their ids."""
+        state = self.state
+        product = state.products.get(number(product_ref))
+        if product is None:
+            raise ProductWriteError(
+                "PRODUCT_DOES_NOT_EXIST", ["productId"], "Product does not exist"
+            )
+        changes = []
+        for index, variant in enumerate(variants):
+            field = ["variants", str(index)]
+            ref = variant.get("id") and number(variant["id"])
+            if not ref:
+                raise ProductWriteError(
+                    "PRODUCT_VARIANT_ID_MISSING", [*field, "id"], "Variant id missing."
+                )
+            if ref not in product["variant_ids"]:
+                raise ProductWriteError(
+                    "MUST_BE_FOR_THIS_PRODUCT",
+                    [*field, "id"],
+                    "Product variant is not of this product.",
+                )
+            change = {}
+            if "price" in variant:
+                change["price"] = _price(variant["price"], [*field, "price"])
+            if "compareAtPrice" in variant:
+                change["compare_at_price"] = _price(
+                    variant["compareAtPrice"], [*field, "compareAtPrice"]
+                )
+            if "barcode" in variant:
+                change["barcode"] = variant["barcode"]
+            changes.append((ref, change))
+        now = state.wall_clock()
+        for ref, change in changes:
+            state.variants[ref].update({**change, "updated_at": now})
+        state.product_writes.append(
+            ("productVariantsBulkUpdate", product["id"], len(changes))
+        )
+        return [ref for ref, _change in changes]
+
+
+def _price(value, field):
+    """A Money input as cents; None stays None (no compare-at price)."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ProductWriteError("INVALID_INPUT", field, "Invalid price.") from exc
+    if amount < 0:
+        raise ProductWriteError("INVALID_INPUT", field, "Price must not be negative.")
+    return cents(amount)
