@@ -9,12 +9,19 @@ operation's rate in `x-amzn-RateLimit-Limit` but no Retry-After: the wait is
 one request's refill, written to the shared budget like any throttling.
 """
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 from .base import ChannelAdapter
-from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelThrottledError
+from .exceptions import (
+    ChannelAuthError,
+    ChannelPayloadError,
+    ChannelSignatureError,
+    ChannelThrottledError,
+)
 from .orders_amazon import parse_amazon_order, parse_listed_order
 from .records import FulfilmentResult, UnreadableOrder
 from .shopify import AccessToken
@@ -58,6 +65,52 @@ class Marketplace:
     currency: str | None
     domain: str | None
     participating: bool
+
+
+class OperationPacer:
+    """Spaces the calls of one SP-API operation once Amazon throttled it.
+
+    Amazon meters each operation with its own token bucket and answers 429
+    when it is empty, stating the rate (`x-amzn-RateLimit-Limit`) but no
+    wait. After a 429 the bucket refills one request at a time, so the calls
+    of that operation from this process are spaced by one request's refill
+    (instead of meeting a 429 every other call), until they pause long
+    enough for the bucket to be full again (`burst` requests' refill), when
+    the burst is usable again. Process-wide and thread-safe: the jobs of one
+    worker share it; the shared budget still holds the other workers after
+    each 429.
+    """
+
+    def __init__(self, clock=time.monotonic, sleep=time.sleep):
+        self.clock, self.sleep = clock, sleep
+        self.lock = threading.Lock()
+        self.paced = {}  # (endpoint, operation) -> [interval, next call]
+
+    def wait(self, endpoint, operation):
+        key = (endpoint, operation)
+        with self.lock:
+            state = self.paced.get(key)
+            if not state:
+                return
+            interval, next_call = state
+            now = self.clock()
+            _rate, burst = USAGE_PLANS.get(operation, (None, 1))
+            if now - next_call > interval * burst:
+                del self.paced[key]  # idle long enough: the bucket is full
+                return
+            start = max(now, next_call)
+            state[1] = start + interval
+        if start > now:
+            self.sleep(start - now)
+
+    def throttled(self, endpoint, operation, interval):
+        if not interval:
+            return
+        with self.lock:
+            self.paced[(endpoint, operation)] = [interval, self.clock() + interval]
+
+
+PACER = OperationPacer()
 
 
 class AmazonTransport(ChannelTransport):
@@ -105,6 +158,22 @@ class AmazonAdapter(ChannelAdapter):
     def endpoint(self):
         return (self.config.get("base_url") or "").rstrip("/")
 
+    # === WEBHOOKS ===
+    # Amazon posts nothing to a merchant URL: a delivery to an Amazon
+    # backend's webhook address is refused like an unsigned one.
+
+    def verify_webhook(self, headers, body):
+        """Override of `ChannelAdapter`: no delivery is Amazon's."""
+        raise ChannelSignatureError(
+            "Amazon sends no webhooks to a merchant URL; orders are polled."
+        )
+
+    def parse_webhook(self, headers, body):
+        """Override of `ChannelAdapter`: no delivery is Amazon's."""
+        raise ChannelPayloadError(
+            "Amazon sends no webhooks to a merchant URL; orders are polled."
+        )
+
     # === HTTP ===
 
     def get(self, operation, path, params=None):
@@ -113,8 +182,15 @@ class AmazonAdapter(ChannelAdapter):
         return self.call_with_backoff(self._get_once, operation, path, params)
 
     def _get_once(self, operation, path, params):
-        del operation  # named for the throttling message and future pacing
-        response = self._authorized("GET", path, params=params)
+        pacer = self.config.get("pacer") or PACER
+        pacer.wait(self.endpoint, operation)
+        try:
+            response = self._authorized("GET", path, params=params)
+        except ChannelThrottledError as exc:
+            # The operation's bucket at Amazon is empty: from now on this
+            # process spaces its calls at the rate Amazon stated.
+            pacer.throttled(self.endpoint, operation, exc.retry_after)
+            raise
         try:
             return response.json()
         except ValueError as exc:

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from odoo.tests import BaseCase, tagged
 
-from ..adapters.amazon import AmazonAdapter, _listed, refill_seconds
-from ..adapters.exceptions import ChannelPayloadError
+from ..adapters.amazon import AmazonAdapter, OperationPacer, _listed, refill_seconds
+from ..adapters.exceptions import ChannelPayloadError, ChannelSignatureError
 from ..adapters.orders_amazon import parse_amazon_order, parse_listed_order
 from ..adapters.records import UnreadableOrder
 from ..adapters.redaction import mask
@@ -165,3 +165,53 @@ class TestAmazonOrderParser(BaseCase):
     def test_an_item_is_bound_by_the_sellers_sku(self):
         line = parse_amazon_order(order("10.00"), [item("7")]).lines[0]
         self.assertEqual((line.variant_ref, line.product_ref), ("SKU-7", "B07"))
+
+
+@tagged("post_install", "-at_install")
+class TestOperationPacer(BaseCase):
+    """After a 429 the operation's calls are spaced by one request's refill,
+    until an idle spell long enough for Amazon's bucket to be full again."""
+
+    def setUp(self):
+        super().setUp()
+        self.now = 100.0
+        self.slept = []
+
+        def sleep(seconds):
+            self.slept.append(round(seconds, 3))
+            self.now += seconds
+
+        self.pacer = OperationPacer(clock=lambda: self.now, sleep=sleep)
+
+    def test_unthrottled_operation_is_not_paced(self):
+        for _call in range(5):
+            self.pacer.wait("https://sp", "getOrder")
+        self.assertEqual(self.slept, [])
+
+    def test_calls_after_a_429_are_spaced_by_one_refill(self):
+        self.pacer.throttled("https://sp", "getOrder", 2.0)
+        for _call in range(3):
+            self.pacer.wait("https://sp", "getOrder")
+        self.assertEqual(self.slept, [2.0, 2.0, 2.0])
+        # Another operation, or the same one of another account: its own bucket.
+        self.pacer.wait("https://sp", "getOrderItems")
+        self.pacer.wait("https://other", "getOrder")
+        self.assertEqual(len(self.slept), 3)
+
+    def test_an_idle_spell_refills_the_burst(self):
+        self.pacer.throttled("https://sp", "getOrder", 2.0)
+        self.pacer.wait("https://sp", "getOrder")
+        self.now += 2.0 * 30 + 10  # getOrder's burst of 30, refilled
+        self.pacer.wait("https://sp", "getOrder")
+        self.pacer.wait("https://sp", "getOrder")
+        self.assertEqual(self.slept, [2.0])
+
+
+@tagged("post_install", "-at_install")
+class TestAmazonSendsNoWebhooks(BaseCase):
+    def test_a_delivery_is_refused_with_a_channel_error(self):
+        adapter = AmazonAdapter({})
+        with self.assertRaises(ChannelSignatureError):
+            adapter.verify_webhook({}, b"{}")
+        with self.assertRaises(ChannelPayloadError):
+            adapter.parse_webhook({}, b"{}")

@@ -299,6 +299,20 @@ class TestAmazonShipments(AmazonCase):
 
 @tagged("post_install", "-at_install")
 class TestAmazonPolling(AmazonCase):
+    def test_a_post_to_the_webhook_address_is_not_found(self):
+        # No backend of a channel without webhooks receives deliveries.
+        self.env.flush_all()
+        response = self.url_open(
+            f"/channel_connector/webhook/{self.amazon.id}",
+            data=b'{"orderId": "1"}',
+            headers={"Content-Type": "application/json"},
+        )
+        self.env.invalidate_all()
+        self.assertEqual(response.status_code, 404)
+        self.assertFalse(
+            self.env["channel.event"].search([("backend_id", "=", self.amazon.id)])
+        )
+
     def test_250_orders_page_within_the_rate_limits_every_429_handled(self):
         # Amazon's protocol at 10 times its rates (5 reads a second), the
         # read buckets emptied once the page jobs are queued: the first read
