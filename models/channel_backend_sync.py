@@ -144,7 +144,7 @@ class ChannelBackend(models.Model):
                 # A channel without webhooks is polled: nothing went missing.
                 if self.supports_webhooks and not self._had_delivery_for(order, since):
                     missing.append(order.name)
-            waiting = self._refs_waiting_in_inbox(orders)
+            waiting = self._refs_waiting_in_inbox(orders, adapter)
             Binding._enqueue_pulled_orders(
                 self,
                 [order for order in orders if order.external_ref not in waiting],
@@ -156,12 +156,14 @@ class ChannelBackend(models.Model):
             self._record_delivery_gap(seen, missing, since, until)
         return seen, missing, cursor
 
-    def _refs_waiting_in_inbox(self, orders):
-        """Ids of `orders` with a delivery still waiting in the inbox
-        (received or queued): its own job imports the order, so a pull during
-        a burst of webhooks does not read and import it a second time (the
-        next pull checks again what was applied; a job that died is requeued
-        by the stuck-event cron)."""
+    def _refs_waiting_in_inbox(self, orders, adapter):
+        """Ids of `orders` with a delivery of the whole order still waiting
+        in the inbox (received or queued): its own job imports the order, so
+        a pull during a burst of webhooks does not read and import it a
+        second time (the next pull checks again what was applied; a job that
+        died is requeued by the stuck-event cron). Other deliveries about the
+        order (a refund, a dispute) do not count: they wait for the order,
+        which the pull must then bring."""
         refs = [order.external_ref for order in orders if order.external_ref]
         if not refs:
             return set()
@@ -170,7 +172,7 @@ class ChannelBackend(models.Model):
                 ("backend_id", "=", self.id),
                 ("resource_ref", "in", refs),
                 ("state", "in", ("received", "queued")),
-                ("topic", "!=", ORDER_PULL_TOPIC),
+                ("topic", "in", sorted(adapter.order_payload_topics)),
             ]
         )
         return set(events.mapped("resource_ref"))

@@ -306,6 +306,36 @@ class TestReconciliationPull(SimulatorCommon):
         )
         self.assertEqual(imported.mapped("external_ref"), [str(lost["id"])])
 
+    def test_pull_brings_an_order_whose_refund_waits_for_it(self):
+        """A refund (or dispute) delivery waits for its order: it does not
+        import it, so it must not keep the pull from bringing the order."""
+        self.shopify._get_sync_status("order_pull").last_run_at = (
+            fields.Datetime.now() - timedelta(hours=1)
+        )
+        order = self.sim.scenario.create_order(
+            channel="shopify",
+            notify=False,
+            lines=[("SIM-000001", 1)],
+            tax_rate="0",
+            shipping=None,
+            customer="guest",
+            financial_status="paid",
+        )
+        self.env["channel.event"].create(
+            {
+                "backend_id": self.shopify.id,
+                "topic": "refunds/create",
+                "dedupe_key": f"test:refund:{order['id']}",
+                "resource_ref": str(order["id"]),
+                "state": "queued",
+            }
+        )
+        self._reconcile(self.shopify)
+        imported = self.env["channel.order.binding"].search(
+            [("backend_id", "=", self.shopify.id)]
+        )
+        self.assertEqual(imported.mapped("external_ref"), [str(order["id"])])
+
 
 @tagged("post_install", "-at_install")
 class TestSharedBudget(SimulatorCommon):

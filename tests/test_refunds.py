@@ -298,9 +298,14 @@ class TestShopifyRefunds(RefundCommon):
                 event.with_env(self.env)._job_process()
         self.assertEqual(event.state, "queued", "waits, not dropped")
         self.assertFalse(self._binding(refund))
-        # The order arrives (here by the reconciliation pull): it is imported
-        # with its refund; the waiting refund job then finds it applied.
+        # A reconciliation pull leaves the order to the orders/updated
+        # delivery the refund came with, waiting in the inbox; that delivery
+        # imports the order with its refund, and the waiting refund job then
+        # finds it applied.
         self._reconcile(self.shopify)
+        self.assertFalse(self._binding(refund))
+        updated = self._events(self.shopify, "orders/updated")
+        self.assertEqual(updated._job_process(), "done")
         self._assert_booked(refund, order)
         self.assertEqual(event._job_process(), "done")
         self.assertEqual(event.state, "duplicate")
