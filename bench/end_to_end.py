@@ -5,7 +5,7 @@ baseline is what it is). In short, on a copy of the module's template
 database, with the channel simulator in this process wired like the sandbox
 (`channel.backend._sandbox_prepare`: confirm, invoice, register payment; stock
 export off, see below) and a prefork Odoo of 2 HTTP workers, a cron worker and
-the queue_job runner (tools/reliability.py's `OdooServer`):
+the queue_job runner (tools/harness.py's `OdooServer`):
 
 - ours: N Shopify orders (3 lines, 20 % tax, shipping, one new customer for
   three repeat ones) are created on the simulator, which fires their signed
@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,7 +43,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tools"), str(ROOT)]
 import devctl  # noqa: E402
 import figures  # noqa: E402
-from reliability import Database, OdooServer  # noqa: E402
+from harness import (  # noqa: E402
+    Database,
+    OdooServer,
+    done_once,
+    odoo_shell,
+    wait_quiet,
+    wire_sandbox,
+)
 
 from simulator.sandbox import CATALOGUE_SIZE  # noqa: E402
 from simulator.server import ChannelSimulator  # noqa: E402
@@ -61,19 +67,6 @@ POLL = 0.25
 # A Plus-sized cost bucket: the run is bound by Odoo, not by the channel.
 BUCKET, RESTORE_RATE = 20000, 1000
 STOCK = 1_000_000
-SETUP = """
-env["ir.config_parameter"].set_param("web.base.url", %(base_url)r)
-backends = env["channel.backend"]._sandbox_prepare(%(sim_url)r, [])
-# Stock export off: the native side exports nothing (bench/README.rst).
-backends.write({"export_stock": False})
-warehouse = env["stock.warehouse"].search([], limit=1)
-for product in env["product.product"].search([("default_code", "like", "SIM-")]):
-    env["stock.quant"]._update_available_quantity(
-        product, warehouse.lot_stock_id, %(stock)d)
-env.cr.commit()
-for backend in backends:
-    print("BACKEND", backend.provider, backend.id, backend.state)
-"""
 # The native side's input, read back from the orders ours created.
 SPECS = """
 import json
@@ -193,18 +186,14 @@ class Bench:
         )
         self.sim.start(port=self.port + 2)
         self.sim.scenario.seed_catalogue(count=CATALOGUE_SIZE, quantity=STOCK)
-        output = self.shell(
-            SETUP
-            % {
-                "base_url": f"http://127.0.0.1:{self.port}",
-                "sim_url": self.sim.base_url,
-                "stock": STOCK,
-            }
+        self.backends = wire_sandbox(
+            self.shell,
+            f"http://127.0.0.1:{self.port}",
+            self.sim,
+            STOCK,
+            # Stock export off: the native side exports nothing (bench/README.rst).
+            export_stock=False,
         )
-        for line in output.splitlines():
-            if line.startswith("BACKEND"):
-                _tag, provider, backend_id, _state = line.split()
-                self.backends[provider] = int(backend_id)
         self.server = OdooServer(
             self.config,
             self.port,
@@ -234,35 +223,11 @@ class Bench:
         return name
 
     def shell(self, script):
-        result = subprocess.run(
-            [
-                sys.executable,
-                str(devctl.ODOO_PATH / "odoo-bin"),
-                "shell",
-                f"--config={self.config}",
-                f"--database={self.database}",
-                "--log-level=warn",
-            ],
-            input=script,
-            text=True,
-            capture_output=True,
-            check=False,
-        )
-        if result.returncode:
-            raise SystemExit(f"odoo shell failed:\n{result.stderr[-3000:]}")
-        return result.stdout
+        return odoo_shell(self.config, self.database, script)
 
     def settle(self, timeout=1800):
         """Nothing left to deliver and no job waiting, twice in a row."""
-        deadline = time.monotonic() + timeout
-        quiet = 0
-        while quiet < 2:
-            if time.monotonic() > deadline:
-                raise SystemExit("the system did not settle in time")
-            sender = self.sim.sender
-            pending = len(sender._heap) + sender._busy  # noqa: SLF001
-            quiet = quiet + 1 if not (pending or self.db.busy_jobs()) else 0
-            time.sleep(1)
+        wait_quiet(self.sim, self.db, time.monotonic() + timeout, pause=1)
 
     def create_orders(self, count, notify=True):
         """`count` Shopify orders of 3 lines, 20 % tax and shipping, from one
@@ -324,15 +289,7 @@ def run_ours(bench, count, timeout):
     ]
     bench.settle()
     outcome = bench.db.orders(backend, refs)
-    wrong = [
-        ref
-        for ref, (bindings, state, invoices, states, payments) in outcome.items()
-        if bindings != 1
-        or state != "sale"
-        or invoices != 1
-        or payments != 1
-        or not set((states or "").split(",")) <= {"paid", "in_payment"}
-    ]
+    wrong = [ref for ref, row in outcome.items() if not done_once(row)]
     return {
         "refs": refs,
         "seconds": (max(paid.values()) - started) if paid else timeout,

@@ -19,6 +19,7 @@ sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tools"), str(ROOT)]
 import backfill  # noqa: E402
 import end_to_end  # noqa: E402
 import figures  # noqa: E402
+import harness  # noqa: E402
 import order_import  # noqa: E402
 import webhook_ack  # noqa: E402
 
@@ -91,6 +92,36 @@ def test_end_to_end_report_gives_ratio_slowest_and_fails_on_a_wrong_order(capsys
     assert line["ratio"]["spread"] == 0.2 and line["ours"]["slowest"]["median"] == 70
     assert end_to_end.report(args, [e2e_run(13, 10, wrong=1)]) == 1
     assert "CHECK FAILED run 1 ours: 1 wrong" in capsys.readouterr().out
+
+
+def test_an_order_is_done_once_bound_confirmed_invoiced_and_paid_once():
+    row = (1, "sale", 1, "paid,in_payment", 1)
+    assert harness.paid_once(row) and harness.done_once(row)
+    assert harness.paid_once((2, *row[1:])) and not harness.done_once((2, *row[1:]))
+    for wrong in (
+        (1, "draft", 1, "paid", 1),
+        (1, "sale", 2, "paid", 1),
+        (1, "sale", 1, "paid,not_paid", 1),
+        (1, "sale", 1, None, 1),
+        (1, "sale", 1, "paid", 2),
+    ):
+        assert not harness.paid_once(wrong), wrong
+
+
+def test_sandbox_wiring_reads_each_backend_from_the_shell_output():
+    scripts = []
+
+    def shell(script):
+        scripts.append(script)
+        return "noise\nBACKEND shopify 7 ready\nBACKEND woocommerce 8 ready\n"
+
+    sim = SimpleNamespace(base_url="http://127.0.0.1:1")
+    backends = harness.wire_sandbox(
+        shell, "http://127.0.0.1:2", sim, 5, export_stock=False
+    )
+    assert backends == {"shopify": 7, "woocommerce": 8}
+    assert "'http://127.0.0.1:1'" in scripts[0] and "if not False:" in scripts[0]
+    compile(scripts[0], "setup", "exec")
 
 
 def test_memory_probe_sees_a_child_grow():
