@@ -87,6 +87,19 @@ PROVIDER_DEFAULTS = {
 }
 
 
+def delete_committed_backends(cr, backend_ids):
+    """Delete committed backends with their exceptions and their events' jobs
+    (a job does not go with its event)."""
+    cr.execute(
+        "DELETE FROM queue_job WHERE channel_event_id IN"
+        " (SELECT id FROM channel_event WHERE backend_id = ANY(%s))",
+        [list(backend_ids)],
+    )
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    env["channel.exception"].search([("backend_id", "in", backend_ids)]).unlink()
+    env["channel.backend"].browse(backend_ids).unlink()
+
+
 class ChannelCommon(BaseCommon):
     """Backends, users of each channel group and a second company."""
 
@@ -176,10 +189,4 @@ class CommittedCase(BaseCase):
 
     def _delete_backend(self, backend_id):
         with self.db.cursor() as cr:
-            cr.execute(
-                "DELETE FROM queue_job WHERE channel_event_id IN"
-                " (SELECT id FROM channel_event WHERE backend_id = %s)",
-                [backend_id],
-            )
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            env["channel.backend"].browse(backend_id).unlink()
+            delete_committed_backends(cr, [backend_id])

@@ -24,6 +24,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..adapters import ADAPTERS
 from ..adapters.exceptions import ChannelPayloadError
+from .common import delete_committed_backends
 from .fuzzing import FUZZ, JSON_VALUES, NASTY_TEXT, TRIED, UNHANDLED, mutations_of
 from .test_fuzz_parsers import GENERIC_ORDER, SHOPIFY_ORDER, WOO_ORDER
 from .test_webhook_bad_input import http_request, send
@@ -104,15 +105,7 @@ class TestWebhookFuzzing(BaseCase):
     @classmethod
     def _clean_up(cls):
         with cls.db.cursor() as cr:
-            ids = list(cls.backend_ids.values())
-            cr.execute(
-                "DELETE FROM queue_job WHERE channel_event_id IN"
-                " (SELECT id FROM channel_event WHERE backend_id = ANY(%s))",
-                [ids],
-            )
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            env["channel.exception"].search([("backend_id", "in", ids)]).unlink()
-            env["channel.backend"].browse(ids).unlink()
+            delete_committed_backends(cr, list(cls.backend_ids.values()))
 
     def _event_id(self, backend_id, body):
         with self.db.cursor() as cr:

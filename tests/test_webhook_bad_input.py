@@ -21,7 +21,7 @@ from odoo.tools import config
 
 from ..adapters.signatures import sign_base64, sign_hex
 from ..const import WEBHOOK_MAX_BYTES_PARAM
-from .common import shopify_vector
+from .common import delete_committed_backends, shopify_vector
 
 SECRET = "bad_input_secret"
 WOO_SECRET = "bad_input_woo_secret"
@@ -105,15 +105,8 @@ class TestWebhookBadInput(BaseCase):
     @classmethod
     def _clean_up(cls):
         with cls.db.cursor() as cr:
-            ids = [cls.shopify_id, cls.woo_id]
-            cr.execute(
-                "DELETE FROM queue_job WHERE channel_event_id IN"
-                " (SELECT id FROM channel_event WHERE backend_id = ANY(%s))",
-                [ids],
-            )
+            delete_committed_backends(cr, [cls.shopify_id, cls.woo_id])
             env = api.Environment(cr, SUPERUSER_ID, {})
-            env["channel.exception"].search([("backend_id", "in", ids)]).unlink()
-            env["channel.backend"].browse(ids).unlink()
             env["ir.config_parameter"].set_param(
                 WEBHOOK_MAX_BYTES_PARAM, cls.old_limit or False
             )
