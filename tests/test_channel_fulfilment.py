@@ -187,13 +187,7 @@ class TestChannelFulfilment(ChannelFulfilmentCase):
         self.assertEqual(picking.carrier_tracking_ref, "CH-3")
 
     def test_woocommerce_completed_on_the_channel_closes_the_delivery(self):
-        summary = self._import(
-            "woocommerce",
-            lines=[("SIM-000001", 2), ("SIM-000002", 1)],
-            tax_rate="0",
-            shipping=None,
-        )
-        sale_order = self._imported(summary)
+        summary, sale_order = self._import_order("woocommerce")
         picking = self._delivery(sale_order)
         self._fulfil_on_channel(summary)
         self.assertEqual(picking.state, "done")

@@ -24,9 +24,9 @@ class FulfilmentCase(SimulatorOrderCase):
         for product in self.catalogue.values():
             self.env["stock.quant"]._update_available_quantity(product, self.stock, 10)
 
-    def _import_order(self):
+    def _import_order(self, channel="shopify"):
         summary = self._import(
-            "shopify",
+            channel,
             lines=[("SIM-000001", 2), ("SIM-000002", 1)],
             tax_rate="0",
             shipping=None,
@@ -467,13 +467,7 @@ class TestCarrierMapping(FulfilmentCase):
 @tagged("post_install", "-at_install")
 class TestWooCommerceFulfilment(FulfilmentCase):
     def test_each_shipment_is_a_note_and_the_last_completes_the_order(self):
-        summary = self._import(
-            "woocommerce",
-            lines=[("SIM-000001", 2), ("SIM-000002", 1)],
-            tax_rate="0",
-            shipping=None,
-        )
-        sale_order = self._imported(summary)
+        summary, sale_order = self._import_order("woocommerce")
         order = self.sim.state.woo_orders[str(summary["id"])]
         first = self._delivery(sale_order)
         product_1, product_2 = (self.catalogue[ref] for ref in list(self.catalogue))
