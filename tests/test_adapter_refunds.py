@@ -79,6 +79,27 @@ def refund_node(**changes):
     return node
 
 
+def woocommerce_refund(**changes):
+    """A WooCommerce refund of one line (its amounts negative), as its REST API
+    gives it."""
+    return {
+        "id": 701,
+        "amount": "15.00",
+        "reason": "Broken",
+        "refunded_payment": True,
+        "line_items": [
+            {
+                "id": 9,
+                "quantity": -1,
+                "total": "-10.00",
+                "total_tax": "-2.00",
+                "meta_data": [{"key": "_refunded_item_id", "value": "5"}],
+            }
+        ],
+        **changes,
+    }
+
+
 @tagged("post_install", "-at_install")
 class TestShopifyRefundParser(BaseCase):
     def test_refund_node_becomes_the_canonical_refund(self):
@@ -179,27 +200,9 @@ class TestWooCommerceRefundParser(BaseCase):
 
     order = {"id": 42, "currency": "EUR", "prices_include_tax": True}
 
-    def _refund(self, **changes):
-        return {
-            "id": 701,
-            "amount": "15.00",
-            "reason": "Broken",
-            "refunded_payment": True,
-            "line_items": [
-                {
-                    "id": 9,
-                    "quantity": -1,
-                    "total": "-10.00",
-                    "total_tax": "-2.00",
-                    "meta_data": [{"key": "_refunded_item_id", "value": "5"}],
-                }
-            ],
-            **changes,
-        }
-
     def test_lines_turn_positive_and_the_rest_is_an_adjustment(self):
         order = dict(self.order, payment_method="stripe")
-        refund = parse_woocommerce_refund(self._refund(), order, restock=False)
+        refund = parse_woocommerce_refund(woocommerce_refund(), order, restock=False)
         line = refund.lines[0]
         self.assertEqual((line.line_ref, line.quantity), ("5", Decimal("1")))
         self.assertEqual((line.subtotal, line.tax), (Decimal("12.00"), Decimal("2")))
@@ -207,15 +210,15 @@ class TestWooCommerceRefundParser(BaseCase):
         self.assertEqual(refund.adjustments[0].amount, Decimal("3.00"))
         self.assertEqual(refund.computed_total(), refund.total)
         self.assertEqual(refund.refund_transactions[0].gateway, "stripe")
-        restocked = parse_woocommerce_refund(self._refund(), order, restock=True)
+        restocked = parse_woocommerce_refund(woocommerce_refund(), order, restock=True)
         self.assertTrue(restocked.lines[0].restocks)
 
     def test_a_refund_by_hand_moves_no_money_and_a_bad_line_is_named(self):
         manual = parse_woocommerce_refund(
-            self._refund(refunded_payment=False), self.order
+            woocommerce_refund(refunded_payment=False), self.order
         )
         self.assertFalse(manual.money_moved)
-        nameless = self._refund()
+        nameless = woocommerce_refund()
         nameless["line_items"][0]["meta_data"] = []
         with self.assertRaisesRegex(ChannelPayloadError, "names no order line"):
             parse_woocommerce_refund(nameless, self.order)

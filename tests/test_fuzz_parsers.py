@@ -27,7 +27,7 @@ from ..adapters.webhooks import parse_timestamp
 from .fuzzing import FUZZ, JSON_VALUES, NASTY_TEXT, TRIED, UNHANDLED, mutations_of
 from .reference import reference_path
 from .test_adapter_orders import FIXTURES, graphql_node
-from .test_adapter_refunds import refund_node
+from .test_adapter_refunds import refund_node, woocommerce_refund
 
 
 def reference(*parts):
@@ -41,22 +41,9 @@ GENERIC_ORDER = json.loads((FIXTURES / "generic_order.json").read_text())
 GENERIC_REFUND = json.loads((FIXTURES / "generic_refund.json").read_text())
 SHOPIFY_REFUND_NODE = refund_node()
 SHOPIFY_REFUND_BODY = reference("shopify", "webhooks", "refunds__create.json")
-WOO_REFUND = {
-    "id": 701,
-    "amount": "15.00",
-    "reason": "Broken",
-    "refunded_payment": True,
-    "line_items": [
-        {
-            "id": 9,
-            "quantity": -1,
-            "total": "-10.00",
-            "total_tax": "-2.00",
-            "meta_data": [{"key": "_refunded_item_id", "value": "5"}],
-        }
-    ],
-    "shipping_lines": [{"id": 3, "total": "-3.00", "total_tax": "0.00"}],
-}
+WOO_REFUND = woocommerce_refund(
+    shipping_lines=[{"id": 3, "total": "-3.00", "total_tax": "0.00"}]
+)
 STOCK_REPORT = reference("shopify", "webhooks", "inventory_levels__update.json")
 PRIVACY_REQUEST = reference("shopify", "webhooks", "customers__data_request.json")
 

@@ -17,6 +17,7 @@ from ..adapters import (
 )
 from ..adapters.orders_shopify import parse_shopify_graphql_order, parse_shopify_order
 from .reference import admin_schema, reference_path
+from .test_adapter_orders import graphql_address
 
 DOCUMENTS = {
     "shop": shopify.SHOP_QUERY,
@@ -110,18 +111,6 @@ class TestShopifyGraphqlOrder(BaseCase):
     def _graphql_node(self, payload):
         line = payload["line_items"][0]
         customer = payload["customer"]
-        address = payload["billing_address"]
-        graph_address = {
-            "name": address["name"],
-            "company": address["company"],
-            "address1": address["address1"],
-            "address2": address["address2"],
-            "city": address["city"],
-            "zip": address["zip"],
-            "provinceCode": address["province_code"],
-            "countryCodeV2": address["country_code"],
-            "phone": address["phone"],
-        }
         return {
             "id": f"gid://shopify/Order/{payload['id']}",
             "name": payload["name"],
@@ -146,19 +135,8 @@ class TestShopifyGraphqlOrder(BaseCase):
                 "firstName": customer["first_name"],
                 "lastName": customer["last_name"],
             },
-            "billingAddress": graph_address,
-            "shippingAddress": dict(
-                graph_address,
-                name=payload["shipping_address"]["name"],
-                address1=payload["shipping_address"]["address1"],
-                city=payload["shipping_address"]["city"],
-                zip=payload["shipping_address"]["zip"],
-                company=payload["shipping_address"]["company"],
-                phone=payload["shipping_address"]["phone"],
-                provinceCode=payload["shipping_address"]["province_code"],
-                countryCodeV2=payload["shipping_address"]["country_code"],
-                address2=payload["shipping_address"]["address2"],
-            ),
+            "billingAddress": graphql_address(payload["billing_address"]),
+            "shippingAddress": graphql_address(payload["shipping_address"]),
             "retailLocation": None,
             "risk": {
                 "recommendation": "CANCEL",
