@@ -433,15 +433,7 @@ class OrderNodes:
         return self.return_node(order, record) if record else None
 
     def refund(self, order, refund, bags):
-        lines = {line["id"]: line for line in order["lines"]}
-        items = [
-            {
-                "id": int(item["id"]),
-                "item": item,
-                "line": lines[item["line_id"]],
-            }
-            for item in refund["lines"]
-        ]
+        items = _with_order_lines(order, refund["lines"])
         return {
             "__typename": "Refund",
             "id": gid("Refund", refund["id"]),
@@ -503,11 +495,7 @@ class OrderNodes:
     def return_node(self, order, record):
         """A Return; its line items are ReturnLineItem (verified) objects."""
         bags = GraphqlMoney(order)
-        lines = {line["id"]: line for line in order["lines"]}
-        items = [
-            {"id": int(item["id"]), "item": item, "line": lines[item["line_id"]]}
-            for item in record["lines"]
-        ]
+        items = _with_order_lines(order, record["lines"])
         return {
             "__typename": "Return",
             "id": gid("Return", record["id"]),
@@ -718,6 +706,16 @@ class GraphqlMoney(MoneyBags):
 def _no_nodes(_info, **args):
     """An empty connection (what the simulator does not model)."""
     return connection([], dict, **_strip(args))
+
+
+def _with_order_lines(order, items):
+    """Connection entries of a refund's or a return's items, each beside the
+    order line it names."""
+    lines = {line["id"]: line for line in order["lines"]}
+    return [
+        {"id": int(item["id"]), "item": item, "line": lines[item["line_id"]]}
+        for item in items
+    ]
 
 
 def _return_status(order):
