@@ -156,13 +156,7 @@ def test_woocommerce_ping_then_signed_order_updates(sim, receiver):
 
 
 def test_woocommerce_disables_a_webhook_after_the_failure_rule(sim, receiver):
-    hook = woo(
-        sim,
-        "POST",
-        "webhooks",
-        json={"topic": "order.created", "delivery_url": receiver.url},
-    ).json()
-    receiver.wait_for(1)
+    hook = woo_hook(sim, receiver, "order.created")
     receiver.statuses = [500] * 10
     for _index in range(7):
         sim.scenario.create_order(channel="woocommerce")
@@ -176,13 +170,7 @@ def test_woocommerce_disables_a_webhook_after_the_failure_rule(sim, receiver):
 
 
 def test_woocommerce_failure_count_resets_on_success(sim, receiver):
-    hook = woo(
-        sim,
-        "POST",
-        "webhooks",
-        json={"topic": "order.created", "delivery_url": receiver.url},
-    ).json()
-    receiver.wait_for(1)
+    hook = woo_hook(sim, receiver, "order.created")
     receiver.statuses = [500] * 5 + [302] + [500] * 6
     for _index in range(12):
         sim.scenario.create_order(channel="woocommerce")
