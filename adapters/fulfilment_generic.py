@@ -10,11 +10,9 @@ it, while a tracking update is a new event about the same shipment.
 
 import hashlib
 import json
-from datetime import UTC, datetime
 
 from .exceptions import ChannelAuthError, ChannelPayloadError
 from .records import ChannelShipment, FulfilmentLine
-from .signatures import sign_hex
 from .webhooks import shorten
 
 TOPIC_SHIPPED = "fulfilment/shipped"
@@ -44,22 +42,14 @@ def shipped_body(request):
 
 def signed_request(topic, document, secret, now=None):
     """(headers, body bytes) of one outbound message."""
-    from .generic import SIGNATURE_PREFIX, signed_message
+    from .generic import signed_headers
 
     if not secret:
         raise ChannelAuthError("No webhook signing secret is configured.")
     body = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     digest = hashlib.sha256(topic.encode() + b"." + body).hexdigest()[:16]
     event_id = f"fulfilment-{document['id']}-{digest}"
-    timestamp = (now or datetime.now(UTC)).isoformat()
-    message = signed_message(timestamp, event_id, topic, body)
-    return {
-        "Content-Type": "application/json",
-        "X-Channel-Topic": topic,
-        "X-Channel-Event-Id": event_id,
-        "X-Channel-Timestamp": timestamp,
-        "X-Channel-Signature": SIGNATURE_PREFIX + sign_hex(secret, message),
-    }, body
+    return signed_headers(topic, event_id, body, secret, now), body
 
 
 def send(adapter, topic, document):

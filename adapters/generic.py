@@ -46,6 +46,20 @@ def signed_message(timestamp, event_id, topic, body):
     return prefix + body
 
 
+def signed_headers(topic, event_id, body, secret, now=None):
+    """Headers of a message we send in the generic format, signed as the ones
+    we receive are (`signed_message`), stamped `now` (default: the clock)."""
+    timestamp = (now or datetime.now(timezone.utc)).isoformat()
+    message = signed_message(timestamp, event_id, topic, body)
+    return {
+        "Content-Type": "application/json",
+        "X-Channel-Topic": topic,
+        "X-Channel-Event-Id": event_id,
+        "X-Channel-Timestamp": timestamp,
+        "X-Channel-Signature": SIGNATURE_PREFIX + sign_hex(secret, message),
+    }
+
+
 class GenericAdapter(ChannelAdapter):
     """Checks configuration only; deliveries come in through the webhook."""
 

@@ -10,11 +10,11 @@ without shipping it twice. A partner that lists its shipments
 """
 
 import json
-from datetime import datetime, timezone
+from datetime import timezone
 from urllib.parse import quote
 
 from .exceptions import ChannelAuthError, ChannelPayloadError
-from .generic import SIGNATURE_PREFIX, GenericAdapter, signed_message
+from .generic import GenericAdapter, signed_headers
 from .handoff import (
     FLOW_HANDOFF,
     TOPIC_CANCEL,
@@ -26,7 +26,6 @@ from .handoff import (
     parse_shipment_page,
     parse_stock_snapshot,
 )
-from .signatures import sign_hex
 from .webhooks import WebhookDelivery, load_json_object
 
 THREEPL_TOPIC_FLOWS = {
@@ -132,16 +131,8 @@ class ThreePLAdapter(GenericAdapter):
 
     def _signed_headers(self, topic, event_id, body, now=None):
         """Headers of an outbound message, signed as inbound ones are."""
-        timestamp = (now or datetime.now(timezone.utc)).isoformat()
-        message = signed_message(timestamp, event_id, topic, body)
-        return {
-            "Content-Type": "application/json",
-            "X-Channel-Topic": topic,
-            "X-Channel-Event-Id": event_id,
-            "X-Channel-Timestamp": timestamp,
-            "X-Channel-Signature": SIGNATURE_PREFIX
-            + sign_hex(self.config.get("webhook_secret") or "", message),
-        }
+        secret = self.config.get("webhook_secret") or ""
+        return signed_headers(topic, event_id, body, secret, now)
 
     def _request_once(self, method, url, **kwargs):
         # A partner states no bucket: the account's shared budget only holds
