@@ -4,6 +4,8 @@
 backend in error, `ChannelPayloadError` becomes a `channel.exception`.
 """
 
+from contextlib import contextmanager
+
 
 class ChannelError(Exception):
     """Any failure talking to a channel."""
@@ -52,3 +54,15 @@ class ChannelRedirectError(ChannelPayloadError):
 class ChannelResponseTooLargeError(ChannelPayloadError):
     """The channel's answer is larger than `transport.MAX_RESPONSE_BYTES`: it
     is dropped unread rather than held in a worker's memory."""
+
+
+@contextmanager
+def malformed(what, ref, errors=(AttributeError, TypeError)):
+    """Let a parser read a payload as it should be: `errors` raised by data
+    of another shape (a list where an object was due) become a
+    ChannelPayloadError naming `what` and `ref`."""
+    try:
+        yield
+    except errors as exc:
+        msg = f"The {what} {ref} is malformed: {exc}"
+        raise ChannelPayloadError(msg) from exc

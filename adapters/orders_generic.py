@@ -13,7 +13,7 @@ field by field, with messages naming the field (``lines[0].quantity``).
 """
 
 from . import generic_fields as checks
-from .exceptions import ChannelPayloadError
+from .exceptions import ChannelPayloadError, malformed
 from .records import (
     AddressData,
     CustomerData,
@@ -66,11 +66,8 @@ def parse_generic_order(payload):
     checks.check_types(payload, ORDER_FIELD_TYPES, "order")
     if not payload["lines"]:
         raise ChannelPayloadError("order.lines must not be empty.")
-    try:
+    with malformed("generic order", payload["id"]):
         return _order(payload)
-    except (AttributeError, TypeError) as exc:
-        msg = f"The generic order {payload['id']} is malformed: {exc}"
-        raise ChannelPayloadError(msg) from exc
 
 
 def _order(payload):

@@ -22,7 +22,7 @@ one ``order`` discount, so that the canonical order still adds up.
 
 import json
 
-from .exceptions import ChannelPayloadError
+from .exceptions import ChannelPayloadError, malformed
 from .records import (
     ZERO,
     AddressData,
@@ -54,11 +54,8 @@ def parse_shopify_order(payload):
     """
     if not isinstance(payload, dict):
         raise ChannelPayloadError("The Shopify order is not a JSON object.")
-    try:
+    with malformed("Shopify order", payload.get("id")):
         return _webhook_order(payload)
-    except (AttributeError, TypeError) as exc:
-        msg = f"The Shopify order {payload.get('id')} is malformed: {exc}"
-        raise ChannelPayloadError(msg) from exc
 
 
 def _webhook_order(payload):
@@ -416,7 +413,7 @@ def parse_shopify_graphql_order(node):
     """
     if not isinstance(node, dict) or not node.get("id"):
         raise ChannelPayloadError("The Shopify GraphQL order has no id.")
-    try:
+    with malformed("Shopify GraphQL order", node.get("id")):
         for key, limit in (
             ("lineItems", MAX_LINES),
             ("shippingLines", MAX_SHIPPING_LINES),
@@ -427,9 +424,6 @@ def parse_shopify_graphql_order(node):
                     "the first page was read: read it with ShopifyAdapter.fetch_order."
                 )
         return _graphql_order(node)
-    except (AttributeError, TypeError) as exc:
-        msg = f"The Shopify GraphQL order {node.get('id')} is malformed: {exc}"
-        raise ChannelPayloadError(msg) from exc
 
 
 def next_page_cursor(node, key):

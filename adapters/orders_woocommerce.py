@@ -17,7 +17,7 @@ the tax back, so that they are what the buyer saw.
 import html
 from decimal import Decimal
 
-from .exceptions import ChannelPayloadError
+from .exceptions import ChannelPayloadError, malformed
 from .records import (
     ZERO,
     AddressData,
@@ -47,11 +47,8 @@ def parse_woocommerce_order(payload):
     for key in ("id", "currency", "total"):
         if payload.get(key) in (None, ""):
             raise ChannelPayloadError(f"The WooCommerce order has no {key}.")
-    try:
+    with malformed("WooCommerce order", payload["id"]):
         return _order(payload)
-    except (AttributeError, TypeError) as exc:
-        msg = f"The WooCommerce order {payload['id']} is malformed: {exc}"
-        raise ChannelPayloadError(msg) from exc
 
 
 def _order(payload):

@@ -6,7 +6,7 @@ itself is read through GraphQL, the same way for a delivery, a replay and a
 backfill.
 """
 
-from .exceptions import ChannelPayloadError
+from .exceptions import ChannelPayloadError, malformed
 from .orders_shopify import MONEY, _graphql_money, _graphql_transaction, _ref
 from .records import (
     ChannelRefund,
@@ -70,16 +70,15 @@ def parse_shopify_graphql_refund(node):
     """Canonical refund from the `refund` node of REFUND_QUERY."""
     if not isinstance(node, dict) or not node.get("id"):
         raise ChannelPayloadError("The Shopify refund has no id.")
-    try:
+    with malformed(
+        "Shopify refund", node.get("id"), (AttributeError, TypeError, KeyError)
+    ):
         items = node.get("refundLineItems") or {}
         if (items.get("pageInfo") or {}).get("hasNextPage"):
             raise ChannelPayloadError(
                 f"Refund {_ref(node['id'])} has more than {MAX_REFUND_LINES} lines."
             )
         return _refund(node)
-    except (AttributeError, TypeError, KeyError) as exc:
-        msg = f"The Shopify refund {node.get('id')} is malformed: {exc}"
-        raise ChannelPayloadError(msg) from exc
 
 
 def _refund(node):

@@ -9,7 +9,7 @@ lines and shipping do not explain (an amount-only refund) is an adjustment.
 
 from dataclasses import replace
 
-from .exceptions import ChannelPayloadError
+from .exceptions import ChannelPayloadError, malformed
 from .records import (
     RESTOCK_NONE,
     RESTOCK_RETURN,
@@ -34,11 +34,8 @@ def parse_woocommerce_refund(payload, order, restock=True):
         raise ChannelPayloadError("The WooCommerce refund has no id.")
     if not isinstance(order, dict) or order.get("id") in (None, ""):
         raise ChannelPayloadError("The WooCommerce order of the refund has no id.")
-    try:
+    with malformed("WooCommerce refund", payload["id"]):
         return _refund(payload, order, restock)
-    except (AttributeError, TypeError) as exc:
-        msg = f"The WooCommerce refund {payload['id']} is malformed: {exc}"
-        raise ChannelPayloadError(msg) from exc
 
 
 def _refund(payload, order, restock):
