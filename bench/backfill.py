@@ -14,7 +14,6 @@ the worst is the figure (target < 200 MB). Also the time, orders/s and the
 check that every order was imported once, confirmed, invoiced and paid.
 """
 
-import argparse
 import sys
 import threading
 import time
@@ -22,9 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tools"), str(ROOT)]
-import devctl  # noqa: E402
 import figures  # noqa: E402
-from end_to_end import Bench, say  # noqa: E402
+from end_to_end import Bench, arguments, say  # noqa: E402
 from harness import done_once  # noqa: E402
 
 TARGET_MB = 200
@@ -213,29 +211,19 @@ def report(args, runs):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=10000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--timeout", type=int, default=4 * 3600)
-    parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--keep", action="store_true", help="keep the database")
-    args = parser.parse_args()
+    args = arguments(__doc__, orders=10000, timeout=4 * 3600, seed=13).parse_args()
+
+    def one_run(index):
+        say(f"run {index + 1}: backfill of {args.orders} orders")
+        run = run_backfill(bench, args.orders, args.timeout)
+        say(
+            f"run {index + 1}: {run['seconds']:.1f} s, peak RSS growth "
+            f"{run['peak_growth_mb']:.0f} MB"
+        )
+        return run
+
     bench = Bench(seed=args.seed)
-    runs = []
-    try:
-        bench.prepare()
-        for index in range(args.runs):
-            say(f"run {index + 1}: backfill of {args.orders} orders")
-            runs.append(run_backfill(bench, args.orders, args.timeout))
-            say(
-                f"run {index + 1}: {runs[-1]['seconds']:.1f} s, peak RSS growth "
-                f"{runs[-1]['peak_growth_mb']:.0f} MB"
-            )
-    finally:
-        bench.close()
-        if not args.keep and bench.params:
-            devctl.drop_database(bench.params, bench.database)
-    sys.exit(report(args, runs))
+    sys.exit(report(args, bench.run(args, one_run)))
 
 
 if __name__ == "__main__":

@@ -258,6 +258,31 @@ class Bench:
         if self.sim:
             self.sim.stop()
 
+    def run(self, args, one_run):
+        """Prepare, then `one_run(index)` `args.runs` times; whatever happens,
+        close and drop the database (unless `args.keep`). The runs' results."""
+        runs = []
+        try:
+            self.prepare()
+            for index in range(args.runs):
+                runs.append(one_run(index))
+        finally:
+            self.close()
+            if not args.keep and self.params:
+                devctl.drop_database(self.params, self.database)
+        return runs
+
+
+def arguments(doc, orders, timeout, seed):
+    """The command line every benchmark on `Bench` shares."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=orders)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--timeout", type=int, default=timeout)
+    parser.add_argument("--seed", type=int, default=seed)
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    return parser
+
 
 # === OURS ===
 
@@ -477,30 +502,20 @@ def report(args, runs):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=500)
-    parser.add_argument("--runs", type=int, default=3)
+    parser = arguments(__doc__, orders=500, timeout=1800, seed=11)
     parser.add_argument("--workers", type=int, default=2, help="native processes")
-    parser.add_argument("--timeout", type=int, default=1800)
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
+
+    def one_run(index):
+        say(f"run {index + 1}: ours, {args.orders} orders")
+        ours = run_ours(bench, args.orders, args.timeout)
+        say(f"run {index + 1}: ours {ours['seconds']:.1f} s; native")
+        native = run_native(bench, ours["refs"], args.workers)
+        say(f"run {index + 1}: native {native['seconds']:.1f} s")
+        return {"ours": ours, "native": native}
+
     bench = Bench(seed=args.seed)
-    runs = []
-    try:
-        bench.prepare()
-        for index in range(args.runs):
-            say(f"run {index + 1}: ours, {args.orders} orders")
-            ours = run_ours(bench, args.orders, args.timeout)
-            say(f"run {index + 1}: ours {ours['seconds']:.1f} s; native")
-            native = run_native(bench, ours["refs"], args.workers)
-            say(f"run {index + 1}: native {native['seconds']:.1f} s")
-            runs.append({"ours": ours, "native": native})
-    finally:
-        bench.close()
-        if not args.keep and bench.params:
-            devctl.drop_database(bench.params, bench.database)
-    sys.exit(report(args, runs))
+    sys.exit(report(args, bench.run(args, one_run)))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tools"), str(ROOT)]
 import backfill  # noqa: E402
@@ -122,6 +124,34 @@ def test_sandbox_wiring_reads_each_backend_from_the_shell_output():
     assert backends == {"shopify": 7, "woocommerce": 8}
     assert "'http://127.0.0.1:1'" in scripts[0] and "if not False:" in scripts[0]
     compile(scripts[0], "setup", "exec")
+
+
+class QuietBench(end_to_end.Bench):
+    """A Bench with no database, simulator or server behind it."""
+
+    def prepare(self):
+        self.prepared = True
+
+    def close(self):
+        self.closed = True
+
+
+def test_bench_runs_each_run_then_closes_even_when_a_run_fails():
+    args = end_to_end.arguments("doc", orders=5, timeout=60, seed=1).parse_args(
+        ["--runs", "2"]
+    )
+    assert (args.orders, args.runs, args.timeout, args.keep) == (5, 2, 60, False)
+    bench = QuietBench()
+    assert bench.run(args, lambda index: {"run": index}) == [{"run": 0}, {"run": 1}]
+    assert bench.prepared and bench.closed
+
+    def failing(index):
+        raise RuntimeError(index)
+
+    bench = QuietBench()
+    with pytest.raises(RuntimeError):
+        bench.run(args, failing)
+    assert bench.closed
 
 
 def test_memory_probe_sees_a_child_grow():
