@@ -87,6 +87,14 @@ PROVIDER_DEFAULTS = {
 }
 
 
+def validate_in_full(pickings):
+    """Validate `pickings` with every move done in full, as the warehouse does."""
+    for move in pickings.move_ids:
+        move.quantity = move.product_uom_qty
+        move.picked = True
+    pickings.button_validate()
+
+
 def delete_committed_backends(cr, backend_ids):
     """Delete committed backends with their exceptions and their events' jobs
     (a job does not go with its event)."""

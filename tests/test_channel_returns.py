@@ -4,6 +4,7 @@ the incoming picking ahead of the refund, which then returns nothing twice."""
 
 from odoo.tests import tagged
 
+from .common import validate_in_full
 from .test_refunds import RefundCommon
 
 
@@ -110,10 +111,7 @@ class TestShopifyReturnEnds(ReturnCommon):
         self._ship(order)
         channel_return = self._open_return(order, [("SIM-000001", 1)])
         returned = self._return_binding(channel_return).return_picking_ids
-        for move in returned.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        returned.button_validate()
+        validate_in_full(returned)
         self._end_return(order, channel_return)
         self.assertEqual(returned.state, "done", "received goods stay received")
         exception = self._exceptions(self.shopify, "refund_incomplete")

@@ -10,6 +10,7 @@ from odoo.addons.queue_job.job import DONE
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.shopify import ShopifyAdapter
+from .common import validate_in_full
 from .test_simulator_orders import SimulatorOrderCase
 from .test_stock_simulator import StockSimulatorCommon
 
@@ -382,10 +383,7 @@ class TestFulfilment(FulfilmentCase):
         waits for the refill, in place or by postponing, and never fails."""
         summary, sale_order = self._import_order()
         picking = self._delivery(sale_order)
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        picking.button_validate()
+        validate_in_full(picking)
         job_row = self.env["queue.job"].search(
             [("method_name", "=", "_job_push"), ("state", "=", "pending")]
         )
@@ -409,10 +407,7 @@ class TestFulfilment(FulfilmentCase):
     def test_http_429_storm_during_fulfilment_ends_with_the_job_done(self):
         summary, sale_order = self._import_order()
         picking = self._delivery(sale_order)
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        picking.button_validate()  # the job is stored, as in production
+        validate_in_full(picking)  # the job is stored, as in production
         job_row = self.env["queue.job"].search(
             [("method_name", "=", "_job_push"), ("state", "=", "pending")]
         )

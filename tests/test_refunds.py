@@ -18,7 +18,7 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64
 from ..sql import queries
-from .common import generic_delivery
+from .common import generic_delivery, validate_in_full
 from .test_simulator_webhooks import SIM_SHOPIFY_SECRET, SimulatorWebhookCase
 
 GATEWAY = "shopify_payments"
@@ -93,10 +93,7 @@ class RefundCommon(SimulatorWebhookCase):
     def _ship(self, order):
         """The warehouse ships the whole delivery of the order in Odoo."""
         picking = self._sale_order(self.shopify, order).picking_ids
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        picking.button_validate()
+        validate_in_full(picking)
         self.assertEqual(picking.state, "done")
         return picking
 
@@ -160,10 +157,7 @@ class TestShopifyRefunds(RefundCommon):
         self.assertTrue(returned.move_ids.to_refund)
         self.assertEqual(returned.move_ids.product_id.default_code, "SIM-000001")
         # Received: the sale line's delivered quantity goes down by one.
-        for move in returned.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        returned.button_validate()
+        validate_in_full(returned)
         sale_line = returned.move_ids.sale_line_id
         self.assertEqual(sale_line.qty_delivered, 1.0)
         self.assertEqual(
@@ -542,10 +536,7 @@ class TestWooCommerceRefunds(RefundCommon):
         sale_order = self._sale_order(self.woo, order)
         self.assertEqual(sale_order.state, "sale")
         picking = sale_order.picking_ids
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        picking.button_validate()
+        validate_in_full(picking)
         return order, picking
 
     def _refund_woo(self, order, **options):
@@ -649,10 +640,7 @@ class TestRefundViews(RefundCommon):
         awaiting = Refund.search([("is_awaiting_receipt", "=", True)])
         self.assertEqual(len(awaiting), 1)
         returned = awaiting.sudo().return_picking_ids
-        for move in returned.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        returned.button_validate()
+        validate_in_full(returned)
         self.assertFalse(Refund.search([("is_awaiting_receipt", "=", True)]))
         self.assertFalse(Refund.search([("state", "!=", "done")]))
         arch = self.env["channel.refund.binding"].get_view(view_type="search")["arch"]
@@ -1044,10 +1032,7 @@ class TestGenericRefunds(GenericRefundCommon):
         sale_order = self._sell_generic()
         self.assertEqual(sale_order.state, "sale")
         picking = sale_order.picking_ids
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        picking.button_validate()
+        validate_in_full(picking)
         refund = {
             "id": "R-1",
             "order_id": "G-2001",
