@@ -253,27 +253,23 @@ class Database:
         rows = self.rows(
             """
             SELECT b.external_ref, count(*) OVER (PARTITION BY b.external_ref),
-                   so.state,
-                   (SELECT count(DISTINCT am.id)
-                      FROM sale_order_line sol
-                      JOIN sale_order_line_invoice_rel r ON r.order_line_id = sol.id
-                      JOIN account_move_line aml ON aml.id = r.invoice_line_id
-                      JOIN account_move am ON am.id = aml.move_id
-                     WHERE sol.order_id = so.id AND am.move_type = 'out_invoice'
-                       AND am.state = 'posted'),
-                   (SELECT string_agg(DISTINCT am.payment_state, ',')
-                      FROM sale_order_line sol
-                      JOIN sale_order_line_invoice_rel r ON r.order_line_id = sol.id
-                      JOIN account_move_line aml ON aml.id = r.invoice_line_id
-                      JOIN account_move am ON am.id = aml.move_id
-                     WHERE sol.order_id = so.id AND am.move_type = 'out_invoice'
-                       AND am.state = 'posted'),
+                   so.state, invoices.count, invoices.payment_states,
                    (SELECT count(*) FROM account_payment p
                      WHERE p.channel_transaction_key LIKE
                            b.backend_id || ':' || b.external_ref || ':%%'
                        AND p.state != 'canceled')
               FROM channel_order_binding b
               LEFT JOIN sale_order so ON so.id = b.sale_order_id
+              LEFT JOIN LATERAL (
+                    SELECT count(DISTINCT am.id) AS count,
+                           string_agg(DISTINCT am.payment_state, ',') AS payment_states
+                      FROM sale_order_line sol
+                      JOIN sale_order_line_invoice_rel r ON r.order_line_id = sol.id
+                      JOIN account_move_line aml ON aml.id = r.invoice_line_id
+                      JOIN account_move am ON am.id = aml.move_id
+                     WHERE sol.order_id = so.id AND am.move_type = 'out_invoice'
+                       AND am.state = 'posted'
+                   ) invoices ON TRUE
              WHERE b.backend_id = %s AND b.external_ref = ANY(%s)
             """,
             [backend_id, list(refs)],
