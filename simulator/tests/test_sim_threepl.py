@@ -12,6 +12,17 @@ from simulator.threepl import sign
 SECRET = "sim_threepl_secret"
 
 
+def signed_headers(secret, topic, event_id, body):
+    """Headers of a message to the partner, signed now with `secret`."""
+    timestamp = datetime.now(timezone.utc).isoformat()
+    return {
+        "X-Channel-Topic": topic,
+        "X-Channel-Event-Id": event_id,
+        "X-Channel-Timestamp": timestamp,
+        "X-Channel-Signature": sign(secret, timestamp, event_id, topic, body),
+    }
+
+
 def post_request(sim, request_id="WH/OUT/00001", lines=None, secret=SECRET):
     body = json.dumps(
         {
@@ -21,14 +32,7 @@ def post_request(sim, request_id="WH/OUT/00001", lines=None, secret=SECRET):
             "lines": lines or [{"sku": "SIM-000001", "quantity": 3}],
         }
     ).encode()
-    timestamp = datetime.now(timezone.utc).isoformat()
-    topic = "fulfilment/request"
-    headers = {
-        "X-Channel-Topic": topic,
-        "X-Channel-Event-Id": request_id,
-        "X-Channel-Timestamp": timestamp,
-        "X-Channel-Signature": sign(secret, timestamp, request_id, topic, body),
-    }
+    headers = signed_headers(secret, "fulfilment/request", request_id, body)
     return requests.post(
         f"{sim.base_url}/3pl/requests", data=body, headers=headers, timeout=10
     )
@@ -118,14 +122,7 @@ def test_admin_api_ships_a_request_named_with_slashes(sim, receiver):
 
 def post_cancel(sim, request_id="WH/OUT/00001", secret=SECRET):
     body = json.dumps({"request_id": request_id}).encode()
-    timestamp = datetime.now(timezone.utc).isoformat()
-    topic, event_id = "fulfilment/cancel", f"cancel:{request_id}"
-    headers = {
-        "X-Channel-Topic": topic,
-        "X-Channel-Event-Id": event_id,
-        "X-Channel-Timestamp": timestamp,
-        "X-Channel-Signature": sign(secret, timestamp, event_id, topic, body),
-    }
+    headers = signed_headers(secret, "fulfilment/cancel", f"cancel:{request_id}", body)
     return requests.post(
         f"{sim.base_url}/3pl/requests/{requests.utils.quote(request_id, safe='')}"
         "/cancel",
