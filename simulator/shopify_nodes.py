@@ -132,6 +132,7 @@ class CatalogueNodes:
             "name": state.shop_name,
             "myshopifyDomain": state.shop_domain,
             "currencyCode": state.currency,
+            "weightUnit": state.weight_unit,
             "ianaTimezone": "Etc/UTC",
             "timezoneAbbreviation": "UTC",
             "email": f"owner@{state.shop_domain}",
