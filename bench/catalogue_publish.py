@@ -9,8 +9,8 @@ option of 100 values), each with a SKU and a weight, sold on a Shopify and
 a WooCommerce backend publishing with one price list; both catalogues are
 first published whole (timed, not the figure). Then `--runs` times (3): the
 price list's global rule changes (every variant's price moves), and each
-backend's publishing job runs once, in this process, timed from the rule's
-commit to the job's commit:
+backend's publishing job runs once, in this process, timed from its start
+to its commit:
 
 - calls: the API calls the job made, against the channel's minimum for
   the changed variants: Shopify's productVariantsBulkUpdate takes the
@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tools"), str(ROOT)]
 import devctl  # noqa: E402
 import figures  # noqa: E402
+import stock_export  # noqa: E402
+from stock_export import SIMULATOR_PORT, setup_odoo, start_simulator  # noqa: E402
 
 DATABASE = os.environ.get("CHANNEL_BENCH_DB", "channel_bench_catalogue")
-SIMULATOR_PORT = int(os.environ.get("CHANNEL_BENCH_HTTP_PORT", "8896"))
-CONFIG = devctl.BUILD / "bench_catalogue.conf"
 # Shopify Plus: the channel's throttle is reported, not what we measure.
 BUCKET_SIZE = 10_000
 RESTORE_RATE = 1_000.0
@@ -76,9 +76,9 @@ def main():
         raise SystemExit("--variants must be a multiple of --per-product")
     params, template = setup_odoo()
     if template not in devctl.database_names(params):
-        devctl.install_module(CONFIG, template, with_demo=False)
+        devctl.install_module(stock_export.CONFIG, template, with_demo=False)
     devctl.copy_database(params, template, DATABASE)
-    simulator = start_simulator()
+    simulator = start_simulator(0, bucket_size=BUCKET_SIZE, restore_rate=RESTORE_RATE)
     try:
         figures_ = measure(args)
     finally:
@@ -86,43 +86,6 @@ def main():
         simulator.wait(30)
         devctl.drop_database(params, DATABASE)
     return report(args, figures_)
-
-
-def setup_odoo():
-    """Odoo's configuration for the benchmark; (connection params, template)."""
-    _source, params = devctl.discover_postgres(os.environ)
-    devctl.link_addon(devctl.BUILD / "addons")
-    devctl.write_odoo_config(CONFIG, params, SIMULATOR_PORT, devctl.BUILD / "addons")
-    sys.path[:0] = [str(devctl.ODOO_PATH), str(ROOT)]
-    import odoo.tools
-
-    odoo.tools.config.parse_config(["-c", str(CONFIG), "--log-level=warn"])
-    return params, f"{devctl.TEMPLATE_PREFIX}{devctl.module_digest()}"
-
-
-def start_simulator():
-    import subprocess
-
-    simulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "simulator",
-            f"--port={SIMULATOR_PORT}",
-            f"--bucket-size={BUCKET_SIZE}",
-            f"--restore-rate={RESTORE_RATE}",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(60):
-        try:
-            sim_report()
-            return simulator
-        except OSError:
-            time.sleep(0.5)
-    simulator.kill()
-    raise SystemExit("The channel simulator did not start.")
 
 
 def sim_report():
@@ -146,6 +109,7 @@ def measure(args):
         started = time.perf_counter()
         backends, rule = seed(env, args.variants, args.per_product)
         cr.commit()
+        backend_ids = dict(zip(backends.mapped("provider"), backends.ids, strict=True))
         result = {"seed_s": time.perf_counter() - started, "initial": {}}
         for backend in backends:
             started = time.perf_counter()
@@ -157,13 +121,13 @@ def measure(args):
             }
     products = args.variants // args.per_product
     changed = [args.per_product] * products
-    result["runs"] = {backend.provider: [] for backend in backends}
+    result["runs"] = {provider: [] for provider in backend_ids}
     for run in range(args.runs):
         with registry.cursor() as cr:
             env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
             env["product.pricelist.item"].browse(rule).price_discount = 5 + run
             cr.commit()
-            for backend in env["channel.backend"].browse(b.id for b in backends):
+            for backend in env["channel.backend"].browse(backend_ids.values()):
                 result["runs"][backend.provider].append(
                     price_run(backend, changed, products)
                 )
