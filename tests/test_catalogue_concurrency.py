@@ -2,29 +2,22 @@
 while a publishing job runs is never acknowledged by it, and never waits on
 the listing rows the job writes."""
 
-from odoo import SUPERUSER_ID, api, sql_db
-from odoo.tests import BaseCase, get_db_name, tagged
+from odoo.tests import tagged
+
+from .test_concurrent_writes import CommittedCase
 
 LISTING = "channel.product.listing"
 
 
 @tagged("post_install", "-at_install")
-class TestCatalogueConcurrency(BaseCase):
-    """No test transaction here: everything is committed, then deleted."""
+class TestCatalogueConcurrency(CommittedCase):
+    """A listing, its product and backend, committed, then deleted."""
 
     def setUp(self):
         super().setUp()
-        self.db = sql_db.db_connect(get_db_name())
         with self.db.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            backend = env["channel.backend"].create(
-                {
-                    "name": "Catalogue contention test",
-                    "provider": "shopify",
-                    "api_url": "http://127.0.0.1:9",
-                    "state": "connected",
-                }
-            )
+            env = self._env(cr)
+            backend = self._create_backend(env, "Catalogue contention test")
             template = env["product.template"].create({"name": "Contended shirt"})
             listing = env[LISTING].create(
                 {"backend_id": backend.id, "product_tmpl_id": template.id}
@@ -36,12 +29,9 @@ class TestCatalogueConcurrency(BaseCase):
 
     def _cleanup(self):
         with self.db.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+            env = self._env(cr)
             env["channel.backend"].browse(self.backend_id).unlink()
             env["product.template"].browse(self.template_id).unlink()
-
-    def _env(self, cr):
-        return api.Environment(cr, SUPERUSER_ID, {})
 
     def _dirty(self):
         with self.db.cursor() as cr:
