@@ -43,3 +43,7 @@ bench-e2e:
 .PHONY: bench-backfill
 bench-backfill:
 	$(PYTHON) tools/devctl.py bench backfill
+
+.PHONY: bench-catalogue
+bench-catalogue:
+	$(PYTHON) tools/devctl.py bench catalogue_publish

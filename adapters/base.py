@@ -438,6 +438,15 @@ class ChannelAdapter:
         """
         raise NotImplementedError
 
+    # Calls `fetch_store_settings` makes (reported apart from publishing's).
+    store_settings_reads = 1
+
+    def fetch_store_settings(self):
+        """The store's `catalogue.StoreSettings` (currency, weight unit),
+        read once per adapter: publishing checks them before any price or
+        weight leaves."""
+        raise NotImplementedError
+
     # Topics whose body says what a product is now (`parse_product_edit`).
     product_edit_topics = frozenset()
 

@@ -2,7 +2,7 @@
 products to publish, and what the channel answered."""
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 
 @dataclass(frozen=True)
@@ -100,3 +100,39 @@ class ChannelProductEdit:
     product_ref: str
     title: str | None = None
     prices: tuple = ()
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """What the store says of its money and weights: its currency (ISO
+    code) and the unit its product weights are in ("kg", "g", "lb", "oz");
+    None where the store does not say."""
+
+    currency: str | None
+    weight_unit: str | None = None
+
+
+# Kilograms in one unit of each weight unit, by the names Odoo and the
+# channels use ("lbs" is WooCommerce's name of the pound).
+KILOGRAMS_PER_UNIT = {
+    "kg": Decimal(1),
+    "g": Decimal("0.001"),
+    "lb": Decimal("0.45359237"),
+    "lbs": Decimal("0.45359237"),
+    "oz": Decimal("0.028349523125"),
+}
+
+
+def convert_weight(weight, from_unit, to_unit, digits=3):
+    """`weight` (a Decimal in `from_unit`) in `to_unit`, rounded half up to
+    `digits`; None when either unit is unknown (never a weight in a wrong
+    unit) or there is no weight."""
+    if weight is None:
+        return None
+    source = KILOGRAMS_PER_UNIT.get(from_unit)
+    target = KILOGRAMS_PER_UNIT.get(to_unit)
+    if source is None or target is None:
+        return None
+    return (weight * source / target).quantize(
+        Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP
+    )

@@ -1,6 +1,7 @@
 """Shopify Admin GraphQL API."""
 
 import math
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -11,6 +12,7 @@ from .catalogue import (
     ChannelVariant,
     PublishedVariant,
     PublishResult,
+    StoreSettings,
 )
 from .disputes_shopify import (
     DISPUTE_QUERY,
@@ -18,7 +20,12 @@ from .disputes_shopify import (
     parse_dispute_webhook,
     parse_graphql_dispute,
 )
-from .exceptions import ChannelAuthError, ChannelPayloadError, ChannelThrottledError
+from .exceptions import (
+    ChannelAuthError,
+    ChannelPayloadError,
+    ChannelRetryableError,
+    ChannelThrottledError,
+)
 from .order_edits_shopify import edit_order_ref, parse_order_edit
 from .orders_shopify import (
     ORDER_CONNECTION_QUERIES,
@@ -150,6 +157,57 @@ mutation ChannelConnectorProductSet(
   }
 }
 """
+# Above this many variants a product is set asynchronously: productSet
+# answers a ProductSetOperation at once, polled until COMPLETE, then the
+# product's variants are read in pages (a synchronous answer carries one
+# page only, and a large product's write may outlast the request).
+ASYNC_PRODUCT_SET_VARIANTS = 100
+# Seconds waited before each poll of an asynchronous productSet (31.5 s in
+# all); still running after them, the job is retried later.
+PRODUCT_SET_POLL_WAITS = (0.5, 1, 2, 4, 8, 16)
+PRODUCT_SET_ASYNC_MUTATION = """
+mutation ChannelConnectorProductSetAsync(
+  $input: ProductSetInput!, $identifier: ProductSetIdentifiers
+) {
+  productSet(input: $input, identifier: $identifier, synchronous: false) {
+    productSetOperation { id status userErrors { code field message } }
+    userErrors { code field message }
+  }
+}
+"""
+PRODUCT_OPERATION_QUERY = """
+query ChannelConnectorProductOperation($id: ID!) {
+  productOperation(id: $id) {
+    status
+    product { id }
+    ... on ProductSetOperation { userErrors { code field message } }
+  }
+}
+"""
+PRODUCT_VARIANTS_QUERY = """
+query ChannelConnectorProductVariants($id: ID!, $after: String) {
+  product(id: $id) {
+    variants(first: 250, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id sku inventoryItem { id } }
+    }
+  }
+}
+"""
+STORE_SETTINGS_QUERY = (
+    "query ChannelConnectorStoreSettings { shop { currencyCode weightUnit } }"
+)
+# Odoo's weight unit name by Shopify's WeightUnit.
+SHOPIFY_WEIGHT_UNIT_NAMES = {
+    "KILOGRAMS": "kg",
+    "GRAMS": "g",
+    "POUNDS": "lb",
+    "OUNCES": "oz",
+}
+# productVariantsBulkUpdate takes the variants of one product; a product
+# holds up to 2,048 variants but every input array is capped at 250 (the
+# 2020-01 rule): one call per product and per 250 of its changed variants.
+MAX_VARIANTS_PER_PRICE_CALL = MAX_QUANTITIES_PER_CALL
 VARIANTS_BULK_UPDATE_MUTATION = """
 mutation ChannelConnectorVariantPrices(
   $productId: ID!, $variants: [ProductVariantsBulkInput!]!
@@ -720,15 +778,84 @@ class ShopifyAdapter(ChannelAdapter):
         info = page["pageInfo"]
         return variants, (info["endCursor"] if info["hasNextPage"] else None)
 
+    def fetch_store_settings(self):
+        """Override of `ChannelAdapter`: the shop's currency and weight unit
+        (one query, kept for the adapter's life)."""
+        if getattr(self, "_store_settings", None) is None:
+            shop = self.graphql(STORE_SETTINGS_QUERY)["shop"]
+            self._store_settings = StoreSettings(
+                currency=shop.get("currencyCode") or None,
+                weight_unit=SHOPIFY_WEIGHT_UNIT_NAMES.get(shop.get("weightUnit")),
+            )
+        return self._store_settings
+
     def publish_products(self, products):
-        """Override of `ChannelAdapter`: one synchronous `productSet` each."""
-        results = []
+        """Override of `ChannelAdapter`: one `productSet` each, synchronous
+        up to ASYNC_PRODUCT_SET_VARIANTS variants, asynchronous above."""
+        results, calls = [], 0
         for product in products:
             try:
-                results.append(self._set_product(product))
+                if len(product.variants) > ASYNC_PRODUCT_SET_VARIANTS:
+                    result, used = self._set_product_async(product)
+                else:
+                    result, used = self._set_product(product), 1
+                calls += used
+                results.append(result)
             except ChannelPayloadError as exc:
+                calls += 1
                 results.append(exc)
-        return results, len(products)
+        return results, calls
+
+    def _set_product_async(self, product):
+        """productSet with `synchronous: false`, its operation polled until
+        COMPLETE, then the product's variants read: (PublishResult, calls)."""
+        variables = {"input": product_set_input(product)}
+        if product.product_ref:
+            variables["identifier"] = {"id": gid("Product", product.product_ref)}
+        data = self.graphql(PRODUCT_SET_ASYNC_MUTATION, variables)["productSet"]
+        _raise_user_errors(data, f"publish {product.title!r}")
+        operation_id = data["productSetOperation"]["id"]
+        sleep = self.config.get("sleep") or time.sleep
+        calls = 1
+        for wait in PRODUCT_SET_POLL_WAITS:
+            sleep(wait)
+            operation = self.graphql(PRODUCT_OPERATION_QUERY, {"id": operation_id})[
+                "productOperation"
+            ]
+            calls += 1
+            if operation and operation["status"] == "COMPLETE":
+                try:
+                    product_ref = _completed_product(operation, product.title)
+                except ChannelPayloadError as exc:
+                    return exc, calls
+                variants, pages = self._product_variants(product_ref)
+                return PublishResult(product_ref, variants), calls + pages
+        raise ChannelRetryableError(
+            f"Shopify is still publishing {product.title!r} ({operation_id})",
+            retry_after=60,
+        )
+
+    def _product_variants(self, product_ref):
+        """(PublishedVariants of a product, pages read), 250 a page."""
+        variants, cursor, pages = [], None, 0
+        while True:
+            page = self.graphql(
+                PRODUCT_VARIANTS_QUERY,
+                {"id": gid("Product", product_ref), "after": cursor},
+            )["product"]["variants"]
+            pages += 1
+            variants += [
+                PublishedVariant(
+                    sku=node.get("sku") or "",
+                    variant_ref=numeric_id(node["id"]),
+                    inventory_item_ref=numeric_id(node["inventoryItem"]["id"]),
+                    product_ref=product_ref,
+                )
+                for node in page["nodes"]
+            ]
+            if not page["pageInfo"]["hasNextPage"]:
+                return tuple(variants), pages
+            cursor = page["pageInfo"]["endCursor"]
 
     def _set_product(self, product):
         variables = {"input": product_set_input(product)}
@@ -778,8 +905,8 @@ class ShopifyAdapter(ChannelAdapter):
 
     def _update_product_prices(self, product_ref, updates):
         calls = 0
-        for start in range(0, len(updates), MAX_QUANTITIES_PER_CALL):
-            chunk = updates[start : start + MAX_QUANTITIES_PER_CALL]
+        for start in range(0, len(updates), MAX_VARIANTS_PER_PRICE_CALL):
+            chunk = updates[start : start + MAX_VARIANTS_PER_PRICE_CALL]
             data = self.graphql(
                 VARIANTS_BULK_UPDATE_MUTATION,
                 {
@@ -1026,6 +1153,17 @@ def _available(node):
         if quantity.get("name") == "available":
             return quantity.get("quantity")
     return None
+
+
+def _completed_product(operation, title):
+    """The product id of a COMPLETE productSet operation; ChannelPayloadError
+    with its userErrors, or when it completed without a product."""
+    _raise_user_errors(operation, f"publish {title!r}")
+    if not operation.get("product"):
+        raise ChannelPayloadError(
+            f"Shopify completed publishing {title!r} without a product."
+        )
+    return numeric_id(operation["product"]["id"])
 
 
 def _raise_user_errors(data, doing):

@@ -10,6 +10,8 @@ from .catalogue import (
     ChannelVariant,
     PublishedVariant,
     PublishResult,
+    StoreSettings,
+    convert_weight,
 )
 from .exceptions import ChannelPayloadError
 from .orders_woocommerce import parse_woocommerce_order
@@ -232,11 +234,27 @@ class WooCommerceAdapter(ChannelAdapter):
             page += 1
         return variants
 
+    store_settings_reads = 2
+
+    def fetch_store_settings(self):
+        """Override of `ChannelAdapter`: the store's currency and weight unit
+        (two settings read once for the adapter's life)."""
+        if getattr(self, "_store_settings", None) is None:
+            currency = self.get("settings/general/woocommerce_currency").json()
+            unit = self.get("settings/products/woocommerce_weight_unit").json()
+            self._store_settings = StoreSettings(
+                currency=str(currency.get("value") or "").strip() or None,
+                weight_unit=str(unit.get("value") or "").strip() or None,
+            )
+        return self._store_settings
+
     def publish_products(self, products):
         """Override of `ChannelAdapter`: products and variable parents through
         `products/batch`, then each variable product's variations through
-        its `variations/batch`, 100 objects per call."""
-        results, calls = self._batch_products(products)
+        its `variations/batch`, 100 objects per call; the variations the
+        store holds that the product no longer lists are deleted there."""
+        unit = self.fetch_store_settings().weight_unit
+        results, calls = self._batch_products(products, unit)
         for index, product in enumerate(products):
             answer = results[index]
             if isinstance(answer, ChannelPayloadError):
@@ -246,9 +264,15 @@ class WooCommerceAdapter(ChannelAdapter):
                 variant = product.variants[0]
                 published = (PublishedVariant(sku=variant.sku, variant_ref=parent_ref),)
             else:
+                kept = {v.variant_ref for v in product.variants if v.variant_ref}
+                gone = [
+                    ref
+                    for ref in answer.get("variations") or ()
+                    if str(ref) not in kept
+                ]
                 try:
                     published, variation_calls = self._batch_variations(
-                        parent_ref, product.variants
+                        parent_ref, product.variants, unit, gone
                     )
                 except ChannelPayloadError as exc:
                     results[index] = exc
@@ -258,7 +282,7 @@ class WooCommerceAdapter(ChannelAdapter):
             results[index] = PublishResult(product_ref=parent_ref, variants=published)
         return results, calls
 
-    def _batch_products(self, products):
+    def _batch_products(self, products, unit):
         """([product JSON or ChannelPayloadError] aligned, calls) for the
         parents and simple products, created or updated 100 at a time."""
         results, calls = [None] * len(products), 0
@@ -266,23 +290,30 @@ class WooCommerceAdapter(ChannelAdapter):
         for start in range(0, len(indexed), WOO_BATCH_SIZE):
             chunk = indexed[start : start + WOO_BATCH_SIZE]
             answers = self._send_batch(
-                "products/batch", [(i, woo_product(p)) for i, p in chunk]
+                "products/batch", [(i, woo_product(p, unit)) for i, p in chunk]
             )
             calls += 1
             for index, answer in answers.items():
                 results[index] = answer
         return results, calls
 
-    def _batch_variations(self, parent_ref, variants):
-        """([PublishedVariant], calls) for a variable product's variations;
+    def _batch_variations(self, parent_ref, variants, unit, gone=()):
+        """([PublishedVariant], calls) for a variable product's variations,
+        the ids in `gone` deleted in the same calls (100 objects a call);
         ChannelPayloadError when one is refused."""
         published, calls = [], 0
         indexed = list(enumerate(variants))
-        for start in range(0, len(indexed), WOO_BATCH_SIZE):
+        gone = list(gone)
+        start = 0
+        while start < len(indexed) or gone:
             chunk = indexed[start : start + WOO_BATCH_SIZE]
+            start += len(chunk)
+            room = WOO_BATCH_SIZE - len(chunk)
+            deletes, gone = gone[:room], gone[room:]
             answers = self._send_batch(
                 f"products/{parent_ref}/variations/batch",
-                [(i, woo_variation(v)) for i, v in chunk],
+                [(i, woo_variation(v, unit)) for i, v in chunk],
+                deletes,
             )
             calls += 1
             for index, answer in sorted(answers.items()):
@@ -297,11 +328,13 @@ class WooCommerceAdapter(ChannelAdapter):
                 )
         return published, calls
 
-    def _send_batch(self, route, items):
-        """POST create (no id) and update (with id) items of one route.
+    def _send_batch(self, route, items, deletes=()):
+        """POST create (no id) and update (with id) items of one route, and
+        delete the ids in `deletes`.
 
         :param items: [(key, object)]
         :return: {key: answered object, or ChannelPayloadError}
+        :raise ChannelPayloadError: when a delete is refused
         """
         creates = [(key, item) for key, item in items if "id" not in item]
         updates = [(key, item) for key, item in items if "id" in item]
@@ -310,7 +343,13 @@ class WooCommerceAdapter(ChannelAdapter):
             payload["create"] = [item for _key, item in creates]
         if updates:
             payload["update"] = [item for _key, item in updates]
+        if deletes:
+            payload["delete"] = [int(ref) for ref in deletes]
         answer = self.post(route, payload).json()
+        for item in answer.get("delete") or ():
+            refused = _batch_answer(item, route)
+            if isinstance(refused, ChannelPayloadError):
+                raise refused
         results = {}
         for kind, sent in (("create", creates), ("update", updates)):
             answered = answer.get(kind) or []
@@ -571,9 +610,10 @@ def woo_prices(item):
     return {"regular_price": money_text(item.price), "sale_price": ""}
 
 
-def woo_product(product):
+def woo_product(product, unit="kg"):
     """The products/batch object of a `catalogue.ProductData`: a simple
-    product (no options) or a variable product's parent."""
+    product (no options) or a variable product's parent; weights in the
+    store's `unit`."""
     values = {
         "name": product.title,
         "status": "publish" if product.active else "draft",
@@ -584,7 +624,7 @@ def woo_product(product):
         values["id"] = int(product.product_ref)
     if not product.options:
         variant = product.variants[0]
-        return {**values, "type": "simple", **_woo_variant_fields(variant)}
+        return {**values, "type": "simple", **_woo_variant_fields(variant, unit)}
     return {
         **values,
         "type": "variable",
@@ -595,10 +635,10 @@ def woo_product(product):
     }
 
 
-def woo_variation(variant):
+def woo_variation(variant, unit="kg"):
     """The variations/batch object of a `catalogue.VariantData`."""
     values = {
-        **_woo_variant_fields(variant),
+        **_woo_variant_fields(variant, unit),
         "attributes": [{"name": n, "option": v} for n, v in variant.options],
     }
     if variant.variant_ref:
@@ -606,14 +646,18 @@ def woo_variation(variant):
     return values
 
 
-def _woo_variant_fields(variant):
+def _woo_variant_fields(variant, unit):
+    """SKU, stock tracking, prices and the weight converted to the store's
+    `unit`; a weight that cannot be converted is left out, never sent in a
+    unit the store would read as another."""
     values = {
         "sku": variant.sku,
         "manage_stock": variant.tracked,
         **woo_prices(variant),
     }
-    if variant.weight is not None:
-        values["weight"] = money_text(variant.weight)
+    weight = convert_weight(variant.weight, variant.weight_unit, unit)
+    if weight is not None:
+        values["weight"] = money_text(weight)
     return values
 
 

@@ -88,15 +88,16 @@ def setup_odoo():
     return params, f"{devctl.TEMPLATE_PREFIX}{devctl.module_digest()}"
 
 
-def start_simulator(size):
+def start_simulator(size, bucket_size=BUCKET_SIZE, restore_rate=RESTORE_RATE):
+    """The simulator as a process with `size` variants seeded on it."""
     simulator = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "simulator",
             f"--port={SIMULATOR_PORT}",
-            f"--bucket-size={BUCKET_SIZE}",
-            f"--restore-rate={RESTORE_RATE}",
+            f"--bucket-size={bucket_size}",
+            f"--restore-rate={restore_rate}",
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -51,6 +51,7 @@ from . import (
     channel_product_binding,
     channel_product_binding_shopify,
     channel_product_listing,
+    channel_product_listing_mark,
     channel_refund_binding,
     channel_refund_binding_dispute,
     channel_refund_binding_return,

@@ -185,26 +185,83 @@ class ChannelBackend(models.Model):
         products in one `publish_products` and its price-only changes in one
         `update_prices`, so the adapter batches them as the channel allows.
 
-        :return: {calls, published, prices, unchanged, skipped, refused}
+        :return: {calls, published, prices, unchanged, skipped, refused,
+            reads (of the store's settings, once a run with something to send)}
         """
         self.ensure_one()
         sold = set(self._sync_listings().ids)
         totals = dict.fromkeys(
-            ("calls", "published", "prices", "unchanged", "skipped", "refused"), 0
+            (
+                "calls",
+                "published",
+                "prices",
+                "unchanged",
+                "skipped",
+                "refused",
+                "reads",
+            ),
+            0,
         )
         Listing = self.env["channel.product.listing"]
-        last_id = 0
+        last_id, checked = 0, False
         while listings := Listing.search(
             [("backend_id", "=", self.id), ("dirty", "=", True), ("id", ">", last_id)],
             order="id",
             limit=PUBLISH_CHUNK,
         ):
             last_id = listings[-1].id
+            # Read before the products: a change committed after this read
+            # adds a mark this acknowledgement spares (the listing stays dirty).
+            marks = listings._read_marks()
             prices = self._catalogue_prices(listings.product_tmpl_id)
             plans = [self._plan_listing(listing, sold, prices) for listing in listings]
+            if not checked and any(p.kind in ("published", "prices") for p in plans):
+                # Only when something is to be sent: nothing changed, no call.
+                totals["reads"] = adapter.store_settings_reads
+                checked = True
+                if not self._check_store_currency(adapter):
+                    totals["skipped"] += len(plans)
+                    return totals
             for key, count in self._send_plans(adapter, plans).items():
                 totals[key] += count
+            Listing._acknowledge(marks)
         return totals
+
+    def _catalogue_currencies(self):
+        """The currencies the published prices are in (the price lists',
+        the company's sales prices without a price list)."""
+        currencies = self.env["res.currency"]
+        for pricelist in (
+            self.catalogue_pricelist_id,
+            self.catalogue_compare_pricelist_id,
+        ):
+            currencies |= pricelist.currency_id
+        if not self.catalogue_pricelist_id:
+            currencies |= self.company_id.currency_id
+        return currencies
+
+    def _check_store_currency(self, adapter):
+        """False, with a `catalogue_skipped` exception saying why, when a
+        price would leave in another currency than the store's: nothing is
+        sent and the listings stay to publish once the setting is fixed."""
+        store = adapter.fetch_store_settings().currency
+        wrong = self._catalogue_currencies().filtered(lambda c: c.name != store)
+        if not wrong:
+            return True
+        self.env["channel.exception"]._record(
+            "catalogue_skipped",
+            self.env._(
+                "Nothing was published to %(backend)s: its prices are in "
+                "%(currencies)s, the store sells in %(store)s. Choose a price "
+                "list in %(store)s.",
+                backend=self.name,
+                currencies=", ".join(wrong.mapped("name")),
+                store=store or self.env._("a currency it does not say"),
+            ),
+            backend=self,
+            key=f"catalogue:currency:{self.id}",
+        )
+        return False
 
     def _catalogue_prices(self, templates):
         """({variant id: price}, {variant id: compare-at price}) in the
@@ -229,7 +286,7 @@ class ChannelBackend(models.Model):
         template = listing.product_tmpl_id
         is_sold = template.id in sold and template.active
         if not is_sold and not listing.external_ref:
-            listing.write({"dirty": False, "state": "pending"})
+            listing.write({"state": "pending"})
             return ListingPlan("unchanged", listing)
         data, bindings, missing = self._catalogue_product_data(listing, prices, is_sold)
         if missing:
@@ -254,8 +311,6 @@ class ChannelBackend(models.Model):
             ]
             plan.kind = "prices" if changed else "unchanged"
             plan.changed = changed
-        if plan.kind == "unchanged":
-            listing.write({"dirty": False})
         return plan
 
     def _send_plans(self, adapter, plans):
@@ -311,7 +366,6 @@ class ChannelBackend(models.Model):
             )
             plan.listing.write(
                 {
-                    "dirty": False,
                     "state": "published",
                     "last_sent_at": now,
                     "message": self.env._(
@@ -421,7 +475,6 @@ class ChannelBackend(models.Model):
         self._store_price_hashes(bindings, plan.price_hashes)
         plan.listing.write(
             {
-                "dirty": False,
                 "external_ref": result.product_ref,
                 "payload_hash": plan.product_hash,
                 "state": "published",
@@ -489,7 +542,7 @@ class ChannelBackend(models.Model):
             key=f"catalogue:{listing.product_tmpl_id.id}",
             documents=[variant for variant, _names in missing][:1],
         )
-        listing.write({"dirty": False, "state": "skipped", "message": message})
+        listing.write({"state": "skipped", "message": message})
 
     def _record_catalogue_refusal(self, listing, exc):
         message = self.env._(
@@ -505,7 +558,7 @@ class ChannelBackend(models.Model):
             key=f"catalogue:{listing.product_tmpl_id.id}",
             documents=listing.product_tmpl_id.product_variant_ids[:1],
         )
-        listing.write({"dirty": False, "state": "refused", "message": message})
+        listing.write({"state": "refused", "message": message})
 
     def _apply_channel_edit(self, edit):
         """Compare a `ChannelProductEdit` with what Odoo publishes; record a

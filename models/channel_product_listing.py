@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..sql import queries
+
 
 class ChannelProductListing(models.Model):
     """One product (template) as published to one channel.
@@ -43,10 +45,13 @@ class ChannelProductListing(models.Model):
         required=True,
         readonly=True,
     )
+    mark_ids = fields.One2many(
+        "channel.product.listing.mark", "listing_id", readonly=True
+    )
     dirty = fields.Boolean(
-        default=True,
-        readonly=True,
-        index=True,
+        compute="_compute_dirty",
+        inverse="_inverse_dirty",
+        search="_search_dirty",
         help="Changed since the channel last acknowledged it.",
     )
     payload_hash = fields.Char(
@@ -67,27 +72,87 @@ class ChannelProductListing(models.Model):
 
     _listing_unique = models.UniqueIndex("(backend_id, product_tmpl_id)")
 
+    # === COMPUTE METHODS ===
+
+    @api.depends("mark_ids")
+    def _compute_dirty(self):
+        for listing in self:
+            listing.dirty = bool(listing.mark_ids)
+
+    def _inverse_dirty(self):
+        """True marks the listing; False forgets its marks (a reset by hand,
+        never the job's acknowledgement: see `_acknowledge`)."""
+        # Both sets before any SQL: `dirty` is protected while inverted, a
+        # value invalidated meanwhile would read as False.
+        marked = self.filtered("dirty")
+        cleared = self - marked
+        if cleared:
+            cleared._acknowledge(cleared._read_marks())
+        marked._mark()
+
+    def _search_dirty(self, operator, value):
+        if operator not in ("=", "!="):
+            return NotImplemented
+        positive = bool(value) == (operator == "=")
+        return [("mark_ids", "!=" if positive else "=", False)]
+
+    # === CRUD METHODS ===
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Override of `base`: a new listing is to publish (marked)."""
+        listings = super().create(vals_list)
+        listings._mark()
+        return listings
+
     # === BUSINESS METHODS ===
+
+    def _mark(self):
+        """Mark these listings for the next publishing job: one INSERT."""
+        self.env["channel.product.listing.mark"]._insert(self.ids)
+
+    def _read_marks(self):
+        """{listing id: newest mark id} as the job reads them, before it
+        reads the products (0 for a listing without mark)."""
+        if not self:
+            return {}
+        self.env["channel.product.listing.mark"].flush_model()
+        return {
+            **dict.fromkeys(self.ids, 0),
+            **queries.newest_listing_marks(self.env.cr, self.ids),
+        }
+
+    @api.model
+    def _acknowledge(self, marks):
+        """Delete the marks read ({listing id: newest mark id read}); a mark
+        added since (a higher id, or one this transaction's snapshot does not
+        see) stays, and so does the listing's dirtiness."""
+        if marks:
+            queries.delete_listing_marks_read(self.env.cr, marks)
+            self._invalidate_marks()
+
+    @api.model
+    def _invalidate_marks(self):
+        """Forget cached marks after SQL wrote them."""
+        self.env["channel.product.listing.mark"].invalidate_model()
+        self.invalidate_model(["mark_ids", "dirty"])
 
     @api.model
     def _mark_templates_dirty(self, template_ids):
-        """Flag the listings of these templates for the next publishing job.
+        """Mark the listings of these templates for the next publishing job.
 
         Called from product, attribute and price list writes by users who
-        may not read listings: flagging is the connector's bookkeeping of a
+        may not read listings: marking is the connector's bookkeeping of a
         change they were allowed to make, hence sudo(), and nothing else.
         """
         if not template_ids:
             return
-        listings_sudo = self.sudo().search(
-            [("product_tmpl_id", "in", list(template_ids)), ("dirty", "=", False)]
-        )
-        listings_sudo.write({"dirty": True})
+        self.sudo().search([("product_tmpl_id", "in", list(template_ids))])._mark()
 
     @api.model
     def _mark_backends_dirty(self, backends, template_ids=None):
-        """Flag the listings of `backends` (of `template_ids` only if given)."""
-        domain = [("backend_id", "in", backends.ids), ("dirty", "=", False)]
+        """Mark the listings of `backends` (of `template_ids` only if given)."""
+        domain = [("backend_id", "in", backends.ids)]
         if template_ids is not None:
             domain.append(("product_tmpl_id", "in", list(template_ids)))
-        self.sudo().search(domain).write({"dirty": True})
+        self.sudo().search(domain)._mark()

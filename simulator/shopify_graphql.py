@@ -405,6 +405,7 @@ class Resolvers:
             "products": self.products,
             "product": lambda _info, id: self._product(id),  # noqa: A006
             "productVariants": self.variants,
+            "productOperation": lambda _info, id: self.product_operation(id),  # noqa: A006
             "productVariant": lambda _info, id: self._variant(id),  # noqa: A006
             "inventoryItems": self.inventory_items,
             "inventoryItem": lambda _info, id: self.catalogue.item(number(id)),  # noqa: A006
@@ -427,12 +428,15 @@ class Resolvers:
     # --- catalogue and inventory
 
     def product_set(self, _info, input, identifier=None, synchronous=True):  # noqa: A002
-        """productSet, synchronous only (the asynchronous mode is not played)."""
+        """productSet; `synchronous: false` answers a ProductSetOperation
+        (see `ProductWrites.product_set_async`)."""
         if synchronous is False:
-            raise GraphQLError(
-                "The simulator plays productSet in synchronous mode only.",
-                extensions={"code": "BAD_REQUEST"},
-            )
+            operation = self.product_writes.product_set_async(input, identifier)
+            return {
+                "product": None,
+                "productSetOperation": self._operation(operation),
+                "userErrors": [],
+            }
         try:
             ref = self.product_writes.product_set(input, identifier)
         except ProductWriteError as error:
@@ -446,6 +450,21 @@ class Resolvers:
             "productSetOperation": None,
             "userErrors": [],
         }
+
+    def _operation(self, operation):
+        product = self.state.products.get(operation["product"] or "")
+        return {
+            "__typename": "ProductSetOperation",
+            "id": gid("ProductSetOperation", operation["id"]),
+            "status": operation["status"],
+            "product": self.catalogue.product(product) if product else None,
+            "userErrors": operation["user_errors"],
+        }
+
+    def product_operation(self, global_id):
+        """productOperation: the operation, one poll nearer COMPLETE."""
+        operation = self.product_writes.poll_operation(number(global_id))
+        return self._operation(operation) if operation else None
 
     def variants_bulk_update(self, _info, productId, variants, **_args):  # noqa: N803
         """productVariantsBulkUpdate: prices, compare-at prices, barcodes."""

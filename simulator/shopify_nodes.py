@@ -132,6 +132,7 @@ class CatalogueNodes:
             "name": state.shop_name,
             "myshopifyDomain": state.shop_domain,
             "currencyCode": state.currency,
+            "weightUnit": state.weight_unit,
             "ianaTimezone": "Etc/UTC",
             "timezoneAbbreviation": "UTC",
             "email": f"owner@{state.shop_domain}",
@@ -172,7 +173,8 @@ class CatalogueNodes:
             "tags": [],
             "hasOnlyDefaultVariant": len(variants) == 1,
             "tracksInventory": True,
-            "totalInventory": sum(self._available(v) for v in variants),
+            # Resolved only when asked: a sum over every level of the shop.
+            "totalInventory": lambda _info: sum(self._available(v) for v in variants),
             "createdAt": iso_z(product["created_at"]),
             "updatedAt": iso_z(product["updated_at"]),
             "variants": lambda _info, **args: connection(
@@ -201,7 +203,7 @@ class CatalogueNodes:
                     strict=False,
                 )
             ],
-            "inventoryQuantity": self._available(variant),
+            "inventoryQuantity": lambda _info: self._available(variant),
             "inventoryPolicy": "DENY",
             "availableForSale": True,
             "taxable": True,

@@ -79,6 +79,39 @@ class ProductWrites:
         state.product_writes.append(("productSet", product["id"], len(kept)))
         return product["id"]
 
+    def product_set_async(self, data, identifier=None):
+        """productSet with `synchronous: false`: an operation CREATED now,
+        ACTIVE for `state.product_operation_polls` polls, then COMPLETE with
+        the product or the userErrors of the write (applied at completion)."""
+        state = self.state
+        operation = {
+            "id": str(state.new_id("product_operation", 7000)),
+            "status": "CREATED",
+            "product": None,
+            "user_errors": [],
+            "polls": 0,
+            "input": (data, identifier),
+        }
+        state.product_operations[operation["id"]] = operation
+        return operation
+
+    def poll_operation(self, ref):
+        """The operation after one more poll, None when unknown."""
+        operation = self.state.product_operations.get(ref)
+        if operation is None or operation["status"] == "COMPLETE":
+            return operation
+        operation["polls"] += 1
+        if operation["polls"] <= self.state.product_operation_polls:
+            operation["status"] = "ACTIVE"
+            return operation
+        data, identifier = operation.pop("input")
+        try:
+            operation["product"] = self.product_set(data, identifier)
+        except ProductWriteError as error:
+            operation["user_errors"] = [error.error]
+        operation["status"] = "COMPLETE"
+        return operation
+
     def _identified(self, data, identifier):
         ref = (identifier or {}).get("id") or data.get("id")
         if not ref:

@@ -45,6 +45,16 @@ class SimulatorState:
         self.app_installed = True
         self.shop_name = "Simulated shop"
         self.currency = "USD"
+        self.weight_unit = "KILOGRAMS"  # the shop's WeightUnit
+        # WooCommerce settings (GET settings/<group>/<id>): the store's own.
+        self.woo_settings = {
+            "woocommerce_currency": "USD",
+            "woocommerce_weight_unit": "kg",
+        }
+        # Asynchronous productSet operations, and how many polls see each
+        # one ACTIVE before it is COMPLETE.
+        self.product_operations = {}
+        self.product_operation_polls = 1
         self.locations = {
             "1001": {"id": "1001", "name": "Main warehouse"},
             "1002": {"id": "1002", "name": "Pop-up store"},

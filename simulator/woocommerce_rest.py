@@ -65,6 +65,7 @@ ROUTES = Map(
             f"{PREFIX}/orders/<int:order_id>/refunds/<int:refund_id>",
             endpoint="refund",
         ),
+        Rule(f"{PREFIX}/settings/<group>/<setting_id>", endpoint="setting"),
         Rule(f"{PREFIX}/webhooks", endpoint="webhooks"),
         Rule(f"{PREFIX}/webhooks/<int:webhook_id>", endpoint="webhook"),
     ],
@@ -228,8 +229,39 @@ class WooCommerceRest:
                 self._batch_update(item, parent_id) for item in data["update"] or ()
             ]
         if "delete" in data:
-            answer["delete"] = [_not_supported() for _item in data["delete"] or ()]
+            answer["delete"] = [
+                self._batch_delete(item, parent_id) for item in data["delete"] or ()
+            ]
         return json_response(answer)
+
+    def _batch_delete(self, ref, parent_id):
+        """Delete a variation of `parent_id`, or a product with its
+        variations (a batch deletes for good: WooCommerce sets force)."""
+        state = self.state
+        product = state.woo_products.get(str(ref))
+        valid = product is not None and (
+            product["parent_id"] == parent_id
+            if parent_id
+            else product["type"] != "variation"
+        )
+        if not valid:
+            error = invalid_id("product_variation" if parent_id else "product")
+            return {
+                "id": ref,
+                "error": {
+                    "code": error.code,
+                    "message": error.message,
+                    "data": {"status": 400},
+                },
+            }
+        answer = product_json(product, self.base_url)
+        for child in product["variations"]:
+            state.woo_products.pop(str(child), None)
+        state.woo_products.pop(str(product["id"]))
+        if parent_id:
+            state.woo_products[str(parent_id)]["variations"].remove(product["id"])
+        state.product_writes.append(("woo_delete", product["id"], 1))
+        return answer
 
     def _batch_update(self, item, parent_id):
         product = self.state.woo_products.get(str(item.get("id")))
@@ -303,6 +335,17 @@ class WooCommerceRest:
 
     def _sorted_products(self):
         return sorted(self.state.woo_products.values(), key=lambda p: p["id"])
+
+    # === SETTINGS ===
+
+    def _setting(self, request, group, setting_id):
+        """GET settings/<group>/<id>: the store's currency and weight unit."""
+        if request.method != "GET" or setting_id not in self.state.woo_settings:
+            raise WooError("rest_setting_setting_invalid", "Invalid setting.", 404)
+        value = self.state.woo_settings[setting_id]
+        return json_response(
+            {"id": setting_id, "group_id": group, "value": value, "default": value}
+        )
 
     # === ORDERS ===
 
@@ -593,6 +636,7 @@ def _route_name(endpoint):
         "variations_batch": "variations",
         "product": "products/<id>",
         "variation": "variations/<id>",
+        "setting": "settings",
         "order": "orders/<id>",
         "refund": "refunds/<id>",
         "webhook": "webhooks/<id>",
@@ -616,17 +660,6 @@ def _int(value, name):
             400,
             params={name: f"{name} is not of type integer."},
         ) from error
-
-
-def _not_supported():
-    return {
-        "id": 0,
-        "error": {
-            "code": "woocommerce_rest_cannot_create",
-            "message": "The simulator only updates existing products.",
-            "data": {"status": 400},
-        },
-    }
 
 
 def _filter_modified(items, args, key):

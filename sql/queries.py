@@ -539,3 +539,37 @@ def retarget_jobs(cr, model, method, where, records=None):
             where=where,
         )
     )
+
+
+def insert_listing_marks(cr, listing_ids):
+    """One catalogue mark per listing id; raw SQL: one bulk INSERT, never an
+    UPDATE of the listing a publishing job may be acknowledging."""
+    cr.execute(
+        "INSERT INTO channel_product_listing_mark (listing_id)"
+        " SELECT unnest(%s::int[])",
+        [list(listing_ids)],
+    )
+
+
+def newest_listing_marks(cr, listing_ids):
+    """{listing id: newest mark id} of the marked listings among
+    `listing_ids`; raw SQL: one grouped query, read before the products."""
+    cr.execute(
+        "SELECT listing_id, MAX(id) FROM channel_product_listing_mark"
+        " WHERE listing_id = ANY(%s) GROUP BY listing_id",
+        [list(listing_ids)],
+    )
+    return dict(cr.fetchall())
+
+
+def delete_listing_marks_read(cr, marks):
+    """Delete the marks up to the newest one read per listing ({listing id:
+    mark id}); raw SQL: one bulk DELETE that spares marks added since."""
+    cr.execute(
+        """
+        DELETE FROM channel_product_listing_mark mark
+         USING unnest(%s::int[], %s::int[]) AS seen(id, mark)
+         WHERE mark.listing_id = seen.id AND mark.id <= seen.mark
+        """,
+        [list(marks), list(marks.values())],
+    )

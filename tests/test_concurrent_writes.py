@@ -11,23 +11,37 @@ from odoo.tests import BaseCase, get_db_name, tagged
 from ..adapters.transport import BucketStatus
 
 
-@tagged("post_install", "-at_install")
-class TestConcurrentWrites(BaseCase):
-    """No test transaction here: everything is committed, then deleted."""
+class CommittedCase(BaseCase):
+    """No test transaction: what a test makes is committed, then deleted."""
 
     def setUp(self):
         super().setUp()
         self.db = sql_db.db_connect(get_db_name())
+
+    def _env(self, cr):
+        return api.Environment(cr, SUPERUSER_ID, {})
+
+    def _create_backend(self, env, name):
+        """A connected Shopify backend no call reaches."""
+        return env["channel.backend"].create(
+            {
+                "name": name,
+                "provider": "shopify",
+                "api_url": "http://127.0.0.1:9",
+                "state": "connected",
+            }
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentWrites(CommittedCase):
+    """No test transaction here: everything is committed, then deleted."""
+
+    def setUp(self):
+        super().setUp()
         with self.db.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            backend = env["channel.backend"].create(
-                {
-                    "name": "Contention test",
-                    "provider": "shopify",
-                    "api_url": "http://127.0.0.1:9",
-                    "state": "connected",
-                }
-            )
+            backend = self._create_backend(env, "Contention test")
             stock = env["stock.warehouse"].search([], limit=1).lot_stock_id
             location = env["channel.stock.location"].create(
                 {
@@ -56,9 +70,6 @@ class TestConcurrentWrites(BaseCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             env["channel.backend"].browse(self.backend_id).unlink()
             env["product.product"].browse(self.product_id).unlink()
-
-    def _env(self, cr):
-        return api.Environment(cr, SUPERUSER_ID, {})
 
     def _marks(self):
         with self.db.cursor() as cr:
