@@ -210,6 +210,12 @@ class ChannelAdapter:
         """{StockQuantity: quantity the channel holds}; absent when unknown."""
         raise NotImplementedError
 
+    def fetch_fulfilled_inventory(self, location_ref):
+        """The `stock.FulfilledInventory` of every SKU the channel stocks
+        in its own warehouses for channel location `location_ref` (capability
+        `supports_fulfilled_inventory`)."""
+        raise NotImplementedError
+
     # Orders
 
     order_payload_topics = frozenset()
