@@ -79,6 +79,6 @@ from . import (
 # of their hooks must come later in the MRO and call them.
 from . import (
     channel_backend_amazon,
-    channel_backend_amazon_stock,
+    channel_backend_stock_amazon,
     channel_sync_status_amazon,
 )

@@ -436,7 +436,7 @@ class AmazonSellingPartner(AmazonStockSide):
             return 403, {"errors": [DENIED]}
         submission = f"sim{self.state.random.getrandbits(64):016x}"
         with self.lock:
-            listing = self.listings.get(sku)
+            listing = self._listing(sku)
             if listing is None:
                 issue = {
                     "code": "4000001",
@@ -468,7 +468,7 @@ class AmazonSellingPartner(AmazonStockSide):
         except SchemaError as exc:
             return 400, {"errors": [{"code": "InvalidInput", "message": str(exc)}]}
         with self.lock:
-            listing = self.listings.get(sku)
+            listing = self._listing(sku)
             quantity = listing and listing["quantity"]
         if seller_id != SELLER_ID:
             return 403, {"errors": [DENIED]}

@@ -59,6 +59,18 @@ class AmazonStockSide:
         self.fba_next_tokens = {}  # nextToken -> SKUs still to list
         self.fba_page_size = FBA_PAGE_SIZE
 
+    def _listing(self, sku):
+        """The listing of `sku`, None if not listed (the caller holds the
+        lock). The variants of the simulator's shared catalogue are listed
+        too, at 0 until patched: the sandbox sells one catalogue everywhere."""
+        listing = self.listings.get(sku)
+        if listing is None and sku in self._catalogue_skus():
+            listing = self.listings[sku] = {"quantity": 0, "patches": 0}
+        return listing
+
+    def _catalogue_skus(self):
+        return {v["sku"] for v in list(self.state.variants.values()) if v.get("sku")}
+
     # === ROUTING ===
 
     def _stock_operation(self, request):
@@ -199,7 +211,7 @@ class AmazonStockSide:
         """The ERROR issue of one feed message, None when it was applied."""
         sku = message["sku"]
         with self.lock:
-            listing = self.listings.get(sku)
+            listing = self._listing(sku)
             if listing is None:
                 return {
                     "messageId": message["messageId"],
@@ -248,7 +260,7 @@ class AmazonStockSide:
             )
         size = int(request.args.get("pageSize") or 10)
         with self.lock:
-            skus = sorted(self.listings)
+            skus = sorted(set(self.listings) | self._catalogue_skus())
         start = int(request.args.get("pageToken") or 0)
         page = skus[start : start + size]
         answer = {
