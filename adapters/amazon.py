@@ -160,6 +160,10 @@ class AmazonAdapter(AmazonStockMixin, ChannelAdapter):
     def endpoint(self):
         return (self.config.get("base_url") or "").rstrip("/")
 
+    def usage_plans(self):
+        """Override of `ChannelAdapter`: the documented plans (`USAGE_PLANS`)."""
+        return dict(USAGE_PLANS)
+
     # === WEBHOOKS ===
     # Amazon posts nothing to a merchant URL: a delivery to an Amazon
     # backend's webhook address is refused like an unsigned one.
@@ -196,6 +200,9 @@ class AmazonAdapter(AmazonStockMixin, ChannelAdapter):
             # The operation's bucket at Amazon is empty: from now on this
             # process spaces its calls at the rate Amazon stated.
             pacer.throttled(self.endpoint, operation, exc.retry_after)
+            recorder = self.config.get("operation_recorder")
+            if recorder:
+                recorder.throttled(operation, exc.retry_after)
             raise
         try:
             return response.json()

@@ -41,6 +41,11 @@ class ChannelAdapter:
             self._transport = ChannelTransport(timeout=self.config.get("timeout") or 20)
         return self._transport
 
+    def usage_plans(self):
+        """{operation: (documented requests per second, burst)} of a channel
+        that meters each operation on its own bucket; empty otherwise."""
+        return {}
+
     # How often a transient error (THROTTLED, 429, 5xx) is retried in place,
     # within MAX_WAIT_IN_PLACE seconds in all, before the job is retried.
     throttle_retries = 5

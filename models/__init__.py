@@ -3,6 +3,7 @@ from . import (
     account_payment,
     channel_access_token,
     channel_api_budget,
+    channel_api_operation,
     channel_backend,
     channel_backend_backfill,
     channel_backend_catalogue,

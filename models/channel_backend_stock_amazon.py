@@ -40,6 +40,13 @@ class ChannelBackend(models.Model):
         "warehouse. Empty: the first marketplace orders are imported from.",
     )
 
+    api_operation_ids = fields.One2many(
+        "channel.api.operation",
+        "backend_id",
+        string="API operations",
+        help="Each SP-API operation's documented rate and burst, and the 429s it met.",
+    )
+
     # === CONSTRAINT METHODS ===
 
     _amazon_stock_feed_threshold_range = models.Constraint(
@@ -72,6 +79,13 @@ class ChannelBackend(models.Model):
         return True
 
     # === BUSINESS METHODS ===
+
+    def _amazon_sync_marketplaces(self):
+        """Override of `channel_connector`: the operations' budget rows too."""
+        result = super()._amazon_sync_marketplaces()
+        plans = self._get_adapter(priority="catalog").usage_plans()
+        self.env["channel.api.operation"]._sync_for_backend(self, plans)
+        return result
 
     def _amazon_fba_location(self):
         self.ensure_one()
@@ -205,6 +219,7 @@ class ChannelBackend(models.Model):
             "seller_id": outbound(self.amazon_seller_id),
             "feed_threshold": self.amazon_stock_feed_threshold
             or DEFAULT_FEED_THRESHOLD,
+            "operation_recorder": self.env["channel.api.operation"]._recorder(self),
         }
 
     def _get_stock_binding_gap(self, binding):

@@ -105,6 +105,27 @@ class TestAmazonMfnStock(AmazonStockCase):
         self.assertEqual(self._listing("AMZ-1")["quantity"], 50)
         self.assertEqual(self._listing("AMZ-2")["quantity"], 50)
 
+    def test_each_operation_has_a_budget_row_counting_its_429s(self):
+        operations = self.amazon.api_operation_ids
+        patch = operations.filtered(lambda o: o.name == "patchListingsItem")
+        self.assertEqual((patch.rate, patch.burst), (5, 5))
+        feed = operations.filtered(lambda o: o.name == "createFeed")
+        self.assertEqual((feed.rate, feed.burst), (0.0083, 15))
+        self.assertFalse(patch.throttled_count)
+        self.sim.amazon.drain("patchListingsItem")
+        self.amazon._job_export_stock(full=True)
+        patch.invalidate_recordset()
+        self.assertEqual(
+            patch.throttled_count, self.sim.amazon.throttled["patchListingsItem"]
+        )
+        self.assertTrue(patch.last_throttled_at)
+        self.assertAlmostEqual(patch.paced_interval, 0.2)
+        # The operator (channel user) reads them.
+        self.assertEqual(
+            len(self.amazon.with_user(self.ops_user).api_operation_ids),
+            len(operations),
+        )
+
     def test_no_sku_or_no_quantity_publishes_nothing(self):
         self.bindings[0].sku = False  # Amazon's SKU unknown
         self.products[1].is_storable = False  # Odoo cannot state a quantity
