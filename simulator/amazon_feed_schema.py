@@ -10,19 +10,12 @@ minimum, maximum and oneOf. A violation is a `SchemaError` naming its path.
 import functools
 import json
 
-from .amazon_schema import SchemaError
+from .amazon_schema import SchemaError, Validator
 from .reference import reference_path
 
 FEED_SCHEMA = "listings-feed-schema-v2.json"
 REPORT_SCHEMA = "listings-feed-processing-report-schema-v2.json"
-TYPES = {
-    "string": str,
-    "integer": int,
-    "number": (int, float),
-    "boolean": bool,
-    "array": list,
-    "object": dict,
-}
+TYPES = Validator.TYPES
 
 
 @functools.cache
