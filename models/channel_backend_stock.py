@@ -344,7 +344,9 @@ class ChannelBackend(models.Model):
                     return totals["sent"], totals["skipped"], totals["calls"]
                 call, future = in_flight.popleft()
                 retry = self._apply_stock_results(call, future.result(), marks)
-                totals["sent"] += len(call.items) - (len(retry.items) if retry else 0)
+                totals["sent"] += (
+                    len(call.items) - call.refused - (len(retry.items) if retry else 0)
+                )
                 if retry:
                     batcher.ready.appendleft(retry)
 
@@ -396,6 +398,7 @@ class ChannelBackend(models.Model):
                 stale.append((level, qty))
         self._mark_sent(applied, marks)
         self._record_stock_refusals(refused, marks)
+        call.refused = len(refused)
         for level in [level for level, _qty in applied] + [r[0] for r in refused]:
             del marks[level.id]
         if not stale:
@@ -522,6 +525,8 @@ class StockCall:
     items: list
     quantities: list
     attempt: int = 1
+    # How many of its items the channel refused (set once answered).
+    refused: int = 0
 
 
 class StockBatcher:

@@ -5,12 +5,13 @@ the FBA warehouse."""
 
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import BaseCase, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from simulator.amazon import SELLER_ID
 
+from ..adapters.amazon_listings import _fulfilled, _refusals
 from .test_amazon import US, AmazonCase
 
 
@@ -84,7 +85,8 @@ class TestAmazonMfnStock(AmazonStockCase):
         self.assertFalse(self.sim.amazon.feeds, "a few SKUs are patched, not fed")
 
     def test_an_invalid_listing_is_an_exception_naming_the_sku(self):
-        self.amazon._job_export_stock(full=True)
+        result = self.amazon._job_export_stock(full=True)
+        self.assertIn("sent 2 in", result, "a refused quantity is not counted sent")
         refused = self._exceptions().filtered(lambda e: "AMZ-3" in e.name)
         self.assertEqual(len(refused), 1)
         self.assertIn("SKU AMZ-3 is not listed.", refused.name)
@@ -228,3 +230,36 @@ class TestAmazonFbaInventory(AmazonStockCase):
         with trap_jobs() as trap:
             self.amazon.with_user(self.manager_user).action_amazon_read_fba_inventory()
             trap.assert_jobs_count(1)
+
+
+@tagged("post_install", "-at_install")
+class TestAmazonStockParsing(BaseCase):
+    def test_only_error_issues_of_known_messages_refuse_their_sku(self):
+        report = {
+            "issues": [
+                {"messageId": 1, "severity": "WARNING", "message": "image low"},
+                {"messageId": 2, "severity": "ERROR", "message": "not listed"},
+                {"messageId": 2, "severity": "ERROR", "code": "90220"},
+                {"messageId": 9, "severity": "ERROR", "message": "no such message"},
+                {"severity": "ERROR", "message": "feed-wide"},
+            ]
+        }
+        self.assertEqual(_refusals(report, 3), {2: "not listed; 90220"})
+
+    def test_fba_quantity_leaves_out_customer_orders_inbound_and_damaged(self):
+        summary = {
+            "sellerSku": "AMZ-1",
+            "totalQuantity": 40,
+            "inventoryDetails": {
+                "fulfillableQuantity": 10,
+                "inboundShippedQuantity": 12,
+                "reservedQuantity": {
+                    "pendingCustomerOrderQuantity": 3,
+                    "fcProcessingQuantity": 2,
+                    "pendingTransshipmentQuantity": 1,
+                },
+                "unfulfillableQuantity": {"totalUnfulfillableQuantity": 12},
+            },
+        }
+        held = _fulfilled(summary)
+        self.assertEqual((held.sku, held.quantity, held.total), ("AMZ-1", 13, 40))
