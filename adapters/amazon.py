@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from .amazon_listings import STOCK_USAGE_PLANS, AmazonStockMixin
 from .base import ChannelAdapter
 from .exceptions import (
     ChannelAuthError,
@@ -35,6 +36,7 @@ USAGE_PLANS = {
     "getOrderItems": (0.5, 30),
     "getMarketplaceParticipations": (0.016, 15),
     "confirmShipment": (2, 10),
+    **STOCK_USAGE_PLANS,
 }
 # Amazon's carrier codes (Orders API "carrierCode"); any other carrier is
 # "Other" with its name.
@@ -133,7 +135,7 @@ def refill_seconds(headers):
     return clamp_wait(1 / rate) if rate else None
 
 
-class AmazonAdapter(ChannelAdapter):
+class AmazonAdapter(AmazonStockMixin, ChannelAdapter):
     """One seller account in one SP-API region."""
 
     code = "amazon"
@@ -157,6 +159,10 @@ class AmazonAdapter(ChannelAdapter):
     @property
     def endpoint(self):
         return (self.config.get("base_url") or "").rstrip("/")
+
+    def usage_plans(self):
+        """Override of `ChannelAdapter`: the documented plans (`USAGE_PLANS`)."""
+        return dict(USAGE_PLANS)
 
     # === WEBHOOKS ===
     # Amazon posts nothing to a merchant URL: a delivery to an Amazon
@@ -182,19 +188,28 @@ class AmazonAdapter(ChannelAdapter):
         return self.call_with_backoff(self._get_once, operation, path, params)
 
     def _get_once(self, operation, path, params):
+        return self._request_once(operation, "GET", path, params=params)
+
+    def _request_once(self, operation, method, path, **kwargs):
+        """The JSON answer of one call of `operation`, paced per operation."""
         pacer = self.config.get("pacer") or PACER
         pacer.wait(self.endpoint, operation)
         try:
-            response = self._authorized("GET", path, params=params)
+            response = self._authorized(method, path, **kwargs)
         except ChannelThrottledError as exc:
             # The operation's bucket at Amazon is empty: from now on this
             # process spaces its calls at the rate Amazon stated.
             pacer.throttled(self.endpoint, operation, exc.retry_after)
+            recorder = self.config.get("operation_recorder")
+            if recorder:
+                recorder.throttled(operation, exc.retry_after)
             raise
         try:
             return response.json()
         except ValueError as exc:
-            raise ChannelPayloadError(f"GET {path}: the answer is not JSON") from exc
+            raise ChannelPayloadError(
+                f"{method} {path}: the answer is not JSON"
+            ) from exc
 
     def _authorized(self, method, path, **kwargs):
         """The response of one call with the shared access token; a token

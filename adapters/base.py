@@ -41,6 +41,11 @@ class ChannelAdapter:
             self._transport = ChannelTransport(timeout=self.config.get("timeout") or 20)
         return self._transport
 
+    def usage_plans(self):
+        """{operation: (documented requests per second, burst)} of a channel
+        that meters each operation on its own bucket; empty otherwise."""
+        return {}
+
     # How often a transient error (THROTTLED, 429, 5xx) is retried in place,
     # within MAX_WAIT_IN_PLACE seconds in all, before the job is retried.
     throttle_retries = 5
@@ -208,6 +213,12 @@ class ChannelAdapter:
 
     def read_stock(self, quantities):
         """{StockQuantity: quantity the channel holds}; absent when unknown."""
+        raise NotImplementedError
+
+    def fetch_fulfilled_inventory(self, location_ref):
+        """The `stock.FulfilledInventory` of every SKU the channel stocks
+        in its own warehouses for channel location `location_ref` (capability
+        `supports_fulfilled_inventory`)."""
         raise NotImplementedError
 
     # Orders

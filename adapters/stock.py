@@ -30,6 +30,9 @@ class StockWriteResult:
     applied: bool
     channel_quantity: int | None = None
     message: str = ""
+    # The channel refused this quantity for good (Amazon: an INVALID
+    # listing); `message` is its reason. Not retried, never taken as sent.
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,3 +44,14 @@ class ChannelStockReport:
     location_ref: str
     available: int
     reported_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FulfilledInventory:
+    """A SKU's stock the channel holds in its own warehouses for the seller
+    (Amazon FBA): `quantity` is what Odoo holds at its location for it,
+    `total` all the channel counts (customer orders, inbound included)."""
+
+    sku: str
+    quantity: int
+    total: int

@@ -3,6 +3,7 @@ from . import (
     account_payment,
     channel_access_token,
     channel_api_budget,
+    channel_api_operation,
     channel_backend,
     channel_backend_backfill,
     channel_backend_catalogue,
@@ -78,4 +79,8 @@ from . import (
 # isort: split
 # Loaded after the engine's files (channel_backend_orders...): its overrides
 # of their hooks must come later in the MRO and call them.
-from . import channel_backend_amazon
+from . import (
+    channel_backend_amazon,
+    channel_backend_stock_amazon,
+    channel_sync_status_amazon,
+)

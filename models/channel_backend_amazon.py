@@ -77,6 +77,7 @@ class ChannelBackend(models.Model):
                 "supports_order_import": True,
                 "supports_order_pull": True,
                 "supports_fulfilment_export": True,
+                "supports_stock_export": True,
             }
         )
 
@@ -124,8 +125,10 @@ class ChannelBackend(models.Model):
                 "amazon_lwa_client_id": "amzn1.application-oa2-client.sim",
                 "amazon_lwa_client_secret": "sim_lwa_secret",
                 "amazon_refresh_token": "Atzr|sim",
+                "amazon_seller_id": "A2SIMSELLER0001",
             },
-            "location": ("Amazon MFN", "MFN"),
+            # A channel location of Amazon is a marketplace (MFN stock).
+            "location": ("Amazon.com (MFN)", "ATVPDKIKX0DER"),
             "gateways": (),
         }
 

@@ -275,6 +275,33 @@ class ChannelBackend(models.Model):
                 documents=[product],
             )
 
+    def _record_stock_refusals(self, refused, marks):
+        """Quantities the channel refused for good ([(level, its reason)]):
+        an exception each, naming the SKU; their marks read are cleared (a
+        new move exports them again), nothing is taken as sent."""
+        Exception_ = self.env["channel.exception"]
+        for level, message in refused:
+            binding = level.product_binding_id
+            sku = binding.sku or binding.external_ref
+            Exception_._record(
+                "stock_skipped",
+                self.env._(
+                    "%(location)s refused the quantity of SKU %(sku)s "
+                    "(%(product)s): %(message)s",
+                    location=level.stock_location_id.name,
+                    sku=sku,
+                    product=level.product_id.display_name,
+                    message=message,
+                ),
+                backend=self,
+                key=f"stock-refused:{level.product_id.id}:{level.stock_location_id.id}",
+                documents=[level.product_id],
+                retry_target=level,
+            )
+        self.env["channel.stock.level"]._clear_dirty(
+            {level.id: marks[level.id] for level, _message in refused}
+        )
+
     def _stock_quantity(self, level, quantity):
         binding = level.product_binding_id
         return StockQuantity(
@@ -317,7 +344,9 @@ class ChannelBackend(models.Model):
                     return totals["sent"], totals["skipped"], totals["calls"]
                 call, future = in_flight.popleft()
                 retry = self._apply_stock_results(call, future.result(), marks)
-                totals["sent"] += len(call.items) - (len(retry.items) if retry else 0)
+                totals["sent"] += (
+                    len(call.items) - call.refused - (len(retry.items) if retry else 0)
+                )
                 if retry:
                     batcher.ready.appendleft(retry)
 
@@ -352,10 +381,12 @@ class ChannelBackend(models.Model):
         :return: the `StockCall` retrying the stale items, None if none
         """
         by_quantity = {result.quantity: result for result in results}
-        applied, stale = [], []
+        applied, stale, refused = [], [], []
         for (level, qty), quantity in zip(call.items, call.quantities, strict=True):
             result = by_quantity[quantity]
-            if result.applied or result.channel_quantity == qty:
+            if result.refused:
+                refused.append((level, result.message))
+            elif result.applied or result.channel_quantity == qty:
                 applied.append((level, qty))
             else:
                 level.write(
@@ -366,7 +397,9 @@ class ChannelBackend(models.Model):
                 )
                 stale.append((level, qty))
         self._mark_sent(applied, marks)
-        for level, _qty in applied:
+        self._record_stock_refusals(refused, marks)
+        call.refused = len(refused)
+        for level in [level for level, _qty in applied] + [r[0] for r in refused]:
             del marks[level.id]
         if not stale:
             return None
@@ -492,6 +525,8 @@ class StockCall:
     items: list
     quantities: list
     attempt: int = 1
+    # How many of its items the channel refused (set once answered).
+    refused: int = 0
 
 
 class StockBatcher:

@@ -19,6 +19,13 @@ from decimal import Decimal
 
 from werkzeug.wrappers import Response
 
+from .amazon_listings import (
+    DOCUMENTS_PREFIX,
+    STOCK_OPERATION_MODELS,
+    STOCK_PREFIXES,
+    STOCK_USAGE_PLANS,
+    AmazonStockSide,
+)
 from .amazon_schema import SchemaError, check_answer, check_body, check_query
 from .util import cents, money, parse_when
 
@@ -28,11 +35,22 @@ LWA_PATH = "/auth/o2/token"
 ORDERS_PREFIX = "/orders/v0/orders"
 PARTICIPATIONS_PATH = "/sellers/v1/marketplaceParticipations"
 LISTINGS_PREFIX = "/listings/2021-08-01/items/"
-PREFIXES = (LWA_PATH, ORDERS_PREFIX, PARTICIPATIONS_PATH, LISTINGS_PREFIX)
+PREFIXES = (
+    LWA_PATH,
+    ORDERS_PREFIX,
+    PARTICIPATIONS_PATH,
+    LISTINGS_PREFIX,
+    *STOCK_PREFIXES,
+)
 # The seller id (merchant token) of the simulated account.
 SELLER_ID = "A2SIMSELLER0001"
 # The model an operation is checked against (default: Orders v0).
-OPERATION_MODELS = {"patchListingsItem": "listingsItems_2021-08-01.json"}
+OPERATION_MODELS = {
+    "patchListingsItem": "listingsItems_2021-08-01.json",
+    "getListingsItem": "listingsItems_2021-08-01.json",
+    "searchListingsItems": "listingsItems_2021-08-01.json",
+    **STOCK_OPERATION_MODELS,
+}
 AVAILABILITY_PATH = "/attributes/fulfillment_availability"
 LWA_TOKEN_TTL = 3600
 # (requests per second, burst) of each operation, from the models' Usage Plans
@@ -44,6 +62,9 @@ USAGE_PLANS = {
     "getMarketplaceParticipations": (0.016, 15),
     "confirmShipment": (2, 10),
     "patchListingsItem": (5, 5),
+    "getListingsItem": (5, 10),
+    "searchListingsItems": (5, 5),
+    **STOCK_USAGE_PLANS,
 }
 US_MARKETPLACE = {
     "id": "ATVPDKIKX0DER",
@@ -104,8 +125,10 @@ class TokenBucket:
         return True
 
 
-class AmazonSellingPartner:
+class AmazonSellingPartner(AmazonStockSide):
     """One seller account on one SP-API region (North America)."""
+
+    seller_id = SELLER_ID
 
     def __init__(self, state, clock, credentials, rate_scale=1.0):
         """:param credentials: (client id, client secret, refresh token)
@@ -123,6 +146,7 @@ class AmazonSellingPartner:
         self.next_tokens = {}  # NextToken -> ids still to list
         self.throttled = {}  # operation -> 429 answers given
         self.listings = {}  # SKU -> {"quantity": MFN quantity, "patches": n}
+        self._init_stock_side()
         self.set_rate_scale(rate_scale)
 
     def set_rate_scale(self, rate_scale):
@@ -146,8 +170,9 @@ class AmazonSellingPartner:
 
     def handle(self, request):
         """Answer one SP-API or LWA request."""
-        if request.path == LWA_PATH:
-            return self._token(request)
+        unmetered = self._unmetered(request)
+        if unmetered is not None:
+            return unmetered
         name, args = self._operation(request)
         if name is None:
             return _json(
@@ -170,13 +195,30 @@ class AmazonSellingPartner:
         status, body = self._dispatch(name, request, args)
         return self._answer(name, status, body)
 
+    def _unmetered(self, request):
+        """The answer of a call outside SP-API's quotas (LWA, the feed
+        documents' pre-signed URLs); None for an SP-API operation."""
+        if request.path == LWA_PATH:
+            return self._token(request)
+        if request.path.startswith(DOCUMENTS_PREFIX):
+            status, content = self.document_url(request)
+            return Response(content, status=status)
+        return None
+
     def _operation(self, request):
         """(operationId, path arguments) of a request; (None, None) if unknown."""
         path = request.path.rstrip("/")
+        if path.startswith(STOCK_PREFIXES):
+            return self._stock_operation(request)
         if path.startswith(LISTINGS_PREFIX):
             parts = path[len(LISTINGS_PREFIX) :].split("/")
-            if request.method == "PATCH" and len(parts) == 2 and all(parts):  # noqa: PLR2004
-                return "patchListingsItem", tuple(parts)
+            name = {"PATCH": "patchListingsItem", "GET": "getListingsItem"}.get(
+                request.method
+            )
+            if name and len(parts) == 2 and all(parts):  # noqa: PLR2004
+                return name, tuple(parts)
+            if request.method == "GET" and len(parts) == 1 and parts[0]:
+                return "searchListingsItems", tuple(parts)
             return None, None
         if path == PARTICIPATIONS_PATH:
             found = ("getMarketplaceParticipations", ())
@@ -200,8 +242,15 @@ class AmazonSellingPartner:
             return 200, {"payload": self._participations()}
         if name == "getOrders":
             return self._get_orders(request.args)
-        if name == "patchListingsItem":
-            return self._patch_listing(args, request)
+        listings = {
+            "patchListingsItem": self._patch_listing,
+            "getListingsItem": self._get_listing,
+            "searchListingsItems": self._search_listings,
+        }
+        if name in listings:
+            return listings[name](args, request)
+        if name in STOCK_USAGE_PLANS:
+            return self._dispatch_stock(name, request, args)
         return self._order_operation(name, request, args)
 
     def _order_operation(self, name, request, args):
@@ -387,7 +436,7 @@ class AmazonSellingPartner:
             return 403, {"errors": [DENIED]}
         submission = f"sim{self.state.random.getrandbits(64):016x}"
         with self.lock:
-            listing = self.listings.get(sku)
+            listing = self._listing(sku)
             if listing is None:
                 issue = {
                     "code": "4000001",
@@ -409,6 +458,25 @@ class AmazonSellingPartner:
             "submissionId": submission,
             "issues": [],
         }
+
+    def _get_listing(self, args, request):
+        """getListingsItem: a listed SKU with its MFN fulfilment availability."""
+        seller_id, sku = args
+        query = {key: request.args.getlist(key) for key in request.args}
+        try:
+            check_query("getListingsItem", query, LISTINGS_MODEL)
+        except SchemaError as exc:
+            return 400, {"errors": [{"code": "InvalidInput", "message": str(exc)}]}
+        with self.lock:
+            listing = self._listing(sku)
+            quantity = listing and listing["quantity"]
+        if seller_id != SELLER_ID:
+            return 403, {"errors": [DENIED]}
+        if listing is None:
+            error = {"code": "NOT_FOUND", "message": f"SKU {sku} is not listed."}
+            return 404, {"errors": [error]}
+        availability = {"fulfillmentChannelCode": "DEFAULT", "quantity": quantity}
+        return 200, {"sku": sku, "fulfillmentAvailability": [availability]}
 
     def add_listing(self, sku, quantity=0):
         """A merchant-fulfilled offer of `sku` with `quantity` available."""
