@@ -6,6 +6,7 @@ from odoo import api, fields, models
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..adapters.exceptions import ChannelPayloadError
 from ..adapters.webhooks import FLOW_ORDERS, FLOW_STOCK
 from ..const import FAILED, ORDER_PULL_TOPIC
 from ..sql import queries
@@ -161,8 +162,28 @@ class ChannelEvent(models.Model):
             return self, joined
         group = joined | self.filtered(lambda e: e.state not in SETTLED_EVENT_STATES)
         pulls = group.filtered(lambda e: e.topic == ORDER_PULL_TOPIC)
-        applied = pulls[:1] or group.sorted(_channel_order)[-1]
+        applied = pulls[:1] or max(group, key=group._order_version_key())
         return applied, group - applied
+
+    def _order_version_key(self):
+        """Sort key of these order events, newest last: the order's own
+        `updated_at` in the payload (channels stamp deliveries in whole
+        seconds, two updates within one share it), then the channel's time of
+        the delivery, then its arrival. An unreadable payload is the oldest:
+        its own Retry or replay reports it."""
+        adapter = self.backend_id[:1]._get_adapter(priority="orders")
+        versions = {}
+        for event in self:
+            try:
+                updated_at = adapter.parse_order(event._get_payload()).updated_at
+            except ChannelPayloadError:
+                updated_at = None
+            versions[event.id] = updated_at and updated_at.replace(tzinfo=None)
+
+        def key(event):
+            return (versions[event.id] or datetime.min, *_channel_order(event))
+
+        return key
 
     def _process_joined_stock(self):
         """Apply this report and the ones that joined it, in channel order, at

@@ -3,7 +3,7 @@
 
 import base64
 import json
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import psycopg2
 
@@ -16,6 +16,7 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 from ..adapters.signatures import sign_base64
 from ..models.channel_event_coalesce import STOCK_JOIN_BATCH
 from .reference import reference_path
+from .test_channel_http import SimulatorCommon
 from .test_order_import import SECRET, OrderImportCommon
 
 
@@ -446,3 +447,47 @@ class TestPullGrace(OrderImportCommon):
         backend.reconcile_grace_minutes = 0
         self.assertEqual(len(backend._outside_webhook_grace([recent, old], now)), 2)
         self.assertEqual(backend._get_pull_overlap(), timedelta(minutes=5))
+
+
+@tagged("post_install", "-at_install")
+class TestPullGraceOverHttp(SimulatorCommon):
+    catalogue_size = 1
+
+    def _create(self, moment):
+        self.sim.state.wall_clock = lambda: moment
+        return self.sim.scenario.create_order(
+            channel="shopify",
+            notify=False,
+            lines=[("SIM-000001", 1)],
+            tax_rate="0",
+            shipping=None,
+            customer="guest",
+            financial_status="paid",
+        )
+
+    def _pulled(self):
+        return set(
+            self.env["channel.order.binding"]
+            .search([("backend_id", "=", self.shopify.id)])
+            .mapped("external_ref")
+        )
+
+    def test_pull_leaves_orders_changed_within_the_grace_then_takes_them(self):
+        now = fields.Datetime.now()
+        self.shopify.reconcile_grace_minutes = 5
+        self.shopify._get_sync_status("order_pull").last_run_at = now - timedelta(
+            hours=1
+        )
+        utc = timezone.utc
+        old = self._create((now - timedelta(minutes=20)).replace(tzinfo=utc))
+        recent = self._create((now - timedelta(minutes=1)).replace(tzinfo=utc))
+        result = self._reconcile(self.shopify)
+        self.assertIn("1 orders pulled, 1 without webhook", result)
+        self.assertEqual(self._pulled(), {str(old["id"])})
+        # Its webhook never came: once out of the grace, a pull imports it.
+        self.shopify.reconcile_grace_minutes = 0
+        self.shopify._get_sync_status("order_pull").last_run_at = now - timedelta(
+            hours=1
+        )
+        self._reconcile(self.shopify)
+        self.assertEqual(self._pulled(), {str(old["id"]), str(recent["id"])})
