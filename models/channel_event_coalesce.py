@@ -97,7 +97,8 @@ class ChannelEvent(models.Model):
                 queries.lock_event(self.env.cr, self.id)
         except psycopg2.errors.SerializationFailure as exc:
             raise RetryableJobError(
-                f"A delivery joined event {self.id} as its job started.",
+                f"Event {self.id} changed (a delivery joined it) as its job "
+                "started: the job runs again to see it.",
                 seconds=1,
                 ignore_retry=True,
             ) from exc
@@ -139,9 +140,11 @@ class ChannelEvent(models.Model):
         is applied (an `orders/pull` reads the order as it is now, newer than
         any payload that joined it); the other events follow its outcome."""
         self.ensure_one()
+        # First of all: the sooner after the snapshot, the rarer a join in
+        # between makes the job run again.
+        self._lock_joined()
         if self.flow not in (FLOW_ORDERS, FLOW_STOCK):
             return super()._job_process()
-        self._lock_joined()
         if self.flow == FLOW_STOCK:
             return self._process_joined_stock()
         applied, followers = self._get_order_group()
