@@ -28,6 +28,7 @@ from . import (
     channel_connector_fields_mixin,
     channel_event,
     channel_event_catalogue,
+    channel_event_coalesce,
     channel_event_correction,
     channel_event_handoff,
     channel_event_stock,

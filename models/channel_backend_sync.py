@@ -39,6 +39,14 @@ class ChannelBackend(models.Model):
         required=True,
         help="Minutes between two pulls of the orders the channel changed.",
     )
+    reconcile_grace_minutes = fields.Integer(
+        string="Webhook grace (min)",
+        default=5,
+        required=True,
+        help="The reconciliation pull leaves an order changed on the channel "
+        "less than this many minutes ago to its webhook, which is probably on "
+        "its way; the next pull looks at it again.",
+    )
     last_reconciliation = fields.Datetime(compute="_compute_run_state")
     webhook_check_message = fields.Char(compute="_compute_run_state")
 
@@ -139,6 +147,7 @@ class ChannelBackend(models.Model):
             orders, cursor = adapter.fetch_orders_updated_since(
                 since.replace(tzinfo=timezone.utc), cursor
             )
+            orders = self._outside_webhook_grace(orders, until)
             for order in orders:
                 seen += 1
                 # A channel without webhooks is polled: nothing went missing.
@@ -155,6 +164,24 @@ class ChannelBackend(models.Model):
         if missing:
             self._record_delivery_gap(seen, missing, since, until)
         return seen, missing, cursor
+
+    def _outside_webhook_grace(self, orders, until):
+        """`orders` but those changed within `reconcile_grace_minutes` before
+        the pull began: their webhook is probably on its way, and the next
+        pull, which looks back as far (`_get_pull_overlap`), checks them."""
+        if not self.supports_webhooks or self.reconcile_grace_minutes <= 0:
+            return orders
+        recent = until - timedelta(minutes=self.reconcile_grace_minutes)
+        return [
+            order
+            for order in orders
+            if not order.updated_at or order.updated_at.replace(tzinfo=None) < recent
+        ]
+
+    def _get_pull_overlap(self):
+        """How far before the last pull the next one looks back: at least
+        `PULL_OVERLAP`, and the grace left to webhooks."""
+        return max(PULL_OVERLAP, timedelta(minutes=self.reconcile_grace_minutes))
 
     def _refs_waiting_in_inbox(self, orders, adapter):
         """Ids of `orders` with a delivery of the whole order still waiting
@@ -222,7 +249,7 @@ class ChannelBackend(models.Model):
             since = (
                 self.last_reconciliation
                 or until - timedelta(minutes=self.reconcile_interval)
-            ) - PULL_OVERLAP
+            ) - self._get_pull_overlap()
         with self._map_channel_errors():
             seen, missing, cursor = self._reconcile_orders(since, until, cursor)
         if cursor:

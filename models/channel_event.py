@@ -264,7 +264,14 @@ class ChannelEvent(models.Model):
         except ChannelPayloadError as exc:
             self._store_malformed(backend, adapter, headers, body, exc)
             return 400, str(exc)
-        event, state = self._store(backend, delivery, body, provider, company_id)
+        event, state = self._store(
+            backend,
+            delivery,
+            body,
+            provider,
+            company_id,
+            join=self._get_join_target(adapter, delivery),
+        )
         if state == "queued":
             event._enqueue(
                 first=True,
@@ -314,10 +321,12 @@ class ChannelEvent(models.Model):
         return limit
 
     @api.model
-    def _store(self, backend, delivery, body, provider, company_id):
+    def _store(self, backend, delivery, body, provider, company_id, *, join=None):
         """Insert the event, or count a duplicate if it exists (race-safe).
 
-        :return: (event, the state it was stored in, or "duplicate")
+        :param join: the waiting job it may join (`_get_join_target`)
+        :return: (event, the state it was stored in, "joined" when a waiting
+            job takes it along, or "duplicate")
 
         This is the hot path of every delivery, so it is one
         `INSERT ... ON CONFLICT DO NOTHING` on the unique (backend, key) index
@@ -325,30 +334,35 @@ class ChannelEvent(models.Model):
         which of two concurrent twins is first, in a single round trip.
         """
         state = self._initial_state(delivery)
-        event_id = queries.insert_event(
-            self.env.cr,
-            {
-                "backend": backend.id,
-                "provider": provider,
-                "company": company_id,
-                "topic": delivery.topic,
-                "flow": delivery.flow,
-                "key": delivery.dedupe_key,
-                "delivery": delivery.delivery_id,
-                "resource": delivery.resource_ref,
-                "timestamp": _naive_utc(delivery.channel_timestamp) or None,
-                "now": fields.Datetime.now(),
-                # Odoo keeps non-attachment Binary fields base64-encoded.
-                "body": psycopg2.Binary(base64.b64encode(body)),
-                "headers": json.dumps(delivery.headers),
-                "state": state["state"],
-                "queued_at": state.get("queued_at"),
-                "error": state.get("error"),
-                "uid": self.env.uid,
-            },
-        )
+        values = {
+            "backend": backend.id,
+            "provider": provider,
+            "company": company_id,
+            "topic": delivery.topic,
+            "flow": delivery.flow,
+            "key": delivery.dedupe_key,
+            "delivery": delivery.delivery_id,
+            "resource": delivery.resource_ref,
+            "timestamp": _naive_utc(delivery.channel_timestamp) or None,
+            "now": fields.Datetime.now(),
+            # Odoo keeps non-attachment Binary fields base64-encoded.
+            "body": psycopg2.Binary(base64.b64encode(body)),
+            "headers": json.dumps(delivery.headers),
+            "state": state["state"],
+            "queued_at": state.get("queued_at"),
+            "error": state.get("error"),
+            "uid": self.env.uid,
+        }
+        joined_id = None
+        if join and state["state"] == "queued":
+            self.flush_model(["state", "joined_event_id"])
+            event_id, joined_id = queries.insert_joining_event(
+                self.env.cr, values, join
+            )
+        else:
+            event_id = queries.insert_event(self.env.cr, values)
         if event_id:
-            return self.browse(event_id), state["state"]
+            return self.browse(event_id), "joined" if joined_id else state["state"]
         return self._count_duplicate(backend, delivery.dedupe_key), DUPLICATE
 
     @api.model

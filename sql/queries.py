@@ -68,6 +68,75 @@ def insert_event(cr, values):
     return row[0] if row else None
 
 
+def insert_joining_event(cr, values, join):
+    """`insert_event` that also joins a waiting event, in the same statement:
+    (id of the row, None if (backend, key) is taken; id of the event joined,
+    None if none). raw SQL: ON CONFLICT, and row locks the ORM has not.
+
+    :param join: {"flow", optionally "resource" and "topics"}: the new event
+        joins the oldest queued event of the backend that matches, has a job
+        of its own and is not locked by that running job (docs/webhooks.rst,
+        *Coalescing*). It is locked SKIP LOCKED (a running job is never waited
+        for: the delivery then gets a job of its own) and given a new row
+        version, so that a job whose snapshot is older than this join fails
+        to lock it (`lock_event`) and runs again to see the delivery.
+    """
+    conditions = [SQL("head.backend_id = %s", values["backend"])]
+    conditions.append(SQL("head.flow = %s", join["flow"]))
+    if join.get("resource"):
+        conditions.append(SQL("head.resource_ref = %s", join["resource"]))
+    if join.get("topics"):
+        conditions.append(SQL("head.topic = ANY(%s)", list(join["topics"])))
+    query = SQL(
+        """
+        WITH head AS (
+            SELECT head.id FROM channel_event head
+             WHERE %(conditions)s
+               AND head.state = 'queued' AND head.joined_event_id IS NULL
+             ORDER BY head.id
+             LIMIT 1
+               FOR UPDATE SKIP LOCKED
+        ), touched AS (
+            UPDATE channel_event event SET state = 'queued'
+              FROM head WHERE event.id = head.id
+         RETURNING event.id
+        )
+        INSERT INTO channel_event
+               (backend_id, provider, company_id, topic, flow, dedupe_key,
+                delivery_id, resource_ref, channel_timestamp, received_at,
+                raw_body, headers, state, queued_at, error, attempts,
+                duplicates_prevented, create_uid, create_date, write_uid,
+                write_date, joined_event_id)
+        VALUES (%(backend)s, %(provider)s, %(company)s, %(topic)s, %(flow)s,
+                %(key)s, %(delivery)s, %(resource)s, %(timestamp)s, %(now)s,
+                %(body)s, %(headers)s, %(state)s, %(queued_at)s, %(error)s,
+                0, 0, %(uid)s, %(now)s, %(uid)s, %(now)s,
+                (SELECT id FROM touched))
+        ON CONFLICT (backend_id, dedupe_key) DO NOTHING
+        RETURNING id, joined_event_id
+        """,
+        conditions=SQL(" AND ").join(conditions),
+        **{
+            name: values[name]
+            for name in (
+                *("backend", "provider", "company", "topic", "flow", "key"),
+                *("delivery", "resource", "timestamp", "now", "body", "headers"),
+                *("state", "queued_at", "error", "uid"),
+            )
+        },
+    )
+    cr.execute(query)
+    row = cr.fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def lock_event(cr, event_id):
+    """Lock an event row until the transaction ends; raw SQL: the ORM has no
+    row locks. Under REPEATABLE READ it raises a serialization failure when a
+    delivery joined the event after this transaction's snapshot."""
+    cr.execute("SELECT id FROM channel_event WHERE id = %s FOR UPDATE", [event_id])
+
+
 def count_duplicate(cr, backend_id, dedupe_key):
     """Id of the event whose duplicate count went up, None if none; raw SQL:
     an in-place increment loses no count to a concurrent one."""
@@ -106,7 +175,8 @@ def malformed_matching(cr, backend_id, pattern, after_id, limit):
 
 def stuck_event_ids(cr, queued_before, waiting_states, limit):
     """Ids of `queued` events queued before `queued_before` with no job in
-    `waiting_states`, oldest first; raw SQL: NOT EXISTS in one bounded query,
+    `waiting_states` (neither theirs nor that of the event they joined),
+    oldest first; raw SQL: NOT EXISTS in one bounded query,
     so a backlog of waiting events never hides the stuck ones."""
     cr.execute(
         """
@@ -116,7 +186,7 @@ def stuck_event_ids(cr, queued_before, waiting_states, limit):
            AND event.queued_at < %(before)s
            AND NOT EXISTS (
                 SELECT 1 FROM queue_job job
-                 WHERE job.channel_event_id = event.id
+                 WHERE job.channel_event_id IN (event.id, event.joined_event_id)
                    AND job.state IN %(waiting)s)
          ORDER BY event.queued_at, event.id
          LIMIT %(limit)s

@@ -28,6 +28,9 @@ class SimulatorCommon(ChannelCommon):
             shopify_access_token="shpat_sim_token",
             state="connected",
             order_read_from_channel=True,
+            # Orders created by a test are pulled at once, not left to a
+            # webhook (tests/test_event_coalescing.py tests the grace).
+            reconcile_grace_minutes=0,
         )
         cls.woo = cls._prepare_backend(
             "woocommerce",
@@ -35,6 +38,7 @@ class SimulatorCommon(ChannelCommon):
             woocommerce_consumer_secret="cs_sim",
             state="connected",
             order_read_from_channel=True,
+            reconcile_grace_minutes=0,
         )
         cls.stock = (
             cls.env["stock.warehouse"]

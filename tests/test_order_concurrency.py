@@ -194,6 +194,7 @@ class TestContendedPulledOrder(BaseCase):
                     "shopify_access_token": "shpat_sim_token",
                     "state": "connected",
                     "order_confirm": False,
+                    "reconcile_grace_minutes": 0,
                 }
             )
             product = env["product.product"].create(

@@ -118,6 +118,8 @@ class TestSandbox(SimulatorCommon):
             channel="shopify", notify=False, lines=[(UNMAPPED_SKU, 1)]
         )
         since = fields.Datetime.now() - timedelta(hours=1)
+        # Created just now: pulled at once, not left to a webhook.
+        shopify.reconcile_grace_minutes = 0
         with trap_jobs() as trap:
             shopify._reconcile_orders(since, fields.Datetime.now())
             trap.perform_enqueued_jobs()

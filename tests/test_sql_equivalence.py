@@ -156,6 +156,11 @@ class TestEventQueries(ChannelCommon):
         self._event("c", state="queued", queued_at=NOW)
         self._event("d", state="done", queued_at=old)
         failed_job = self._event("e", state="queued", queued_at=old - timedelta(2))
+        # Joined a job still to run; then one that joined a failed job.
+        self._event("f", state="queued", queued_at=old, joined_event_id=waiting.id)
+        orphan = self._event(
+            "g", state="queued", queued_at=old, joined_event_id=failed_job.id
+        )
         for event, state in ((waiting, "pending"), (failed_job, "failed")):
             job = event.with_delay()._job_process()
             job.db_record().write({"state": state})
@@ -172,7 +177,11 @@ class TestEventQueries(ChannelCommon):
                 lambda e: (
                     not self.env["queue.job"].search_count(
                         [
-                            ("channel_event_id", "=", e.id),
+                            (
+                                "channel_event_id",
+                                "in",
+                                [e.id, *e.joined_event_id.ids],
+                            ),
                             ("state", "in", waiting_states),
                         ]
                     )
@@ -181,7 +190,7 @@ class TestEventQueries(ChannelCommon):
             .ids
         )
         self.assertEqual(found, expected)
-        self.assertEqual(found, [failed_job.id, stuck.id])
+        self.assertEqual(found, [failed_job.id, stuck.id, orphan.id])
 
     def _orm_purgeable(self, now, unhandled, kept_since):
         def purgeable(event):
