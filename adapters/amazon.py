@@ -23,6 +23,8 @@ from .exceptions import (
     ChannelThrottledError,
 )
 from .orders_amazon import parse_amazon_order, parse_listed_order
+from .payouts_amazon import USAGE_PLANS as SETTLEMENT_USAGE_PLANS
+from .payouts_amazon import AmazonSettlementMixin
 from .records import FulfilmentResult, UnreadableOrder
 from .shopify import AccessToken
 from .transport import ChannelTransport, clamp_wait, parse_retry_after
@@ -35,6 +37,7 @@ USAGE_PLANS = {
     "getOrderItems": (0.5, 30),
     "getMarketplaceParticipations": (0.016, 15),
     "confirmShipment": (2, 10),
+    **SETTLEMENT_USAGE_PLANS,
 }
 # Amazon's carrier codes (Orders API "carrierCode"); any other carrier is
 # "Other" with its name.
@@ -133,7 +136,7 @@ def refill_seconds(headers):
     return clamp_wait(1 / rate) if rate else None
 
 
-class AmazonAdapter(ChannelAdapter):
+class AmazonAdapter(AmazonSettlementMixin, ChannelAdapter):
     """One seller account in one SP-API region."""
 
     code = "amazon"
@@ -182,7 +185,7 @@ class AmazonAdapter(ChannelAdapter):
         return self.call_with_backoff(self._get_once, operation, path, params)
 
     def _get_once(self, operation, path, params):
-        pacer = self.config.get("pacer") or PACER
+        pacer = self._pacer()
         pacer.wait(self.endpoint, operation)
         try:
             response = self._authorized("GET", path, params=params)
@@ -195,6 +198,9 @@ class AmazonAdapter(ChannelAdapter):
             return response.json()
         except ValueError as exc:
             raise ChannelPayloadError(f"GET {path}: the answer is not JSON") from exc
+
+    def _pacer(self):
+        return self.config.get("pacer") or PACER
 
     def _authorized(self, method, path, **kwargs):
         """The response of one call with the shared access token; a token
@@ -302,7 +308,7 @@ class AmazonAdapter(ChannelAdapter):
         """Override of `ChannelAdapter`: getOrder, then every page of
         getOrderItems."""
         path = f"/orders/v0/orders/{quote(external_ref, safe='')}"
-        order = self.get("getOrder", path).get("payload")
+        order = self._get_order_payload(path)
         items, cursor = [], None
         for _page in range(MAX_ITEM_PAGES):
             params = {"NextToken": cursor} if cursor else None

@@ -77,4 +77,8 @@ from . import (
 # isort: split
 # Loaded after the engine's files (channel_backend_orders...): its overrides
 # of their hooks must come later in the MRO and call them.
-from . import channel_backend_amazon
+from . import (
+    channel_backend_amazon,
+    channel_backend_settlement_amazon,
+    channel_payout_amazon,
+)

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from werkzeug.wrappers import Response
 
+from . import amazon_reports
 from .amazon_schema import SchemaError, check_answer, check_body, check_query
 from .util import cents, money, parse_when
 
@@ -28,11 +29,20 @@ LWA_PATH = "/auth/o2/token"
 ORDERS_PREFIX = "/orders/v0/orders"
 PARTICIPATIONS_PATH = "/sellers/v1/marketplaceParticipations"
 LISTINGS_PREFIX = "/listings/2021-08-01/items/"
-PREFIXES = (LWA_PATH, ORDERS_PREFIX, PARTICIPATIONS_PATH, LISTINGS_PREFIX)
+PREFIXES = (
+    LWA_PATH,
+    ORDERS_PREFIX,
+    PARTICIPATIONS_PATH,
+    LISTINGS_PREFIX,
+    *amazon_reports.PREFIXES,
+)
 # The seller id (merchant token) of the simulated account.
 SELLER_ID = "A2SIMSELLER0001"
 # The model an operation is checked against (default: Orders v0).
-OPERATION_MODELS = {"patchListingsItem": "listingsItems_2021-08-01.json"}
+OPERATION_MODELS = {
+    "patchListingsItem": "listingsItems_2021-08-01.json",
+    **amazon_reports.OPERATION_MODELS,
+}
 AVAILABILITY_PATH = "/attributes/fulfillment_availability"
 LWA_TOKEN_TTL = 3600
 # (requests per second, burst) of each operation, from the models' Usage Plans
@@ -44,6 +54,7 @@ USAGE_PLANS = {
     "getMarketplaceParticipations": (0.016, 15),
     "confirmShipment": (2, 10),
     "patchListingsItem": (5, 5),
+    **amazon_reports.USAGE_PLANS,
 }
 US_MARKETPLACE = {
     "id": "ATVPDKIKX0DER",
@@ -123,6 +134,7 @@ class AmazonSellingPartner:
         self.next_tokens = {}  # NextToken -> ids still to list
         self.throttled = {}  # operation -> 429 answers given
         self.listings = {}  # SKU -> {"quantity": MFN quantity, "patches": n}
+        self.reports = amazon_reports.AmazonReports(self)
         self.set_rate_scale(rate_scale)
 
     def set_rate_scale(self, rate_scale):
@@ -144,8 +156,11 @@ class AmazonSellingPartner:
 
     # === HTTP ===
 
-    def handle(self, request):
+    def handle(self, request):  # noqa: PLR0911
         """Answer one SP-API or LWA request."""
+        if request.path.startswith(amazon_reports.DOWNLOAD_PREFIX):
+            # A presigned document URL (S3 at Amazon): no SP-API operation.
+            return self.reports.download(request)
         if request.path == LWA_PATH:
             return self._token(request)
         name, args = self._operation(request)
@@ -154,7 +169,7 @@ class AmazonSellingPartner:
                 {"errors": [{"code": "NotFound", "message": "Not found"}]}, 404
             )
         self.state.record_call(f"amazon {name}")
-        denied = self._check_token(request.headers.get("x-amz-access-token"))
+        denied = self.reports.check_token(name, request)
         if denied:
             return self._answer(name, 403, {"errors": [denied]})
         fault = self.state.take_fault("amazon")
@@ -173,6 +188,9 @@ class AmazonSellingPartner:
     def _operation(self, request):
         """(operationId, path arguments) of a request; (None, None) if unknown."""
         path = request.path.rstrip("/")
+        found = self.reports.operation(request)
+        if found:
+            return found
         if path.startswith(LISTINGS_PREFIX):
             parts = path[len(LISTINGS_PREFIX) :].split("/")
             if request.method == "PATCH" and len(parts) == 2 and all(parts):  # noqa: PLR2004
@@ -202,6 +220,8 @@ class AmazonSellingPartner:
             return self._get_orders(request.args)
         if name == "patchListingsItem":
             return self._patch_listing(args, request)
+        if name in amazon_reports.USAGE_PLANS:
+            return self.reports.dispatch(name, request, args)
         return self._order_operation(name, request, args)
 
     def _order_operation(self, name, request, args):
@@ -214,7 +234,7 @@ class AmazonSellingPartner:
         if name == "confirmShipment":
             return self._confirm_shipment(entry, request.get_json(silent=True))
         if name == "getOrder":
-            return 200, {"payload": entry["order"]}
+            return 200, {"payload": self.reports.disclosed(entry["order"], request)}
         payload = {"AmazonOrderId": args[0], "OrderItems": entry["items"]}
         return 200, {"payload": payload}
 
