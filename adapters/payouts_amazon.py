@@ -31,6 +31,7 @@ from .records import (
     ZERO,
     PayoutData,
     PayoutLineData,
+    UnreadablePayout,
     money,
 )
 
@@ -80,7 +81,7 @@ DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %Z", "%Y-%m-%dT%H:%M:%S%z", "%d.%m.%Y %H:%M:%
 def parse_settlement(text):
     """(PayoutData, [PayoutLineData]) of a settlement flat file V2.
     ChannelPayloadError when it is not one."""
-    rows = list(csv.DictReader(io.StringIO(text), delimiter="\t"))
+    rows = list(csv.DictReader(io.StringIO(text), delimiter="\t", restval=""))
     missing = [c for c in REQUIRED_COLUMNS if c not in (rows[0] if rows else {})]
     if missing:
         raise ChannelPayloadError(
@@ -106,13 +107,21 @@ def parse_settlement(text):
         bank_reference=ref,
     )
     details = [r for r in rows if r["transaction-type"]]
+    if len(details) + 1 != len(rows):
+        raise ChannelPayloadError(
+            f"Settlement {ref}: a row has neither a transaction type nor the "
+            "total (cut or shifted columns)."
+        )
     return payout, _lines(ref, details, currency)
 
 
 def _lines(ref, rows, currency):
     grouped, lines = {}, []
     for index, row in enumerate(rows, start=1):
-        amount = money(row["amount"] or "0", f"settlement {ref} row {index} amount")
+        if not row["amount"].strip():
+            # A cut row: its amount would silently count as zero.
+            raise ChannelPayloadError(f"Settlement {ref}: row {index} has no amount.")
+        amount = money(row["amount"], f"settlement {ref} row {index} amount")
         kind = ORDER_TYPES.get(row["transaction-type"].strip().lower())
         if kind and row["order-id"]:
             key = (kind, row["order-id"], row.get("adjustment-id") or "")
@@ -200,7 +209,8 @@ def fetch_amazon_settlements(get, download, since, cursor=None):
 
     :param get: the adapter's SP-API GET (operation, path, params) -> JSON
     :param download: url -> bytes of a presigned document URL
-    :return: ([(PayoutData, [PayoutLineData])], next token or None)
+    :return: ([(PayoutData, [PayoutLineData])], next token or None); an
+        unreadable report is (UnreadablePayout, None)
     """
     if cursor:
         params = {"nextToken": cursor}
@@ -217,10 +227,15 @@ def fetch_amazon_settlements(get, download, since, cursor=None):
             "getReportDocument", f"{DOCUMENTS_PATH}/{report['reportDocumentId']}", None
         )
         data = download(document.get("url") or "")
-        if document.get("compressionAlgorithm") == "GZIP":
-            data = _gunzip(data)
-        text = data.decode("utf-8-sig", errors="replace")
-        settlements.append(parse_settlement(text))
+        try:
+            if document.get("compressionAlgorithm") == "GZIP":
+                data = _gunzip(data)
+            text = data.decode("utf-8-sig", errors="replace")
+            settlements.append(parse_settlement(text))
+        except ChannelPayloadError as exc:
+            # One unreadable report does not hold back the others.
+            ref = f"report {report.get('reportId')}"
+            settlements.append((UnreadablePayout(ref, str(exc)), None))
     return settlements, page.get("nextToken") or None
 
 
@@ -274,7 +289,8 @@ class AmazonSettlementMixin:
         )
         read = self.__dict__.setdefault("_settlement_lines", {})
         for payout, lines in settlements:
-            read[payout.external_ref] = lines
+            if lines is not None:
+                read[payout.external_ref] = lines
         return [payout for payout, _lines in settlements], cursor
 
     def fetch_payout_lines(self, payout_ref):

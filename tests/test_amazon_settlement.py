@@ -243,6 +243,22 @@ class TestAmazonSettlement(AmazonSettlementCase):
         self.assertEqual(len(mismatch), 1)
         self.assertIn("difference -1.50 USD", mismatch.name)
 
+    def test_an_unreadable_report_is_an_exception_the_others_are_imported(self):
+        (order_id,) = self._sell(([self._line("AMZ-1", 1, "25.00")], "MFN"))
+        reports = self.sim.amazon.reports
+        _broken, broken_report = reports.settle([])
+        readable, _report = reports.settle([order_id])
+        document = reports.reports[broken_report]["reportDocumentId"]
+        reports.documents[document] = "<html>Service unavailable</html>"
+        self._import()
+        self.assertTrue(self._payout(readable).move_id)
+        problem = self.env["channel.exception"].search(
+            [("backend_id", "=", self.amazon.id), ("exception_type", "=", "validation")]
+        )
+        self.assertEqual(len(problem), 1)
+        self.assertIn(f"report {broken_report}", problem.name)
+        self.assertIn("lacks the columns", problem.name)
+
     def test_a_settlement_is_imported_once(self):
         (order_id,) = self._sell(([self._line("AMZ-1", 1, "25.00")], "MFN"))
         settlement_id, _report = self.sim.amazon.reports.settle([order_id])
