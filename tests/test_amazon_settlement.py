@@ -21,51 +21,27 @@ class AmazonSettlementCase(AmazonCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        Account = cls.env["account.account"]
-
-        def account(name, code, account_type, reconcile=False):
-            return Account.create(
-                {
-                    "name": name,
-                    "code": code,
-                    "account_type": account_type,
-                    "reconcile": reconcile,
-                }
-            )
-
-        cls.clearing = account("Amazon clearing", "CA1901", "asset_current", True)
-        cls.transit = account("Amazon in transit", "CA1902", "asset_current", True)
-        cls.fees = account("Amazon fees", "CA6201", "expense")
-        cls.adjustments = account("Amazon adjustments", "CA6203", "expense")
-        Journal = cls.env["account.journal"]
-        cls.clearing_journal = Journal.create(
+        cls.clearing = cls.env["account.account"].create(
+            {
+                "name": "Amazon clearing",
+                "code": "CA1901",
+                "account_type": "asset_current",
+                "reconcile": True,
+            }
+        )
+        cls.clearing_journal = cls.env["account.journal"].create(
             {"name": "Amazon", "code": "AMZP", "type": "bank"}
         )
         (
             cls.clearing_journal.inbound_payment_method_line_ids
             | cls.clearing_journal.outbound_payment_method_line_ids
         ).payment_account_id = cls.clearing
-        cls.bank = Journal.create(
-            {"name": "Seller bank", "code": "SBNK", "type": "bank"}
-        )
-        cls.bank.inbound_payment_method_line_ids.payment_account_id = cls.transit
         cls.amazon.write(
             {
                 "order_create_invoice": True,
                 "order_register_payment": True,
                 "import_payouts": True,
-                "payout_journal_id": Journal.search(
-                    [
-                        ("type", "=", "general"),
-                        ("company_id", "=", cls.env.company.id),
-                    ],
-                    limit=1,
-                ).id,
                 "payout_clearing_account_id": cls.clearing.id,
-                "payout_bank_journal_id": cls.bank.id,
-                "payout_fee_account_id": cls.fees.id,
-                "payout_chargeback_account_id": cls.adjustments.id,
-                "payout_adjustment_account_id": cls.adjustments.id,
                 "payment_mapping_ids": [
                     Command.create(
                         {"gateway": GATEWAY, "journal_id": cls.clearing_journal.id}
@@ -73,6 +49,11 @@ class AmazonSettlementCase(AmazonCase):
                 ],
             }
         )
+        # What README's setup says: *Prepare accounts* fills the rest.
+        cls.amazon.action_prepare_payout_accounts()
+        cls.bank = cls.amazon.payout_bank_journal_id
+        cls.fees = cls.amazon.payout_fee_account_id
+        cls.adjustments = cls.amazon.payout_adjustment_account_id
 
     def _sell(self, *orders):
         """Amazon orders ([(lines, fulfilment)]) imported by the poll."""
