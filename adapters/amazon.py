@@ -24,6 +24,8 @@ from .exceptions import (
     ChannelThrottledError,
 )
 from .orders_amazon import parse_amazon_order, parse_listed_order
+from .payouts_amazon import USAGE_PLANS as SETTLEMENT_USAGE_PLANS
+from .payouts_amazon import AmazonSettlementMixin
 from .records import FulfilmentResult, UnreadableOrder
 from .shopify import AccessToken
 from .transport import ChannelTransport, clamp_wait, parse_retry_after
@@ -37,6 +39,7 @@ USAGE_PLANS = {
     "getMarketplaceParticipations": (0.016, 15),
     "confirmShipment": (2, 10),
     **STOCK_USAGE_PLANS,
+    **SETTLEMENT_USAGE_PLANS,
 }
 # Amazon's carrier codes (Orders API "carrierCode"); any other carrier is
 # "Other" with its name.
@@ -135,7 +138,7 @@ def refill_seconds(headers):
     return clamp_wait(1 / rate) if rate else None
 
 
-class AmazonAdapter(AmazonStockMixin, ChannelAdapter):
+class AmazonAdapter(AmazonStockMixin, AmazonSettlementMixin, ChannelAdapter):
     """One seller account in one SP-API region."""
 
     code = "amazon"
@@ -192,7 +195,7 @@ class AmazonAdapter(AmazonStockMixin, ChannelAdapter):
 
     def _request_once(self, operation, method, path, **kwargs):
         """The JSON answer of one call of `operation`, paced per operation."""
-        pacer = self.config.get("pacer") or PACER
+        pacer = self._pacer()
         pacer.wait(self.endpoint, operation)
         try:
             response = self._authorized(method, path, **kwargs)
@@ -210,6 +213,9 @@ class AmazonAdapter(AmazonStockMixin, ChannelAdapter):
             raise ChannelPayloadError(
                 f"{method} {path}: the answer is not JSON"
             ) from exc
+
+    def _pacer(self):
+        return self.config.get("pacer") or PACER
 
     def _authorized(self, method, path, **kwargs):
         """The response of one call with the shared access token; a token
@@ -317,7 +323,7 @@ class AmazonAdapter(AmazonStockMixin, ChannelAdapter):
         """Override of `ChannelAdapter`: getOrder, then every page of
         getOrderItems."""
         path = f"/orders/v0/orders/{quote(external_ref, safe='')}"
-        order = self.get("getOrder", path).get("payload")
+        order = self._get_order_payload(path)
         items, cursor = [], None
         for _page in range(MAX_ITEM_PAGES):
             params = {"NextToken": cursor} if cursor else None

@@ -412,7 +412,8 @@ class ChannelAdapter:
         """One page of the channel's own payment processor's payouts issued
         since `since` (aware datetime or None), newest first.
 
-        :return: ([records.PayoutData], next cursor or None)
+        :return: ([records.PayoutData], next cursor or None); a payout that
+            cannot be read is a `records.UnreadablePayout` in its place
         """
         raise NotImplementedError
 

@@ -24,6 +24,7 @@ from .records import (
     DiscountData,
     OrderData,
     OrderLineData,
+    PaymentTransactionData,
     ShippingLineData,
     TaxLineData,
     money,
@@ -37,6 +38,11 @@ CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.0001")
 FACILITATOR_MODEL = "MarketplaceFacilitator"
 SELLER_TAX_TITLE = "Amazon tax"
+# The payment gateway of Amazon orders (map it to the Amazon clearing journal).
+PAYMENT_GATEWAY = "amazon"
+PAID_STATUSES = frozenset(
+    {"unshipped", "partiallyshipped", "shipped", "invoiceunconfirmed"}
+)
 # Fulfilment channels: by Amazon (FBA) or by the merchant.
 FULFILLED_BY_AMAZON = "afn"
 # Marketplaces whose prices include VAT (Europe, UK, Turkey, UAE, India...):
@@ -129,8 +135,29 @@ def _order(order, items):
             "location_ref": (order.get("FulfillmentChannel") or "").upper() or None,
             "market": order.get("MarketplaceId"),
             "note": _facilitator_note(facilitated, currency),
+            "transactions": _payment(listed, total, currency),
             "is_complete": True,
         }
+    )
+
+
+def _payment(listed, total, currency):
+    """Amazon collects the buyer's payment and settles it to the seller: one
+    capture of the order's total, known by the order id (the settlement
+    report's order-id), once the order is no longer pending or cancelled."""
+    if listed.financial_status not in PAID_STATUSES:
+        return ()
+    return (
+        PaymentTransactionData(
+            external_ref=listed.external_ref,
+            gateway=PAYMENT_GATEWAY,
+            kind="sale",
+            status="success",
+            amount=total,
+            currency=currency,
+            transaction_ref=listed.external_ref,
+            processed_at=listed.created_at,
+        ),
     )
 
 

@@ -543,3 +543,13 @@ class PayoutLineData:
     fee_tax: Decimal = Decimal(0)
     presentment_amount: Decimal | None = None
     presentment_currency: str | None = None
+
+
+@dataclass(frozen=True)
+class UnreadablePayout:
+    """A payout of a listed page that could not be read (a settlement report
+    that is not one), in place of its `PayoutData`: the import records the
+    error and goes on with the others."""
+
+    external_ref: str
+    error: str

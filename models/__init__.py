@@ -84,4 +84,6 @@ from . import (
     channel_backend_amazon,
     channel_backend_stock_amazon,
     channel_sync_status_amazon,
+    channel_backend_settlement_amazon,
+    channel_payout_amazon,
 )

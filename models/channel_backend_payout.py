@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
+from ..adapters.records import UnreadablePayout
 from ..const import JOB_CHANNEL_CATALOG, JOB_MAX_RETRIES
 
 # A payout's status still moves (in transit → paid, or failed) days after it
@@ -330,6 +331,20 @@ class ChannelBackend(models.Model):
             )
         return moment.replace(tzinfo=UTC) if isinstance(moment, datetime) else None
 
+    def _record_unreadable_payout(self, data):
+        """A payout the channel listed but the adapter could not read: an
+        exception to look at; the others of the page are imported."""
+        self.env["channel.exception"]._record(
+            "validation",
+            self.env._(
+                "Payout %(payout)s could not be read: %(error)s",
+                payout=data.external_ref,
+                error=data.error,
+            ),
+            backend=self,
+            key=f"payout_unreadable:{data.external_ref}",
+        )
+
     # === JOBS ===
 
     def _job_import_payouts(self, since=None):
@@ -348,6 +363,9 @@ class ChannelBackend(models.Model):
             while True:
                 payouts, cursor = adapter.fetch_payouts(start, cursor)
                 for data in payouts:
+                    if isinstance(data, UnreadablePayout):
+                        self._record_unreadable_payout(data)
+                        continue
                     Payout._sync_from_channel(backend_sudo, data, adapter)
                     count += 1
                 if not cursor:

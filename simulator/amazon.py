@@ -26,6 +26,7 @@ from .amazon_listings import (
     STOCK_USAGE_PLANS,
     AmazonStockSide,
 )
+from . import amazon_reports
 from .amazon_schema import SchemaError, check_answer, check_body, check_query
 from .util import cents, money, parse_when
 
@@ -41,6 +42,7 @@ PREFIXES = (
     PARTICIPATIONS_PATH,
     LISTINGS_PREFIX,
     *STOCK_PREFIXES,
+    *amazon_reports.PREFIXES,
 )
 # The seller id (merchant token) of the simulated account.
 SELLER_ID = "A2SIMSELLER0001"
@@ -50,6 +52,7 @@ OPERATION_MODELS = {
     "getListingsItem": "listingsItems_2021-08-01.json",
     "searchListingsItems": "listingsItems_2021-08-01.json",
     **STOCK_OPERATION_MODELS,
+    **amazon_reports.OPERATION_MODELS,
 }
 AVAILABILITY_PATH = "/attributes/fulfillment_availability"
 LWA_TOKEN_TTL = 3600
@@ -65,6 +68,7 @@ USAGE_PLANS = {
     "getListingsItem": (5, 10),
     "searchListingsItems": (5, 5),
     **STOCK_USAGE_PLANS,
+    **amazon_reports.USAGE_PLANS,
 }
 US_MARKETPLACE = {
     "id": "ATVPDKIKX0DER",
@@ -147,6 +151,7 @@ class AmazonSellingPartner(AmazonStockSide):
         self.throttled = {}  # operation -> 429 answers given
         self.listings = {}  # SKU -> {"quantity": MFN quantity, "patches": n}
         self._init_stock_side()
+        self.reports = amazon_reports.AmazonReports(self)
         self.set_rate_scale(rate_scale)
 
     def set_rate_scale(self, rate_scale):
@@ -168,18 +173,21 @@ class AmazonSellingPartner(AmazonStockSide):
 
     # === HTTP ===
 
-    def handle(self, request):
+    def handle(self, request):  # noqa: PLR0911
         """Answer one SP-API or LWA request."""
         unmetered = self._unmetered(request)
         if unmetered is not None:
             return unmetered
+        if request.path.startswith(amazon_reports.DOWNLOAD_PREFIX):
+            # A presigned document URL (S3 at Amazon): no SP-API operation.
+            return self.reports.download(request)
         name, args = self._operation(request)
         if name is None:
             return _json(
                 {"errors": [{"code": "NotFound", "message": "Not found"}]}, 404
             )
         self.state.record_call(f"amazon {name}")
-        denied = self._check_token(request.headers.get("x-amz-access-token"))
+        denied = self.reports.check_token(name, request)
         if denied:
             return self._answer(name, 403, {"errors": [denied]})
         fault = self.state.take_fault("amazon")
@@ -208,6 +216,9 @@ class AmazonSellingPartner(AmazonStockSide):
     def _operation(self, request):
         """(operationId, path arguments) of a request; (None, None) if unknown."""
         path = request.path.rstrip("/")
+        found = self.reports.operation(request)
+        if found:
+            return found
         if path.startswith(STOCK_PREFIXES):
             return self._stock_operation(request)
         if path.startswith(LISTINGS_PREFIX):
@@ -251,6 +262,8 @@ class AmazonSellingPartner(AmazonStockSide):
             return listings[name](args, request)
         if name in STOCK_USAGE_PLANS:
             return self._dispatch_stock(name, request, args)
+        if name in amazon_reports.USAGE_PLANS:
+            return self.reports.dispatch(name, request, args)
         return self._order_operation(name, request, args)
 
     def _order_operation(self, name, request, args):
@@ -263,7 +276,7 @@ class AmazonSellingPartner(AmazonStockSide):
         if name == "confirmShipment":
             return self._confirm_shipment(entry, request.get_json(silent=True))
         if name == "getOrder":
-            return 200, {"payload": entry["order"]}
+            return 200, {"payload": self.reports.disclosed(entry["order"], request)}
         payload = {"AmazonOrderId": args[0], "OrderItems": entry["items"]}
         return 200, {"payload": payload}
 
