@@ -82,8 +82,8 @@ from . import (
 # of their hooks must come later in the MRO and call them.
 from . import (
     channel_backend_amazon,
-    channel_backend_stock_amazon,
-    channel_sync_status_amazon,
     channel_backend_settlement_amazon,
+    channel_backend_stock_amazon,
     channel_payout_amazon,
+    channel_sync_status_amazon,
 )

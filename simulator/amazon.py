@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from werkzeug.wrappers import Response
 
+from . import amazon_reports
 from .amazon_listings import (
     DOCUMENTS_PREFIX,
     STOCK_OPERATION_MODELS,
@@ -26,7 +27,6 @@ from .amazon_listings import (
     STOCK_USAGE_PLANS,
     AmazonStockSide,
 )
-from . import amazon_reports
 from .amazon_schema import SchemaError, check_answer, check_body, check_query
 from .util import cents, money, parse_when
 
@@ -222,15 +222,7 @@ class AmazonSellingPartner(AmazonStockSide):
         if path.startswith(STOCK_PREFIXES):
             return self._stock_operation(request)
         if path.startswith(LISTINGS_PREFIX):
-            parts = path[len(LISTINGS_PREFIX) :].split("/")
-            name = {"PATCH": "patchListingsItem", "GET": "getListingsItem"}.get(
-                request.method
-            )
-            if name and len(parts) == 2 and all(parts):  # noqa: PLR2004
-                return name, tuple(parts)
-            if request.method == "GET" and len(parts) == 1 and parts[0]:
-                return "searchListingsItems", tuple(parts)
-            return None, None
+            return self._listings_operation(path, request)
         if path == PARTICIPATIONS_PATH:
             found = ("getMarketplaceParticipations", ())
         elif path == ORDERS_PREFIX:
@@ -247,6 +239,19 @@ class AmazonSellingPartner(AmazonStockSide):
         if found[0] is None or request.method != method or not all(found[1]):
             return None, None
         return found
+
+    @staticmethod
+    def _listings_operation(path, request):
+        """(operationId, path arguments) of a Listings Items request."""
+        parts = path[len(LISTINGS_PREFIX) :].split("/")
+        name = {"PATCH": "patchListingsItem", "GET": "getListingsItem"}.get(
+            request.method
+        )
+        if name and len(parts) == 2 and all(parts):  # noqa: PLR2004
+            return name, tuple(parts)
+        if request.method == "GET" and len(parts) == 1 and parts[0]:
+            return "searchListingsItems", tuple(parts)
+        return None, None
 
     def _dispatch(self, name, request, args):
         if name == "getMarketplaceParticipations":
