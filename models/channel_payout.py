@@ -117,6 +117,21 @@ class ChannelPayout(models.Model):
         "A payout is imported once per backend and processor.",
     )
 
+    # === CRUD METHODS ===
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_booked(self):
+        """A booked payout stays: deleted, the next import would book its
+        transfer a second time beside the entry left behind."""
+        booked = self.filtered(lambda payout: payout.move_id)
+        if booked:
+            raise UserError(
+                self.env._(
+                    "Payouts %s are booked: they cannot be deleted.",
+                    ", ".join(booked.mapped("name")),
+                )
+            )
+
     # === ACTION METHODS ===
 
     def action_reconcile_bank_line(self):

@@ -9,7 +9,7 @@ import re
 from datetime import date
 
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException, new_test_user
 
@@ -302,6 +302,16 @@ class TestPayoutsWrittenByTheConnectorOnly(AuditCommon):
                 )
         self.assertEqual(self.payout.amount, 100.0)
         self.assertFalse(self.payout.move_id or self.line.move_line_id)
+
+    def test_a_booked_payout_is_not_deleted(self):
+        booked = self._prepare_payout(move_id=self.invoice.id)
+        with self.assertRaises(AccessError):
+            booked.with_user(self.finance_user).unlink()
+        with self.assertRaisesRegex(UserError, "are booked"):
+            booked.with_user(self.manager_user).unlink()
+        self.assertTrue(booked.exists())
+        self.payout.with_user(self.manager_user).unlink()
+        self.assertFalse(self.payout.exists(), "not booked: may go")
 
     def test_finance_still_runs_the_payout_actions(self):
         self.payout.with_user(self.finance_user).action_retry_matching()
