@@ -3,7 +3,7 @@ from datetime import UTC, timedelta
 from types import MappingProxyType
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -284,6 +284,7 @@ class ChannelBackend(models.Model):
     def action_test_connection(self):
         """Call the channel with the stored credentials and record the outcome."""
         self.ensure_one()
+        self._check_manager_rights()
         if not self.supports_connection_test:
             raise UserError(
                 self.env._("%(name)s has no connection to test.", name=self.name)
@@ -303,10 +304,23 @@ class ChannelBackend(models.Model):
 
     def action_disable(self):
         """Stop every flow of these backends without archiving them."""
+        self._check_manager_rights()
         self.state = "disabled"
 
     def action_reset_to_draft(self):
+        self._check_manager_rights()
         self.write({"state": "draft", "state_message": False})
+
+    def _check_manager_rights(self):
+        """Actions of the backend form's manager buttons: a channel user may
+        read the backend and call them over RPC, so the group is checked
+        here, then the record rules (the actions go on in sudo() or call
+        the channel with its credentials)."""
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only channel managers run this action on a backend.")
+            )
+        self.check_access("write")
 
     # === BUSINESS METHODS ===
 

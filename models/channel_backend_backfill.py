@@ -39,11 +39,13 @@ class ChannelBackend(models.Model):
     # === ACTION METHODS ===
 
     def action_start_backfill(self):
+        self._check_manager_rights()
         for backend in self:
             backend._start_backfill()
 
     def action_cancel_backfill(self):
         """The page job under way finishes its page; no next page is queued."""
+        self._check_manager_rights()
         self.backfill_id.action_cancel()
 
     # === BUSINESS METHODS ===

@@ -31,6 +31,7 @@ class ChannelBackend(models.Model):
 
     def action_match_catalogue(self):
         """Read the channel's catalogue (a job) and bind its variants by SKU."""
+        self._check_manager_rights()
         for backend in self:
             backend._enqueue_catalogue_match()
 

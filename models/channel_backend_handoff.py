@@ -85,7 +85,7 @@ class ChannelBackend(models.Model):
         return True
 
     def _check_handoff(self):
-        self.check_access("write")
+        self._check_manager_rights()
         if not self.supports_fulfilment_handoff:
             raise UserError(self.env._("%s is not a warehouse partner.", self.name))
 

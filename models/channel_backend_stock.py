@@ -89,6 +89,7 @@ class ChannelBackend(models.Model):
 
     def action_export_stock_full(self):
         """Resync every quantity now (a job), whatever was sent before."""
+        self._check_manager_rights()
         for backend in self:
             backend._enqueue_stock_export(full=True)
 

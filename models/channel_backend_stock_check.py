@@ -29,6 +29,7 @@ class ChannelBackend(models.Model):
     # === ACTION METHODS ===
 
     def action_check_stock_differences(self):
+        self._check_manager_rights()
         for backend in self:
             backend._enqueue_stock_check()
 

@@ -53,10 +53,12 @@ class ChannelBackend(models.Model):
     # === ACTION METHODS ===
 
     def action_sync_webhooks(self):
+        self._check_manager_rights()
         for backend in self:
             backend._sync_webhook_subscriptions()
 
     def action_reconcile_orders(self):
+        self._check_manager_rights()
         for backend in self:
             backend._enqueue_reconciliation()
 

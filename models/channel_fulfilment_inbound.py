@@ -1,3 +1,5 @@
+import re
+
 from odoo import api, fields, models
 from odoo.tools import float_compare
 
@@ -39,7 +41,9 @@ class ChannelFulfilment(models.Model):
     @api.model
     def _find_channel_ref(self, backend, ref):
         """The fulfilments (ours or the channel's) that carry channel id `ref`
-        (ours keep several ids comma-separated)."""
+        (ours keep several ids comma-separated). The channel's text is no
+        pattern: its `%` and `_` match themselves only."""
+        literal = re.sub(r"([\\%_])", r"\\\1", ref)
         return self.search(
             [
                 ("backend_id", "=", backend.id),
@@ -47,9 +51,9 @@ class ChannelFulfilment(models.Model):
                 "|",
                 "|",
                 ("external_ref", "=", ref),
-                ("external_ref", "=like", f"{ref},%"),
-                ("external_ref", "=like", f"%,{ref}"),
-                ("external_ref", "=like", f"%,{ref},%"),
+                ("external_ref", "=like", f"{literal},%"),
+                ("external_ref", "=like", f"%,{literal}"),
+                ("external_ref", "=like", f"%,{literal},%"),
             ]
         )
 

@@ -117,6 +117,21 @@ class ChannelPayout(models.Model):
         "A payout is imported once per backend and processor.",
     )
 
+    # === CRUD METHODS ===
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_booked(self):
+        """A booked payout stays: deleted, the next import would book its
+        transfer a second time beside the entry left behind."""
+        booked = self.filtered(lambda payout: payout.move_id)
+        if booked:
+            raise UserError(
+                self.env._(
+                    "Payouts %s are booked: they cannot be deleted.",
+                    ", ".join(booked.mapped("name")),
+                )
+            )
+
     # === ACTION METHODS ===
 
     def action_reconcile_bank_line(self):
@@ -155,7 +170,8 @@ class ChannelPayout(models.Model):
                 self.env._("Only channel finance users and managers handle payouts.")
             )
         # Payouts of the caller's companies only: the actions go on in sudo().
-        self.check_access("write")
+        # Read, not write: payouts are the import's, nobody writes them.
+        self.check_access("read")
 
     # === BUSINESS METHODS ===
 
