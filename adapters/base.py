@@ -421,6 +421,13 @@ class ChannelAdapter:
         """Every balance transaction of a payout: [records.PayoutLineData]."""
         raise NotImplementedError
 
+    def fetch_payout_refunds(self, payout_ref):
+        """The refunds a payout states in full (a channel that reports its
+        refunds only in its settlements): [webhooks.WebhookDelivery] of
+        `refund_payload_topics`, booked before the payout's lines match.
+        None by default: a channel's refunds arrive on their own."""
+        return []
+
     # Marketplaces (capability `supports_marketplaces`)
 
     def fetch_marketplaces(self):

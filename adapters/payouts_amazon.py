@@ -31,9 +31,11 @@ from .records import (
     ZERO,
     PayoutData,
     PayoutLineData,
+    RefundNotice,
     UnreadablePayout,
     money,
 )
+from .refunds_amazon import REFUND_TOPIC, parse_amazon_refund, refund_deliveries
 
 SETTLEMENT_REPORT = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 PROCESSOR = "amazon"
@@ -203,12 +205,14 @@ def parse_date(text):
     raise ChannelPayloadError(f"Unreadable date in the settlement report: {text!r}")
 
 
-def fetch_amazon_settlements(get, download, since, cursor=None):
+def fetch_amazon_settlements(get, download, since, cursor=None, refunds=None):
     """One getReports page of settlement reports created since `since`,
     newest first, each downloaded and parsed.
 
     :param get: the adapter's SP-API GET (operation, path, params) -> JSON
     :param download: url -> bytes of a presigned document URL
+    :param refunds: a dict filled with each settlement's refund deliveries
+        (`refunds_amazon.refund_deliveries`), by settlement id
     :return: ([(PayoutData, [PayoutLineData])], next token or None); an
         unreadable report is (UnreadablePayout, None)
     """
@@ -231,7 +235,10 @@ def fetch_amazon_settlements(get, download, since, cursor=None):
             if document.get("compressionAlgorithm") == "GZIP":
                 data = _gunzip(data)
             text = data.decode("utf-8-sig", errors="replace")
-            settlements.append(parse_settlement(text))
+            payout, lines = parse_settlement(text)
+            if refunds is not None:
+                refunds[payout.external_ref] = refund_deliveries(text, payout)
+            settlements.append((payout, lines))
         except ChannelPayloadError as exc:
             # One unreadable report does not hold back the others.
             ref = f"report {report.get('reportId')}"
@@ -281,11 +288,18 @@ class AmazonSettlementMixin:
     """The Amazon adapter's settlements (Reports API) and restricted data
     (Tokens API); mixed into `AmazonAdapter`."""
 
+    # Refunds come whole in the settlement reports (`refunds_amazon`).
+    refund_payload_topics = frozenset({REFUND_TOPIC})
+
     def fetch_payouts(self, since, cursor=None):
         """Override of `ChannelAdapter`: one page of settlement reports, each
         downloaded; their lines are kept for `fetch_payout_lines`."""
         settlements, cursor = fetch_amazon_settlements(
-            self.get, self._download, since, cursor
+            self.get,
+            self._download,
+            since,
+            cursor,
+            refunds=self.__dict__.setdefault("_settlement_refunds", {}),
         )
         read = self.__dict__.setdefault("_settlement_lines", {})
         for payout, lines in settlements:
@@ -302,6 +316,28 @@ class AmazonSettlementMixin:
                 f"Amazon settlement {payout_ref} was not listed by this import."
             )
         return lines
+
+    def fetch_payout_refunds(self, payout_ref):
+        """Override of `ChannelAdapter`: the refunds of a settlement this
+        adapter listed, one `settlement/refund` delivery per adjustment."""
+        return self.__dict__.get("_settlement_refunds", {}).get(payout_ref, [])
+
+    def parse_refund_notice(self, topic, payload):
+        """Override of `ChannelAdapter`: a stored settlement refund names its
+        adjustment and order."""
+        if topic not in self.refund_payload_topics or not isinstance(payload, dict):
+            return None
+        return RefundNotice(
+            refund_ref=payload.get("adjustment-id") or "",
+            order_ref=payload.get("order-id") or None,
+        )
+
+    def parse_refund(self, payload):
+        """Override of `ChannelAdapter`: see `refunds_amazon`; restocking
+        follows the backend's policy (`refund_restock`, off by default)."""
+        return parse_amazon_refund(
+            payload, restock=bool(self.config.get("refund_restock"))
+        )
 
     def _download(self, url):
         """The bytes of a presigned report document URL (no access token:

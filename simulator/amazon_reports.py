@@ -324,7 +324,10 @@ class AmazonReports:
     ):
         """Close a settlement of the shipped `order_ids` and file its report.
 
-        :param refunds: [{"order_id", "principal"}] refunded item price
+        :param refunds: [{"order_id", "principal"}] refunded item price, and
+            optionally "adjustment_id", "sku", "quantity" (refunded units),
+            "shipping", "tax", "shipping_tax" (given back) and "facilitated"
+            (the tax was Amazon's: withheld rows cancel it)
         :param reimbursements: [{"amount", "description", "sku"}] FBA
             inventory reimbursements
         :param other_fees: [(description, amount)] account-level fees
@@ -432,13 +435,30 @@ class AmazonReports:
             "adjustment-id": refund.get("adjustment_id", adjustment),
             "sku": refund.get("sku", ""),
         }
+        if refund.get("quantity"):
+            common["quantity-purchased"] = str(refund["quantity"])
+        given = [("ItemPrice", "Principal", principal)]
+        for key, what in (
+            ("shipping", "Shipping"),
+            ("tax", "Tax"),
+            ("shipping_tax", "ShippingTax"),
+        ):
+            if refund.get(key):
+                given.append(("ItemPrice", what, Decimal(refund[key])))
+        if refund.get("facilitated"):
+            for key, what in (("tax", "Principal"), ("shipping_tax", "Shipping")):
+                if refund.get(key):
+                    withheld = f"MarketplaceFacilitatorTax-{what}"
+                    given.append(("ItemWithheldTax", withheld, -Decimal(refund[key])))
         return [
             {
                 **common,
-                "amount-type": "ItemPrice",
-                "amount-description": "Principal",
-                "amount": -principal,
-            },
+                "amount-type": kind,
+                "amount-description": what,
+                "amount": -amount,
+            }
+            for kind, what, amount in given
+        ] + [
             {
                 **common,
                 "amount-type": "ItemFees",

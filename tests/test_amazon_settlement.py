@@ -8,7 +8,6 @@ from decimal import Decimal
 from odoo import Command
 from odoo.tests import tagged
 
-from ..adapters.records import PaymentTransactionData
 from .test_amazon import AmazonCase
 
 GATEWAY = "amazon"
@@ -146,36 +145,11 @@ class TestAmazonSettlement(AmazonSettlementCase):
             "every Amazon payment is settled by its settlement line",
         )
 
-    def _refund_payment(self, order_id, amount, adjustment):
-        """The order's credit note and its refund payment, known by Amazon's
-        adjustment id (what the refund import books)."""
-        sale_order = self._sale_order(order_id)
-        invoice = sale_order.invoice_ids
-        credit_note = invoice._reverse_moves(cancel=False)
-        credit_note.action_post()
-        payment = self.env["account.payment"]._channel_pay(
-            credit_note,
-            self.clearing_journal,
-            PaymentTransactionData(
-                external_ref=adjustment,
-                gateway=GATEWAY,
-                kind="refund",
-                status="success",
-                amount=Decimal(amount),
-                currency="USD",
-                transaction_ref=adjustment,
-            ),
-            adjustment,
-        )
-        payment.channel_transaction_key = f"{self.amazon.id}:{order_id}:{adjustment}"
-        return payment
-
     def test_refunds_fba_fees_and_reimbursements_in_a_settlement(self):
         sold, refunded = self._sell(
             ([self._line("AMZ-1", 1, "40.00")], "AFN"),
             ([self._line("AMZ-2", 1, "20.00")], "AFN"),
         )
-        refund_payment = self._refund_payment(refunded, "20.00", "AMZREF1")
         settlement_id, _report = self.sim.amazon.reports.settle(
             [sold, refunded],
             refunds=[
@@ -190,7 +164,14 @@ class TestAmazonSettlement(AmazonSettlementCase):
 
         payout = self._payout(settlement_id)
         refund = payout.line_ids.filtered(lambda line: line.kind == "refund")
-        self.assertEqual(refund.payment_id, refund_payment)
+        # The refund names no units: booked as an amount-only credit note and
+        # paid back before the settlement's lines matched.
+        binding = self.env["channel.refund.binding"].search(
+            [("backend_id", "=", self.amazon.id), ("external_ref", "=", "AMZREF1")]
+        )
+        self.assertEqual(binding.state, "done", binding.missing)
+        self.assertAlmostEqual(binding.credit_note_id.amount_total, 20.0)
+        self.assertEqual(refund.payment_id, binding.payment_ids)
         self.assertAlmostEqual(refund.amount, -20.0)
         # Amazon gives back the referral fee (3.00) less 20% of it.
         self.assertAlmostEqual(refund.fee, -2.40)
