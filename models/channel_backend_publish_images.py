@@ -36,12 +36,16 @@ class ChannelBackend(models.Model):
 
     def _plan_images(self, plan):
         """Add the product's images to `plan` (and make it a publish) when
-        they differ from those the channel last acknowledged."""
+        they differ from those the channel last acknowledged; none left in
+        Odoo after some were sent: an empty list removes them."""
         if plan.data is None:
             return
         template = plan.listing.product_tmpl_id
         variants = list(plan.bindings)
         keys = self._catalogue_image_keys(template, variants)
+        if not keys and not plan.listing.image_checksum:
+            # No image in Odoo, none ever sent: the channel's are left alone.
+            return
         checksum = _checksum([keys.get(record) for record in [template, *variants]])
         if plan.listing.image_checksum == checksum:
             return

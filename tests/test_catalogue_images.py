@@ -172,6 +172,16 @@ class TestCatalogueImages(CatalogueCommon):
         self.assertEqual(by_source[new_media[0]["source"]], _png("green"))
         self.assertEqual(len(new_media), 2)
 
+    def test_images_removed_in_odoo_are_removed_never_sent_none_untouched(self):
+        other = self._tshirt("Plain shirt", "PL")
+        self.shopify._job_publish_catalogue()
+        self.assertNotIn("media", self._shop_product(other), "no image: no files")
+        self.template.image_1920 = False
+        self._variant(self.template, "L").image_variant_1920 = False
+        self.assertIn("calls 1", self.shopify._job_publish_catalogue())
+        self.assertEqual(self._shop_product(self.template)["media"], [])
+        self.assertIn("calls 0", self.shopify._job_publish_catalogue())
+
     def test_images_flag_off_sends_no_image(self):
         self.shopify.catalogue_publish_images = False
         self.assertIn("calls 1", self.shopify._job_publish_catalogue())
