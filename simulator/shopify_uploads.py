@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 UPLOAD_PREFIX = "/_staged-uploads/"
 # Resources an image of a product may be staged as.
 IMAGE_RESOURCES = frozenset({"IMAGE", "PRODUCT_IMAGE", "FILE"})
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 
 class StagedUploads:
@@ -27,7 +26,7 @@ class StagedUploads:
         """The stagedUploadsCreate answer for `inputs` (StagedUploadInput)."""
         targets, errors = [], []
         for index, value in enumerate(inputs):
-            error = _input_error(value)
+            error = _input_error(value, self.state.max_image_bytes)
             if error:
                 errors.append({"field": ["input", str(index)], "message": error})
                 continue
@@ -88,7 +87,7 @@ class StagedUploads:
         return None
 
 
-def _input_error(value):
+def _input_error(value, max_bytes):
     if value.get("resource") not in IMAGE_RESOURCES:
         return "Resource is not an image resource."
     if not str(value.get("mimeType") or "").startswith("image/"):
@@ -96,6 +95,6 @@ def _input_error(value):
     if not value.get("filename"):
         return "Filename is required."
     size = int(value.get("fileSize") or 0)
-    if not 0 < size <= MAX_IMAGE_BYTES:
+    if not 0 < size <= max_bytes:
         return "File size is invalid."
     return None

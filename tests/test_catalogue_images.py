@@ -182,6 +182,19 @@ class TestCatalogueImages(CatalogueCommon):
         self.assertEqual(self._shop_product(self.template)["media"], [])
         self.assertIn("calls 0", self.shopify._job_publish_catalogue())
 
+    def test_images_the_channel_refuses_are_the_products_refusal(self):
+        self.sim.state.max_image_bytes = 10
+        self.assertIn("refused 1", self.shopify._job_publish_catalogue())
+        listing = self._listing(self.template)
+        self.assertEqual(listing.state, "refused")
+        self.assertIn("File size is invalid", listing.message)
+        self.assertFalse(listing.image_checksum)
+        self.assertEqual(self.sim.state.product_writes, [], "product not set")
+        self.sim.state.max_image_bytes = 20 * 1024 * 1024
+        listing.dirty = True  # published again, like any refused product
+        self.assertIn("published 1", self.shopify._job_publish_catalogue())
+        self.assertEqual(len(self._shop_product(self.template)["media"]), 2)
+
     def test_images_flag_off_sends_no_image(self):
         self.shopify.catalogue_publish_images = False
         self.assertIn("calls 1", self.shopify._job_publish_catalogue())
