@@ -454,6 +454,9 @@ class ChannelAdapter:
         :return: (results aligned with `products`, calls made); a result is
             a `catalogue.PublishResult` (variants matched by SKU) or the
             ChannelPayloadError of a product the channel refused
+
+        A product's `images` are uploaded and set by adapters whose backend
+        has the capability `supports_catalogue_images`; others ignore them.
         """
         raise NotImplementedError
 

@@ -1,6 +1,8 @@
 """The catalogue as adapters read and publish it: channel variants to bind,
 products to publish, and what the channel answered."""
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -41,6 +43,20 @@ class VariantData:
     tracked: bool = True
     taxable: bool = True
     variant_ref: str | None = None
+    # The `ImageData.key` of the product's image this variant shows.
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """One image of a product to publish: its bytes, their type and a
+    `key` naming it among the product's images (a checksum of the bytes)."""
+
+    key: str
+    filename: str
+    mime_type: str
+    content: bytes = field(repr=False)
+    alt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,7 +65,8 @@ class ProductData:
 
     `options` are (option name, (value names...)) pairs; a product without
     options has one variant and no options. `product_ref` is the channel's
-    id when the product is known there already.
+    id when the product is known there already; `handle` names it stably
+    before that (a channel that upserts by handle never creates it twice).
     """
 
     title: str
@@ -58,6 +75,10 @@ class ProductData:
     description_html: str | None = None
     active: bool = True
     product_ref: str | None = None
+    handle: str | None = None
+    # `ImageData`s to set, in order; None leaves the channel's images as
+    # they are (unchanged since last acknowledged, or images not published).
+    images: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -136,3 +157,12 @@ def convert_weight(weight, from_unit, to_unit, digits=3):
     return (weight * source / target).quantize(
         Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP
     )
+
+
+def product_handle(title, key):
+    """A stable URL handle for a product: its title in lowercase ASCII
+    words joined by hyphens, then `key` (unique per product, so that two
+    products of one title never share a handle)."""
+    ascii_title = unicodedata.normalize("NFKD", title or "").encode("ascii", "ignore")
+    words = re.findall(r"[a-z0-9]+", ascii_title.decode().lower())
+    return "-".join([*words[:8], str(key)])

@@ -26,6 +26,7 @@ from .exceptions import (
     ChannelRetryableError,
     ChannelThrottledError,
 )
+from .images_shopify import files_input, stage_images, variant_file_input
 from .order_edits_shopify import edit_order_ref, parse_order_edit
 from .orders_shopify import (
     ORDER_CONNECTION_QUERIES,
@@ -795,10 +796,12 @@ class ShopifyAdapter(ChannelAdapter):
         results, calls = [], 0
         for product in products:
             try:
+                sources, staged = self._stage_images(product)
+                calls += staged
                 if len(product.variants) > ASYNC_PRODUCT_SET_VARIANTS:
-                    result, used = self._set_product_async(product)
+                    result, used = self._set_product_async(product, sources)
                 else:
-                    result, used = self._set_product(product), 1
+                    result, used = self._set_product(product, sources), 1
                 calls += used
                 results.append(result)
             except ChannelPayloadError as exc:
@@ -806,12 +809,17 @@ class ShopifyAdapter(ChannelAdapter):
                 results.append(exc)
         return results, calls
 
-    def _set_product_async(self, product):
+    def _stage_images(self, product):
+        """({image key: resourceUrl} of the product's images, calls made):
+        staged and uploaded when it has images to set."""
+        if not product.images:
+            return {}, 0
+        return stage_images(self.graphql, self.transport, product.images), 1
+
+    def _set_product_async(self, product, sources):
         """productSet with `synchronous: false`, its operation polled until
         COMPLETE, then the product's variants read: (PublishResult, calls)."""
-        variables = {"input": product_set_input(product)}
-        if product.product_ref:
-            variables["identifier"] = {"id": gid("Product", product.product_ref)}
+        variables = product_set_variables(product, sources)
         data = self.graphql(PRODUCT_SET_ASYNC_MUTATION, variables)["productSet"]
         _raise_user_errors(data, f"publish {product.title!r}")
         operation_id = data["productSetOperation"]["id"]
@@ -857,10 +865,8 @@ class ShopifyAdapter(ChannelAdapter):
                 return tuple(variants), pages
             cursor = page["pageInfo"]["endCursor"]
 
-    def _set_product(self, product):
-        variables = {"input": product_set_input(product)}
-        if product.product_ref:
-            variables["identifier"] = {"id": gid("Product", product.product_ref)}
+    def _set_product(self, product, sources):
+        variables = product_set_variables(product, sources)
         data = self.graphql(PRODUCT_SET_MUTATION, variables)["productSet"]
         _raise_user_errors(data, f"publish {product.title!r}")
         node = data["product"]
@@ -1087,9 +1093,26 @@ def _edit_prices(variants):
     return tuple(prices)
 
 
-def product_set_input(product):
+def product_set_variables(product, sources=None):
+    """productSet's variables: the product identified by its id once known,
+    by its handle before (an upsert: a productSet retried after its answer
+    was lost, or after polling gave up, updates the product it created).
+    `sources` ({image key: resourceUrl}) are the product's staged images."""
+    variables = {"input": product_set_input(product, sources or {})}
+    if product.product_ref:
+        variables["identifier"] = {"id": gid("Product", product.product_ref)}
+    elif product.handle:
+        variables["input"]["handle"] = product.handle
+        variables["identifier"] = {"handle": product.handle}
+    return variables
+
+
+def product_set_input(product, sources=None):
     """The `ProductSetInput` of a `catalogue.ProductData`: keys whose value
-    is None are left out, never sent empty."""
+    is None are left out, never sent empty. Images (staged at `sources`)
+    only when the product has images to set: `files` replaces them all."""
+    sources = sources or {}
+    images = product.images
     options = product.options or ((DEFAULT_OPTION[0], (DEFAULT_OPTION[1],)),)
     values = {
         "title": product.title,
@@ -1100,14 +1123,15 @@ def product_set_input(product):
             for position, (name, vals) in enumerate(options, start=1)
         ],
         "variants": [
-            _variant_set_input(variant, position)
+            _variant_set_input(variant, position, sources, images or ())
             for position, variant in enumerate(product.variants, start=1)
         ],
+        "files": None if images is None else files_input(images, sources),
     }
     return _without_none(values)
 
 
-def _variant_set_input(variant, position):
+def _variant_set_input(variant, position, sources=None, images=()):
     options = variant.options or (DEFAULT_OPTION,)
     weight = None
     if variant.weight is not None:
@@ -1131,6 +1155,7 @@ def _variant_set_input(variant, position):
             "inventoryItem": _without_none(
                 {"sku": variant.sku, "tracked": variant.tracked, "measurement": weight}
             ),
+            "file": variant_file_input(variant.image, sources or {}, images),
         }
     )
     # null, not left out: a compare-at price Odoo no longer has is cleared.

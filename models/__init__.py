@@ -14,6 +14,7 @@ from . import (
     channel_backend_orders,
     channel_backend_payout,
     channel_backend_publish,
+    channel_backend_publish_images,
     channel_backend_retention,
     channel_backend_sandbox,
     channel_backend_shopify,

@@ -198,6 +198,10 @@ class ChannelBackend(models.Model):
         compute="_compute_capabilities",
         help="Odoo's products, variants and prices can be published.",
     )
+    supports_catalogue_images = fields.Boolean(
+        compute="_compute_capabilities",
+        help="Product images can be published without making them public.",
+    )
 
     # === COMPUTE METHODS ===
 
@@ -221,6 +225,7 @@ class ChannelBackend(models.Model):
                 "supports_fulfilment_export": False,
                 "supports_payout_import": False,
                 "supports_catalogue_publish": False,
+                "supports_catalogue_images": False,
             }
         )
 

@@ -15,6 +15,7 @@ from ..adapters.catalogue import (
     PriceUpdate,
     ProductData,
     VariantData,
+    product_handle,
 )
 from ..adapters.exceptions import ChannelPayloadError
 from ..adapters.values import missing_fields, outbound, outbound_money
@@ -35,6 +36,7 @@ CATALOGUE_PUBLISHING_FIELDS = frozenset(
         "catalogue_lang",
         "catalogue_categ_ids",
         "catalogue_tag_ids",
+        "catalogue_publish_images",
     }
 )
 MANAGER_GROUP = "channel_connector.group_channel_manager"
@@ -141,7 +143,9 @@ class ChannelBackend(models.Model):
         """Full resync: forget every hash, so the next job sends everything."""
         self.ensure_one()
         self._sync_listings()
-        self.catalogue_listing_ids.write({"dirty": True, "payload_hash": False})
+        self.catalogue_listing_ids.write(
+            {"dirty": True, "payload_hash": False, "image_checksum": False}
+        )
         self.env["channel.product.binding"].search(
             [("backend_id", "=", self.id)]
         ).write({"catalogue_price_hash": False})
@@ -311,6 +315,8 @@ class ChannelBackend(models.Model):
             ]
             plan.kind = "prices" if changed else "unchanged"
             plan.changed = changed
+        if self.catalogue_publish_images and self.supports_catalogue_images:
+            self._plan_images(plan)
         return plan
 
     def _send_plans(self, adapter, plans):
@@ -419,6 +425,7 @@ class ChannelBackend(models.Model):
             else None,
             active=is_sold,
             product_ref=outbound(listing.external_ref),
+            handle=product_handle(template.name, f"odoo-{template.id}"),
         )
         return data, bindings, missing
 
@@ -473,6 +480,8 @@ class ChannelBackend(models.Model):
                     variant, binding, published, now
                 )
         self._store_price_hashes(bindings, plan.price_hashes)
+        if plan.image_checksum:
+            plan.listing.image_checksum = plan.image_checksum
         plan.listing.write(
             {
                 "external_ref": result.product_ref,
@@ -679,14 +688,19 @@ class ListingPlan:
     product_hash: str | None = None
     price_hashes: dict = field(default_factory=dict)
     changed: list = field(default_factory=list)
+    # Set when the images changed and go with this publish.
+    image_checksum: str | None = None
 
 
 def _without_prices(data):
     """The product as hashed for "anything but prices changed"."""
     values = asdict(data)
     values.pop("product_ref")
+    # Derived from the title (hashed) and only sent before the product exists.
+    values.pop("handle")
+    values.pop("images")
     for variant in values["variants"]:
-        for key in ("price", "compare_at_price", "variant_ref"):
+        for key in ("price", "compare_at_price", "variant_ref", "image"):
             variant.pop(key)
     return values
 

@@ -66,6 +66,7 @@ class ChannelBackend(models.Model):
                 "supports_fulfilment_export": True,
                 "supports_payout_import": True,
                 "supports_catalogue_publish": True,
+                "supports_catalogue_images": True,
             }
         )
 

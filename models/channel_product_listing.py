@@ -60,6 +60,11 @@ class ChannelProductListing(models.Model):
         help="Hash of the product as last acknowledged by the channel, prices "
         "left out (they are hashed per variant).",
     )
+    image_checksum = fields.Char(
+        readonly=True,
+        copy=False,
+        help="Checksum of the images as last acknowledged by the channel.",
+    )
     last_sent_at = fields.Datetime(string="Last sent", readonly=True)
     message = fields.Char(string="Last result", readonly=True)
     difference = fields.Text(

@@ -20,6 +20,8 @@ CATALOGUE_FIELDS = frozenset(
         "product_tag_ids",
         "attribute_line_ids",
         "channel_sell_on_ids",
+        "image_1920",
+        "image_variant_1920",
     }
 )
 

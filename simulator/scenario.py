@@ -832,6 +832,13 @@ class Scenario:
             "payout_id": None,
         }
 
+    @journaled
+    def slow_product_operations(self, polls=1):
+        """Asynchronous productSet operations stay ACTIVE for `polls` polls
+        before they complete (Shopify busy with a large product)."""
+        self.state.product_operation_polls = int(polls)
+        return {"polls": self.state.product_operation_polls}
+
     # === APP ===
 
     @journaled

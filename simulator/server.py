@@ -22,6 +22,7 @@ from .amazon import AmazonSellingPartner
 from .orders import OrderBook
 from .scenario import Scenario
 from .shopify_graphql import API_VERSION, ShopifyGraphql, root_fields
+from .shopify_uploads import UPLOAD_PREFIX, StagedUploads
 from .state import SimulatorState
 from .stripe_api import StripeApi
 from .threepl import PREFIX as THREEPL_PREFIX
@@ -127,6 +128,7 @@ class ChannelSimulator:
         )
         self.threepl = ThreePLWarehouse(self.state, threepl_secret)
         self.stripe = StripeApi(self.state)
+        self.uploads = StagedUploads(self.state)
         self.amazon = AmazonSellingPartner(
             self.state, clock, amazon_credentials, amazon_rate_scale
         )
@@ -143,6 +145,7 @@ class ChannelSimulator:
         )
         self._server.daemon_threads = True
         self.woocommerce.base_url = self.base_url
+        self.state.base_url = self.base_url
         self.sender.source_url = f"{self.base_url}/"
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -206,6 +209,7 @@ class ChannelSimulator:
             (PREFIX, self._woocommerce),
             ("/v1/", self.stripe.handle),
             ("/_sim/", self.admin.handle),
+            (UPLOAD_PREFIX, self.uploads.receive),
             (THREEPL_PREFIX, self._threepl),
             *((prefix, self.amazon.handle) for prefix in AMAZON_PREFIXES),
         )
@@ -427,6 +431,11 @@ ADMIN_ROUTES = Map(
         Rule("/_sim/payouts", endpoint="create_payout", methods=["POST"]),
         Rule("/_sim/stripe/payouts", endpoint="create_stripe_payout", methods=["POST"]),
         Rule("/_sim/app/uninstall", endpoint="uninstall_app", methods=["POST"]),
+        Rule(
+            "/_sim/products/operations/slow",
+            endpoint="slow_product_operations",
+            methods=["POST"],
+        ),
         Rule(
             "/_sim/threepl/<path:request_id>/ship",
             endpoint="threepl_ship",

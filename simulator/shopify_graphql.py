@@ -397,6 +397,9 @@ class Resolvers:
                 "webhookSubscriptionDelete": self.webhook_delete,
                 "productSet": self.product_set,
                 "productVariantsBulkUpdate": self.variants_bulk_update,
+                "stagedUploadsCreate": lambda _info, input: (  # noqa: A006
+                    self.product_writes.uploads.create(input)
+                ),
             }
         return {
             "shop": lambda _info: self.catalogue.shop(),

@@ -180,6 +180,26 @@ class CatalogueNodes:
             "variants": lambda _info, **args: connection(
                 variants, self.variant, **_strip(args)
             ),
+            "mediaCount": {
+                "count": len(product.get("media") or ()),
+                "precision": "EXACT",
+            },
+            "media": lambda _info, **args: connection(
+                product.get("media") or [], self.media, **_strip(args)
+            ),
+        }
+
+    @staticmethod
+    def media(item):
+        """A product's image (MediaImage) as staged and set by productSet."""
+        return {
+            "__typename": "MediaImage",
+            "id": gid("MediaImage", item["id"]),
+            "alt": item["alt"],
+            "mimeType": item["mime_type"],
+            "mediaContentType": "IMAGE",
+            "status": "READY",
+            "image": {"url": item["source"], "altText": item["alt"]},
         }
 
     def variant(self, variant):

@@ -9,6 +9,7 @@ at every location, as Shopify stocks a new tracked variant.
 
 from decimal import Decimal, InvalidOperation
 
+from .shopify_uploads import StagedUploads
 from .util import cents, number
 
 # Shopify's limits on one product (2024-10 and later).
@@ -29,6 +30,7 @@ class ProductWrites:
 
     def __init__(self, state):
         self.state = state
+        self.uploads = StagedUploads(state)
 
     # === productSet ===
 
@@ -49,10 +51,12 @@ class ProductWrites:
             raise ProductWriteError(
                 "VARIANTS_OVER_LIMIT", ["input", "variants"], "Too many variants."
             )
+        media = self._checked_files(data.get("files"))
         checked = [
             self._checked_variant(product, options, variant, index)
             for index, variant in enumerate(variants_in)
         ]
+        self._check_variant_files(product, media, checked)
         combos = [tuple(v["options"]) for v in checked]
         if len(set(combos)) != len(combos):
             raise ProductWriteError(
@@ -63,6 +67,11 @@ class ProductWrites:
         now = state.wall_clock()
         if product is None:
             product = self._new_product(now)
+        if media is not None:
+            product["media"] = media
+        handle = data.get("handle") or (identifier or {}).get("handle")
+        if handle:
+            product["handle"] = handle
         product.update(
             {
                 "title": data.get("title") or product.get("title") or "",
@@ -113,7 +122,15 @@ class ProductWrites:
         return operation
 
     def _identified(self, data, identifier):
+        """The product `identifier` (or the input's id) names: by id, which
+        must exist; by handle, an upsert (None: created under the handle)."""
         ref = (identifier or {}).get("id") or data.get("id")
+        handle = (identifier or {}).get("handle")
+        if not ref and handle:
+            return next(
+                (p for p in self.state.products.values() if p["handle"] == handle),
+                None,
+            )
         if not ref:
             return None
         product = self.state.products.get(number(ref))
@@ -122,6 +139,54 @@ class ProductWrites:
                 "PRODUCT_DOES_NOT_EXIST", ["identifier", "id"], "Product does not exist"
             )
         return product
+
+    def _checked_files(self, files):
+        """The product's media from productSet's `files` (None: left as they
+        are): each must name an uploaded staged file."""
+        if files is None:
+            return None
+        media = []
+        for index, value in enumerate(files):
+            field = ["input", "files", str(index), "originalSource"]
+            if value.get("contentType") not in (None, "IMAGE"):
+                raise ProductWriteError(
+                    "INVALID_INPUT", field[:-1], "Only images are supported."
+                )
+            upload = self.uploads.uploaded(value.get("originalSource"))
+            if upload is None:
+                raise ProductWriteError(
+                    "INVALID_INPUT",
+                    field,
+                    "File could not be processed: originalSource was not uploaded.",
+                )
+            media.append(
+                {
+                    "id": str(self.state.new_id("media", 30000)),
+                    "alt": value.get("alt") or "",
+                    "filename": value.get("filename") or upload["filename"],
+                    "mime_type": upload["mime_type"],
+                    "size": len(upload["content"]),
+                    "source": upload["resource_url"],
+                }
+            )
+        return media
+
+    @staticmethod
+    def _check_variant_files(product, media, checked):
+        """A variant's `file` must be one of the product's files."""
+        known = media if media is not None else (product or {}).get("media") or []
+        by_source = {item["source"]: item["id"] for item in known}
+        for index, values in enumerate(checked):
+            source = values.pop("file_source")
+            if source is None:
+                continue
+            if source not in by_source:
+                raise ProductWriteError(
+                    "INVALID_VARIANT",
+                    ["input", "variants", str(index), "file"],
+                    "The variant's file must be one of the product's files.",
+                )
+            values["media_id"] = by_source[source]
 
     @staticmethod
     def _options(data):
@@ -191,6 +256,7 @@ class ProductWrites:
             "tracked": item.get("tracked", True),
             "weight": weight.get("value"),
             "weight_unit": weight.get("unit"),
+            "file_source": (variant.get("file") or {}).get("originalSource"),
         }
 
     def _new_product(self, now):
@@ -240,6 +306,8 @@ class ProductWrites:
                 "updated_at": now,
             }
         )
+        if "media_id" in values:
+            variant["media_id"] = values["media_id"]
         return ref
 
     def _delete_variant(self, ref):

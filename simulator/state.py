@@ -55,6 +55,10 @@ class SimulatorState:
         # one ACTIVE before it is COMPLETE.
         self.product_operations = {}
         self.product_operation_polls = 1
+        # Staged uploads (token -> upload) and the URL they are reached at.
+        self.staged_uploads = {}
+        self.max_image_bytes = 20 * 1024 * 1024  # Shopify's limit on an image
+        self.base_url = ""
         self.locations = {
             "1001": {"id": "1001", "name": "Main warehouse"},
             "1002": {"id": "1002", "name": "Pop-up store"},

@@ -63,6 +63,30 @@ class CatalogueCommon(SimulatorCommon):
             variant.write({"default_code": f"{prefix}-{size}", "weight": 0.25})
         return template
 
+    def _rainbow_shirt(self):
+        """A shirt in 3 sizes and 40 colours: 120 variants, more than
+        Shopify's synchronous productSet takes (ASYNC_PRODUCT_SET_VARIANTS)."""
+        colour = self.env["product.attribute"].create(
+            {
+                "name": "Colour",
+                "value_ids": [Command.create({"name": f"C{n}"}) for n in range(40)],
+            }
+        )
+        template = self._tshirt("Rainbow shirt", "RB")
+        template.attribute_line_ids = [
+            Command.create(
+                {
+                    "attribute_id": colour.id,
+                    "value_ids": [Command.set(colour.value_ids.ids)],
+                }
+            )
+        ]
+        for variant in template.product_variant_ids:
+            variant.default_code = "RB-" + "-".join(
+                variant.product_template_attribute_value_ids.mapped("name")
+            )
+        return template
+
     def _variant(self, template, size):
         return template.product_variant_ids.filtered(
             lambda v: v.product_template_attribute_value_ids.name == size

@@ -103,25 +103,7 @@ class TestCatalogueShopifyAsync(CatalogueCommon):
     asynchronously: productSet answers an operation, polled until COMPLETE."""
 
     def test_large_product_is_set_asynchronously_then_bound(self):
-        colour = self.env["product.attribute"].create(
-            {
-                "name": "Colour",
-                "value_ids": [Command.create({"name": f"C{n}"}) for n in range(40)],
-            }
-        )
-        template = self._tshirt("Rainbow shirt", "RB")
-        template.attribute_line_ids = [
-            Command.create(
-                {
-                    "attribute_id": colour.id,
-                    "value_ids": [Command.set(colour.value_ids.ids)],
-                }
-            )
-        ]
-        for variant in template.product_variant_ids:
-            variant.default_code = "RB-" + "-".join(
-                variant.product_template_attribute_value_ids.mapped("name")
-            )
+        template = self._rainbow_shirt()
         self.assertEqual(len(template.product_variant_ids), 120)
         self.shopify._job_publish_catalogue()
         self.assertEqual(
