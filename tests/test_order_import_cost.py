@@ -7,6 +7,7 @@ backend wired to the simulator as the benchmark wires it."""
 import json
 from unittest.mock import patch
 
+from odoo import Command
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -18,6 +19,7 @@ from .test_channel_http import SimulatorCommon
 from .test_event_coalescing import _shopify_headers
 
 SKUS = ("SIM-000001", "SIM-000002", "SIM-000003")
+COPIED_LINE_FIELDS = ("name", "product_uom_qty", "price_unit", "discount")
 
 
 class OrderImportCostCommon(SimulatorCommon):
@@ -112,17 +114,12 @@ class OrderImportCostCommon(SimulatorCommon):
                 "company_id": model.company_id.id,
                 "client_order_ref": "Native",
                 "order_line": [
-                    (
-                        0,
-                        0,
+                    Command.create(
                         {
+                            **{name: line[name] for name in COPIED_LINE_FIELDS},
                             "product_id": line.product_id.id,
-                            "name": line.name,
-                            "product_uom_qty": line.product_uom_qty,
-                            "price_unit": line.price_unit,
-                            "discount": line.discount,
-                            "tax_ids": [(6, 0, line.tax_ids.ids)],
-                        },
+                            "tax_ids": [Command.set(line.tax_ids.ids)],
+                        }
                     )
                     for line in model.order_line
                     if not line.display_type
@@ -146,13 +143,14 @@ class TestOrderImportCost(OrderImportCostCommon):
     # Measured (docs/order_import.rst, "What one order costs"): Odoo's own
     # order-to-cash of the same order takes 262 queries on the test cursor;
     # the job took 306 before the cuts of #19 (currency looked up for the
-    # payment, unchanged binding flags written back), 304 after.
-    JOB_QUERIES = 304
+    # payment, unchanged binding flags written back, one address looked up
+    # for billing and again for shipping), 302 after.
+    JOB_QUERIES = 302
     # What the job may add on top of Odoo's own path: the event (lock,
     # joined deliveries, states), the order's lock and binding, the
     # mappings (partner, addresses, products, taxes, pricelist, journal),
     # the duplicate-payment check and the exceptions it resolves.
-    OVERHEAD = 42
+    OVERHEAD = 40
 
     def setUp(self):
         super().setUp()
