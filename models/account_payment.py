@@ -73,10 +73,7 @@ class AccountPayment(models.Model):
             key = f"{backend.id}:{order.external_ref}:{capture}"
             if self._channel_already_paid(invoices, key, transaction.transaction_ref):
                 continue
-            payment = self._channel_pay(invoices, journal, transaction, memo)
-            # The wizard returns the payment outside the caller's sudo (a
-            # retry runs as the system on behalf of a finance user).
-            payment.sudo().channel_transaction_key = key
+            payment = self._channel_pay(invoices, journal, transaction, memo, key)
             if not transaction.transaction_ref:
                 Exception_._record(
                     "payment_missing_reference",
@@ -163,10 +160,14 @@ class AccountPayment(models.Model):
         return bool(self.search_count(domain))
 
     @api.model
-    def _channel_pay(self, invoices, journal, transaction, memo):
-        currency = self.env["res.currency"].search(
-            [("name", "=", transaction.currency or invoices[:1].currency_id.name)]
-        )
+    def _channel_pay(self, invoices, journal, transaction, memo, key):
+        """Register one capture (or refund) against `invoices`; the payment
+        is stamped with the capture's `key` and the channel's references."""
+        currency = invoices[:1].currency_id
+        if transaction.currency and transaction.currency != currency.name:
+            currency = self.env["res.currency"].search(
+                [("name", "=", transaction.currency)]
+            )
         wizard = (
             self.env["account.payment.register"]
             .with_context(active_model="account.move", active_ids=invoices.ids)
@@ -186,9 +187,13 @@ class AccountPayment(models.Model):
             )
         )
         payments = wizard._create_payments()
-        # Written by the system: the fields are read-only to users.
+        # Written by the system: the fields are read-only to users, and the
+        # wizard returns the payment outside the caller's sudo (a retry runs
+        # as the system on behalf of a finance user). One write: each one
+        # runs the payment's hooks (tracking, checks against its entry).
         payments.sudo().write(
             {
+                "channel_transaction_key": key,
                 "channel_transaction_ref": transaction.external_ref or False,
                 "channel_processor_ref": transaction.transaction_ref or False,
             }

@@ -184,8 +184,10 @@ class ChannelOrderBinding(models.Model):
             return binding, IGNORED
         else:
             binding, outcome = self._create_from(backend, order, action, event)
-        if binding:
-            binding.is_import_pending = outcome == FAILED
+        pending = outcome == FAILED
+        # Written only when it changes: an UPDATE of the binding per order else.
+        if binding and binding.is_import_pending != pending:
+            binding.is_import_pending = pending
         return binding, outcome
 
     def _lock(self, backend, external_ref):
@@ -297,7 +299,8 @@ class ChannelOrderBinding(models.Model):
             self.is_on_hold = True
             return FAILED
         # The totals agree (again): only the risk still holds the order.
-        self.is_on_hold = sale_order.channel_risk_hold
+        if self.is_on_hold != sale_order.channel_risk_hold:
+            self.is_on_hold = sale_order.channel_risk_hold
         if action != "confirm" or not backend.order_confirm:
             return DONE
         if sale_order.state in ("draft", "sent"):

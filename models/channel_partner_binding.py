@@ -207,11 +207,28 @@ class ChannelPartnerBinding(models.Model):
         }
 
     @api.model
-    def _resolve_address(self, partner, address, address_type):
-        """A child contact of `partner` for an address, reused when identical."""
+    def _resolve_addresses(self, partner, billing, shipping):
+        """(invoice contact, delivery contact) of `partner` for an order's
+        addresses; one address for both (most orders) is looked up once."""
+        values = self._address_values(billing) if billing else None
+        if shipping != billing:
+            values_shipping = self._address_values(shipping) if shipping else None
+        else:
+            values_shipping = values
+        return (
+            self._resolve_address(partner, billing, "invoice", values),
+            self._resolve_address(partner, shipping, "delivery", values_shipping),
+        )
+
+    @api.model
+    def _resolve_address(self, partner, address, address_type, values=None):
+        """A child contact of `partner` for an address, reused when identical.
+
+        :param values: `_address_values(address)`, when known already
+        """
         if not address:
             return partner
-        values = self._address_values(address)
+        values = values or self._address_values(address)
         domain = [("parent_id", "=", partner.id), ("type", "=", address_type)]
         for contact in self.env["res.partner"].search(domain):
             if all(_same(contact[key], value) for key, value in values.items()):

@@ -901,8 +901,7 @@ class ChannelRefundBinding(models.Model):
             )
             return False
         memo = transaction.transaction_ref or self.name
-        payment = Payment._channel_pay(credit_note, journal, transaction, memo)
-        payment.sudo().channel_transaction_key = key
+        payment = Payment._channel_pay(credit_note, journal, transaction, memo, key)
         self.payment_ids = [Command.link(payment.id)]
         return True
 

@@ -87,14 +87,13 @@ class SaleOrder(models.Model):
                 lines += self._channel_order_discount_commands(
                     backend, order, discount, taxes
                 )
+        invoice_contact, delivery_contact = Partner._resolve_addresses(
+            partner, order.billing_address, order.shipping_address
+        )
         return {
             "partner_id": partner.id,
-            "partner_invoice_id": Partner._resolve_address(
-                partner, order.billing_address, "invoice"
-            ).id,
-            "partner_shipping_id": Partner._resolve_address(
-                partner, order.shipping_address, "delivery"
-            ).id,
+            "partner_invoice_id": invoice_contact.id,
+            "partner_shipping_id": delivery_contact.id,
             "company_id": company.id,
             "pricelist_id": self._channel_pricelist(order.currency, company).id,
             "client_order_ref": order.name,
