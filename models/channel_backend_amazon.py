@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
 from ..adapters.amazon import LWA_URL, REGION_ENDPOINTS
 from ..adapters.exceptions import ChannelError
@@ -85,11 +85,7 @@ class ChannelBackend(models.Model):
 
     def action_amazon_sync_marketplaces(self):
         """Read the marketplaces of the seller account (managers only)."""
-        if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(
-                self.env._("Only channel managers set up Amazon marketplaces.")
-            )
-        self.check_access("write")
+        self._check_manager_rights()
         for backend in self.sudo():
             try:
                 backend._amazon_sync_marketplaces()

@@ -1,12 +1,11 @@
 from collections import defaultdict
 
 from odoo import fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
 from ..adapters.amazon_listings import DEFAULT_FEED_THRESHOLD, FEED_MAX_MESSAGES
 from ..adapters.values import outbound
 from ..const import JOB_CHANNEL_STOCK, JOB_MAX_RETRIES
-from .channel_backend import MANAGER_GROUP
 
 
 class ChannelBackend(models.Model):
@@ -58,11 +57,7 @@ class ChannelBackend(models.Model):
 
     def action_amazon_read_fba_inventory(self):
         """Read Amazon's FBA inventory into the FBA warehouse (a job; managers)."""
-        if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(
-                self.env._("Only channel managers adjust the FBA inventory.")
-            )
-        self.check_access("write")
+        self._check_manager_rights()
         for backend in self.sudo():
             if not backend._amazon_fba_location():
                 raise UserError(
