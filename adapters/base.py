@@ -166,6 +166,10 @@ class ChannelAdapter:
     # Webhook subscriptions (capability `supports_webhooks` with a
     # `_get_required_webhook_topics` that names topics)
 
+    # Whether the channel's API lists and manages subscriptions (the methods
+    # below); channels that are simply told our address (generic, 3PL) do not.
+    manages_webhook_subscriptions = False
+
     def list_webhook_subscriptions(self):
         """[{"id", "topic", "address", "active"}] of our app's subscriptions,
         every page read (at most `max_subscription_pages`)."""

@@ -365,6 +365,7 @@ class ShopifyAdapter(ChannelAdapter):
     """Talks to one shop through `POST /admin/api/<version>/graphql.json`."""
 
     code = "shopify"
+    manages_webhook_subscriptions = True
     topic_flows = SHOPIFY_TOPIC_FLOWS
     status_actions = {
         "pending": "wait",

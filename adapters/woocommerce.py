@@ -52,6 +52,7 @@ class WooCommerceAdapter(ChannelAdapter):
     """Talks to one store through `/wp-json/wc/v3/` with consumer key/secret."""
 
     code = "woocommerce"
+    manages_webhook_subscriptions = True
     status_actions = {
         "pending": "wait",
         "on-hold": "quotation",

@@ -50,6 +50,29 @@ class ChannelBackend(models.Model):
     last_reconciliation = fields.Datetime(compute="_compute_run_state")
     webhook_check_message = fields.Char(compute="_compute_run_state")
 
+    # === CRUD METHODS ===
+
+    def write(self, vals):
+        """Switching a flow on or off changes the topics the channel must
+        send: a connected backend checks its subscriptions in a job."""
+        if not self._get_webhook_topic_field_names().intersection(vals):
+            return super().write(vals)
+        before = {backend: backend._get_required_webhook_topics() for backend in self}
+        result = super().write(vals)
+        for backend, topics in before.items():
+            if (
+                backend.state == "connected"
+                and backend.supports_webhooks
+                and backend._get_required_webhook_topics() != topics
+            ):
+                backend._enqueue_webhook_sync()
+        return result
+
+    @api.model
+    def _get_webhook_topic_field_names(self):
+        """Hook: the fields `_get_required_webhook_topics` reads."""
+        return {"import_orders", "export_stock", "publish_catalogue"}
+
     # === ACTION METHODS ===
 
     def action_sync_webhooks(self):
@@ -71,23 +94,26 @@ class ChannelBackend(models.Model):
 
     def _sync_webhook_subscriptions(self):
         """Create missing subscriptions, replace misrouted ones, re-activate
-        the ones the channel switched off.
+        the ones the channel switched off, delete ours no flow needs any more.
 
         A subscription is ours when its URL path is exactly this backend's
         route (`/channel_connector/webhook/1` is not `.../webhook/12`); one of
         ours at another host is deleted and created again; one at our address
         that the channel paused or disabled (some do after repeated failed
-        deliveries) is re-activated. Subscriptions of other apps and
-        other backends are left alone.
+        deliveries) is re-activated. One of ours on a topic that no enabled
+        flow needs (stock export switched off: inventory levels) is deleted,
+        so that the channel stops sending deliveries that each cost a request
+        and a job. Subscriptions of other apps and other backends are left
+        alone.
 
-        :return: {"created": [topic], "replaced": [topic], "reactivated": [topic]}
+        :return: {"created", "replaced", "reactivated", "removed": [topic]}
         """
         self.ensure_one()
         topics = self._get_required_webhook_topics()
-        result = {"created": [], "replaced": [], "reactivated": []}
-        if not topics:
-            return result
+        result = {"created": [], "replaced": [], "reactivated": [], "removed": []}
         adapter = self._get_adapter(priority="catalog")
+        if not adapter.manages_webhook_subscriptions:
+            return result
         address = self._get_webhook_address()
         existing = adapter.list_webhook_subscriptions()
         for topic in topics:
@@ -97,13 +123,21 @@ class ChannelBackend(models.Model):
                 if s["topic"] == topic and _url_path(s["address"]) == _url_path(address)
             ]
             self._heal_webhook_subscription(adapter, topic, address, mine, result)
+        for subscription in existing:
+            if subscription["topic"] not in topics and _url_path(
+                subscription["address"]
+            ) == _url_path(address):
+                adapter.delete_webhook_subscription(subscription["id"])
+                result["removed"].append(subscription["topic"])
         self._get_sync_status("webhooks").message = self.env._(
             "%(checked)s topics checked, %(created)s created, %(replaced)s misrouted "
-            "replaced, %(reactivated)s re-activated",
+            "replaced, %(reactivated)s re-activated, %(removed)s no longer needed "
+            "removed",
             checked=len(topics),
             created=len(result["created"]),
             replaced=len(result["replaced"]),
             reactivated=len(result["reactivated"]),
+            removed=len(result["removed"]),
         )
         return result
 
@@ -286,11 +320,16 @@ class ChannelBackend(models.Model):
         """Cron: enqueue a subscription check of every connected backend."""
         backends = self.search([("state", "=", "connected")])
         for backend in backends.filtered("supports_webhooks"):
-            backend.with_delay(
-                max_retries=JOB_MAX_RETRIES,
-                channel=JOB_CHANNEL_CATALOG,
-                identity_key=backend._identity_key("sync_webhooks"),
-            )._job_sync_webhooks()
+            backend._enqueue_webhook_sync()
+
+    def _enqueue_webhook_sync(self):
+        """Enqueue a check of the subscriptions (one waiting per backend)."""
+        self.ensure_one()
+        return self.with_delay(
+            max_retries=JOB_MAX_RETRIES,
+            channel=JOB_CHANNEL_CATALOG,
+            identity_key=self._identity_key("sync_webhooks"),
+        )._job_sync_webhooks()
 
 
 def _url_path(address):

@@ -88,7 +88,9 @@ class TestWebhookSubscriptionHealing(SimulatorWebhookCase):
         self.assertEqual(sorted(self._woo_hooks()), WOO_TOPICS)
         self.assertEqual(sorted(self._woo_hooks(address)), WOO_TOPICS)
         again = self._channel_sends(self.woo._sync_webhook_subscriptions)
-        self.assertEqual(again, {"created": [], "replaced": [], "reactivated": []})
+        self.assertEqual(
+            again, {"created": [], "replaced": [], "reactivated": [], "removed": []}
+        )
 
     def test_woocommerce_disabled_and_paused_webhooks_are_reactivated(self):
         self.woo.webhook_secret = "rotated_secret"
@@ -163,3 +165,46 @@ class TestWebhookSubscriptionHealing(SimulatorWebhookCase):
             sorted(h["delivery_url"] for h in self._woo_hooks()["order.created"]),
             sorted([self.woo._get_webhook_address(), woo_other]),
         )
+
+    def test_switching_a_flow_off_removes_its_subscriptions_in_a_job(self):
+        """Stock export off: the inventory-level subscription goes, so the
+        channel stops sending deliveries no flow uses; other apps' and other
+        backends' subscriptions of that topic stay."""
+        self._channel_sends(self.shopify._sync_webhook_subscriptions)
+        other_app = "https://other-app.example/hooks/inventory"
+        self._channel_sends(
+            lambda: self.shopify._get_adapter(
+                priority="catalog"
+            ).create_webhook_subscription("inventory_levels/update", other_app)
+        )
+        ours = self.shopify._get_webhook_address()
+        self.assertEqual(
+            self._shopify_uris("inventory_levels/update"), sorted([ours, other_app])
+        )
+        with trap_jobs() as trap:
+            self.shopify.export_stock = False
+            trap.assert_jobs_count(1, only=self.shopify._job_sync_webhooks)
+            self._channel_sends(lambda: self._run_trapped(trap))
+        self.assertEqual(self._shopify_uris("inventory_levels/update"), [other_app])
+        self.assertEqual(self._shopify_uris("orders/create"), [ours], "kept")
+        self.assertIn("1 no longer needed removed", self.shopify.webhook_check_message)
+        # Back on: subscribed again by the same path.
+        with trap_jobs() as trap:
+            self.shopify.export_stock = True
+            self._channel_sends(lambda: self._run_trapped(trap))
+        self.assertEqual(
+            self._shopify_uris("inventory_levels/update"), sorted([ours, other_app])
+        )
+
+    def test_woocommerce_without_order_import_keeps_no_order_webhook(self):
+        self._channel_sends(self.woo._sync_webhook_subscriptions)
+        self.woo.import_orders = False
+        result = self._channel_sends(self.woo._sync_webhook_subscriptions)
+        self.assertEqual(sorted(result["removed"]), WOO_TOPICS)
+        self.assertEqual(self._woo_hooks(self.woo._get_webhook_address()), {})
+
+    def test_a_write_that_changes_no_topic_enqueues_nothing(self):
+        with trap_jobs() as trap:
+            self.shopify.write({"export_stock": True, "name": "Renamed"})
+            self.shopify.reconcile_interval = 30
+            trap.assert_jobs_count(0, only=self.shopify._job_sync_webhooks)
