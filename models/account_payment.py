@@ -1,7 +1,14 @@
 from odoo import api, fields, models
 from odoo.fields import Domain
 
+from .channel_connector_fields_mixin import CONNECTOR_FIELDS_MIXIN
+
 CAPTURING_KINDS = ("sale", "capture")
+# What ties a payment to a channel capture: idempotency (the key) and payout
+# matching (the references) rely on them, so only the connector sets them.
+CHANNEL_PAYMENT_FIELDS = frozenset(
+    {"channel_transaction_key", "channel_transaction_ref", "channel_processor_ref"}
+)
 
 
 class AccountPayment(models.Model):
@@ -9,7 +16,7 @@ class AccountPayment(models.Model):
     id as finance expects; the channel's transaction id and the processor's
     reference also have their own indexed fields, which payouts match on."""
 
-    _inherit = "account.payment"
+    _inherit = ["account.payment", CONNECTOR_FIELDS_MIXIN]
 
     # === FIELDS ===
 
@@ -37,6 +44,21 @@ class AccountPayment(models.Model):
         help="The payment processor's id of the transaction (e.g. a Stripe "
         "charge ch_...), which the processor's payout lines carry.",
     )
+
+    # === CRUD METHODS ===
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Override of `account` to refuse the channel fields to callers but
+        the connector: a forged reference would match a payout line."""
+        if not self.env.su:
+            for vals in vals_list:
+                self._check_writable(vals)
+        return super().create(vals_list)
+
+    def _get_refused_fields(self, field_names):
+        """Override of `channel.connector.fields.mixin`: the channel fields."""
+        return CHANNEL_PAYMENT_FIELDS.intersection(field_names)
 
     # === BUSINESS METHODS ===
 

@@ -320,6 +320,62 @@ class TestPayoutsWrittenByTheConnectorOnly(AuditCommon):
             self.payout.with_user(self.ops_user).action_retry_matching()
 
 
+class TestPaymentChannelFieldsConnectorOnly(AuditCommon):
+    """A payment's channel key and references decide whether a capture is
+    paid already and which payout line it settles: an accountant edits the
+    payment, never those."""
+
+    FORGED = {
+        "channel_transaction_key": "1:#1001:gid://shopify/OrderTransaction/1",
+        "channel_transaction_ref": "gid://shopify/OrderTransaction/1",
+        "channel_processor_ref": "ch_forged",
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.accountant = new_test_user(
+            cls.env,
+            login="audit_accountant",
+            groups="base.group_user,account.group_account_invoice",
+        )
+        cls.journal = cls.env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", cls.env.company.id)], limit=1
+        )
+        cls.payment = cls.env["account.payment"].create(
+            {
+                "payment_type": "inbound",
+                "partner_type": "customer",
+                "partner_id": cls.env.company.partner_id.id,
+                "amount": 10.0,
+                "journal_id": cls.journal.id,
+            }
+        )
+
+    def test_accountant_neither_writes_nor_creates_channel_references(self):
+        payment = self.payment.with_user(self.accountant)
+        for name, value in self.FORGED.items():
+            with self.subTest(write=name), self.assertRaises(AccessError):
+                payment.write({name: value})
+            with self.subTest(create=name), self.assertRaises(AccessError):
+                payment.create(
+                    {
+                        "payment_type": "inbound",
+                        "partner_type": "customer",
+                        "amount": 1.0,
+                        "journal_id": self.journal.id,
+                        name: value,
+                    }
+                )
+        self.assertFalse(
+            self.env["account.payment"].search(
+                [("channel_processor_ref", "=", "ch_forged")]
+            )
+        )
+        payment.write({"memo": "checked by hand"})
+        self.assertEqual(self.payment.memo, "checked by hand")
+
+
 @tagged("post_install", "-at_install")
 class TestPayoutLineForgedOverRpc(HttpCase, AuditCommon):
     def test_finance_user_cannot_point_a_line_at_a_journal_item(self):
