@@ -115,18 +115,17 @@ class ChannelBackend(models.Model):
         if not adapter.manages_webhook_subscriptions:
             return result
         address = self._get_webhook_address()
-        existing = adapter.list_webhook_subscriptions()
+        route = _url_path(address)
+        ours = [
+            s
+            for s in adapter.list_webhook_subscriptions()
+            if _url_path(s["address"]) == route
+        ]
         for topic in topics:
-            mine = [
-                s
-                for s in existing
-                if s["topic"] == topic and _url_path(s["address"]) == _url_path(address)
-            ]
+            mine = [s for s in ours if s["topic"] == topic]
             self._heal_webhook_subscription(adapter, topic, address, mine, result)
-        for subscription in existing:
-            if subscription["topic"] not in topics and _url_path(
-                subscription["address"]
-            ) == _url_path(address):
+        for subscription in ours:
+            if subscription["topic"] not in topics:
                 adapter.delete_webhook_subscription(subscription["id"])
                 result["removed"].append(subscription["topic"])
         self._get_sync_status("webhooks").message = self.env._(

@@ -78,6 +78,13 @@ FLOW_JOB_CHANNELS = {
     FLOW_STOCK: JOB_CHANNEL_STOCK,
     FLOW_CATALOG: JOB_CHANNEL_CATALOG,
 }
+# Seconds a new event's job waits before it runs, by flow: the channel sends a
+# stock report for each level it changes (our own exports included), in bursts
+# while orders arrive, and the reports of a backend join the job still waiting
+# (`channel_event_coalesce`); so a few seconds gather a burst into one job
+# instead of a job for each report. What a report says is news only for the
+# drift check; nothing waits for it.
+FLOW_JOB_DELAYS = {FLOW_STOCK: 10}
 
 
 class ChannelEvent(models.Model):
@@ -469,10 +476,11 @@ class ChannelEvent(models.Model):
 
         A new event cannot have a job yet, so only replays pay for the
         identity-key lookup that keeps one pending job per event attempt.
-        The receiving request passes the `topic`, `flow` and `company` it just
-        stored: that spares reading the row back. The job row carries the
-        link to its event (`_job_store_values`): a new event is not written
-        again.
+        A new stock report's job waits `FLOW_JOB_DELAYS` seconds, so that the
+        burst it belongs to joins it. The receiving request passes the
+        `topic`, `flow` and `company` it just stored: that spares reading the
+        row back. The job row carries the link to its event
+        (`_job_store_values`): a new event is not written again.
         """
         for event in self:
             identity_key = (
@@ -493,6 +501,8 @@ class ChannelEvent(models.Model):
                 .with_delay(
                     max_retries=JOB_MAX_RETRIES,
                     channel=FLOW_JOB_CHANNELS.get(flow or event.flow),
+                    # A replay runs at once: someone waits for it.
+                    eta=FLOW_JOB_DELAYS.get(flow or event.flow) if first else None,
                     identity_key=identity_key,
                     description=f"Process {topic or event.topic}",
                 )

@@ -14,6 +14,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..adapters.signatures import sign_base64
+from ..models.channel_event import FLOW_JOB_DELAYS
 from ..models.channel_event_coalesce import STOCK_JOIN_BATCH
 from .reference import reference_path
 from .test_channel_http import SimulatorCommon
@@ -271,6 +272,23 @@ class TestStockReportsCoalesce(CoalescingCommon):
             (head | late | other).mapped("state"), ["done", "done", "ignored"]
         )
         self.assertEqual((head | late | other).mapped("attempts"), [1, 1, 1])
+
+    def test_a_new_report_waits_for_its_burst_a_replay_runs_at_once(self):
+        with freeze_time("2026-11-01 10:05:00"), trap_jobs() as trap:
+            report = self._report(901, 7, "2026-11-01T10:04:59Z", "evt-w1")
+            self._receive(self._order(order_id=5101), "orders/create")
+            stock_job, order_job = trap.enqueued_jobs
+            self.assertEqual(
+                stock_job.eta,
+                fields.Datetime.now() + timedelta(seconds=FLOW_JOB_DELAYS["stock"]),
+            )
+            self.assertFalse(order_job.eta, "an order's import does not wait")
+            stock_job.perform()
+            self.assertEqual(report.state, "done")
+            trap.enqueued_jobs.clear()
+            report.action_force_replay()
+            (replay,) = trap.enqueued_jobs
+            self.assertFalse(replay.eta, "someone waits for a replay")
 
     def test_a_long_backlog_goes_on_in_a_next_job(self):
         with trap_jobs() as trap:
