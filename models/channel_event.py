@@ -488,6 +488,7 @@ class ChannelEvent(models.Model):
                 if first
                 else channel_identity_key("event", event.id, event.attempts)
             )
+            event_flow = flow or event.flow
             (
                 event.with_user(SUPERUSER_ID)
                 # The job record needs no chatter entry or follower; its
@@ -500,9 +501,9 @@ class ChannelEvent(models.Model):
                 )
                 .with_delay(
                     max_retries=JOB_MAX_RETRIES,
-                    channel=FLOW_JOB_CHANNELS.get(flow or event.flow),
+                    channel=FLOW_JOB_CHANNELS.get(event_flow),
                     # A replay runs at once: someone waits for it.
-                    eta=FLOW_JOB_DELAYS.get(flow or event.flow) if first else None,
+                    eta=FLOW_JOB_DELAYS.get(event_flow) if first else None,
                     identity_key=identity_key,
                     description=f"Process {topic or event.topic}",
                 )
